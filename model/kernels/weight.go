@@ -1,0 +1,76 @@
+package kernels
+
+import "math"
+
+// Weight is the weight of a Linear layer in PyTorch layout [Out, In]:
+// y = x·Wᵀ. It holds either float32 values or FP8 E4M3FN codes with one
+// float32 scale per output row (w[o][i] = decode(code[o][i]) · scale[o]).
+// FP8 weights are never widened to a full float32 copy; kernels dequantise
+// small panels as they go. Construct with NewWeightF32 or NewWeightFP8.
+type Weight struct {
+	out, in int
+	f32     []float32
+	fp8     []uint8
+	scale   []float32
+}
+
+// NewWeightF32 wraps a float32 [out, in] weight. data is used, not copied.
+func NewWeightF32(out, in int, data []float32) *Weight {
+	if len(data) != out*in {
+		panic("kernels: NewWeightF32: len(data) != out*in")
+	}
+	return &Weight{out: out, in: in, f32: data}
+}
+
+// NewWeightFP8 wraps E4M3FN codes [out, in] and per-row scales [out].
+func NewWeightFP8(out, in int, codes []uint8, scale []float32) *Weight {
+	if len(codes) != out*in || len(scale) != out {
+		panic("kernels: NewWeightFP8: bad sizes")
+	}
+	return &Weight{out: out, in: in, fp8: codes, scale: scale}
+}
+
+// Out is the number of output features (rows).
+func (w *Weight) Out() int { return w.out }
+
+// In is the number of input features (columns).
+func (w *Weight) In() int { return w.in }
+
+// IsFP8 reports whether the weight is stored as FP8 codes.
+func (w *Weight) IsFP8() bool { return w.fp8 != nil }
+
+// Bytes is the resident size of the weight's storage.
+func (w *Weight) Bytes() int { return 4*len(w.f32) + len(w.fp8) + 4*len(w.scale) }
+
+// e4m3 is the decode table of OCP E4M3FN (bias 7, no infinities, NaN at S.1111.111).
+var e4m3 = func() (t [256]float32) {
+	for c := 0; c < 256; c++ {
+		s, e, m := c>>7, (c>>3)&15, c&7
+		var v float64
+		switch {
+		case e == 15 && m == 7:
+			v = math.NaN()
+		case e == 0:
+			v = float64(m) / 8 * math.Pow(2, -6)
+		default:
+			v = (1 + float64(m)/8) * math.Pow(2, float64(e-7))
+		}
+		if s == 1 {
+			v = -v
+		}
+		t[c] = float32(v)
+	}
+	return
+}()
+
+// row returns output row o of the weight as float32 into buf (len In).
+func (w *Weight) row(o int, buf []float32) []float32 {
+	if w.f32 != nil {
+		return w.f32[o*w.in : (o+1)*w.in]
+	}
+	s := w.scale[o]
+	for i, c := range w.fp8[o*w.in : (o+1)*w.in] {
+		buf[i] = e4m3[c] * s
+	}
+	return buf
+}

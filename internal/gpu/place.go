@@ -1,0 +1,115 @@
+package gpu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/NVIDIA/go-nvml/pkg/nvml"
+)
+
+// AutoGPU as Config.GPU pins to the first visible device when there is one,
+// as CUDA itself defaults to device 0.
+const AutoGPU = -1
+
+// Config says how a stage chooses its device.
+type Config struct {
+	// Lib is the NVML binding; nil means System().
+	Lib nvml.Interface
+	// Visible is CUDA_VISIBLE_DEVICES, usually VisibleFromEnv().
+	Visible Visible
+	// GPU is --gpu N: an index into the visible devices, or AutoGPU.
+	GPU int
+}
+
+// Placement is where a stage runs: pinned to one visible GPU, or on the CPU
+// engine when none is usable. Close it when the stage stops.
+type Placement struct {
+	monitor *Monitor // nil on the CPU
+	index   int      // visible index when monitor != nil
+	uuid    string
+	// Note is the one line to log at start-up, e.g. NoGPUMessage.
+	Note string
+	// Reason is why no GPU is used (wraps ErrNoGPU); nil when pinned.
+	Reason error
+}
+
+// Place opens NVML and pins to cfg.GPU. Missing NVML, driver or devices is
+// not an error: the placement is the CPU and Note says so. Naming a device
+// that does not exist while GPUs are visible is an error wrapping ErrBadPin,
+// because that is a configuration mistake and silently using another device
+// would hide it.
+func Place(ctx context.Context, cfg Config) (*Placement, error) {
+	lib := cfg.Lib
+	if lib == nil {
+		lib = System()
+	}
+	m, err := Open(ctx, lib, cfg.Visible)
+	if errors.Is(err, ErrNoGPU) {
+		return &Placement{index: -1, Note: NoGPUMessage, Reason: err}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	i := cfg.GPU
+	if i < 0 {
+		i = 0
+	}
+	d, err := m.Device(ctx, i)
+	if err != nil {
+		_ = m.Close()
+		return nil, err
+	}
+	return &Placement{
+		monitor: m,
+		index:   i,
+		uuid:    d.UUID,
+		Note:    fmt.Sprintf("pinned to GPU %d of %d visible: %s (%s), %s free", i, m.Count(), d.Name, d.UUID, formatBytes(d.Memory.Free)),
+	}, nil
+}
+
+// OnGPU reports whether the placement holds a device.
+func (p *Placement) OnGPU() bool { return p != nil && p.monitor != nil }
+
+// Index is the visible index of the pinned device, -1 on the CPU.
+func (p *Placement) Index() int {
+	if !p.OnGPU() {
+		return -1
+	}
+	return p.index
+}
+
+// Device returns the pinned device with fresh figures.
+func (p *Placement) Device(ctx context.Context) (Device, error) {
+	if !p.OnGPU() {
+		return Device{}, p.Reason
+	}
+	return p.monitor.Device(ctx, p.index)
+}
+
+// ChildEnv is the environment entry that makes a child process (a stage
+// started by this one) see only the pinned device; empty on the CPU. The UUID
+// is used, not the index, so the child's view does not depend on order.
+func (p *Placement) ChildEnv() string {
+	if !p.OnGPU() {
+		return ""
+	}
+	return "CUDA_VISIBLE_DEVICES=" + p.uuid
+}
+
+// Close releases NVML.
+func (p *Placement) Close() error {
+	if !p.OnGPU() {
+		return nil
+	}
+	return p.monitor.Close()
+}
+
+// formatBytes renders a byte count in GiB or MiB for log lines.
+func formatBytes(n uint64) string {
+	const mib = 1 << 20
+	if n >= 1<<30 {
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/mib)
+}

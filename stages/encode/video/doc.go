@@ -1,0 +1,27 @@
+// Package video turns a job's decoded RGB24 chunks into a browser-playable
+// MP4 plus a poster PNG and an animated GIF preview.
+//
+// Two encoders sit behind one Writer:
+//
+//   - ffmpeg (default): raw rgb24 is piped to ffmpeg/libx264 as chunks
+//     arrive, producing H.264 yuv420p (High profile), +faststart, tagged
+//     BT.709 limited range. The process is started by NewWriter, killed on
+//     context cancel or Abort, reaped before the writer returns, and on Linux
+//     receives SIGKILL if our process dies (Pdeathsig).
+//   - pure Go: when ffmpeg is disabled (FFmpeg "none"), missing, or fails at
+//     any point, the kept frames are encoded as H.264 Constrained Baseline
+//     with every macroblock I_PCM — lossless in YUV 4:2:0, about 12 bits per
+//     pixel — and muxed with mp4ff into a progressive MP4 (ftyp, moov, mdat).
+//     A fallback from a wanted ffmpeg logs exactly one warning and sets
+//     Result.FallbackReason; it never fails the job.
+//
+// Colour: both paths convert RGB to BT.709 limited range (see yuv.go), so the
+// two outputs decode to the same colours and the pure-Go file decodes to
+// exactly RGBToYUV420 of the input.
+//
+// Seam blend: chunks are decoded independently, so consecutive chunks can
+// jump at their boundary. Like Step-Video, the writer mixes the last frame of
+// a chunk with the first of the next (Options.SeamBlend; default 0.4, i.e.
+// Step-Video's 0.6/0.4). See docs/seam-blend.md for how the default was
+// chosen.
+package video

@@ -1,0 +1,180 @@
+package bus
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Headers carried by every stage message (outside the reserved Nats- prefix),
+// readable even when the body is not.
+const (
+	HeaderJob    = "Reel-Job"
+	HeaderStage  = "Reel-Stage"
+	HeaderSchema = "Reel-Schema"
+	HeaderChunk  = "Reel-Chunk"
+)
+
+// ErrMissing marks input that is gone (aged out of its stream or bucket):
+// retrying cannot help.
+var ErrMissing = errors.New("input missing")
+
+// Bus is a connection plus the set-up layout: what stages and clients use.
+type Bus struct {
+	*Conn
+	*Layout
+	claimAt   int
+	chunkSize uint32
+}
+
+// Open connects, sets up the layout and returns the bus.
+func Open(ctx context.Context, cc ConnectConfig, lc LayoutConfig, log zerologLogger) (*Bus, error) {
+	conn, err := Connect(ctx, cc, log)
+	if err != nil {
+		return nil, err
+	}
+	lay, err := Setup(ctx, conn.JS, lc)
+	if err != nil {
+		conn.NC.Close()
+		return nil, err
+	}
+	return New(conn, lay), nil
+}
+
+// New wraps an existing connection and layout.
+func New(conn *Conn, lay *Layout) *Bus {
+	mp := int(conn.MaxPayload())
+	cs := uint32(128 << 10)
+	if mp > 0 && uint32(mp/2) < cs {
+		cs = uint32(mp / 2)
+	}
+	return &Bus{Conn: conn, Layout: lay, claimAt: ClaimThreshold(mp), chunkSize: cs}
+}
+
+// ClaimThreshold is the body size above which a body goes to the object
+// store: three quarters of max_payload, leaving room for the envelope and
+// headers.
+func ClaimThreshold(maxPayload int) int {
+	if maxPayload <= 0 {
+		maxPayload = 1 << 20
+	}
+	return maxPayload * 3 / 4
+}
+
+// SetClaimThreshold overrides the threshold (tests).
+func (b *Bus) SetClaimThreshold(n int) { b.claimAt = n }
+
+// PublishOnce publishes env on a write-once subject. If the subject already
+// holds a message (a redelivered or re-run handler), nothing is added and
+// duplicate is true. Large bodies are claim-checked first.
+func (b *Bus) PublishOnce(ctx context.Context, subject string, env *Envelope) (duplicate bool, err error) {
+	env.V = SchemaVersion
+	if len(env.Body) > b.claimAt {
+		if err := b.claim(ctx, subject, env); err != nil {
+			return false, err
+		}
+	}
+	data, err := env.Marshal()
+	if err != nil {
+		return false, fmt.Errorf("publish %s: %w", subject, err)
+	}
+	m := nats.NewMsg(subject)
+	m.Data = data
+	m.Header.Set(HeaderJob, env.Job)
+	m.Header.Set(HeaderStage, env.Stage)
+	m.Header.Set(HeaderSchema, strconv.Itoa(SchemaVersion))
+	if env.Count > 0 {
+		m.Header.Set(HeaderChunk, strconv.Itoa(env.Chunk))
+	}
+	ack, err := b.JS.PublishMsg(ctx, m, jetstream.WithMsgID(subject), jetstream.WithExpectLastSequencePerSubject(0))
+	if err != nil {
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+			return true, nil
+		}
+		return false, fmt.Errorf("publish %s: %w", subject, err)
+	}
+	return ack.Duplicate, nil
+}
+
+func (b *Bus) claim(ctx context.Context, subject string, env *Envelope) error {
+	sum := sha256.Sum256(env.Body)
+	c := &Claim{Bucket: BlobsBucket, Name: "claim/" + subject, Size: len(env.Body), SHA256: hex.EncodeToString(sum[:])}
+	if info, err := b.Blobs.GetInfo(ctx, c.Name); err == nil && info.Metadata["sha256"] == c.SHA256 {
+		env.Body, env.Claim = nil, c // identical body already stored by an earlier attempt
+		return nil
+	}
+	err := b.PutBlob(ctx, c.Name, env.Body, map[string]string{"sha256": c.SHA256, "job": env.Job})
+	if err != nil {
+		return fmt.Errorf("claim check %s: %w", c.Name, err)
+	}
+	env.Body, env.Claim = nil, c
+	return nil
+}
+
+// Resolve replaces a claim with the stored body.
+func (b *Bus) Resolve(ctx context.Context, env *Envelope) error {
+	if env.Claim == nil {
+		return nil
+	}
+	c := env.Claim
+	if c.Bucket != BlobsBucket {
+		return Malformedf("claim in unknown bucket %q", c.Bucket)
+	}
+	data, err := b.Blobs.GetBytes(ctx, c.Name)
+	if IsNotFound(err) {
+		return fmt.Errorf("%w: claim-checked body %s is not in bucket %s (retention %s)", ErrMissing, c.Name, c.Bucket, b.Cfg.MaxAge)
+	}
+	if err != nil {
+		return fmt.Errorf("claim %s: %w", c.Name, err)
+	}
+	sum := sha256.Sum256(data)
+	if len(data) != c.Size || hex.EncodeToString(sum[:]) != c.SHA256 {
+		return Malformedf("claim %s: size/sha256 mismatch", c.Name)
+	}
+	env.Body, env.Claim = data, nil
+	return nil
+}
+
+// Decode unmarshals a stage message and resolves its claim.
+func (b *Bus) Decode(ctx context.Context, data []byte) (*Envelope, error) {
+	env, err := UnmarshalEnvelope(data)
+	if err != nil {
+		return env, err
+	}
+	return env, b.Resolve(ctx, env)
+}
+
+// LastMsg returns the message on a subject of stream REEL.
+func (b *Bus) LastMsg(ctx context.Context, subject string) (*jetstream.RawStreamMsg, error) {
+	m, err := b.Stream.GetLastMsgForSubject(ctx, subject)
+	if IsNotFound(err) {
+		return nil, fmt.Errorf("%w: no message on %s in stream %s (retention %s)", ErrMissing, subject, StreamName, b.Cfg.MaxAge)
+	}
+	return m, err
+}
+
+// PutBlob stores data in the blobs bucket, in chunks that fit max_payload.
+func (b *Bus) PutBlob(ctx context.Context, name string, data []byte, meta map[string]string) error {
+	_, err := b.Blobs.Put(ctx, jetstream.ObjectMeta{
+		Name:     name,
+		Metadata: meta,
+		Opts:     &jetstream.ObjectMetaOptions{ChunkSize: b.chunkSize},
+	}, bytesReader(data))
+	return err
+}
+
+// GetBlob reads an object from the blobs bucket.
+func (b *Bus) GetBlob(ctx context.Context, name string) ([]byte, error) {
+	data, err := b.Blobs.GetBytes(ctx, name)
+	if IsNotFound(err) {
+		return nil, fmt.Errorf("%w: %s is not in bucket %s (retention %s)", ErrMissing, name, BlobsBucket, b.Cfg.MaxAge)
+	}
+	return data, err
+}

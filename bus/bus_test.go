@@ -1,0 +1,158 @@
+package bus_test
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/bustest"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+func TestServerRefusesLockedStoreDir(t *testing.T) {
+	dir := t.TempDir()
+	bustest.Server(t, bustest.Options{DataDir: dir})
+	_, err := bus.StartServer(bus.ServerConfig{DataDir: dir, Port: -1}, bustest.Logger(t))
+	if !errors.Is(err, bus.ErrStoreLocked) {
+		t.Fatalf("second server on %s: got %v, want ErrStoreLocked", dir, err)
+	}
+}
+
+func TestEnvelopeRoundTripAndMalformed(t *testing.T) {
+	env := &bus.Envelope{Job: "j1", Stage: "denoise", Settings: bus.DefaultSettings(), Chunk: 1, Count: 3}
+	lat := []float32{1, -2.5, 3e-8, 0}
+	if err := env.SetBody(bus.LatentBody{Latent: bus.F32Tensor(lat, 1, 4)}); err != nil {
+		t.Fatal(err)
+	}
+	data, err := env.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := bus.UnmarshalEnvelope(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body bus.LatentBody
+	if err := got.DecodeBody(&body); err != nil {
+		t.Fatal(err)
+	}
+	v, err := body.Latent.Float32s(1, 4)
+	if err != nil || len(v) != 4 || v[1] != -2.5 || v[2] != 3e-8 {
+		t.Fatalf("tensor round trip: got %v, %v", v, err)
+	}
+	if _, err := body.Latent.Float32s(2, 2); !errors.Is(err, bus.ErrMalformed) {
+		t.Fatalf("wrong shape: got %v, want ErrMalformed", err)
+	}
+
+	bad := map[string][]byte{
+		"garbage": []byte("\xc1not msgpack"),
+		"schema":  mustMarshal(t, map[string]any{"v": 99, "job": "j1", "settings": bus.DefaultSettings()}),
+		"job":     mustMarshal(t, map[string]any{"v": 1, "job": "a.b", "settings": bus.DefaultSettings()}),
+		"frames":  mustMarshal(t, map[string]any{"v": 1, "job": "j", "settings": bus.Settings{Frames: 17, Steps: 1, Shift: 1}}),
+	}
+	for name, data := range bad {
+		if _, err := bus.UnmarshalEnvelope(data); !errors.Is(err, bus.ErrMalformed) {
+			t.Errorf("%s: got %v, want ErrMalformed", name, err)
+		}
+	}
+}
+
+func mustMarshal(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := msgpack.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestSettingsValidateNamesField(t *testing.T) {
+	cases := map[string]func(*bus.Settings){
+		"frames":   func(s *bus.Settings) { s.Frames = 20 },
+		"steps":    func(s *bus.Settings) { s.Steps = 201 },
+		"guidance": func(s *bus.Settings) { s.Guidance = -1 },
+		"shift":    func(s *bus.Settings) { s.Shift = 0 },
+	}
+	for field, mut := range cases {
+		s := bus.DefaultSettings()
+		mut(&s)
+		err := s.Validate()
+		var fe *bus.FieldError
+		if !errors.As(err, &fe) || fe.Field != field {
+			t.Errorf("%s: got %v", field, err)
+		}
+	}
+	if err := (bus.Request{Prompt: strings.Repeat("x", bus.MaxPromptBytes+1)}).Validate(); err == nil || !strings.Contains(err.Error(), "prompt") {
+		t.Errorf("long prompt: got %v", err)
+	}
+}
+
+// A write-once subject keeps its first message; a re-run adds nothing.
+func TestPublishOnceIsIdempotent(t *testing.T) {
+	_, b := bustest.Start(t, bustest.Options{})
+	ctx := bustest.Ctx(t, 30*time.Second)
+	subj := bus.LatentSubject("j1", 0)
+	for i := range 3 {
+		env := &bus.Envelope{Job: "j1", Stage: "denoise", Settings: bus.DefaultSettings(), Attempt: i + 1, Count: 3}
+		_ = env.SetBody(bus.LatentBody{Latent: bus.F32Tensor([]float32{float32(i)}, 1)})
+		dup, err := b.PublishOnce(ctx, subj, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dup != (i > 0) {
+			t.Fatalf("publish %d: duplicate=%v", i, dup)
+		}
+	}
+	info, err := b.Stream.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 1 {
+		t.Fatalf("stream holds %d messages, want 1", info.State.Msgs)
+	}
+	m, err := b.LastMsg(ctx, subj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := b.Decode(ctx, m.Data)
+	if err != nil || env.Attempt != 1 {
+		t.Fatalf("kept message: attempt %v err %v, want the first", env.Attempt, err)
+	}
+}
+
+// A body larger than the server's max_payload goes through the claim check.
+func TestPayloadLargerThanMaxPayload(t *testing.T) {
+	_, b := bustest.Start(t, bustest.Options{MaxPayload: 64 << 10})
+	ctx := bustest.Ctx(t, 30*time.Second)
+	if mp := b.MaxPayload(); mp != 64<<10 {
+		t.Fatalf("max payload %d", mp)
+	}
+	frames := bytes.Repeat([]byte{1, 2, 3, 250}, 3*64*64*16/4) // 196 KiB > 64 KiB
+	env := &bus.Envelope{Job: "big", Stage: "vaedecode", Settings: bus.DefaultSettings(), Chunk: 0, Count: 3}
+	_ = env.SetBody(bus.FramesBody{Frames: bus.U8Tensor(frames, 16, 64, 64, 3)})
+	if _, err := b.PublishOnce(ctx, bus.FramesSubject("big", 0), env); err != nil {
+		t.Fatal(err)
+	}
+	m, err := b.LastMsg(ctx, bus.FramesSubject("big", 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Data) > 64<<10 {
+		t.Fatalf("message is %d bytes", len(m.Data))
+	}
+	got, err := b.Decode(ctx, m.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body bus.FramesBody
+	if err := got.DecodeBody(&body); err != nil {
+		t.Fatal(err)
+	}
+	px, err := body.Frames.Bytes(16, 64, 64, 3)
+	if err != nil || !bytes.Equal(px, frames) {
+		t.Fatalf("frames differ after claim check (err %v)", err)
+	}
+}

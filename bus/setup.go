@@ -1,0 +1,226 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// LayoutConfig sizes the streams, buckets and consumers.
+type LayoutConfig struct {
+	MaxAge   time.Duration // retention of stage inputs, events and blobs; default 7 days
+	MaxBytes int64         // REEL stream and blobs bucket each; events, DLQ and jobs get a quarter; default 2 GiB
+	Replicas int           // 1 embedded, 3 on a cluster
+	Memory   bool          // memory storage (tests); default file
+
+	AckWait       time.Duration // default 30s; workers heartbeat every AckWait/3
+	MaxDeliver    int           // default 5
+	MaxAckPending int           // whole fleet per stage, default 256
+	WorkerTTL     time.Duration // worker heartbeat expiry, default 30s
+}
+
+func (c *LayoutConfig) setDefaults() {
+	if c.MaxAge == 0 {
+		c.MaxAge = 7 * 24 * time.Hour
+	}
+	if c.MaxBytes == 0 {
+		c.MaxBytes = 2 << 30
+	}
+	if c.Replicas == 0 {
+		c.Replicas = 1
+	}
+	if c.AckWait == 0 {
+		c.AckWait = 30 * time.Second
+	}
+	if c.MaxDeliver == 0 {
+		c.MaxDeliver = 5
+	}
+	if c.MaxAckPending == 0 {
+		c.MaxAckPending = 256
+	}
+	if c.WorkerTTL == 0 {
+		c.WorkerTTL = 30 * time.Second
+	}
+}
+
+// Validate checks the configuration (after defaults).
+func (c *LayoutConfig) Validate() error {
+	switch {
+	case c.MaxAge < time.Second:
+		return fmt.Errorf("layout: max age %s is below 1s", c.MaxAge)
+	case c.MaxBytes < 1<<20:
+		return fmt.Errorf("layout: max bytes %d below 1 MiB", c.MaxBytes)
+	case c.Replicas < 1 || c.Replicas > 5:
+		return fmt.Errorf("layout: replicas %d outside 1..5", c.Replicas)
+	case c.AckWait < 300*time.Millisecond:
+		return fmt.Errorf("layout: ack wait %s below 300ms", c.AckWait)
+	case c.MaxDeliver < 1:
+		return fmt.Errorf("layout: max deliver %d < 1", c.MaxDeliver)
+	}
+	return nil
+}
+
+// Defaults returns the config with defaults filled in.
+func (c LayoutConfig) Defaults() LayoutConfig { c.setDefaults(); return c }
+
+func (c *LayoutConfig) storage() jetstream.StorageType {
+	if c.Memory {
+		return jetstream.MemoryStorage
+	}
+	return jetstream.FileStorage
+}
+
+// Layout gives access to the set-up streams and buckets.
+type Layout struct {
+	Cfg     LayoutConfig
+	Stream  jetstream.Stream
+	Events  jetstream.Stream
+	DLQ     jetstream.Stream
+	Jobs    jetstream.KeyValue
+	Workers jetstream.KeyValue
+	Blobs   jetstream.ObjectStore
+}
+
+// Setup creates or updates the streams and buckets (idempotent; every
+// process calls it).
+func Setup(ctx context.Context, js jetstream.JetStream, cfg LayoutConfig) (*Layout, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	dup := 2 * time.Minute
+	if cfg.MaxAge < dup {
+		dup = cfg.MaxAge
+	}
+	l := &Layout{Cfg: cfg}
+	var err error
+	l.Stream, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        StreamName,
+		Description: "reel stage inputs and outputs (replayable)",
+		Subjects:    []string{"reel.prompt.*", "reel.text.*", "reel.latent.*.*", "reel.frames.*.*", "reel.video.*"},
+		Retention:   jetstream.LimitsPolicy,
+		MaxAge:      cfg.MaxAge,
+		MaxBytes:    cfg.MaxBytes,
+		Storage:     cfg.storage(),
+		Replicas:    cfg.Replicas,
+		Duplicates:  dup,
+		Discard:     jetstream.DiscardOld,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", StreamName, err)
+	}
+	l.Events, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        EventsStreamName,
+		Description: "reel job progress events",
+		Subjects:    []string{EventsPrefix + ".*"},
+		Retention:   jetstream.LimitsPolicy,
+		MaxAge:      cfg.MaxAge,
+		MaxBytes:    cfg.MaxBytes / 4,
+		Storage:     cfg.storage(),
+		Replicas:    cfg.Replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", EventsStreamName, err)
+	}
+	l.DLQ, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        DLQStreamName,
+		Description: "dead letters: max-deliveries and terminated advisories of stream REEL",
+		Subjects: []string{
+			"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + StreamName + ".*",
+			"$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED." + StreamName + ".*",
+		},
+		Retention: jetstream.LimitsPolicy,
+		MaxAge:    cfg.MaxAge,
+		MaxBytes:  cfg.MaxBytes / 4,
+		Storage:   cfg.storage(),
+		Replicas:  cfg.Replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", DLQStreamName, err)
+	}
+	l.Jobs, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      JobsBucket,
+		Description: "reel job records",
+		History:     4,
+		TTL:         cfg.MaxAge,
+		MaxBytes:    cfg.MaxBytes / 4,
+		Storage:     cfg.storage(),
+		Replicas:    cfg.Replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("kv %s: %w", JobsBucket, err)
+	}
+	l.Workers, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      WorkersBucket,
+		Description: "reel stage worker heartbeats",
+		TTL:         cfg.WorkerTTL,
+		Storage:     jetstream.MemoryStorage,
+		Replicas:    cfg.Replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("kv %s: %w", WorkersBucket, err)
+	}
+	l.Blobs, err = js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+		Bucket:      BlobsBucket,
+		Description: "reel videos, previews and claim-checked message bodies",
+		TTL:         cfg.MaxAge,
+		MaxBytes:    cfg.MaxBytes,
+		Storage:     cfg.storage(),
+		Replicas:    cfg.Replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("object store %s: %w", BlobsBucket, err)
+	}
+	return l, nil
+}
+
+// Consumer creates or updates the durable pull consumer of a stage, shared
+// by all of the stage's workers.
+func (l *Layout) Consumer(ctx context.Context, stage string) (jetstream.Consumer, error) {
+	filter, err := ConsumerFilter(stage)
+	if err != nil {
+		return nil, err
+	}
+	c, err := l.Stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:       ConsumerName(stage),
+		Description:   "reel stage " + stage,
+		FilterSubject: filter,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       l.Cfg.AckWait,
+		MaxDeliver:    l.Cfg.MaxDeliver,
+		MaxAckPending: l.Cfg.MaxAckPending,
+		ReplayPolicy:  jetstream.ReplayInstantPolicy,
+		Replicas:      l.Cfg.Replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s: %w", ConsumerName(stage), err)
+	}
+	return c, nil
+}
+
+// DLQConsumer is the durable consumer that turns dead-letter advisories into
+// failed jobs.
+func (l *Layout) DLQConsumer(ctx context.Context) (jetstream.Consumer, error) {
+	c, err := l.DLQ.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:       "reel-deadletters",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       l.Cfg.AckWait,
+		MaxDeliver:    l.Cfg.MaxDeliver,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		Replicas:      l.Cfg.Replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("consumer reel-deadletters: %w", err)
+	}
+	return c, nil
+}
+
+// IsNotFound reports a missing message/key/object.
+func IsNotFound(err error) bool {
+	return errors.Is(err, jetstream.ErrMsgNotFound) || errors.Is(err, jetstream.ErrKeyNotFound) ||
+		errors.Is(err, jetstream.ErrObjectNotFound)
+}

@@ -63,14 +63,31 @@ var e4m3 = func() (t [256]float32) {
 	return
 }()
 
-// row returns output row o of the weight as float32 into buf (len In).
-func (w *Weight) row(o int, buf []float32) []float32 {
-	if w.f32 != nil {
-		return w.f32[o*w.in : (o+1)*w.in]
+// pack implements panelSource for Linear: B = Wᵀ, so panel column jj is
+// row j0+jj of W, transposed into the panel. FP8 codes are decoded and
+// scaled here, one small panel at a time: decode(code)·scale is exactly the
+// float32 weight of the reference definition, so no full-precision copy of
+// the weight ever exists.
+func (w *Weight) pack(dst []float32, k0, kc, j0, nr int) {
+	dst = dst[:kc*nr]
+	for jj := 0; jj < nr; jj++ {
+		j := j0 + jj
+		if j >= w.out {
+			for kk := 0; kk < kc; kk++ {
+				dst[kk*nr+jj] = 0
+			}
+			continue
+		}
+		d := dst[jj:]
+		if w.f32 != nil {
+			for kk, v := range w.f32[j*w.in+k0 : j*w.in+k0+kc] {
+				d[kk*nr] = v
+			}
+			continue
+		}
+		s := w.scale[j]
+		for kk, c := range w.fp8[j*w.in+k0 : j*w.in+k0+kc] {
+			d[kk*nr] = e4m3[c] * s
+		}
 	}
-	s := w.scale[o]
-	for i, c := range w.fp8[o*w.in : (o+1)*w.in] {
-		buf[i] = e4m3[c] * s
-	}
-	return buf
 }

@@ -1,0 +1,75 @@
+package kernels
+
+import "unsafe"
+
+// Flags of a micro-kernel call (see kernel_amd64.s).
+const (
+	kAccumulate = 1 // C += A·B
+	kColBias    = 2 // C = A·B + bias[j]
+)
+
+// kernelFunc computes one mr×nr tile of C from mr rows of A (row stride lda,
+// k columns) and a packed k×nr panel of B (row stride ldb). All pointers must
+// address complete tiles; the driver routes edge tiles through scratch.
+type kernelFunc func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
+
+// microKernel is one register-blocked GEMM kernel and its tile shape.
+type microKernel struct {
+	name   string
+	mr, nr int
+	fn     kernelFunc
+}
+
+// kernel is the micro-kernel used by every GEMM, chosen once at init for
+// this CPU. Tests swap it to exercise each implementation.
+var kernel = bestKernel()
+
+// goKernel is the portable micro-kernel: 4 rows × 8 columns, 8 scalar
+// accumulators per row so the compiler keeps them in registers.
+var goKernel = microKernel{name: "go4x8", mr: 4, nr: 8, fn: kernel4x8Go}
+
+func kernel4x8Go(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int) {
+	const mr, nr = 4, 8
+	A := unsafe.Slice(a, (mr-1)*lda+k)
+	B := unsafe.Slice(b, max(k-1, 0)*ldb+nr)
+	C := unsafe.Slice(c, (mr-1)*ldc+nr)
+	for i := 0; i < mr; i++ {
+		var c0, c1, c2, c3, c4, c5, c6, c7 float32
+		ai := A[i*lda : i*lda+k]
+		for p, av := range ai {
+			bp := B[p*ldb : p*ldb+nr : p*ldb+nr]
+			c0 += av * bp[0]
+			c1 += av * bp[1]
+			c2 += av * bp[2]
+			c3 += av * bp[3]
+			c4 += av * bp[4]
+			c5 += av * bp[5]
+			c6 += av * bp[6]
+			c7 += av * bp[7]
+		}
+		ci := C[i*ldc : i*ldc+nr : i*ldc+nr]
+		switch {
+		case flags&kAccumulate != 0:
+			c0 += ci[0]
+			c1 += ci[1]
+			c2 += ci[2]
+			c3 += ci[3]
+			c4 += ci[4]
+			c5 += ci[5]
+			c6 += ci[6]
+			c7 += ci[7]
+		case flags&kColBias != 0:
+			bs := unsafe.Slice(bias, nr)
+			c0 += bs[0]
+			c1 += bs[1]
+			c2 += bs[2]
+			c3 += bs[3]
+			c4 += bs[4]
+			c5 += bs[5]
+			c6 += bs[6]
+			c7 += bs[7]
+		}
+		ci[0], ci[1], ci[2], ci[3] = c0, c1, c2, c3
+		ci[4], ci[5], ci[6], ci[7] = c4, c5, c6, c7
+	}
+}

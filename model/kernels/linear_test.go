@@ -1,0 +1,96 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// linear64 is the exact (float64) product with the reference dequantised
+// weights, and the per-element sum of |x·w| that scales rounding error.
+func linear64(x []float32, m int, w *Weight, bias []float32) (y, mag []float64) {
+	buf := make([]float32, w.in)
+	y = make([]float64, m*w.out)
+	mag = make([]float64, m*w.out)
+	for o := 0; o < w.out; o++ {
+		r := refRow(w, o, buf)
+		for i := 0; i < m; i++ {
+			var acc, ab float64
+			for k, v := range r {
+				p := float64(x[i*w.in+k]) * float64(v)
+				acc += p
+				ab += math.Abs(p)
+			}
+			if bias != nil {
+				acc += float64(bias[o])
+				ab += math.Abs(float64(bias[o]))
+			}
+			y[i*w.out+o], mag[i*w.out+o] = acc, ab
+		}
+	}
+	return y, mag
+}
+
+// checkLinear compares Linear with the exact product: float32 accumulation
+// of K terms must stay within a few ulps·sqrt(K) of Σ|x·w|; the naive
+// float32 reference is held to the same bound as a sanity check.
+func checkLinear(t *testing.T, r *rand.Rand, m, in, out int, fp8, withBias bool) {
+	t.Helper()
+	x := randSlice(r, m*in, 1)
+	var w *Weight
+	if fp8 {
+		w = NewWeightFP8(out, in, randFP8(r, out*in), randSlice(r, out, 0.01))
+	} else {
+		w = NewWeightF32(out, in, randSlice(r, out*in, 0.1))
+	}
+	var bias []float32
+	if withBias {
+		bias = randSlice(r, out, 1)
+	}
+	y := randSlice(r, m*out, 100) // garbage that must be overwritten
+	Linear(y, x, m, w, bias)
+	ref := make([]float32, m*out)
+	refLinear(ref, x, m, w, bias)
+	want, mag := linear64(x, m, w, bias)
+	tol := 4 * math.Sqrt(float64(in)+1) * 0x1p-24
+	for i := range y {
+		if e := math.Abs(float64(y[i]) - want[i]); e > tol*mag[i] || math.IsNaN(float64(y[i])) {
+			t.Fatalf("m=%d in=%d out=%d fp8=%v: y[%d]=%g want %g (err %.3g, bound %.3g, naive %g)",
+				m, in, out, fp8, i, y[i], want[i], e, tol*mag[i], ref[i])
+		}
+		if e := math.Abs(float64(ref[i]) - want[i]); e > tol*mag[i] {
+			t.Fatalf("naive reference out of bound at %d: %g vs %g", i, ref[i], want[i])
+		}
+	}
+}
+
+func TestLinearShapes(t *testing.T) {
+	forEachKernel(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(1, 2))
+		shapes := [][3]int{
+			{1, 1, 1}, {1, 256, 1536}, {2, 3, 5}, {5, 7, 33}, {6, 32, 32}, {7, 33, 31},
+			{13, 100, 47}, {96, 256, 768}, {192, 256, 256}, {61, 1024, 40}, {37, 700, 65},
+			{12, 0, 9}, {0, 5, 5},
+		}
+		for _, s := range shapes {
+			for _, fp8 := range []bool{false, true} {
+				for _, b := range []bool{false, true} {
+					checkLinear(t, r, s[0], s[1], s[2], fp8, b)
+				}
+			}
+		}
+	})
+}
+
+func TestLinearRandom(t *testing.T) {
+	forEachKernel(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(3, 4))
+		for it := 0; it < 40; it++ {
+			m, in, out := 1+r.IntN(40), 1+r.IntN(400), 1+r.IntN(100)
+			t.Run(fmt.Sprint(m, in, out), func(t *testing.T) {
+				checkLinear(t, r, m, in, out, it%2 == 1, it%3 == 0)
+			})
+		}
+	})
+}

@@ -33,9 +33,14 @@ func Open(ctx context.Context, lib nvml.Interface, vis Visible) (*Monitor, error
 	}
 	err := guard("init", func() error { return check("init", lib.Init()) })
 	if err != nil {
-		// ERROR_LIBRARY_NOT_FOUND (no driver installed) and
-		// ERROR_DRIVER_NOT_LOADED are the common cases; any failure of Init
-		// leaves the CPU as the only engine.
+		// Any failure of Init leaves the CPU as the only engine; the two
+		// common ones get a plain-words hint.
+		switch {
+		case errors.Is(err, nvml.ERROR_LIBRARY_NOT_FOUND):
+			return nil, fmt.Errorf("%w (libnvidia-ml.so.1 not found: no NVIDIA driver installed): %w", ErrNoGPU, err)
+		case errors.Is(err, nvml.ERROR_DRIVER_NOT_LOADED):
+			return nil, fmt.Errorf("%w (the NVIDIA kernel driver is not loaded): %w", ErrNoGPU, err)
+		}
 		return nil, fmt.Errorf("%w: %w", ErrNoGPU, err)
 	}
 	m := &Monitor{lib: lib}

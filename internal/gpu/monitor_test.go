@@ -253,3 +253,34 @@ func TestProcessMerging(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoryV2Preferred: where the driver has nvmlDeviceGetMemoryInfo_v2,
+// its figures (reserved memory not counted as used) win over v1's.
+func TestMemoryV2Preferred(t *testing.T) {
+	b := newH100(t)
+	b.devs[0].GetMemoryInfo_v2Func = func() (nvml.Memory_v2, nvml.Return) {
+		return nvml.Memory_v2{Total: 80 * gib, Reserved: gib / 2, Used: 0, Free: 80*gib - gib/2}, nvml.SUCCESS
+	}
+	b.devs[1].GetMemoryInfo_v2Func = func() (nvml.Memory_v2, nvml.Return) {
+		return nvml.Memory_v2{}, nvml.ERROR_FUNCTION_NOT_FOUND
+	}
+	m, err := Open(t.Context(), b, Visible{All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	tests := []struct {
+		dev  int
+		want Memory
+	}{
+		{0, Memory{Total: 80 * gib, Used: 0, Free: 80*gib - gib/2}},
+		{1, Memory{Total: 81920 << 20, Used: 2 * gib, Free: 81920<<20 - 2*gib}}, // v1 fallback
+		{2, Memory{Total: 81920 << 20, Used: 3 * gib, Free: 81920<<20 - 3*gib}}, // v2 unimplemented in the mock
+	}
+	for _, tt := range tests {
+		d, err := m.Device(t.Context(), tt.dev)
+		if err != nil || d.Memory != tt.want {
+			t.Errorf("device %d memory = %+v, %v; want %+v", tt.dev, d.Memory, err, tt.want)
+		}
+	}
+}

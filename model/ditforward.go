@@ -1,0 +1,191 @@
+package model
+
+import (
+	"github.com/reel-video/reel/model/kernels"
+)
+
+// textCond is what the DiT needs from one text embedding, computed once per
+// Sample call because the text does not change across steps: each block's
+// cross-attention keys and values kv2(cap_fc2(gelu(cap_fc1(text)))), with
+// the keys already RMS-normed, and the key mask.
+type textCond struct {
+	kv   [][]float32 // per block [M, 2d]: keys in [:, :d], values in [:, d:]
+	mask []bool
+	m    int
+}
+
+func (m *dit) prepareText(e *TextEmbedding) *textCond {
+	d, hd := m.d, m.d/m.heads
+	n := len(e.Mask)
+	eps := float32(m.cfg.NormEps)
+	c1 := make([]float32, n*d)
+	kernels.Linear(c1, e.Hidden, n, m.capFC1, m.capB1)
+	kernels.GELUTanh(c1)
+	ctx := make([]float32, n*d)
+	kernels.Linear(ctx, c1, n, m.capFC2, m.capB2)
+	tc := &textCond{mask: e.Mask, m: n}
+	for _, b := range m.blocks {
+		kv := make([]float32, n*2*d)
+		kernels.Linear(kv, ctx, n, b.kv2, nil)
+		for i := 0; i < n; i++ {
+			kernels.RMSNorm(kv[i*2*d:], m.heads, hd, hd, b.kNorm2, eps)
+		}
+		tc.kv = append(tc.kv, kv)
+	}
+	return tc
+}
+
+// ditWork holds every buffer of a forward pass over b sequences (one per
+// text condition) of n tokens, so the steps of a Sample call allocate
+// nothing. Not safe for concurrent use; each Sample call has its own.
+type ditWork struct {
+	b, n, t     int
+	rope        *ropeTable
+	tok         []float32 // [n, pin]
+	x, y, a, o  []float32 // [b·n, d]
+	qkv         []float32 // [b·n, 3d]
+	h           []float32 // [b·n, 4d]
+	p           []float32 // [b·n, pin]
+	temb0, temb []float32 // [256], [d]
+	t1          []float32 // [d]
+	mod         []float32 // [6d] adaln(silu(temb)), shared by the blocks
+	blk         []float32 // [6d] mod + table of the current block
+}
+
+func (m *dit) newWork(b, t int) *ditWork {
+	d := m.d
+	n := t * (latentSide / 2) * (latentSide / 2)
+	pin := m.cfg.LatentChannels * 4
+	rows := b * n
+	return &ditWork{
+		b: b, n: n, t: t,
+		rope:  newRopeTable(t, latentSide/2, latentSide/2, m.cfg.RopeSplit, m.cfg.RopeBase),
+		tok:   make([]float32, n*pin),
+		x:     make([]float32, rows*d),
+		y:     make([]float32, rows*d),
+		a:     make([]float32, rows*d),
+		o:     make([]float32, rows*d),
+		qkv:   make([]float32, rows*3*d),
+		h:     make([]float32, rows*4*d),
+		p:     make([]float32, rows*pin),
+		temb0: make([]float32, 256),
+		temb:  make([]float32, d),
+		t1:    make([]float32, d),
+		mod:   make([]float32, 6*d),
+		blk:   make([]float32, 6*d),
+	}
+}
+
+// forward computes the velocity for latent z [C, T, 8, 8] at sigma under
+// each text condition: out[i] (len C·T·64) receives v(z, sigma, conds[i]).
+// The conditions are stacked into one batch of len(conds)·n rows so every
+// Linear runs as a single larger GEMM; only attention is per sequence.
+func (m *dit) forward(w *ditWork, z []float32, sigma float32, conds []*textCond, out [][]float32) {
+	d, heads, hd := m.d, m.heads, m.d/m.heads
+	n, rows := w.n, w.b*w.n
+	pin := m.cfg.LatentChannels * 4
+	eps := float32(m.cfg.NormEps)
+
+	// Patch embedding is the same for every condition: compute it once.
+	patchify(w.tok, z, m.cfg.LatentChannels, w.t, latentSide, latentSide)
+	kernels.Linear(w.x[:n*d], w.tok, n, m.patchW, m.patchB)
+	for b := 1; b < w.b; b++ {
+		copy(w.x[b*n*d:(b+1)*n*d], w.x[:n*d])
+	}
+
+	// Timestep conditioning (one row): temb and the AdaLN-single vector.
+	timestepEmbedding(w.temb0, sigma, 256)
+	m.tFC1.apply(w.t1, w.temb0)
+	kernels.SiLU(w.t1)
+	m.tFC2.apply(w.temb, w.t1)
+	copy(w.t1, w.temb)
+	kernels.SiLU(w.t1)
+	m.adaln.apply(w.mod, w.t1)
+
+	for bi := range m.blocks {
+		blk := &m.blocks[bi]
+		for i := range w.blk {
+			w.blk[i] = w.mod[i] + blk.table[i]
+		}
+		shift1, scale1, gate1 := w.blk[0:d], w.blk[d:2*d], w.blk[2*d:3*d]
+		shift2, scale2, gate2 := w.blk[3*d:4*d], w.blk[4*d:5*d], w.blk[5*d:6*d]
+
+		// Self-attention with QK-RMSNorm and 3-D RoPE.
+		modulate(w.y, w.x, rows, d, scale1, shift1, eps)
+		kernels.Linear(w.qkv, w.y, rows, blk.qkv, nil)
+		for i := 0; i < rows; i++ {
+			r := w.qkv[i*3*d:]
+			kernels.RMSNorm(r, heads, hd, hd, blk.qNorm1, eps)
+			kernels.RMSNorm(r[d:], heads, hd, hd, blk.kNorm1, eps)
+		}
+		for b := 0; b < w.b; b++ {
+			q := w.qkv[b*n*3*d:]
+			w.rope.apply(q, n, heads, 3*d)
+			w.rope.apply(q[d:], n, heads, 3*d)
+			kernels.Attention(w.a[b*n*d:], q, q[d:], q[2*d:], kernels.AttnParams{
+				NQ: n, NK: n, Heads: heads, HeadDim: hd,
+				QStride: 3 * d, KStride: 3 * d, VStride: 3 * d, OStride: d,
+			})
+		}
+		kernels.Linear(w.o, w.a, rows, blk.out1, nil)
+		addGated(w.x, w.o, gate1, d)
+
+		// Cross-attention to the text (no gate, Step-Video style).
+		copy(w.y, w.x)
+		kernels.LayerNorm(w.y, rows, d, blk.norm2W, blk.norm2B, eps)
+		q := w.qkv[:rows*d]
+		kernels.Linear(q, w.y, rows, blk.q2, nil)
+		kernels.RMSNorm(q, rows*heads, hd, hd, blk.qNorm2, eps)
+		for b, c := range conds {
+			kv := c.kv[bi]
+			kernels.Attention(w.a[b*n*d:], q[b*n*d:], kv, kv[d:], kernels.AttnParams{
+				NQ: n, NK: c.m, Heads: heads, HeadDim: hd,
+				QStride: d, KStride: 2 * d, VStride: 2 * d, OStride: d, KeyMask: c.mask,
+			})
+		}
+		kernels.Linear(w.o, w.a, rows, blk.out2, nil)
+		addInto(w.x, w.o)
+
+		// Feed-forward.
+		modulate(w.y, w.x, rows, d, scale2, shift2, eps)
+		kernels.Linear(w.h, w.y, rows, blk.fc1, nil)
+		kernels.GELUTanh(w.h)
+		kernels.Linear(w.o, w.h, rows, blk.fc2, nil)
+		addGated(w.x, w.o, gate2, d)
+	}
+
+	// Final layer: shift, scale = final_table + temb.
+	shift, scale := w.blk[:d], w.blk[d:2*d]
+	for i := 0; i < d; i++ {
+		shift[i] = m.finalTable[i] + w.temb[i]
+		scale[i] = m.finalTable[d+i] + w.temb[i]
+	}
+	modulate(w.y, w.x, rows, d, scale, shift, eps)
+	kernels.Linear(w.p, w.y, rows, m.projW, m.projB)
+	for b := range conds {
+		unpatchify(out[b], w.p[b*n*pin:(b+1)*n*pin], m.cfg.LatentChannels, w.t, latentSide, latentSide)
+	}
+}
+
+// modulate writes y = LN(x)·(1+scale) + shift (LayerNorm without affine),
+// rounding like PyTorch: (1+scale) first, then the product, then the sum.
+func modulate(y, x []float32, rows, d int, scale, shift []float32, eps float32) {
+	copy(y[:rows*d], x[:rows*d])
+	kernels.LayerNorm(y, rows, d, nil, nil, eps)
+	for r := 0; r < rows; r++ {
+		row := y[r*d : (r+1)*d]
+		for i := range row {
+			row[i] = float32(row[i]*(1+scale[i])) + shift[i]
+		}
+	}
+}
+
+// addGated does x += gate ⊙ o per row (gate broadcast over rows).
+func addGated(x, o, gate []float32, d int) {
+	for r := 0; r < len(x)/d; r++ {
+		xr, or := x[r*d:(r+1)*d], o[r*d:(r+1)*d]
+		for i := range xr {
+			xr[i] += float32(gate[i] * or[i])
+		}
+	}
+}

@@ -1,0 +1,138 @@
+package model
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/reel-video/reel/model/kernels"
+	"github.com/reel-video/reel/model/safetensors"
+)
+
+// ErrWeights is wrapped by every error about a weight file's contents
+// (missing tensor, wrong shape or dtype).
+var ErrWeights = errors.New("model: bad weights")
+
+// tensors looks up a checkpoint's tensors by name, checking shape and
+// dtype. Everything it returns is a fresh copy: no result aliases the file
+// buffer, so the caller may drop the file (and the loaded model's memory is
+// exactly what it keeps).
+type tensors struct {
+	file string
+	f    *safetensors.File
+}
+
+func (s tensors) get(name string, shape ...int) (*safetensors.Tensor, error) {
+	t, ok := s.f.Get(name)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s: missing tensor %q", ErrWeights, s.file, name)
+	}
+	if !slices.Equal(t.Shape, shape) {
+		return nil, fmt.Errorf("%w: %s: tensor %q has shape %v, want %v", ErrWeights, s.file, name, t.Shape, shape)
+	}
+	return t, nil
+}
+
+// f32 returns a tensor widened to float32 (F32, BF16 and F16 widen exactly).
+func (s tensors) f32(name string, shape ...int) ([]float32, error) {
+	t, err := s.get(name, shape...)
+	if err != nil {
+		return nil, err
+	}
+	v, err := t.Float32()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrWeights, s.file, err)
+	}
+	return v, nil
+}
+
+// linear loads the [out, in] weight of a Linear layer. An F8_E4M3 tensor
+// keeps its codes (copied) with the per-row F32 "<name>_scale" tensor; any
+// float dtype becomes float32.
+func (s tensors) linear(name string, out, in int) (*kernels.Weight, error) {
+	t, err := s.get(name, out, in)
+	if err != nil {
+		return nil, err
+	}
+	if t.DType == safetensors.F8_E4M3 {
+		scale, err := s.f32(name+"_scale", out)
+		if err != nil {
+			return nil, err
+		}
+		return kernels.NewWeightFP8(out, in, slices.Clone(t.Data), scale), nil
+	}
+	w, err := s.f32(name, out, in)
+	if err != nil {
+		return nil, err
+	}
+	return kernels.NewWeightF32(out, in, w), nil
+}
+
+// rowLinear loads a Linear layer (weight and bias) that only ever sees one
+// input row per forward pass: the timestep MLP and AdaLN. In compact mode a
+// BF16 weight stays BF16 (widened exactly on the fly; speed is irrelevant
+// at one row), otherwise it becomes float32.
+func (s tensors) rowLinear(prefix string, out, in int, compact bool) (*rowLinear, error) {
+	bias, err := s.f32(prefix+".bias", out)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.get(prefix+".weight", out, in)
+	if err != nil {
+		return nil, err
+	}
+	l := &rowLinear{out: out, in: in, bias: bias}
+	if compact && t.DType == safetensors.BF16 {
+		l.bf16 = make([]uint16, out*in)
+		for i := range l.bf16 {
+			l.bf16[i] = binary.LittleEndian.Uint16(t.Data[2*i:])
+		}
+		return l, nil
+	}
+	if l.f32, err = s.f32(prefix+".weight", out, in); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// rowLinear is y = W·x + b for a single row x, with W [out, in] in float32
+// or BF16. Accumulation is sequential float32, the same for both storages,
+// so BF16 and its float32 widening give identical results.
+type rowLinear struct {
+	out, in int
+	f32     []float32
+	bf16    []uint16
+	bias    []float32
+}
+
+func (l *rowLinear) apply(y, x []float32) {
+	for o := 0; o < l.out; o++ {
+		var acc float32
+		if l.f32 != nil {
+			for i, w := range l.f32[o*l.in : (o+1)*l.in] {
+				acc += x[i] * w
+			}
+		} else {
+			for i, w := range l.bf16[o*l.in : (o+1)*l.in] {
+				acc += x[i] * math.Float32frombits(uint32(w)<<16)
+			}
+		}
+		y[o] = acc + l.bias[o]
+	}
+}
+
+// fileConfig parses a checkpoint's __metadata__.config; ok is false when
+// the file carries none.
+func fileConfig(name string, f *safetensors.File) (c Config, ok bool, err error) {
+	s, ok := f.Metadata["config"]
+	if !ok {
+		return Config{}, false, nil
+	}
+	c, err = ParseConfig(s)
+	if err != nil {
+		return Config{}, true, fmt.Errorf("%s: %w", name, err)
+	}
+	return c, true, nil
+}

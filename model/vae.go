@@ -1,0 +1,141 @@
+package model
+
+import (
+	"github.com/reel-video/reel/model/kernels"
+)
+
+// vaeDecoder is reel_tiny.py Decoder: latent [8, T, 8, 8] → video
+// [3, 4T, 64, 64]. Convolutions zero-pad inside whatever they are given, so
+// decoding a chunk depends on that chunk alone.
+type vaeDecoder struct {
+	cfg              Config
+	convIn           *kernels.ConvWeight
+	res0, res1, res2 resBlock
+	up0, up1, up2    upBlock
+	normOut          []float32
+	convOut          *kernels.ConvWeight
+	mean, std        []float32 // latent de-normalisation, per channel
+}
+
+type resBlock struct {
+	n1, n2 []float32
+	c1, c2 *kernels.ConvWeight
+}
+
+type upBlock struct {
+	conv       *kernels.ConvWeight
+	cout       int
+	ft, fh, fw int
+}
+
+func loadVAE(cfg Config, s tensors) (*vaeDecoder, error) {
+	c0, c1, c2, c3 := cfg.VAEChannels[0], cfg.VAEChannels[1], cfg.VAEChannels[2], cfg.VAEChannels[3]
+	v := &vaeDecoder{cfg: cfg}
+	var err error
+	conv := func(name string, cout, cin, kt, kh, kw int) *kernels.ConvWeight {
+		if err != nil {
+			return nil
+		}
+		var w, b []float32
+		if w, err = s.f32("vae.decoder."+name+".weight", cout, cin, kt, kh, kw); err != nil {
+			return nil
+		}
+		if b, err = s.f32("vae.decoder."+name+".bias", cout); err != nil {
+			return nil
+		}
+		return kernels.NewConvWeight(cout, cin, kt, kh, kw, w, b)
+	}
+	vec := func(name string, n int) []float32 {
+		if err != nil {
+			return nil
+		}
+		var x []float32
+		x, err = s.f32(name, n)
+		return x
+	}
+	res := func(name string, ch, kt int) resBlock {
+		return resBlock{
+			n1: vec("vae.decoder."+name+".n1.g", ch),
+			c1: conv(name+".c1", ch, ch, kt, 3, 3),
+			n2: vec("vae.decoder."+name+".n2.g", ch),
+			c2: conv(name+".c2", ch, ch, kt, 3, 3),
+		}
+	}
+	up := func(name string, cin, cout, ft, fh, fw int) upBlock {
+		return upBlock{conv: conv(name+".conv", cout*ft*fh*fw, cin, 1, 3, 3), cout: cout, ft: ft, fh: fh, fw: fw}
+	}
+	v.convIn = conv("conv_in", c0, cfg.LatentChannels, 3, 3, 3)
+	v.res0 = res("res0", c0, 3)
+	v.up0 = up("up0", c0, c1, 2, 2, 2)
+	v.res1 = res("res1", c1, 3)
+	v.up1 = up("up1", c1, c2, 2, 2, 2)
+	v.res2 = res("res2", c2, 1)
+	v.up2 = up("up2", c2, c3, 1, 2, 2)
+	v.normOut = vec("vae.decoder.norm_out.g", c3)
+	v.convOut = conv("conv_out", 3, c3, 1, 3, 3)
+	v.mean = vec("vae.latent_mean", cfg.LatentChannels)
+	v.std = vec("vae.latent_std", cfg.LatentChannels)
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// denormalize returns z·std + mean per channel for a normalised latent
+// [C, T, H, W] (the sampler works in normalised space).
+func (v *vaeDecoder) denormalize(z []float32) []float32 {
+	c := len(v.mean)
+	per := len(z) / c
+	out := make([]float32, len(z))
+	for ch := 0; ch < c; ch++ {
+		for i, x := range z[ch*per : (ch+1)*per] {
+			out[ch*per+i] = float32(x*v.std[ch]) + v.mean[ch]
+		}
+	}
+	return out
+}
+
+// decode runs the decoder on a de-normalised latent [8, t, 8, 8] and
+// returns [3, 4t, 64, 64].
+func (v *vaeDecoder) decode(z []float32, t int) []float32 {
+	eps := float32(v.cfg.NormEps)
+	h, w := latentSide, latentSide
+	x := make([]float32, v.convIn.Cout*t*h*w)
+	kernels.Conv3D(x, z, t, h, w, v.convIn)
+	v.res0.apply(x, t, h, w, eps)
+	x, t, h, w = v.up0.apply(x, t, h, w)
+	v.res1.apply(x, t, h, w, eps)
+	x, t, h, w = v.up1.apply(x, t, h, w)
+	v.res2.apply(x, t, h, w, eps)
+	x, t, h, w = v.up2.apply(x, t, h, w)
+	kernels.ChanRMSNorm(x, v.up2.cout, t*h*w, v.normOut, eps)
+	kernels.SiLU(x)
+	out := make([]float32, 3*t*h*w)
+	kernels.Conv3D(out, x, t, h, w, v.convOut)
+	return out
+}
+
+// apply does x += c2(silu(n2(c1(silu(n1(x)))))) in place.
+func (r *resBlock) apply(x []float32, t, h, w int, eps float32) {
+	ch, n := r.c1.Cin, t*h*w
+	a := make([]float32, ch*n)
+	b := make([]float32, ch*n)
+	copy(a, x)
+	kernels.ChanRMSNorm(a, ch, n, r.n1, eps)
+	kernels.SiLU(a)
+	kernels.Conv3D(b, a, t, h, w, r.c1)
+	kernels.ChanRMSNorm(b, ch, n, r.n2, eps)
+	kernels.SiLU(b)
+	kernels.Conv3D(a, b, t, h, w, r.c2)
+	addInto(x, a)
+}
+
+// apply convolves then pixel-shuffles, returning the new tensor and grid.
+func (u *upBlock) apply(x []float32, t, h, w int) ([]float32, int, int, int) {
+	n := t * h * w
+	y := make([]float32, u.conv.Cout*n)
+	kernels.Conv3D(y, x, t, h, w, u.conv)
+	out := make([]float32, len(y))
+	kernels.PixelShuffle3D(out, y, u.cout, t, h, w, u.ft, u.fh, u.fw)
+	return out, t * u.ft, h * u.fh, w * u.fw
+}

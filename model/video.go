@@ -1,0 +1,92 @@
+package model
+
+import (
+	"context"
+	"fmt"
+	"math"
+)
+
+// LatentChunk returns a copy of latent chunk i, [8, 4, 8, 8], of a latent
+// [8, T, 8, 8]. It panics if the latent is not that size or i is out of
+// range, like slice indexing.
+func LatentChunk(lat []float32, t, i int) []float32 {
+	if len(lat) != latentChannels*t*latentPlane || i < 0 || (i+1)*latentFrames > t {
+		panic(fmt.Sprintf("model: LatentChunk(%d values, T=%d, chunk %d): out of range", len(lat), t, i))
+	}
+	out := make([]float32, latentChannels*latentFrames*latentPlane)
+	per := latentFrames * latentPlane
+	for c := 0; c < latentChannels; c++ {
+		src := lat[(c*t+i*latentFrames)*latentPlane:]
+		copy(out[c*per:(c+1)*per], src[:per])
+	}
+	return out
+}
+
+// DecodeChunk decodes one normalised latent chunk [8, 4, 8, 8]: it
+// de-normalises z·std+mean per channel and returns the video chunk
+// [3, 16, 64, 64] (values about [−1, 1]). The result depends on this chunk
+// only, so chunks may be decoded anywhere, in any order.
+func (e *Engine) DecodeChunk(ctx context.Context, chunk []float32) ([]float32, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if want := latentChannels * latentFrames * latentPlane; len(chunk) != want {
+		return nil, fmt.Errorf("%w: latent chunk has %d values, want %d", ErrInput, len(chunk), want)
+	}
+	return e.vae.decode(e.vae.denormalize(chunk), latentFrames), nil
+}
+
+// DecodeChunks decodes a normalised latent [8, T, 8, 8] chunk by chunk
+// (exactly as DecodeChunk on each LatentChunk) into [3, 4T, 64, 64].
+func (e *Engine) DecodeChunks(ctx context.Context, lat []float32, t int) ([]float32, error) {
+	if t <= 0 || t%latentFrames != 0 || len(lat) != latentChannels*t*latentPlane {
+		return nil, fmt.Errorf("%w: latent of %d values is not [8, %d, 8, 8] with T a multiple of %d", ErrInput, len(lat), t, latentFrames)
+	}
+	frames := t / latentFrames * framesPerChunk
+	plane := pixelSide * pixelSide
+	out := make([]float32, 3*frames*plane)
+	for i := 0; i < t/latentFrames; i++ {
+		vid, err := e.DecodeChunk(ctx, LatentChunk(lat, t, i))
+		if err != nil {
+			return nil, err
+		}
+		per := framesPerChunk * plane
+		for c := 0; c < 3; c++ {
+			copy(out[(c*frames+i*framesPerChunk)*plane:], vid[c*per:(c+1)*per])
+		}
+	}
+	return out, nil
+}
+
+// DecodeLatent runs the decoder once over a whole normalised latent
+// [8, T, 8, 8] (any T ≥ 1), returning [3, 4T, 64, 64]. Unlike DecodeChunks
+// the temporal convolutions see across chunk borders, and memory grows with
+// T; it exists to measure what chunking saves.
+func (e *Engine) DecodeLatent(ctx context.Context, lat []float32, t int) ([]float32, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if t <= 0 || len(lat) != latentChannels*t*latentPlane {
+		return nil, fmt.Errorf("%w: latent of %d values is not [8, %d, 8, 8]", ErrInput, len(lat), t)
+	}
+	return e.vae.decode(e.vae.denormalize(lat), t), nil
+}
+
+// ToRGB24 converts a video [3, F, H, W] into F frames of H·W RGB pixels,
+// frame-major ([F, H, W, 3] bytes): pixel = round((clamp(x,−1,1)+1)·127.5),
+// computed in float32 with ties to even as PyTorch's round.
+func ToRGB24(vid []float32) []byte {
+	n := len(vid) / 3 // F·H·W
+	out := make([]byte, 3*n)
+	for c := 0; c < 3; c++ {
+		for i, x := range vid[c*n : (c+1)*n] {
+			if x != x {
+				x = -1 // NaN: black rather than an undefined conversion
+			}
+			x = min(max(x, -1), 1)
+			y := (x + 1) * 127.5
+			out[3*i+c] = byte(math.RoundToEven(float64(y)))
+		}
+	}
+	return out
+}

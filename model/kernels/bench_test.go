@@ -13,7 +13,7 @@ import (
 // 192 and 768 tokens, the text encoder at 96 tokens, and the VAE decoder's
 // convolutions as im2col GEMMs (M = Cout, In = Cin·taps, Out = positions).
 var linearShapes = []struct {
-	name        string
+	name       string
 	m, in, out int
 }{
 	{"dit192/256x768", 192, 256, 768},
@@ -63,6 +63,44 @@ func BenchmarkLinear(b *testing.B) {
 				impl.Sgemm(blas.NoTrans, blas.Trans, s.m, s.out, s.in, 1, x, s.in, wf, s.in, 0, y, s.out)
 			}
 			report(b)
+		})
+	}
+}
+
+// convShapes are the convolutions of reel-tiny's VAE decoder for one chunk
+// (Decoder in reel_tiny.py): Cin → Cout, kernel, grid T×H×W.
+var convShapes = []struct {
+	name                  string
+	cin, cout, kt, kh, kw int
+	t, h, w               int
+}{
+	{"conv_in/8-128/3x3x3/4x8x8", 8, 128, 3, 3, 3, 4, 8, 8},
+	{"res0/128-128/3x3x3/4x8x8", 128, 128, 3, 3, 3, 4, 8, 8},
+	{"up0/128-512/1x3x3/4x8x8", 128, 512, 1, 3, 3, 4, 8, 8},
+	{"res1/64-64/3x3x3/8x16x16", 64, 64, 3, 3, 3, 8, 16, 16},
+	{"up1/64-256/1x3x3/8x16x16", 64, 256, 1, 3, 3, 8, 16, 16},
+	{"res2/32-32/1x3x3/16x32x32", 32, 32, 1, 3, 3, 16, 32, 32},
+	{"up2/32-64/1x3x3/16x32x32", 32, 64, 1, 3, 3, 16, 32, 32},
+	{"conv_out/16-3/1x3x3/16x64x64", 16, 3, 1, 3, 3, 16, 64, 64},
+}
+
+// BenchmarkConv3D measures Conv3D on the decoder's layers, in GFLOP/s of
+// the direct convolution (2·Cout·Cin·taps per output position, padding
+// taps included, as the GEMM formulation computes them).
+func BenchmarkConv3D(b *testing.B) {
+	for _, s := range convShapes {
+		r := rand.New(rand.NewPCG(2, 2))
+		k := s.cin * s.kt * s.kh * s.kw
+		n := s.t * s.h * s.w
+		cw := NewConvWeight(s.cout, s.cin, s.kt, s.kh, s.kw, randSlice(r, s.cout*k, 0.1), randSlice(r, s.cout, 0.1))
+		in := randSlice(r, s.cin*n, 1)
+		out := make([]float32, s.cout*n)
+		flops := 2 * float64(s.cout) * float64(k) * float64(n)
+		b.Run(s.name, func(b *testing.B) {
+			for b.Loop() {
+				Conv3D(out, in, s.t, s.h, s.w, cw)
+			}
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 	}
 }

@@ -16,44 +16,25 @@ func NewConvWeight(cout, cin, kt, kh, kw int, w, bias []float32) *ConvWeight {
 }
 
 // Conv3D computes out [Cout, T, H, W] from in [Cin, T, H, W].
+//
+// It is a GEMM: out[Cout, P] = W[Cout, Cin·taps] · im2col[Cin·taps, P] with
+// the bias per row. W is read in place (PyTorch's layout is already
+// row-major [Cout][Cin][taps]); im2col is packed panel by panel (see
+// convSource), so scratch memory is a few panels whatever the input size.
 func Conv3D(out, in []float32, t, h, w int, cw *ConvWeight) {
-	pt, ph, pw := cw.KT/2, cw.KH/2, cw.KW/2
 	n := t * h * w
-	for co := 0; co < cw.Cout; co++ {
-		o := out[co*n : (co+1)*n]
-		for i := range o {
-			o[i] = cw.Bias[co]
-		}
-		for ci := 0; ci < cw.Cin; ci++ {
-			src := in[ci*n : (ci+1)*n]
-			for a := 0; a < cw.KT; a++ {
-				for b := 0; b < cw.KH; b++ {
-					for c := 0; c < cw.KW; c++ {
-						wv := cw.W[(((co*cw.Cin+ci)*cw.KT+a)*cw.KH+b)*cw.KW+c]
-						for z := 0; z < t; z++ {
-							zz := z + a - pt
-							if zz < 0 || zz >= t {
-								continue
-							}
-							for y := 0; y < h; y++ {
-								yy := y + b - ph
-								if yy < 0 || yy >= h {
-									continue
-								}
-								for x := 0; x < w; x++ {
-									xx := x + c - pw
-									if xx < 0 || xx >= w {
-										continue
-									}
-									o[(z*h+y)*w+x] += wv * src[(zz*h+yy)*w+xx]
-								}
-							}
-						}
-					}
-				}
-			}
-		}
+	if len(in) < cw.Cin*n || len(out) < cw.Cout*n {
+		panic("kernels: Conv3D: bad sizes")
 	}
+	k := cw.Cin * cw.KT * cw.KH * cw.KW
+	g := gemm{
+		m: cw.Cout, n: n, k: k,
+		a: cw.W, lda: k,
+		c: out, ldc: n,
+		rowBias: cw.Bias,
+		source:  func() panelSource { return newConvSource(in, cw, t, h, w) },
+	}
+	g.run(kernel)
 }
 
 // PixelShuffle3D rearranges in [C·ft·fh·fw, T, H, W] into out

@@ -1,0 +1,95 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// conv64 is Conv3D in float64 with the per-output sum of |terms| that
+// scales float32 rounding error.
+func conv64(in []float32, t, h, w int, cw *ConvWeight) (y, mag []float64) {
+	n := t * h * w
+	y = make([]float64, cw.Cout*n)
+	mag = make([]float64, cw.Cout*n)
+	for co := 0; co < cw.Cout; co++ {
+		for p := 0; p < n; p++ {
+			z, yy, x := p/(h*w), p/w%h, p%w
+			acc, ab := float64(cw.Bias[co]), math.Abs(float64(cw.Bias[co]))
+			for ci := 0; ci < cw.Cin; ci++ {
+				for a := 0; a < cw.KT; a++ {
+					for b := 0; b < cw.KH; b++ {
+						for c := 0; c < cw.KW; c++ {
+							zz, y2, xx := z+a-cw.KT/2, yy+b-cw.KH/2, x+c-cw.KW/2
+							if zz < 0 || zz >= t || y2 < 0 || y2 >= h || xx < 0 || xx >= w {
+								continue
+							}
+							v := float64(cw.W[(((co*cw.Cin+ci)*cw.KT+a)*cw.KH+b)*cw.KW+c]) * float64(in[ci*n+(zz*h+y2)*w+xx])
+							acc += v
+							ab += math.Abs(v)
+						}
+					}
+				}
+			}
+			y[co*n+p], mag[co*n+p] = acc, ab
+		}
+	}
+	return y, mag
+}
+
+func checkConv(t *testing.T, r *rand.Rand, cin, cout, kt, kh, kw, tt, h, w int) {
+	t.Helper()
+	k := cin * kt * kh * kw
+	cw := NewConvWeight(cout, cin, kt, kh, kw, randSlice(r, cout*k, 0.2), randSlice(r, cout, 1))
+	n := tt * h * w
+	in := randSlice(r, cin*n, 1)
+	out := randSlice(r, cout*n, 100)
+	Conv3D(out, in, tt, h, w, cw)
+	ref := make([]float32, cout*n)
+	refConv3D(ref, in, tt, h, w, cw)
+	want, mag := conv64(in, tt, h, w, cw)
+	tol := 4 * math.Sqrt(float64(k)+1) * 0x1p-24
+	for i := range out {
+		if e := math.Abs(float64(out[i]) - want[i]); !(e <= tol*mag[i]) {
+			t.Fatalf("cin=%d cout=%d k=%dx%dx%d in %dx%dx%d: out[%d]=%g want %g (naive %g)",
+				cin, cout, kt, kh, kw, tt, h, w, i, out[i], want[i], ref[i])
+		}
+	}
+}
+
+func TestConv3D(t *testing.T) {
+	forEachKernel(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(5, 6))
+		// The decoder's kinds of layer, at reduced sizes, plus odd shapes.
+		cases := [][8]int{
+			{8, 128, 3, 3, 3, 4, 8, 8},
+			{16, 12, 1, 3, 3, 4, 8, 8},
+			{16, 3, 1, 3, 3, 2, 16, 16},
+			{4, 7, 3, 3, 3, 3, 5, 7},
+			{3, 5, 1, 1, 1, 2, 3, 3},
+			{2, 9, 3, 1, 3, 1, 1, 1},
+			{5, 6, 3, 3, 3, 1, 2, 40},
+			{6, 13, 1, 3, 3, 1, 33, 1},
+		}
+		for _, c := range cases {
+			checkConv(t, r, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7])
+		}
+		for it := 0; it < 10; it++ {
+			c := [8]int{1 + r.IntN(9), 1 + r.IntN(20), 1 + 2*r.IntN(2), 1 + 2*r.IntN(2), 1 + 2*r.IntN(2), 1 + r.IntN(5), 1 + r.IntN(9), 1 + r.IntN(40)}
+			t.Run(fmt.Sprint(c), func(t *testing.T) { checkConv(t, r, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]) })
+		}
+	})
+}
+
+func TestPixelShuffle3D(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, s := range [][7]int{{2, 2, 3, 4, 2, 2, 2}, {3, 1, 2, 2, 1, 2, 2}, {1, 3, 1, 5, 2, 1, 3}} {
+		c, tt, h, w, ft, fh, fw := s[0], s[1], s[2], s[3], s[4], s[5], s[6]
+		in := randSlice(r, c*ft*fh*fw*tt*h*w, 1)
+		got, want := make([]float32, len(in)), make([]float32, len(in))
+		PixelShuffle3D(got, in, c, tt, h, w, ft, fh, fw)
+		refPixelShuffle3D(want, in, c, tt, h, w, ft, fh, fw)
+		checkClose(t, "pixelshuffle", got, want, 0, 0)
+	}
+}

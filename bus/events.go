@@ -65,3 +65,10 @@ func (b *Bus) PublishEvent(ctx context.Context, ev Event) error {
 	}
 	return nil
 }
+
+// JobStatus is what a stage needs to know about a job before working on it.
+type JobStatus struct {
+	Known    bool
+	State    State
+	Deadline time.Time // zero: none
+}

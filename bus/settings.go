@@ -31,7 +31,7 @@ type Settings struct {
 	Steps    int     `msgpack:"steps" json:"steps"`
 	Guidance float64 `msgpack:"guidance" json:"guidance"`
 	Shift    float64 `msgpack:"shift" json:"shift"`
-	Seed     uint64  `msgpack:"seed" json:"seed"`
+	Seed     int64   `msgpack:"seed" json:"seed"`
 
 	// Output settings; zero means the encode stage's default.
 	FPS       int      `msgpack:"fps,omitempty" json:"fps,omitempty"`
@@ -75,8 +75,8 @@ func (s Settings) Validate() error {
 		return &FieldError{"fps", fmt.Sprintf("%d is outside 0..120 (0 = stage default)", s.FPS)}
 	case s.CRF < 0 || s.CRF > 51:
 		return &FieldError{"crf", fmt.Sprintf("%d is outside 0..51 (0 = stage default)", s.CRF)}
-	case s.SeamBlend != nil && (math.IsNaN(*s.SeamBlend) || *s.SeamBlend < 0 || *s.SeamBlend > 1):
-		return &FieldError{"seam_blend", fmt.Sprintf("%v is outside 0..1", *s.SeamBlend)}
+	case s.SeamBlend != nil && (math.IsNaN(*s.SeamBlend) || *s.SeamBlend < 0 || *s.SeamBlend > 0.5):
+		return &FieldError{"seam_blend", fmt.Sprintf("%v is outside 0..0.5 (0 = off)", *s.SeamBlend)}
 	}
 	return nil
 }

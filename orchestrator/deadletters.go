@@ -1,0 +1,111 @@
+package orchestrator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/reel-video/reel/bus"
+)
+
+// advisory is the part of the MAX_DELIVERIES / MSG_TERMINATED advisories we use.
+type advisory struct {
+	Type       string `json:"type"`
+	Stream     string `json:"stream"`
+	Consumer   string `json:"consumer"`
+	StreamSeq  uint64 `json:"stream_seq"`
+	Deliveries uint64 `json:"deliveries"`
+	Reason     string `json:"reason"`
+}
+
+// DeadLetters turns the server's dead-letter advisories (captured durably in
+// stream REEL_DLQ) into failed jobs: a message that ran out of deliveries,
+// e.g. because its worker kept dying, fails its job with the reason. The
+// original message stays in stream REEL (Limits retention) for inspection
+// and replay.
+type DeadLetters struct {
+	Store *Store
+}
+
+// Run serves until ctx ends. Any number of processes may run it; they share
+// one durable consumer.
+func (d DeadLetters) Run(ctx context.Context) error {
+	b := d.Store.b
+	cons, err := b.DLQConsumer(ctx)
+	if err != nil {
+		return err
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(1))
+	if err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+	defer it.Stop()
+	for {
+		m, err := it.Next()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return nil
+			}
+			d.Store.log.Warn().Err(err).Msg("dead letters: next")
+			continue
+		}
+		if err := d.handle(ctx, m); err != nil {
+			d.Store.log.Warn().Err(err).Msg("dead letter")
+			_ = m.NakWithDelay(time.Second)
+			continue
+		}
+		_ = m.Ack()
+	}
+}
+
+func (d DeadLetters) handle(ctx context.Context, m jetstream.Msg) error {
+	var a advisory
+	if err := json.Unmarshal(m.Data(), &a); err != nil {
+		return nil // not ours to fix; drop
+	}
+	stage := strings.TrimPrefix(a.Consumer, "reel-")
+	raw, err := d.Store.b.Stream.GetMsg(ctx, a.StreamSeq)
+	if err != nil {
+		if bus.IsNotFound(err) {
+			return nil
+		}
+		return err
+	}
+	job := raw.Header.Get(bus.HeaderJob)
+	if bus.ValidJobID(job) != nil {
+		sub, err := bus.ParseSubject(raw.Subject)
+		if err != nil {
+			return nil
+		}
+		job = sub.Job
+	}
+	st, err := d.Store.Lookup(ctx, job)
+	if err != nil {
+		return err
+	}
+	if st.State.Terminal() {
+		return nil // the stage already failed (or finished/cancelled) the job
+	}
+	var reason string
+	if strings.Contains(a.Type, "terminated") {
+		reason = fmt.Sprintf("%s: message %s terminated", stage, raw.Subject)
+		if a.Reason != "" {
+			reason += ": " + a.Reason
+		}
+	} else {
+		reason = fmt.Sprintf("%s: gave up on %s after %d deliveries (dead letter, stream seq %d)", stage, raw.Subject, a.Deliveries, a.StreamSeq)
+		if j, err := d.Store.Get(ctx, job); err == nil {
+			if s := j.Stages[stage]; s != nil && s.Error != "" {
+				reason += "; last error: " + s.Error
+			}
+		}
+	}
+	d.Store.log.Warn().Str("job", job).Str("stage", stage).Msg(reason)
+	return d.Store.Fail(ctx, job, stage, reason)
+}

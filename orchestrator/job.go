@@ -1,0 +1,174 @@
+// Package orchestrator owns the life of a job: intake validation and
+// submission, the job record in KV (reel-jobs), progress events, cancel,
+// deadlines and dead letters.
+package orchestrator
+
+import (
+	"slices"
+	"time"
+
+	"github.com/reel-video/reel/bus"
+)
+
+// Job is the record stored under the job id in KV reel-jobs (JSON).
+type Job struct {
+	ID       string       `json:"id"`
+	Prompt   string       `json:"prompt"`
+	Negative string       `json:"negative,omitempty"`
+	Settings bus.Settings `json:"settings"`
+	State    bus.State    `json:"state"`
+	Error    string       `json:"error,omitempty"`
+	// FailedStage is the stage that failed the job.
+	FailedStage string            `json:"failed_stage,omitempty"`
+	Stages      map[string]*Stage `json:"stages"`
+	Video       *bus.VideoInfo    `json:"video,omitempty"`
+	Created     time.Time         `json:"created"`
+	Updated     time.Time         `json:"updated"`
+	Finished    *time.Time        `json:"finished,omitempty"`
+	Deadline    *time.Time        `json:"deadline,omitempty"`
+	// Parent is set on a replay: the job whose persisted stage input was reused.
+	Parent     string `json:"parent,omitempty"`
+	ReplayFrom string `json:"replay_from,omitempty"`
+}
+
+// Stage is one stage's part of the record.
+type Stage struct {
+	State    bus.State  `json:"state"`
+	Started  *time.Time `json:"started,omitempty"`
+	Finished *time.Time `json:"finished,omitempty"`
+	Step     int        `json:"step,omitempty"`
+	Steps    int        `json:"steps,omitempty"`
+	Chunks   []int      `json:"chunks,omitempty"` // chunk indices done
+	Count    int        `json:"count,omitempty"`
+	Retries  int        `json:"retries,omitempty"`
+	Workers  []string   `json:"workers,omitempty"`
+	Error    string     `json:"error,omitempty"`
+}
+
+// Seconds is the stage's wall time so far.
+func (s *Stage) Seconds(now time.Time) float64 {
+	if s.Started == nil {
+		return 0
+	}
+	end := now
+	if s.Finished != nil {
+		end = *s.Finished
+	}
+	return end.Sub(*s.Started).Seconds()
+}
+
+func newJob(id string, req bus.Request, set bus.Settings, now time.Time) *Job {
+	j := &Job{ID: id, Prompt: req.Prompt, Negative: req.Negative, Settings: set, State: bus.StateQueued,
+		Created: now, Updated: now, Stages: map[string]*Stage{}}
+	for _, s := range bus.Stages() {
+		j.Stages[s] = &Stage{State: bus.StateQueued}
+	}
+	return j
+}
+
+func (j *Job) stage(name string) *Stage {
+	if j.Stages == nil {
+		j.Stages = map[string]*Stage{}
+	}
+	s := j.Stages[name]
+	if s == nil {
+		s = &Stage{State: bus.StateQueued}
+		j.Stages[name] = s
+	}
+	return s
+}
+
+// apply folds an event into the record; it reports whether anything changed.
+// Terminal jobs only take the terminal event that made them so.
+func (j *Job) apply(ev bus.Event) bool {
+	if j.State.Terminal() {
+		return false
+	}
+	now := ev.Time
+	st := func() *Stage { return j.stage(ev.Stage) }
+	addWorker := func(s *Stage) {
+		if ev.Worker != "" && !slices.Contains(s.Workers, ev.Worker) {
+			s.Workers = append(s.Workers, ev.Worker)
+		}
+	}
+	switch ev.Kind {
+	case bus.EventStarted:
+		j.State = bus.StateRunning
+		s := st()
+		if s.State.Terminal() {
+			return false
+		}
+		if s.Started == nil {
+			s.Started = &now
+		}
+		s.State = bus.StateRunning
+		addWorker(s)
+	case bus.EventStep:
+		s := st()
+		s.State, s.Step, s.Steps = bus.StateRunning, ev.Step, ev.Total
+		j.State = bus.StateRunning
+	case bus.EventChunk:
+		s := st()
+		if s.Started == nil {
+			s.Started = &now
+		}
+		addWorker(s)
+		s.Count = ev.Count
+		if !slices.Contains(s.Chunks, ev.Chunk) {
+			s.Chunks = append(s.Chunks, ev.Chunk)
+			slices.Sort(s.Chunks)
+		}
+		if ev.Count > 0 && len(s.Chunks) >= ev.Count {
+			s.State, s.Finished = bus.StateSucceeded, &now
+		} else {
+			s.State = bus.StateRunning
+		}
+		j.State = bus.StateRunning
+	case bus.EventRetry:
+		s := st()
+		s.Retries++
+		s.Error = ev.Error
+	case bus.EventDone:
+		s := st()
+		if s.Started == nil {
+			s.Started = &now
+		}
+		s.State, s.Finished, s.Error = bus.StateSucceeded, &now, ""
+	case bus.EventSucceeded:
+		j.State, j.Video, j.Finished = bus.StateSucceeded, ev.Video, &now
+		s := j.stage(bus.StageEncode)
+		if s.Started == nil {
+			s.Started = &now
+		}
+		s.State, s.Finished = bus.StateSucceeded, &now
+	case bus.EventFailed:
+		j.State, j.Error, j.FailedStage, j.Finished = bus.StateFailed, ev.Error, ev.Stage, &now
+		if ev.Stage != "" {
+			s := st()
+			s.State, s.Error, s.Finished = bus.StateFailed, ev.Error, &now
+		}
+		j.closeStages(bus.StateCancelled, now)
+	case bus.EventCancelled:
+		j.State, j.Finished = bus.StateCancelled, &now
+		if ev.Error != "" {
+			j.Error = ev.Error
+		}
+		j.closeStages(bus.StateCancelled, now)
+	default:
+		return false
+	}
+	j.Updated = now
+	return true
+}
+
+// closeStages marks unfinished stages when the job ends.
+func (j *Job) closeStages(st bus.State, now time.Time) {
+	for _, s := range j.Stages {
+		if !s.State.Terminal() {
+			s.State = st
+			if s.Started != nil {
+				s.Finished = &now
+			}
+		}
+	}
+}

@@ -1,0 +1,30 @@
+package stages
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/reel-video/reel/bus"
+)
+
+// ErrRetryLater from the admission hook or a handler leaves the message for
+// another worker (NakWithDelay) without counting as a failure of the job.
+var ErrRetryLater = errors.New("retry later")
+
+// ErrPermanent marks a failure that retrying cannot fix: the job fails and
+// the message is terminated.
+var ErrPermanent = errors.New("permanent failure")
+
+// Permanent wraps err so that the runner terminates instead of retrying.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrPermanent, err)
+}
+
+// IsPermanent reports errors the runner terminates on.
+func IsPermanent(err error) bool {
+	return errors.Is(err, ErrPermanent) || errors.Is(err, bus.ErrMalformed) ||
+		errors.Is(err, bus.ErrMissing) || errors.Is(err, bus.ErrInvalid)
+}

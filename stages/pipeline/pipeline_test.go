@@ -1,0 +1,236 @@
+package pipeline_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/bustest"
+	"github.com/reel-video/reel/model"
+	"github.com/reel-video/reel/orchestrator"
+	"github.com/reel-video/reel/stages"
+	"github.com/reel-video/reel/stages/pipeline"
+)
+
+var (
+	engOnce sync.Once
+	eng     *model.Engine
+	engErr  error
+)
+
+func engine(t *testing.T) *model.Engine {
+	t.Helper()
+	engOnce.Do(func() { eng, engErr = model.Load(model.Options{}) })
+	if engErr != nil {
+		t.Fatal(engErr)
+	}
+	return eng
+}
+
+func small() bus.Settings {
+	s := bus.DefaultSettings()
+	s.Frames, s.Steps, s.Seed = 16, 3, 7
+	return s
+}
+
+// serve runs stages on b until the test ends.
+func serve(t *testing.T, b *bus.Bus, st map[string]int, mw ...stages.Middleware) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	started := make(chan struct{})
+	go func() {
+		done <- pipeline.Run(ctx, pipeline.Options{
+			Bus: b, Stages: st, Engine: engine(t), DeadLetters: true, Middleware: mw,
+			Encode:  pipeline.EncodeOptions{WorkDir: t.TempDir()},
+			Started: func([]*stages.Runner) { close(started) },
+			Log:     bustest.Logger(t),
+		})
+	}()
+	select {
+	case <-started:
+	case err := <-done:
+		t.Fatalf("pipeline: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("pipeline: %v", err)
+		}
+	})
+}
+
+func all(vae int) map[string]int {
+	return map[string]int{bus.StageTextEnc: 1, bus.StageDenoise: 1, bus.StageVAEDecode: vae, bus.StageEncode: 1}
+}
+
+func submitWait(t *testing.T, s *orchestrator.Store, prompt string, set bus.Settings) *orchestrator.Job {
+	t.Helper()
+	ctx := bustest.Ctx(t, 2*time.Minute)
+	id, err := s.Submit(ctx, bus.Request{Prompt: prompt}, set, orchestrator.SubmitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := s.Wait(ctx, id)
+	if err != nil {
+		t.Fatalf("wait %s: %v", id, err)
+	}
+	return j
+}
+
+func ffprobe(t *testing.T, path string) string {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+		"-show_entries", "stream=codec_name,width,height,r_frame_rate,nb_read_frames,pix_fmt", "-of", "default=nw=1", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v\n%s", path, err, out)
+	}
+	return string(out)
+}
+
+func TestPipelineInProcess(t *testing.T) {
+	_, b := bustest.Start(t, bustest.Options{})
+	serve(t, b, all(1))
+	store := orchestrator.NewStore(b, bustest.Logger(t))
+	j := submitWait(t, store, "a red ball bouncing", small())
+	if j.State != bus.StateSucceeded || j.Video == nil {
+		t.Fatalf("job %s: %s %q", j.ID, j.State, j.Error)
+	}
+	for _, s := range bus.Stages() {
+		if st := j.Stages[s]; st.State != bus.StateSucceeded {
+			t.Errorf("stage %s: %s", s, st.State)
+		}
+	}
+	mp4, err := b.GetBlob(bustest.Ctx(t, time.Minute), j.Video.Object)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "out.mp4")
+	if err := os.WriteFile(path, mp4, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := ffprobe(t, path)
+	for _, want := range []string{"codec_name=h264", "width=64", "height=64", "r_frame_rate=8/1", "nb_read_frames=16", "pix_fmt=yuv420p"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("ffprobe: missing %s in\n%s", want, got)
+		}
+	}
+	if j.Video.Encoder != "ffmpeg" && j.Video.Encoder != "purego" {
+		t.Errorf("encoder %q", j.Video.Encoder)
+	}
+}
+
+// A poison message on the prompt subject fails its job with a reason and is
+// terminated; a good job submitted after it succeeds.
+func TestPoisonPromptFailsJobThenGoodJobSucceeds(t *testing.T) {
+	_, b := bustest.Start(t, bustest.Options{})
+	serve(t, b, all(1))
+	store := orchestrator.NewStore(b, bustest.Logger(t))
+	ctx := bustest.Ctx(t, 2*time.Minute)
+
+	m := nats.NewMsg(bus.PromptSubject("poison1"))
+	m.Data = []byte("\x93this is not an envelope")
+	if _, err := b.JS.PublishMsg(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	j := waitState(t, store, "poison1")
+	if j.State != bus.StateFailed || !strings.Contains(j.Error, "malformed") || j.FailedStage != bus.StageTextEnc {
+		t.Fatalf("poison job: %s stage %q error %q", j.State, j.FailedStage, j.Error)
+	}
+	// Terminated, not redelivered: the consumer has nothing pending.
+	cons, err := b.Consumer(ctx, bus.StageTextEnc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := submitWait(t, store, "a calm lake", small())
+	if good.State != bus.StateSucceeded {
+		t.Fatalf("good job after poison: %s %q", good.State, good.Error)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.NumAckPending != 0 || info.NumRedelivered != 0 {
+		t.Fatalf("textenc consumer: %d ack pending, %d redelivered", info.NumAckPending, info.NumRedelivered)
+	}
+}
+
+func waitState(t *testing.T, s *orchestrator.Store, id string) *orchestrator.Job {
+	t.Helper()
+	j, err := s.Wait(bustest.Ctx(t, time.Minute), id)
+	if err != nil {
+		t.Fatalf("wait %s: %v", id, err)
+	}
+	return j
+}
+
+// barrier holds each vaedecode message until n are held at once: proof that
+// n workers decode chunks of one job in parallel.
+func barrier(n int) (stages.Middleware, func() int) {
+	var mu sync.Mutex
+	held, max := 0, 0
+	ready := make(chan struct{})
+	return func(next stages.Handler) stages.Handler {
+			return stages.HandlerFunc(func(ctx context.Context, d *stages.Delivery) error {
+				if d.Stage == bus.StageVAEDecode {
+					mu.Lock()
+					held++
+					if held > max {
+						max = held
+					}
+					if held == n {
+						close(ready)
+					}
+					mu.Unlock()
+					select {
+					case <-ready:
+					case <-ctx.Done():
+						return ctx.Err()
+					}
+				}
+				return next.Handle(ctx, d)
+			})
+		}, func() int {
+			mu.Lock()
+			defer mu.Unlock()
+			return max
+		}
+}
+
+// Same prompt and seed give identical frames with 1 or 3 vaedecode workers,
+// and with 3 workers each decodes a chunk of the job in parallel.
+func TestDeterministicAcrossVAEWorkers(t *testing.T) {
+	set := small()
+	set.Frames = 48
+
+	_, b1 := bustest.Start(t, bustest.Options{})
+	serve(t, b1, all(1))
+	j1 := submitWait(t, orchestrator.NewStore(b1, bustest.Logger(t)), "waves on a beach", set)
+
+	_, b3 := bustest.Start(t, bustest.Options{})
+	serve(t, b3, map[string]int{bus.StageTextEnc: 1, bus.StageDenoise: 1, bus.StageEncode: 1})
+	mw, maxHeld := barrier(3)
+	for range 3 {
+		serve(t, b3, map[string]int{bus.StageVAEDecode: 1}, mw)
+	}
+	j3 := submitWait(t, orchestrator.NewStore(b3, bustest.Logger(t)), "waves on a beach", set)
+
+	for _, j := range []*orchestrator.Job{j1, j3} {
+		if j.State != bus.StateSucceeded {
+			t.Fatalf("job %s: %s %q", j.ID, j.State, j.Error)
+		}
+	}
+	if j1.Video.FramesSHA256 != j3.Video.FramesSHA256 || j1.Video.Frames != 48 {
+		t.Fatalf("frames differ: 1 worker %s, 3 workers %s", j1.Video.FramesSHA256, j3.Video.FramesSHA256)
+	}
+	if got := len(j3.Stages[bus.StageVAEDecode].Workers); got != 3 || maxHeld() != 3 {
+		t.Fatalf("3 workers: %d decoded chunks, %d held at once", got, maxHeld())
+	}
+}

@@ -1,0 +1,91 @@
+// Package textenc is the text-encoding stage: reel.prompt.<job> (prompt and
+// negative prompt) -> reel.text.<job> (cond + uncond embeddings).
+package textenc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/stages"
+)
+
+// Encoder encodes one prompt (the engine's text encoder).
+type Encoder interface {
+	EncodeText(ctx context.Context, prompt string) (hidden []float32, mask []bool, err error)
+}
+
+// Config configures the handler.
+type Config struct {
+	Encoder Encoder
+	SeqLen  int // tokens per embedding (96 for reel-tiny)
+	Dim     int // hidden size (256)
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	if c.Encoder == nil || c.SeqLen <= 0 || c.Dim <= 0 {
+		return errors.New("textenc: encoder and embedding shape are required")
+	}
+	return nil
+}
+
+// Handler is the stage handler.
+type Handler struct{ cfg Config }
+
+// New returns the handler.
+func New(cfg Config) (*Handler, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Handler{cfg: cfg}, nil
+}
+
+// Handle encodes the prompt and the negative prompt and publishes both.
+func (h *Handler) Handle(ctx context.Context, d *stages.Delivery) error {
+	var req bus.Request
+	if err := d.Env.DecodeBody(&req); err != nil {
+		return err
+	}
+	if err := req.Validate(); err != nil {
+		return stages.Permanent(err)
+	}
+	cond, err := h.encode(ctx, "prompt", req.Prompt)
+	if err != nil {
+		return err
+	}
+	uncond, err := h.encode(ctx, "negative", req.Negative)
+	if err != nil {
+		return err
+	}
+	body := bus.TextBody{
+		Cond: bus.F32Tensor(cond.hidden, h.cfg.SeqLen, h.cfg.Dim), CondMask: cond.mask,
+		Uncond: bus.F32Tensor(uncond.hidden, h.cfg.SeqLen, h.cfg.Dim), UncondMask: uncond.mask,
+	}
+	env := &bus.Envelope{}
+	if err := env.SetBody(body); err != nil {
+		return err
+	}
+	if err := d.Publish(ctx, bus.TextSubject(d.Env.Job), env); err != nil {
+		return err
+	}
+	d.Report(ctx, bus.Event{Kind: bus.EventDone})
+	return nil
+}
+
+type embedding struct {
+	hidden []float32
+	mask   []bool
+}
+
+func (h *Handler) encode(ctx context.Context, what, text string) (embedding, error) {
+	hid, mask, err := h.cfg.Encoder.EncodeText(ctx, text)
+	if err != nil {
+		return embedding{}, fmt.Errorf("encode %s: %w", what, err)
+	}
+	if len(hid) != h.cfg.SeqLen*h.cfg.Dim || len(mask) != h.cfg.SeqLen {
+		return embedding{}, stages.Permanent(fmt.Errorf("encode %s: got %d values and %d mask entries, want %d×%d", what, len(hid), len(mask), h.cfg.SeqLen, h.cfg.Dim))
+	}
+	return embedding{hid, mask}, nil
+}

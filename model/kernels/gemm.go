@@ -45,6 +45,26 @@ func kcFor(k, nr int) int {
 	return (k + nb - 1) / nb
 }
 
+// rowTiles splits m rows into tiles of at most mr rows, as few as possible
+// and none smaller than needed: a remainder of one or two rows is merged
+// with a full tile and split in two, since a 1- or 2-row kernel keeps too
+// few accumulators in flight to hide FMA latency. Returns tile heights.
+func rowTiles(m, mr int) []int {
+	q, rem := m/mr, m%mr
+	tiles := make([]int, 0, q+2)
+	for range q {
+		tiles = append(tiles, mr)
+	}
+	if rem > 0 && rem < mr/2 && q > 0 {
+		last := mr + rem
+		tiles[q-1] = last - last/2
+		tiles = append(tiles, last/2)
+	} else if rem > 0 {
+		tiles = append(tiles, rem)
+	}
+	return tiles
+}
+
 // run computes the product with micro-kernel mk, splitting the row tiles ×
 // column panels grid over up to GOMAXPROCS goroutines. Splitting columns is
 // preferred because each worker then packs only its own panels.
@@ -56,8 +76,9 @@ func (g *gemm) run(mk microKernel) {
 		g.fillBias(0, g.m, 0, g.n)
 		return
 	}
+	tiles := rowTiles(g.m, mk.mr)
 	np := (g.n + mk.nr - 1) / mk.nr
-	mt := (g.m + mk.mr - 1) / mk.mr
+	mt := len(tiles)
 	threads := runtime.GOMAXPROCS(0)
 	if 2*g.m*g.n*g.k < minParallelFlops {
 		threads = 1
@@ -65,47 +86,43 @@ func (g *gemm) run(mk microKernel) {
 	gn := min(threads, np)
 	gm := min((threads+gn-1)/gn, mt)
 	if gn*gm == 1 {
-		g.worker(mk, 0, g.m, 0, np)
+		g.worker(mk, 0, tiles, 0, np)
 		return
+	}
+	// Row offset of each tile group's first tile.
+	starts := make([]int, gm+1)
+	for bi := 0; bi <= gm; bi++ {
+		for _, h := range tiles[:mt*bi/gm] {
+			starts[bi] += h
+		}
 	}
 	var wg sync.WaitGroup
 	for u := gn*gm - 1; u >= 0; u-- {
 		bi, bj := u/gn, u%gn
-		i0, i1 := mk.mr*(mt*bi/gm), min(g.m, mk.mr*(mt*(bi+1)/gm))
+		i0, ts := starts[bi], tiles[mt*bi/gm:mt*(bi+1)/gm]
 		p0, p1 := np*bj/gn, np*(bj+1)/gn
 		if u == 0 {
-			g.worker(mk, i0, i1, p0, p1)
+			g.worker(mk, i0, ts, p0, p1)
 			break
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			g.worker(mk, i0, i1, p0, p1)
+			g.worker(mk, i0, ts, p0, p1)
 		}()
 	}
 	wg.Wait()
 }
 
-// worker computes rows [i0,i1) × column panels [p0,p1). i0 is a multiple of
-// mr. Edge tiles (fewer than mr rows or nr columns) are computed into a
-// scratch tile from a zero-padded copy of the last rows of A, so the kernels
-// only ever see whole tiles.
-func (g *gemm) worker(mk microKernel, i0, i1, p0, p1 int) {
-	mr, nr := mk.mr, mk.nr
+// worker computes the row tiles ts (the first starting at row i0) × column
+// panels [p0,p1). Panels narrower than nr (the last one, when nr does not
+// divide n) are computed through a scratch tile.
+func (g *gemm) worker(mk microKernel, i0 int, ts []int, p0, p1 int) {
+	nr := mk.nr
 	kc := kcFor(g.k, nr)
 	panel := make([]float32, kc*nr)
-	tile := make([]float32, mr*nr)
+	var tile []float32
 	src := g.source()
-
-	iFull := i0 + (i1-i0)/mr*mr // rows [iFull, i1) form the partial tile
-	var aTail []float32
-	if iFull < i1 {
-		aTail = make([]float32, mr*g.k)
-		for r := iFull; r < i1; r++ {
-			copy(aTail[(r-iFull)*g.k:(r-iFull+1)*g.k], g.a[r*g.lda:r*g.lda+g.k])
-		}
-	}
-
 	for k0 := 0; k0 < g.k; k0 += kc {
 		kb := min(kc, g.k-k0)
 		first := k0 == 0
@@ -113,35 +130,36 @@ func (g *gemm) worker(mk microKernel, i0, i1, p0, p1 int) {
 			j0 := p * nr
 			jw := min(nr, g.n-j0)
 			src.pack(panel, k0, kb, j0, nr)
-			for i := i0; i < iFull && jw == nr; i += mr {
-				c := &g.c[i*g.ldc+j0]
+			i := i0
+			for _, rows := range ts {
+				a := &g.a[i*g.lda+k0]
+				if jw < nr {
+					if tile == nil {
+						tile = make([]float32, mk.mr*nr)
+					}
+					g.edgeTile(mk.fns[rows], tile, a, panel, kb, first, i, rows, j0, jw, nr)
+					i += rows
+					continue
+				}
 				flags, bias := kAccumulate, (*float32)(nil)
 				if first {
 					flags = 0
 					if g.rowBias != nil {
-						g.fillBias(i, i+mr, j0, j0+nr)
+						g.fillBias(i, i+rows, j0, j0+nr)
 						flags = kAccumulate
 					} else if g.colBias != nil {
 						flags, bias = kColBias, &g.colBias[j0]
 					}
 				}
-				mk.fn(kb, &g.a[i*g.lda+k0], g.lda, &panel[0], nr, c, g.ldc, bias, flags)
-			}
-			if jw < nr {
-				for i := i0; i < iFull; i += mr {
-					g.edgeTile(mk, tile, &g.a[i*g.lda+k0], g.lda, panel, kb, first, i, mr, j0, jw)
-				}
-			}
-			if aTail != nil {
-				g.edgeTile(mk, tile, &aTail[k0], g.k, panel, kb, first, iFull, i1-iFull, j0, jw)
+				mk.fns[rows](kb, a, g.lda, &panel[0], nr, &g.c[i*g.ldc+j0], g.ldc, bias, flags)
+				i += rows
 			}
 		}
 	}
 }
 
 // edgeTile computes the rows×jw corner of C at (i, j0) through scratch.
-func (g *gemm) edgeTile(mk microKernel, tile []float32, a *float32, lda int, panel []float32, kb int, first bool, i, rows, j0, jw int) {
-	nr := mk.nr
+func (g *gemm) edgeTile(fn kernelFunc, tile []float32, a *float32, panel []float32, kb int, first bool, i, rows, j0, jw, nr int) {
 	clear(tile)
 	for r := 0; r < rows; r++ {
 		t := tile[r*nr : r*nr+jw]
@@ -158,7 +176,7 @@ func (g *gemm) edgeTile(mk microKernel, tile []float32, a *float32, lda int, pan
 			}
 		}
 	}
-	mk.fn(kb, a, lda, &panel[0], nr, &tile[0], nr, nil, kAccumulate)
+	fn(kb, a, g.lda, &panel[0], nr, &tile[0], nr, nil, kAccumulate)
 	for r := 0; r < rows; r++ {
 		copy(g.c[(i+r)*g.ldc+j0:(i+r)*g.ldc+j0+jw], tile[r*nr:])
 	}

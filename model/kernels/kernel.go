@@ -8,28 +8,45 @@ const (
 	kColBias    = 2 // C = A·B + bias[j]
 )
 
-// kernelFunc computes one mr×nr tile of C from mr rows of A (row stride lda,
-// k columns) and a packed k×nr panel of B (row stride ldb). All pointers must
-// address complete tiles; the driver routes edge tiles through scratch.
+// kernelFunc computes one rows×nr tile of C (rows fixed per function, 1 to
+// mr) from rows of A (row stride lda, k columns) and a packed k×nr panel of
+// B (row stride ldb). All pointers must address complete tiles; the driver
+// routes tiles narrower than nr through scratch.
 type kernelFunc func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
 
-// microKernel is one register-blocked GEMM kernel and its tile shape.
+// microKernel is one family of register-blocked GEMM kernels: fns[r]
+// computes r rows, for r = 1..mr, all nr columns wide. Having every row
+// count avoids padding the last rows of A: Cout = 32, 64, 128 and 3 in the
+// VAE are not multiples of 6.
 type microKernel struct {
 	name   string
 	mr, nr int
-	fn     kernelFunc
+	fns    [7]kernelFunc
 }
 
-// kernel is the micro-kernel used by every GEMM, chosen once at init for
-// this CPU. Tests swap it to exercise each implementation.
+// kernel is the micro-kernel family used by every GEMM, chosen once at init
+// for this CPU. Tests swap it to exercise each implementation.
 var kernel = bestKernel()
 
-// goKernel is the portable micro-kernel: 4 rows × 8 columns, 8 scalar
+// goKernel is the portable family: up to 4 rows × 8 columns, 8 scalar
 // accumulators per row so the compiler keeps them in registers.
-var goKernel = microKernel{name: "go4x8", mr: 4, nr: 8, fn: kernel4x8Go}
+var goKernel = microKernel{name: "go4x8", mr: 4, nr: 8, fns: [7]kernelFunc{nil,
+	func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int) {
+		kernelRowsx8Go(1, k, a, lda, b, ldb, c, ldc, bias, flags)
+	},
+	func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int) {
+		kernelRowsx8Go(2, k, a, lda, b, ldb, c, ldc, bias, flags)
+	},
+	func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int) {
+		kernelRowsx8Go(3, k, a, lda, b, ldb, c, ldc, bias, flags)
+	},
+	func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int) {
+		kernelRowsx8Go(4, k, a, lda, b, ldb, c, ldc, bias, flags)
+	},
+}}
 
-func kernel4x8Go(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int) {
-	const mr, nr = 4, 8
+func kernelRowsx8Go(mr, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int) {
+	const nr = 8
 	A := unsafe.Slice(a, (mr-1)*lda+k)
 	B := unsafe.Slice(b, max(k-1, 0)*ldb+nr)
 	C := unsafe.Slice(c, (mr-1)*ldc+nr)

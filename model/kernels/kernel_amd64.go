@@ -4,15 +4,9 @@ package kernels
 
 import "golang.org/x/sys/cpu"
 
-//go:noescape
-func kernel6x32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
-
-//go:noescape
-func kernel6x16AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
-
 var (
-	avx512Kernel = microKernel{name: "avx512-6x32", mr: 6, nr: 32, fn: kernel6x32AVX512}
-	avx2Kernel   = microKernel{name: "avx2-6x16", mr: 6, nr: 16, fn: kernel6x16AVX2}
+	avx512Kernel = microKernel{name: "avx512-6x32", mr: 6, nr: 32, fns: avx512Fns}
+	avx2Kernel   = microKernel{name: "avx2-6x16", mr: 6, nr: 16, fns: avx2Fns}
 )
 
 // bestKernel picks the widest kernel this CPU (and OS, which must save the

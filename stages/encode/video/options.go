@@ -11,8 +11,10 @@ const (
 	// DefaultCRF is visually lossless for x264 at these sizes; the files stay
 	// small (tens of kB for reel-tiny) so there is no reason to go lower.
 	DefaultCRF = 18
-	// DefaultSeamBlend: see the package doc and docs/seam-blend.md.
-	DefaultSeamBlend = 0.4
+	// DefaultSeamBlend minimises the largest frame step around a chunk
+	// boundary on real reel-tiny output (see the package doc and
+	// docs/seam-blend.md).
+	DefaultSeamBlend = 0.3
 )
 
 // Options configures a Writer. The zero value of every field but Width,

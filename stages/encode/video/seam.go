@@ -2,7 +2,7 @@ package video
 
 import "math"
 
-// blendSeam mixes the two frames that meet at a chunk boundary, in place:
+// BlendSeam mixes the two frames that meet at a chunk boundary, in place:
 //
 //	last'  = (1-s)·last  + s·first
 //	first' = (1-s)·first + s·last
@@ -11,7 +11,7 @@ import "math"
 // (remain 0.6, mix 0.4, i.e. s = 0.4). A jump J between the chunks becomes
 // three steps s·J, (1-2s)·J, s·J, so the boundary no longer shows as one hard
 // cut. Arithmetic is 8-bit fixed point so results are the same everywhere.
-func blendSeam(last, first []byte, s float64) {
+func BlendSeam(last, first []byte, s float64) {
 	q := int32(math.Round(s * 256))
 	if q <= 0 {
 		return

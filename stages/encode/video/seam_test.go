@@ -8,7 +8,7 @@ import (
 
 func TestBlendSeam(t *testing.T) {
 	last, first := []byte{0, 100, 255}, []byte{100, 100, 0}
-	blendSeam(last, first, 0.4)
+	BlendSeam(last, first, 0.4)
 	// last' = 0.6·last + 0.4·first, first' = 0.6·first + 0.4·last.
 	if want := []byte{40, 100, 153}; !bytes.Equal(last, want) {
 		t.Errorf("last %v, want %v", last, want)
@@ -17,7 +17,7 @@ func TestBlendSeam(t *testing.T) {
 		t.Errorf("first %v, want %v", first, want)
 	}
 	a, b := []byte{7}, []byte{200}
-	blendSeam(a, b, 0)
+	BlendSeam(a, b, 0)
 	if a[0] != 7 || b[0] != 200 {
 		t.Error("blend 0 changed frames")
 	}

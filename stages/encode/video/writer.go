@@ -117,16 +117,20 @@ func (w *Writer) WriteChunk(frames []byte) error {
 	for i := range chunk {
 		chunk[i] = buf[i*fs : (i+1)*fs : (i+1)*fs]
 	}
+	var err error
 	if w.opts.SeamBlend <= 0 {
-		w.emit(chunk...)
+		err = w.emit(chunk...)
 	} else {
 		// The last frame waits for the next chunk's first frame.
 		if w.pending != nil {
-			blendSeam(w.pending, chunk[0], w.opts.SeamBlend)
-			w.emit(w.pending)
+			BlendSeam(w.pending, chunk[0], w.opts.SeamBlend)
+			chunk = append([][]byte{w.pending}, chunk...)
 		}
-		w.emit(chunk[:n-1]...)
-		w.pending = chunk[n-1]
+		w.pending = chunk[len(chunk)-1]
+		err = w.emit(chunk[:len(chunk)-1]...)
+	}
+	if err != nil {
+		return err
 	}
 	if p := w.proc(); p != nil {
 		if err := p.flush(); err != nil {
@@ -136,19 +140,20 @@ func (w *Writer) WriteChunk(frames []byte) error {
 	return nil
 }
 
-// emit records frames and feeds them to ffmpeg while it is alive.
-func (w *Writer) emit(frames ...[]byte) {
+// emit records frames and feeds them to ffmpeg while it is alive. The only
+// error is cancellation; an ffmpeg failure switches to the pure-Go path.
+func (w *Writer) emit(frames ...[]byte) error {
 	w.frames = append(w.frames, frames...)
 	p := w.proc()
 	if p == nil {
-		return
+		return nil
 	}
 	for _, f := range frames {
 		if err := p.write(f); err != nil {
-			_ = w.ffmpegFailed(err)
-			return
+			return w.ffmpegFailed(err)
 		}
 	}
+	return nil
 }
 
 // ffmpegFailed handles an ffmpeg error while writing: a cancelled job is an
@@ -211,8 +216,12 @@ func (w *Writer) Close() (Result, error) {
 		return Result{}, err
 	}
 	if w.pending != nil {
-		w.emit(w.pending)
+		err := w.emit(w.pending)
 		w.pending = nil
+		if err != nil {
+			w.cleanup()
+			return Result{}, err
+		}
 	}
 	if len(w.frames) == 0 {
 		w.cleanup()
@@ -257,6 +266,15 @@ func (w *Writer) finishFFmpeg() (used bool, err error) {
 	}
 	err = p.finish()
 	w.takeProc()
+	if err == nil {
+		// Exit status 0 with no output would be an ffmpeg bug, but a job
+		// must not hand out an empty file.
+		if st, serr := os.Stat(p.out); serr != nil {
+			err = serr
+		} else if st.Size() == 0 {
+			err = errors.New("ffmpeg exited 0 but wrote an empty file")
+		}
+	}
 	if err == nil {
 		err = os.Rename(p.out, w.path)
 	}

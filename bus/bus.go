@@ -33,13 +33,24 @@ type Bus struct {
 	chunkSize uint32
 }
 
-// Open connects, sets up the layout and returns the bus.
+// Open connects and attaches to the layout (setting it up with lc only if
+// it does not exist yet).
 func Open(ctx context.Context, cc ConnectConfig, lc LayoutConfig, log zerologLogger) (*Bus, error) {
+	return open(ctx, cc, lc, log, Attach)
+}
+
+// Provision connects and creates or updates the layout with lc (servers).
+func Provision(ctx context.Context, cc ConnectConfig, lc LayoutConfig, log zerologLogger) (*Bus, error) {
+	return open(ctx, cc, lc, log, Setup)
+}
+
+func open(ctx context.Context, cc ConnectConfig, lc LayoutConfig, log zerologLogger,
+	layout func(context.Context, jetstream.JetStream, LayoutConfig) (*Layout, error)) (*Bus, error) {
 	conn, err := Connect(ctx, cc, log)
 	if err != nil {
 		return nil, err
 	}
-	lay, err := Setup(ctx, conn.JS, lc)
+	lay, err := layout(ctx, conn.JS, lc)
 	if err != nil {
 		conn.NC.Close()
 		return nil, err

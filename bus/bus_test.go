@@ -156,3 +156,25 @@ func TestPayloadLargerThanMaxPayload(t *testing.T) {
 		t.Fatalf("frames differ after claim check (err %v)", err)
 	}
 }
+
+// A client attaching later keeps the layout the server set up.
+func TestAttachKeepsServerLayout(t *testing.T) {
+	lc := bus.LayoutConfig{MaxAge: time.Hour, MaxBytes: 32 << 20, AckWait: 7 * time.Second, MaxDeliver: 3}
+	s, _ := bustest.Start(t, bustest.Options{Layout: lc})
+	ctx := bustest.Ctx(t, 30*time.Second)
+	b, err := bus.Open(ctx, bus.ConnectConfig{URL: s.ClientURL()}, bus.LayoutConfig{}, bustest.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if b.Cfg.MaxAge != time.Hour || b.Cfg.AckWait != 7*time.Second || b.Cfg.MaxDeliver != 3 || b.Cfg.MaxBytes != 32<<20 {
+		t.Fatalf("attached layout %+v", b.Cfg)
+	}
+	c, err := b.Consumer(ctx, bus.StageDenoise)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ci := c.CachedInfo().Config; ci.AckWait != 7*time.Second || ci.MaxDeliver != 3 {
+		t.Fatalf("consumer %+v", ci)
+	}
+}

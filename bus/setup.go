@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -98,6 +99,7 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg LayoutConfig) (*Layo
 	l := &Layout{Cfg: cfg}
 	var err error
 	l.Stream, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Metadata:    cfg.metadata(),
 		Name:        StreamName,
 		Description: "reel stage inputs and outputs (replayable)",
 		Subjects:    []string{"reel.prompt.*", "reel.text.*", "reel.latent.*.*", "reel.frames.*.*", "reel.video.*"},
@@ -173,6 +175,63 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg LayoutConfig) (*Layo
 	})
 	if err != nil {
 		return nil, fmt.Errorf("object store %s: %w", BlobsBucket, err)
+	}
+	return l, nil
+}
+
+const (
+	metaAckWait       = "reel.ack_wait"
+	metaMaxDeliver    = "reel.max_deliver"
+	metaMaxAckPending = "reel.max_ack_pending"
+	metaWorkerTTL     = "reel.worker_ttl"
+)
+
+// metadata records the consumer settings on stream REEL, so that every
+// process attaching later uses the same ones.
+func (c *LayoutConfig) metadata() map[string]string {
+	return map[string]string{
+		metaAckWait:       c.AckWait.String(),
+		metaMaxDeliver:    strconv.Itoa(c.MaxDeliver),
+		metaMaxAckPending: strconv.Itoa(c.MaxAckPending),
+		metaWorkerTTL:     c.WorkerTTL.String(),
+	}
+}
+
+// Attach binds to an existing layout without changing it, reading its
+// settings from the streams (so a client or stage never overrides what the
+// server set up). If the layout does not exist yet, it is set up with
+// fallback.
+func Attach(ctx context.Context, js jetstream.JetStream, fallback LayoutConfig) (*Layout, error) {
+	s, err := js.Stream(ctx, StreamName)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return Setup(ctx, js, fallback)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", StreamName, err)
+	}
+	sc := s.CachedInfo().Config
+	cfg := LayoutConfig{MaxAge: sc.MaxAge, MaxBytes: sc.MaxBytes, Replicas: sc.Replicas, Memory: sc.Storage == jetstream.MemoryStorage}
+	md := sc.Metadata
+	cfg.AckWait, _ = time.ParseDuration(md[metaAckWait])
+	cfg.WorkerTTL, _ = time.ParseDuration(md[metaWorkerTTL])
+	cfg.MaxDeliver, _ = strconv.Atoi(md[metaMaxDeliver])
+	cfg.MaxAckPending, _ = strconv.Atoi(md[metaMaxAckPending])
+	cfg.setDefaults()
+	l := &Layout{Cfg: cfg, Stream: s}
+	if l.Events, err = js.Stream(ctx, EventsStreamName); err != nil {
+		return Setup(ctx, js, cfg)
+	}
+	if l.DLQ, err = js.Stream(ctx, DLQStreamName); err != nil {
+		return Setup(ctx, js, cfg)
+	}
+	if l.Jobs, err = js.KeyValue(ctx, JobsBucket); err != nil {
+		return Setup(ctx, js, cfg)
+	}
+	if l.Workers, err = js.KeyValue(ctx, WorkersBucket); err != nil {
+		return Setup(ctx, js, cfg)
+	}
+	if l.Blobs, err = js.ObjectStore(ctx, BlobsBucket); err != nil {
+		return Setup(ctx, js, cfg)
 	}
 	return l, nil
 }

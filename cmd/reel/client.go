@@ -1,0 +1,317 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/orchestrator"
+	"github.com/reel-video/reel/stages"
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+)
+
+// client opens the bus for a client command (attaching to the server's layout).
+func client(ctx context.Context, a *app, nf *natsFlags, cmd *cobra.Command) (*bus.Bus, *orchestrator.Store, error) {
+	log, err := a.logger(cmd.ErrOrStderr())
+	if err != nil {
+		return nil, nil, err
+	}
+	log = log.Level(max(log.GetLevel(), zerolog.WarnLevel))
+	nf.cc.Name = "reel " + cmd.Name()
+	bctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	b, err := bus.Open(bctx, nf.cc, bus.LayoutConfig{}, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, orchestrator.NewStore(b, log), nil
+}
+
+func newSubmitCommand(a *app) *cobra.Command {
+	var nf natsFlags
+	var sf settingsFlags
+	var deadline time.Duration
+	cmd := &cobra.Command{
+		Use:   "submit PROMPT",
+		Short: "Submit a job; prints the job id as the last line",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req, set := sf.request(args[0])
+			if err := orchestrator.Validate(req, set); err != nil {
+				return err
+			}
+			b, store, err := client(cmd.Context(), a, &nf, cmd)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			id, err := store.Submit(cmd.Context(), req, set, orchestrator.SubmitOptions{Deadline: deadline})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), id)
+			return nil
+		},
+	}
+	nf.register(cmd.Flags())
+	sf.register(cmd.Flags())
+	cmd.Flags().DurationVar(&deadline, "timeout", 0, "job deadline (0 = none); past it the job fails")
+	return cmd
+}
+
+func newStatusCommand(a *app) *cobra.Command {
+	var nf natsFlags
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status JOB",
+		Short: "Print a job's state and one line per stage",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, store, err := client(cmd.Context(), a, &nf, cmd)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			j, err := store.Get(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				e := json.NewEncoder(cmd.OutOrStdout())
+				e.SetIndent("", "  ")
+				return e.Encode(j)
+			}
+			printStatus(cmd.OutOrStdout(), j, time.Now())
+			return nil
+		},
+	}
+	nf.register(cmd.Flags())
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the job record as JSON")
+	return cmd
+}
+
+func printStatus(w io.Writer, j *orchestrator.Job, now time.Time) {
+	fmt.Fprintf(w, "job %s %s", j.ID, j.State)
+	if j.Error != "" {
+		fmt.Fprintf(w, ": %s", j.Error)
+	}
+	fmt.Fprintf(w, " (%d frames, %d steps, seed %d) %q\n", j.Settings.Frames, j.Settings.Steps, j.Settings.Seed, j.Prompt)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, name := range bus.Stages() {
+		s := j.Stages[name]
+		if s == nil {
+			continue
+		}
+		var detail []string
+		if s.Steps > 0 {
+			detail = append(detail, fmt.Sprintf("step %d/%d", s.Step, s.Steps))
+		}
+		if s.Count > 0 {
+			detail = append(detail, fmt.Sprintf("chunks %d/%d", len(s.Chunks), s.Count))
+		}
+		if s.Started != nil {
+			detail = append(detail, fmt.Sprintf("%.1fs", s.Seconds(now)))
+		}
+		if s.Retries > 0 {
+			detail = append(detail, fmt.Sprintf("%d retries", s.Retries))
+		}
+		if len(s.Workers) > 0 {
+			detail = append(detail, "workers "+strings.Join(s.Workers, ","))
+		}
+		if s.Error != "" {
+			detail = append(detail, "error: "+s.Error)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", name, s.State, strings.Join(detail, "  "))
+	}
+	_ = tw.Flush()
+	if v := j.Video; v != nil {
+		fmt.Fprintf(w, "video %s: %d frames, %dx%d, %d fps, %.1fs, %d bytes, encoder %s", v.Object, v.Frames, v.Width, v.Height, v.FPS, v.Seconds, v.Bytes, v.Encoder)
+		if v.FallbackReason != "" {
+			fmt.Fprintf(w, " (%s)", v.FallbackReason)
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+func newWatchCommand(a *app) *cobra.Command {
+	var nf natsFlags
+	cmd := &cobra.Command{
+		Use:   "watch JOB",
+		Short: "Follow a job's events; exit 0 when it succeeds, 1 when it fails, 2 when cancelled",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, store, err := client(cmd.Context(), a, &nf, cmd)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			j, err := follow(cmd.Context(), b, store, args[0], cmd.OutOrStdout())
+			if err != nil {
+				return err
+			}
+			switch j.State {
+			case bus.StateSucceeded:
+				fmt.Fprintf(cmd.OutOrStdout(), "%s succeeded\n", j.ID)
+				return nil
+			case bus.StateCancelled:
+				return &exitError{2, fmt.Errorf("job %s cancelled", j.ID)}
+			}
+			return &exitError{1, fmt.Errorf("job %s failed: %s", j.ID, j.Error)}
+		},
+	}
+	nf.register(cmd.Flags())
+	return cmd
+}
+
+func newGetCommand(a *app) *cobra.Command {
+	var nf natsFlags
+	var out, what string
+	cmd := &cobra.Command{
+		Use:   "get JOB -o FILE",
+		Short: "Download a finished job's video (or --what poster|gif)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, store, err := client(cmd.Context(), a, &nf, cmd)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			j, err := store.Get(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if j.State != bus.StateSucceeded || j.Video == nil {
+				return fmt.Errorf("job %s is %s, it has no video", j.ID, j.State)
+			}
+			name, ext := j.Video.Object, ".mp4"
+			switch what {
+			case "video":
+			case "poster":
+				name, ext = j.Video.Poster, ".png"
+			case "gif":
+				name, ext = j.Video.GIF, ".gif"
+			default:
+				return fmt.Errorf("--what %q: want video, poster or gif", what)
+			}
+			if out == "" {
+				out = j.ID + ext
+			}
+			if err := saveBlob(cmd.Context(), b, name, out); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), out)
+			return nil
+		},
+	}
+	nf.register(cmd.Flags())
+	cmd.Flags().StringVarP(&out, "output", "o", "", "output file (default ./<job>.mp4)")
+	cmd.Flags().StringVar(&what, "what", "video", "video, poster or gif")
+	return cmd
+}
+
+func newJobsCommand(a *app) *cobra.Command {
+	var nf natsFlags
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "jobs",
+		Short: "List jobs, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			b, store, err := client(cmd.Context(), a, &nf, cmd)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			jobs, err := store.List(cmd.Context())
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "JOB\tSTATE\tCREATED\tFRAMES\tSTEPS\tPROMPT")
+			for i, j := range jobs {
+				if limit > 0 && i >= limit {
+					break
+				}
+				p := j.Prompt
+				if len(p) > 40 {
+					p = p[:37] + "..."
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%q\n", j.ID, j.State, j.Created.Local().Format(time.DateTime), j.Settings.Frames, j.Settings.Steps, p)
+			}
+			return tw.Flush()
+		},
+	}
+	nf.register(cmd.Flags())
+	cmd.Flags().IntVarP(&limit, "limit", "n", 50, "show at most this many (0 = all)")
+	return cmd
+}
+
+func newCancelCommand(a *app) *cobra.Command {
+	var nf natsFlags
+	cmd := &cobra.Command{
+		Use:   "cancel JOB",
+		Short: "Cancel a job; every stage stops working on it within one denoise step or one chunk",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, store, err := client(cmd.Context(), a, &nf, cmd)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			if err := store.Cancel(cmd.Context(), args[0], "cancelled by user"); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s cancelled\n", args[0])
+			return nil
+		},
+	}
+	nf.register(cmd.Flags())
+	return cmd
+}
+
+func newWorkersCommand(a *app) *cobra.Command {
+	var nf natsFlags
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "workers",
+		Short: "List live stage workers (heartbeats), with device and memory",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			b, _, err := client(cmd.Context(), a, &nf, cmd)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			ws, err := stages.ListWorkers(cmd.Context(), b)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(ws)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "STAGE\tWORKER\tBUSY\tDONE\tFAILED\tDEVICE\tMEMORY\tSEEN")
+			for _, w := range ws {
+				dev := w.Device
+				if dev == "" {
+					dev = "cpu"
+				}
+				mem := fmt.Sprintf("heap %d MiB", w.HeapBytes>>20)
+				if w.MemBudgetBytes > 0 {
+					mem = fmt.Sprintf("%d/%d MiB", w.MemUsedBytes>>20, w.MemBudgetBytes>>20)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%d\t%d\t%s\t%s\t%s ago\n", w.Stage, w.Worker, w.Busy, w.Concurrency, w.Done, w.Failed, dev, mem, time.Since(w.Seen).Round(time.Second))
+			}
+			return tw.Flush()
+		},
+	}
+	nf.register(cmd.Flags())
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/reel-video/reel/bus"
+	"github.com/spf13/pflag"
+)
+
+// natsFlags are the connection flags of every client and stage command.
+type natsFlags struct{ cc bus.ConnectConfig }
+
+func (f *natsFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.cc.URL, "nats", bus.URLFromEnv(), "NATS server URL(s), comma-separated (env REEL_NATS)")
+	fs.StringVar(&f.cc.User, "nats-user", "", "NATS user")
+	fs.StringVar(&f.cc.Password, "nats-password", "", "NATS password")
+	fs.StringVar(&f.cc.Token, "nats-token", "", "NATS token")
+	fs.StringVar(&f.cc.CredsFile, "nats-creds", "", "NATS credentials file (JWT + NKey)")
+	fs.StringVar(&f.cc.NKeyFile, "nats-nkey", "", "NATS NKey seed file")
+	fs.StringVar(&f.cc.TLSCA, "tls-ca", "", "CA certificate (PEM) to verify the NATS server")
+	fs.StringVar(&f.cc.TLSCert, "tls-cert", "", "client certificate (PEM) for mutual TLS")
+	fs.StringVar(&f.cc.TLSKey, "tls-key", "", "client key (PEM) for mutual TLS")
+	fs.BoolVar(&f.cc.TLSFirst, "tls-first", false, "TLS handshake before the NATS INFO line")
+}
+
+// layoutFlags size streams and consumers (server and generate; stages and
+// clients adopt what the server set up).
+type layoutFlags struct{ lc bus.LayoutConfig }
+
+func (f *layoutFlags) register(fs *pflag.FlagSet) {
+	fs.DurationVar(&f.lc.MaxAge, "max-age", 7*24*time.Hour, "retention of stage inputs, events and videos")
+	fs.Int64Var(&f.lc.MaxBytes, "max-bytes", 2<<30, "size limit of stream REEL and of the blobs bucket (bytes)")
+	fs.IntVar(&f.lc.Replicas, "js-replicas", 1, "JetStream replicas (3 on a cluster)")
+	fs.DurationVar(&f.lc.AckWait, "ack-wait", 30*time.Second, "ack wait of the stage consumers (workers heartbeat every third)")
+	fs.IntVar(&f.lc.MaxDeliver, "max-deliver", 5, "deliveries of a message before its job fails")
+}
+
+// settingsFlags are a job's settings.
+type settingsFlags struct {
+	set       bus.Settings
+	negative  string
+	seamBlend float64
+}
+
+func (f *settingsFlags) register(fs *pflag.FlagSet) {
+	d := bus.DefaultSettings()
+	fs.IntVar(&f.set.Frames, "frames", d.Frames, fmt.Sprintf("video frames: a multiple of %d up to %d", bus.FramesPerChunk, bus.MaxFrames))
+	fs.IntVar(&f.set.Steps, "steps", d.Steps, fmt.Sprintf("denoising steps (%d..%d)", bus.MinSteps, bus.MaxSteps))
+	fs.Float64Var(&f.set.Guidance, "guidance", d.Guidance, "classifier-free guidance scale (>= 0)")
+	fs.Float64Var(&f.set.Shift, "shift", d.Shift, "sigma schedule shift (> 0)")
+	fs.Int64Var(&f.set.Seed, "seed", 0, "noise seed")
+	fs.StringVar(&f.negative, "negative", "", "negative prompt")
+	fs.IntVar(&f.set.FPS, "fps", 0, "output fps (0: the model's, 8)")
+	fs.IntVar(&f.set.CRF, "crf", 0, "x264 CRF (0: the encode stage's default)")
+	fs.Float64Var(&f.seamBlend, "seam-blend", -1, "weight a chunk-boundary frame takes from its neighbour, 0..0.5 (0 off; default: the encode stage's)")
+}
+
+func (f *settingsFlags) request(prompt string) (bus.Request, bus.Settings) {
+	s := f.set
+	if f.seamBlend >= 0 {
+		v := f.seamBlend
+		s.SeamBlend = &v
+	}
+	return bus.Request{Prompt: prompt, Negative: f.negative}, s
+}
+
+// parseReplicas parses "vaedecode=3,denoise=1" (or "all" for one of each).
+func parseReplicas(s string) (map[string]int, error) {
+	out := map[string]int{}
+	if s == "" {
+		return out, nil
+	}
+	if s == "all" {
+		for _, st := range bus.Stages() {
+			out[st] = 1
+		}
+		return out, nil
+	}
+	for _, part := range strings.Split(s, ",") {
+		name, n, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok {
+			n = "1"
+		}
+		if _, err := bus.InputKind(name); err != nil {
+			return nil, err
+		}
+		v, err := strconv.Atoi(n)
+		if err != nil || v < 1 {
+			return nil, fmt.Errorf("replicas of %s: %q is not a positive number", name, n)
+		}
+		out[name] = v
+	}
+	return out, nil
+}

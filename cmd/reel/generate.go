@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/orchestrator"
+	"github.com/reel-video/reel/stages"
+	"github.com/reel-video/reel/stages/pipeline"
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+)
+
+type generateFlags struct {
+	settings settingsFlags
+	layout   layoutFlags
+	out      string
+	dataDir  string
+	ffmpeg   string
+	vae      int
+	timeout  time.Duration
+}
+
+func newGenerateCommand(a *app) *cobra.Command {
+	f := &generateFlags{}
+	cmd := &cobra.Command{
+		Use:   "generate PROMPT",
+		Short: "Generate a video on an embedded NATS server, all four stages in this process",
+		Long: `Generate starts an embedded NATS server (JetStream under --data), runs the
+four stages in this process through the same runner a standalone
+'reel stage' process uses, submits the prompt, shows progress, writes the
+MP4 and prints its path. Ctrl-C cancels the job and shuts down cleanly.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runGenerate(cmd.Context(), a, f, args[0], cmd)
+		},
+	}
+	fs := cmd.Flags()
+	f.settings.register(fs)
+	f.layout.register(fs)
+	fs.StringVarP(&f.out, "output", "o", "", "output MP4 (default ./<job id>.mp4)")
+	fs.StringVar(&f.dataDir, "data", defaultDataDir(), "data directory (JetStream store)")
+	fs.StringVar(&f.ffmpeg, "ffmpeg", "", `ffmpeg binary ("" = PATH, "none" = pure-Go encoder)`)
+	fs.IntVar(&f.vae, "vae-workers", 1, "vaedecode worker slots")
+	fs.DurationVar(&f.timeout, "timeout", 0, "job deadline (0 = none)")
+	return cmd
+}
+
+func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, cmd *cobra.Command) error {
+	req, set := f.settings.request(prompt)
+	if err := orchestrator.Validate(req, set); err != nil {
+		return err // refused before anything runs
+	}
+	log, err := a.logger(cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	if a.logLevel == "info" {
+		log = log.Level(zerolog.WarnLevel) // the progress display says what happens
+	}
+	srv, err := bus.StartServer(bus.ServerConfig{DataDir: f.dataDir, DontListen: true}, log)
+	if err != nil {
+		if errors.Is(err, bus.ErrStoreLocked) {
+			return fmt.Errorf("%w\n(a 'reel server' uses it: submit with 'reel submit', or pass another --data)", err)
+		}
+		return err
+	}
+	defer srv.Shutdown()
+	bctx, bcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer bcancel()
+	b, err := bus.Provision(bctx, bus.ConnectConfig{InProcess: srv, Name: "reel generate"}, f.layout.lc, log)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+
+	// The stages stop when generate ends, whatever the outcome.
+	sctx, stopStages := context.WithCancel(context.WithoutCancel(ctx))
+	started := make(chan struct{})
+	stagesDone := make(chan error, 1)
+	go func() {
+		stagesDone <- pipeline.Run(sctx, pipeline.Options{
+			Bus:         b,
+			Stages:      map[string]int{bus.StageTextEnc: 1, bus.StageDenoise: 1, bus.StageVAEDecode: f.vae, bus.StageEncode: 1},
+			DeadLetters: true,
+			Encode:      pipeline.EncodeOptions{FFmpeg: f.ffmpeg},
+			Started:     func([]*stages.Runner) { close(started) },
+			Log:         log,
+		})
+	}()
+	defer func() {
+		stopStages()
+		if err := <-stagesDone; err != nil {
+			log.Error().Err(err).Msg("stages")
+		}
+	}()
+	select {
+	case <-started:
+	case err := <-stagesDone:
+		stagesDone <- err
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+
+	store := orchestrator.NewStore(b, log)
+	id, err := store.Submit(ctx, req, set, orchestrator.SubmitOptions{Deadline: f.timeout})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "job %s\n", id)
+	j, err := follow(ctx, b, store, id, cmd.ErrOrStderr())
+	if ctx.Err() != nil {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := store.Cancel(cctx, id, "interrupted"); err != nil {
+			log.Warn().Err(err).Msg("cancel")
+		}
+		return &exitError{130, fmt.Errorf("job %s cancelled", id)}
+	}
+	if err != nil {
+		return err
+	}
+	if j.State != bus.StateSucceeded {
+		return &exitError{1, fmt.Errorf("job %s %s: %s", id, j.State, j.Error)}
+	}
+	out := f.out
+	if out == "" {
+		out = id + ".mp4"
+	}
+	if err := saveBlob(ctx, b, j.Video.Object, out); err != nil {
+		return err
+	}
+	abs, _ := filepath.Abs(out)
+	fmt.Fprintln(cmd.OutOrStdout(), abs)
+	return nil
+}
+
+func saveBlob(ctx context.Context, b *bus.Bus, name, path string) error {
+	data, err := b.GetBlob(ctx, name)
+	if err != nil {
+		return err
+	}
+	tmp := path + ".partial"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

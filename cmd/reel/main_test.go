@@ -1,0 +1,276 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The binary under test, built once by TestMain with `go build`.
+var reelBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "reel-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	reelBin = filepath.Join(dir, "reel")
+	out, err := exec.Command("go", "build", "-o", reelBin, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func ctxT(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// run runs reel to completion.
+func run(t *testing.T, ctx context.Context, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, reelBin, args...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	cmd.Env = append(os.Environ(), "REEL_NATS=")
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return o.String(), e.String(), ee.ExitCode()
+	}
+	if err != nil {
+		t.Fatalf("reel %v: %v", args, err)
+	}
+	return o.String(), e.String(), 0
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}
+
+type probe struct{ codec, pixfmt, size, rate, frames string }
+
+func ffprobe(t *testing.T, path string) probe {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+		"-show_entries", "stream=codec_name,pix_fmt,width,height,r_frame_rate,nb_read_frames", "-of", "default=nw=1", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v\n%s", path, err, out)
+	}
+	kv := map[string]string{}
+	for _, l := range strings.Split(string(out), "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(l), "="); ok {
+			kv[k] = v
+		}
+	}
+	return probe{kv["codec_name"], kv["pix_fmt"], kv["width"] + "x" + kv["height"], kv["r_frame_rate"], kv["nb_read_frames"]}
+}
+
+// End to end: `reel generate` on an embedded server writes an MP4 that
+// ffprobe reads as 48 frames of 64×64 at 8 fps.
+func TestGenerateEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.mp4")
+	stdout, stderr, code := run(t, ctxT(t, 3*time.Minute), "generate", "a red ball bouncing on grass",
+		"--frames", "48", "--steps", "4", "--seed", "3", "--data", filepath.Join(dir, "data"), "-o", out)
+	if code != 0 {
+		t.Fatalf("generate: exit %d\n%s", code, stderr)
+	}
+	if got := lastLine(stdout); got != out {
+		t.Fatalf("generate printed %q, want %q", got, out)
+	}
+	p := ffprobe(t, out)
+	if want := (probe{"h264", "yuv420p", "64x64", "8/1", "48"}); p != want {
+		t.Fatalf("ffprobe: got %+v, want %+v", p, want)
+	}
+	for _, want := range []string{"denoise step 4/4", "decoded chunk 2", "muxed chunk 2"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("progress lacks %q:\n%s", want, stderr)
+		}
+	}
+}
+
+// Bad settings are refused before anything runs (no data directory made).
+func TestGenerateRefusesBadInput(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	cases := map[string][]string{
+		"frames":   {"--frames", "20"},
+		"steps":    {"--steps", "0"},
+		"guidance": {"--guidance", "-1"},
+		"shift":    {"--shift", "0"},
+		"prompt":   {"--frames", "16", "--negative", "", strings.Repeat("x", 5000)},
+	}
+	for field, args := range cases {
+		a := append([]string{"generate", "--data", data}, args...)
+		if field != "prompt" {
+			a = append(a, "ok prompt")
+		}
+		_, stderr, code := run(t, ctxT(t, time.Minute), a...)
+		if code == 0 || !strings.Contains(stderr, field+":") {
+			t.Errorf("%s: exit %d, stderr %q", field, code, stderr)
+		}
+	}
+	if _, err := os.Stat(data); !os.IsNotExist(err) {
+		t.Fatalf("data directory was created: %v", err)
+	}
+}
+
+// proc is a long-running reel child process.
+type proc struct {
+	cmd    *exec.Cmd
+	stderr *lockedBuffer
+	done   chan error
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// start starts reel in the background; the process gets SIGTERM (and must
+// exit cleanly) when the test ends. If firstLine is set, start returns the
+// first stdout line.
+func start(t *testing.T, firstLine bool, args ...string) (*proc, string) {
+	t.Helper()
+	cmd := exec.Command(reelBin, args...)
+	cmd.Env = append(os.Environ(), "REEL_NATS=")
+	p := &proc{cmd: cmd, stderr: &lockedBuffer{}, done: make(chan error, 1)}
+	cmd.Stderr = p.stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		first := true
+		for sc.Scan() {
+			if first {
+				lines <- sc.Text()
+				first = false
+			}
+		}
+		close(lines)
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() { p.stop(t) })
+	if !firstLine {
+		return p, ""
+	}
+	select {
+	case l, ok := <-lines:
+		if !ok {
+			t.Fatalf("reel %v exited early:\n%s", args, p.stderr)
+		}
+		return p, l
+	case <-time.After(time.Minute):
+		t.Fatalf("reel %v printed nothing:\n%s", args, p.stderr)
+	}
+	return p, ""
+}
+
+func (p *proc) stop(t *testing.T) {
+	if p.cmd.ProcessState != nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Errorf("%v: exit after SIGTERM: %v\n%s", p.cmd.Args[1:], err, p.stderr)
+		}
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		t.Errorf("%v: did not stop within 30s of SIGTERM", p.cmd.Args[1:])
+	}
+}
+
+// Every stage in its own OS process (two vaedecode processes) against a
+// `reel server`; the client commands drive the job.
+func TestStagesInSeparateProcesses(t *testing.T) {
+	dir := t.TempDir()
+	_, url := start(t, true, "server", "--port", "-1", "--data", filepath.Join(dir, "data"), "--log-format", "json")
+	if !strings.HasPrefix(url, "nats://") {
+		t.Fatalf("server printed %q", url)
+	}
+	for _, s := range []string{"textenc", "denoise", "vaedecode", "vaedecode", "encode"} {
+		start(t, false, "stage", s, "--nats", url, "--log-format", "json", "--work-dir", dir)
+	}
+	ctx := ctxT(t, 3*time.Minute)
+	stdout, stderr, code := run(t, ctx, "submit", "a boat on a lake", "--frames", "48", "--steps", "3", "--nats", url)
+	if code != 0 {
+		t.Fatalf("submit: %d %s", code, stderr)
+	}
+	id := lastLine(stdout)
+	if _, stderr, code := run(t, ctx, "watch", id, "--nats", url); code != 0 {
+		t.Fatalf("watch: exit %d\n%s", code, stderr)
+	}
+	status, _, code := run(t, ctx, "status", id, "--nats", url)
+	if code != 0 || !strings.Contains(status, "succeeded") {
+		t.Fatalf("status: %d\n%s", code, status)
+	}
+	for _, s := range []string{"textenc", "denoise", "vaedecode", "encode"} {
+		if !strings.Contains(status, "  "+s) {
+			t.Errorf("status has no line for %s:\n%s", s, status)
+		}
+	}
+	out := filepath.Join(dir, "got.mp4")
+	if _, stderr, code := run(t, ctx, "get", id, "-o", out, "--nats", url); code != 0 {
+		t.Fatalf("get: %d %s", code, stderr)
+	}
+	if p := ffprobe(t, out); p.frames != "48" || p.size != "64x64" || p.rate != "8/1" {
+		t.Fatalf("ffprobe: %+v", p)
+	}
+	jobs, _, _ := run(t, ctx, "jobs", "--nats", url)
+	if !strings.Contains(jobs, id) {
+		t.Fatalf("jobs lacks %s:\n%s", id, jobs)
+	}
+	workers, _, _ := run(t, ctx, "workers", "--nats", url)
+	if n := strings.Count(workers, "vaedecode"); n < 2 {
+		t.Errorf("workers shows %d vaedecode workers:\n%s", n, workers)
+	}
+
+	// A cancelled job: watch exits non-zero.
+	stdout, _, _ = run(t, ctx, "submit", "a slow one", "--frames", "16", "--steps", "200", "--nats", url)
+	id2 := lastLine(stdout)
+	if _, stderr, code := run(t, ctx, "cancel", id2, "--nats", url); code != 0 {
+		t.Fatalf("cancel: %d %s", code, stderr)
+	}
+	if _, _, code := run(t, ctx, "watch", id2, "--nats", url); code != 2 {
+		t.Fatalf("watch of a cancelled job: exit %d, want 2", code)
+	}
+}

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/orchestrator"
+	"github.com/schollz/progressbar/v3"
+)
+
+// progress shows a job's events: one bar on a terminal (denoise steps, chunks
+// decoded, chunks muxed), plain lines otherwise.
+type progress struct {
+	w        io.Writer
+	bar      *progressbar.ProgressBar
+	steps    int
+	step     int
+	decoded  int
+	muxed    int
+	chunks   int
+	textDone bool
+}
+
+func newProgress(w io.Writer, set bus.Settings) *progress {
+	p := &progress{w: w, steps: set.Steps, chunks: set.Chunks()}
+	if f, ok := w.(*os.File); ok && isTerminal(f) {
+		p.bar = progressbar.NewOptions(1+p.steps+2*p.chunks,
+			progressbar.OptionSetWriter(w),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionShowElapsedTimeOnFinish(),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionClearOnFinish(),
+			progressbar.OptionSetDescription("queued"),
+		)
+	}
+	return p
+}
+
+func (p *progress) event(ev bus.Event) {
+	switch {
+	case ev.Kind == bus.EventDone && ev.Stage == bus.StageTextEnc:
+		p.textDone = true
+	case ev.Kind == bus.EventStep:
+		p.step = ev.Step
+		if ev.Total > 0 {
+			p.steps = ev.Total
+		}
+	case ev.Kind == bus.EventChunk && ev.Stage == bus.StageVAEDecode:
+		p.decoded++
+	case ev.Kind == bus.EventChunk && ev.Stage == bus.StageEncode:
+		p.muxed++
+	}
+	if p.bar == nil {
+		p.line(ev)
+		return
+	}
+	done := p.step + p.decoded + p.muxed
+	if p.textDone {
+		done++
+	}
+	p.bar.Describe(fmt.Sprintf("text %s · denoise %d/%d · decoded %d/%d · muxed %d/%d",
+		map[bool]string{true: "✓", false: "…"}[p.textDone], p.step, p.steps, p.decoded, p.chunks, p.muxed, p.chunks))
+	_ = p.bar.Set(done)
+}
+
+func (p *progress) line(ev bus.Event) {
+	switch ev.Kind {
+	case bus.EventStep:
+		fmt.Fprintf(p.w, "%s %s step %d/%d\n", ev.Job, ev.Stage, ev.Step, ev.Total)
+	case bus.EventChunk:
+		verb := "decoded"
+		if ev.Stage == bus.StageEncode {
+			verb = "muxed"
+		}
+		fmt.Fprintf(p.w, "%s %s %s chunk %d (%d/%d)\n", ev.Job, ev.Stage, verb, ev.Chunk, map[string]int{"decoded": p.decoded, "muxed": p.muxed}[verb], ev.Count)
+	case bus.EventStarted:
+		if ev.Count == 0 || ev.Stage != bus.StageVAEDecode {
+			fmt.Fprintf(p.w, "%s %s started on %s\n", ev.Job, ev.Stage, ev.Worker)
+		}
+	case bus.EventRetry:
+		fmt.Fprintf(p.w, "%s %s retrying: %s\n", ev.Job, ev.Stage, ev.Error)
+	case bus.EventFailed:
+		fmt.Fprintf(p.w, "%s failed in %s: %s\n", ev.Job, ev.Stage, ev.Error)
+	case bus.EventCancelled:
+		fmt.Fprintf(p.w, "%s cancelled\n", ev.Job)
+	case bus.EventSucceeded:
+		if ev.Video != nil {
+			fmt.Fprintf(p.w, "%s succeeded: %d frames, %d fps, %s encoder\n", ev.Job, ev.Video.Frames, ev.Video.FPS, ev.Video.Encoder)
+		}
+	case bus.EventDone:
+		fmt.Fprintf(p.w, "%s %s done\n", ev.Job, ev.Stage)
+	case bus.EventSubmitted:
+		fmt.Fprintf(p.w, "%s submitted\n", ev.Job)
+	}
+}
+
+func (p *progress) finish() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+	}
+}
+
+// follow shows a job's events from the start until it ends and returns its
+// final record.
+func follow(ctx context.Context, b *bus.Bus, store *orchestrator.Store, id string, w io.Writer) (*orchestrator.Job, error) {
+	j, err := store.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	p := newProgress(w, j.Settings)
+	defer p.finish()
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		j   *orchestrator.Job
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		j, err := store.Wait(fctx, id)
+		done <- result{j, err}
+	}()
+	cons, err := b.JS.OrderedConsumer(fctx, bus.EventsStreamName, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{bus.EventSubject(id)},
+	})
+	if err != nil {
+		return nil, err
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return nil, err
+	}
+	defer it.Stop()
+	events := make(chan bus.Event)
+	go func() {
+		for {
+			m, err := it.Next(jetstream.NextContext(fctx))
+			if err != nil {
+				return
+			}
+			var ev bus.Event
+			if json.Unmarshal(m.Data(), &ev) == nil {
+				select {
+				case events <- ev:
+				case <-fctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	var final result
+	for final.j == nil && final.err == nil {
+		select {
+		case ev := <-events:
+			p.event(ev)
+			if ev.Kind == bus.EventSucceeded || ev.Kind == bus.EventFailed || ev.Kind == bus.EventCancelled {
+				j, err := store.Get(ctx, id)
+				final = result{j, err}
+			}
+		case r := <-done:
+			final = r
+		}
+	}
+	return final.j, final.err
+}

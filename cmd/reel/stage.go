@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/stages/pipeline"
+	"github.com/spf13/cobra"
+)
+
+type stageFlags struct {
+	nats        natsFlags
+	layout      layoutFlags
+	concurrency int
+	ffmpeg      string
+	workDir     string
+	deadLetters bool
+}
+
+func newStageCommand(a *app) *cobra.Command {
+	f := &stageFlags{}
+	cmd := &cobra.Command{
+		Use:       "stage textenc|denoise|vaedecode|encode",
+		Short:     "Run one stage as its own process against any NATS server",
+		ValidArgs: bus.Stages(),
+		Args:      cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runStage(cmd.Context(), a, f, args[0], cmd)
+		},
+	}
+	fs := cmd.Flags()
+	f.nats.register(fs)
+	f.layout.register(fs)
+	fs.IntVar(&f.concurrency, "concurrency", 1, "worker slots in this process (one message each)")
+	fs.StringVar(&f.ffmpeg, "ffmpeg", "", `encode: ffmpeg binary ("" = PATH, "none" = pure Go)`)
+	fs.StringVar(&f.workDir, "work-dir", "", "encode: directory for temporary MP4s")
+	fs.BoolVar(&f.deadLetters, "dead-letters", true, "also turn dead-letter advisories into failed jobs")
+	return cmd
+}
+
+func runStage(ctx context.Context, a *app, f *stageFlags, stage string, cmd *cobra.Command) error {
+	if f.concurrency < 1 {
+		return fmt.Errorf("--concurrency %d: must be at least 1", f.concurrency)
+	}
+	log, err := a.logger(cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	log = log.With().Str("stage", stage).Logger()
+	f.nats.cc.Name = "reel stage " + stage
+	bctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	// Attach: the layout (retention, ack wait, max deliver) is the server's.
+	b, err := bus.Open(bctx, f.nats.cc, f.layout.lc, log)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	return pipeline.Run(ctx, pipeline.Options{
+		Bus: b, Stages: map[string]int{stage: f.concurrency}, DeadLetters: f.deadLetters,
+		Encode: pipeline.EncodeOptions{FFmpeg: f.ffmpeg, WorkDir: f.workDir}, Log: log,
+	})
+}

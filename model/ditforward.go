@@ -50,6 +50,7 @@ type ditWork struct {
 	t1          []float32 // [d]
 	mod         []float32 // [6d] adaln(silu(temb)), shared by the blocks
 	blk         []float32 // [6d] mod + table of the current block
+	jobs        []attnJob // attention calls of one layer, reused
 }
 
 func (m *dit) newWork(b, t int) *ditWork {
@@ -73,6 +74,7 @@ func (m *dit) newWork(b, t int) *ditWork {
 		t1:    make([]float32, d),
 		mod:   make([]float32, 6*d),
 		blk:   make([]float32, 6*d),
+		jobs:  make([]attnJob, 0, b),
 	}
 }
 
@@ -86,12 +88,10 @@ func (m *dit) forward(w *ditWork, z []float32, sigma float32, conds []*textCond,
 	pin := m.cfg.LatentChannels * 4
 	eps := float32(m.cfg.NormEps)
 
-	// Patch embedding is the same for every condition: compute it once.
+	// Patch embedding is the same for every condition (block 0 copies it
+	// to the other sequences).
 	patchify(w.tok, z, m.cfg.LatentChannels, w.t, latentSide, latentSide)
 	kernels.Linear(w.x[:n*d], w.tok, n, m.patchW, m.patchB)
-	for b := 1; b < w.b; b++ {
-		copy(w.x[b*n*d:(b+1)*n*d], w.x[:n*d])
-	}
 
 	// Timestep conditioning (one row): temb and the AdaLN-single vector.
 	timestepEmbedding(w.temb0, sigma, 256)
@@ -110,25 +110,37 @@ func (m *dit) forward(w *ditWork, z []float32, sigma float32, conds []*textCond,
 		shift1, scale1, gate1 := w.blk[0:d], w.blk[d:2*d], w.blk[2*d:3*d]
 		shift2, scale2, gate2 := w.blk[3*d:4*d], w.blk[4*d:5*d], w.blk[5*d:6*d]
 
-		// Self-attention with QK-RMSNorm and 3-D RoPE.
-		modulate(w.y, w.x, rows, d, scale1, shift1, eps)
-		kernels.Linear(w.qkv, w.y, rows, blk.qkv, nil)
-		for i := 0; i < rows; i++ {
+		// Self-attention with QK-RMSNorm and 3-D RoPE. Until the first
+		// cross-attention every sequence holds the same tokens, so block 0
+		// computes its self-attention once and copies the result.
+		seqs := w.b
+		if bi == 0 {
+			seqs = 1
+		}
+		sr := seqs * n
+		modulate(w.y, w.x, sr, d, scale1, shift1, eps)
+		kernels.Linear(w.qkv, w.y, sr, blk.qkv, nil)
+		for i := 0; i < sr; i++ {
 			r := w.qkv[i*3*d:]
 			kernels.RMSNorm(r, heads, hd, hd, blk.qNorm1, eps)
 			kernels.RMSNorm(r[d:], heads, hd, hd, blk.kNorm1, eps)
 		}
-		for b := 0; b < w.b; b++ {
+		w.rope.apply(w.qkv, sr, n, heads, 3*d)
+		w.rope.apply(w.qkv[d:], sr, n, heads, 3*d)
+		jobs := w.jobs[:0]
+		for b := 0; b < seqs; b++ {
 			q := w.qkv[b*n*3*d:]
-			w.rope.apply(q, n, heads, 3*d)
-			w.rope.apply(q[d:], n, heads, 3*d)
-			kernels.Attention(w.a[b*n*d:], q, q[d:], q[2*d:], kernels.AttnParams{
+			jobs = append(jobs, attnJob{out: w.a[b*n*d:], q: q, k: q[d:], v: q[2*d:], p: kernels.AttnParams{
 				NQ: n, NK: n, Heads: heads, HeadDim: hd,
 				QStride: 3 * d, KStride: 3 * d, VStride: 3 * d, OStride: d,
-			})
+			}})
 		}
-		kernels.Linear(w.o, w.a, rows, blk.out1, nil)
-		addGated(w.x, w.o, gate1, d)
+		attention(jobs)
+		kernels.Linear(w.o, w.a, sr, blk.out1, nil)
+		addGated(w.x[:sr*d], w.o, gate1, d)
+		for b := seqs; b < w.b; b++ {
+			copy(w.x[b*n*d:(b+1)*n*d], w.x[:n*d])
+		}
 
 		// Cross-attention to the text (no gate, Step-Video style).
 		copy(w.y, w.x)
@@ -136,13 +148,15 @@ func (m *dit) forward(w *ditWork, z []float32, sigma float32, conds []*textCond,
 		q := w.qkv[:rows*d]
 		kernels.Linear(q, w.y, rows, blk.q2, nil)
 		kernels.RMSNorm(q, rows*heads, hd, hd, blk.qNorm2, eps)
+		jobs = w.jobs[:0]
 		for b, c := range conds {
 			kv := c.kv[bi]
-			kernels.Attention(w.a[b*n*d:], q[b*n*d:], kv, kv[d:], kernels.AttnParams{
+			jobs = append(jobs, attnJob{out: w.a[b*n*d:], q: q[b*n*d:], k: kv, v: kv[d:], p: kernels.AttnParams{
 				NQ: n, NK: c.m, Heads: heads, HeadDim: hd,
 				QStride: d, KStride: 2 * d, VStride: 2 * d, OStride: d, KeyMask: c.mask,
-			})
+			}})
 		}
+		attention(jobs)
 		kernels.Linear(w.o, w.a, rows, blk.out2, nil)
 		addInto(w.x, w.o)
 

@@ -85,10 +85,10 @@ func (e *textEncoder) encode(ids []int, mask []bool) []float32 {
 		copy(y, x)
 		kernels.LayerNorm(y, n, d, L.ln1W, L.ln1B, eps)
 		kernels.Linear(qkv, y, n, L.qkv, nil)
-		kernels.Attention(a, qkv, qkv[d:], qkv[2*d:], kernels.AttnParams{
+		attention([]attnJob{{out: a, q: qkv, k: qkv[d:], v: qkv[2*d:], p: kernels.AttnParams{
 			NQ: n, NK: n, Heads: heads, HeadDim: d / heads,
 			QStride: 3 * d, KStride: 3 * d, VStride: 3 * d, OStride: d, KeyMask: mask,
-		})
+		}}})
 		kernels.Linear(o, a, n, L.out, nil)
 		addInto(x, o)
 		copy(y, x)

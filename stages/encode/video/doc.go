@@ -15,6 +15,13 @@
 //     A fallback from a wanted ffmpeg logs exactly one warning and sets
 //     Result.FallbackReason; it never fails the job.
 //
+// Use: NewWriter, then WriteChunk for each chunk in order, then Close (the
+// MP4 appears at path only when Close succeeds, by rename). Every Writer must
+// end in Close or Abort; `defer w.Abort()` is safe, as Abort after a
+// successful Close does nothing. Cancelling the context or calling Abort ends
+// the job with an error (context.Canceled, ErrAborted), never a fallback.
+// Options.Validate checks job settings up front.
+//
 // Colour: both paths convert RGB to BT.709 limited range (see yuv.go), so the
 // two outputs decode to the same colours and the pure-Go file decodes to
 // exactly RGBToYUV420 of the input.
@@ -24,8 +31,8 @@
 // chunk with the first of the next, both ways (Options.SeamBlend, the weight
 // taken from the neighbour). The default, 0.3, was chosen on real reel-tiny
 // output: unblended, the largest frame-to-frame step around a boundary is
-// 2.8× the typical step inside a chunk; 0.3 brings it to 1.5× (0.4, Step-
-// Video's value, 1.6×; 0.2, 1.8×), with less double exposure than 0.4 when
+// 2.8× the typical step inside a chunk; 0.3 brings it to 1.5× (0.4,
+// Step-Video's value, 1.6×; 0.2, 1.8×), with less double exposure than 0.4 when
 // a shape changes across the boundary. Details and the contact sheet:
 // docs/seam-blend.md, testdata/seam-sheet.png, internal/seamsheet.
 package video

@@ -76,6 +76,43 @@ func TestPureGoLossless(t *testing.T) {
 	}
 }
 
+// expectedYUV is what the pure-Go path must store for frames: seam blend
+// at every chunkFrames boundary, then RGBToYUV420.
+func expectedYUV(frames []byte, w, h int, blend float64) []byte {
+	fs := w * h * 3
+	f := append([]byte(nil), frames...)
+	for b := chunkFrames; b < len(f)/fs; b += chunkFrames {
+		BlendSeam(f[(b-1)*fs:b*fs], f[b*fs:(b+1)*fs], blend)
+	}
+	var out []byte
+	for i := 0; i < len(f)/fs; i++ {
+		out = append(out, RGBToYUV420(nil, f[i*fs:(i+1)*fs], w, h)...)
+	}
+	return out
+}
+
+// TestFallbackDetectedMidStream: an ffmpeg that dies while being fed is
+// noticed by WriteChunk (not only at Close), and the job carries on.
+func TestFallbackDetectedMidStream(t *testing.T) {
+	bin := tempPath(t, "ffmpeg-dies")
+	writeScript(t, bin, "head -c 1000 >/dev/null\nexit 3\n")
+	var logBuf bytes.Buffer
+	w, err := NewWriter(context.Background(), tempPath(t, "mid.mp4"), Options{Width: tw, Height: th, FPS: tfps, FFmpeg: bin}, testLog(&logBuf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort()
+	if w.proc() == nil {
+		t.Fatal("script did not start")
+	}
+	if err := w.WriteChunk(synthFrames(chunkFrames, tw, th)); err != nil {
+		t.Fatalf("WriteChunk must not fail the job: %v", err)
+	}
+	if w.proc() != nil || !strings.Contains(w.fallback, "exit status 3") {
+		t.Fatalf("failure not detected during WriteChunk (proc %v, fallback %q)", w.proc() != nil, w.fallback)
+	}
+}
+
 // TestFallback: a missing ffmpeg, one that dies after reading some input and
 // one that fails at the end all give a valid pure-Go file of every frame,
 // with FallbackReason set and exactly one warning.
@@ -105,6 +142,10 @@ func TestFallback(t *testing.T) {
 			p := ffprobe(t, path)
 			if p.Codec != "h264" || p.PixFmt != "yuv420p" || p.Frames != 48 || math.Abs(p.Duration-6) > 1e-3 {
 				t.Fatalf("ffprobe %+v", p)
+			}
+			// The file holds exactly the frames that went in (seam-blended).
+			if got, want := decodeYUV(t, path), expectedYUV(synthFrames(48, tw, th), tw, th, DefaultSeamBlend); !bytes.Equal(got, want) {
+				t.Fatal("fallback file does not decode to the frames written")
 			}
 			if fileExists(path+".ffmpeg-partial") || fileExists(path+".purego-partial") {
 				t.Fatal("temporary file left behind")

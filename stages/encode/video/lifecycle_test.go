@@ -1,10 +1,16 @@
 package video
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -137,5 +143,96 @@ func TestAbortAfterCloseKeepsFile(t *testing.T) {
 	w.Abort()
 	if !fileExists(path) {
 		t.Fatal("Abort after Close removed the video")
+	}
+}
+
+// TestCrashKillsFFmpeg: if the process that owns the writer dies without
+// cleaning up (SIGKILL), ffmpeg dies with it (Pdeathsig on Linux).
+func TestCrashKillsFFmpeg(t *testing.T) {
+	if os.Getenv("REEL_VIDEO_CRASH_HELPER") == "1" {
+		crashHelper()
+		return
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("Pdeathsig is Linux-only")
+	}
+	needTool(t, "ffmpeg")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashKillsFFmpeg$")
+	cmd.Env = append(os.Environ(), "REEL_VIDEO_CRASH_HELPER=1", "REEL_VIDEO_CRASH_DIR="+t.TempDir())
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("helper: %v", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(line, "ffmpeg-pid ")))
+	if err != nil {
+		t.Fatalf("helper said %q", line)
+	}
+	_ = cmd.Process.Kill() // the "crash"
+	_ = cmd.Wait()
+	deadline := time.Now().Add(5 * time.Second)
+	for !exitedOrZombie(pid) {
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("ffmpeg pid %d survived its parent's death", pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// crashHelper starts a writer with one chunk in flight, reports ffmpeg's
+// pid and waits to be killed.
+func crashHelper() {
+	var lb bytes.Buffer
+	w, err := NewWriter(context.Background(), os.Getenv("REEL_VIDEO_CRASH_DIR")+"/crash.mp4", Options{Width: tw, Height: th, FPS: tfps}, testLog(&lb))
+	if err != nil || w.proc() == nil {
+		fmt.Println("error", err, lb.String())
+		os.Exit(1)
+	}
+	if err := w.WriteChunk(synthFrames(chunkFrames, tw, th)); err != nil {
+		fmt.Println("error", err)
+		os.Exit(1)
+	}
+	fmt.Printf("ffmpeg-pid %d\n", w.proc().pid())
+	time.Sleep(time.Minute)
+	os.Exit(1)
+}
+
+// TestAbortUnblocksWriteChunk: an ffmpeg that stops reading leaves
+// WriteChunk blocked on a full pipe; Abort from another goroutine must kill
+// it and release WriteChunk, whatever the interleaving.
+func TestAbortUnblocksWriteChunk(t *testing.T) {
+	bin := tempPath(t, "ffmpeg-stuck")
+	writeScript(t, bin, "exec sleep 30\n")
+	var lb bytes.Buffer
+	w, err := NewWriter(context.Background(), tempPath(t, "stuck.mp4"), Options{Width: tw, Height: th, FPS: tfps, FFmpeg: bin}, testLog(&lb))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := w.proc().pid()
+	done := make(chan error, 1)
+	go func() { done <- w.WriteChunk(synthFrames(chunkFrames, tw, th)) }()
+	w.Abort()
+	select {
+	case err := <-done:
+		if err != nil && !errors.Is(err, ErrAborted) {
+			t.Fatalf("WriteChunk: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("WriteChunk still blocked 10s after Abort")
+	}
+	if !processGone(pid) {
+		t.Fatalf("pid %d still exists", pid)
+	}
+	if strings.Contains(lb.String(), `"level":"warn"`) {
+		t.Fatalf("Abort logged a fallback warning: %s", lb.String())
 	}
 }

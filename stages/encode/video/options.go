@@ -8,8 +8,8 @@ import (
 // Defaults applied by NewWriter to zero-valued Options fields.
 const (
 	DefaultCodec = "h264"
-	// DefaultCRF is visually lossless for x264 at these sizes; the files stay
-	// small (tens of kB for reel-tiny) so there is no reason to go lower.
+	// DefaultCRF 18 is x264's usual "visually lossless" point; at reel-tiny's
+	// 64×64 the files are small at any CRF, so favour quality.
 	DefaultCRF = 18
 	// DefaultSeamBlend minimises the largest frame step around a chunk
 	// boundary on real reel-tiny output (see the package doc and
@@ -78,3 +78,10 @@ func (o Options) withDefaults() (Options, error) {
 }
 
 func (o Options) frameSize() int { return o.Width * o.Height * 3 }
+
+// Validate reports whether opts would be accepted by NewWriter, so job
+// settings can be rejected at submission rather than at the encode stage.
+func (o Options) Validate() error {
+	_, err := o.withDefaults()
+	return err
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -52,9 +53,13 @@ type Writer struct {
 	fallback string     // why the pure-Go path is used ("" while ffmpeg is fine)
 	finished bool       // Close or Abort ran
 
-	procMu sync.Mutex  // guards ff so Abort can kill it without waiting for mu
-	ff     *ffmpegProc // nil on the pure-Go path
+	procMu  sync.Mutex  // guards ff so Abort can kill it without waiting for mu
+	ff      *ffmpegProc // nil on the pure-Go path
+	aborted atomic.Bool // set first thing in Abort: its kill is not an ffmpeg failure
 }
+
+// ErrAborted is returned by a WriteChunk or Close that Abort interrupted.
+var ErrAborted = errors.New("video: writer aborted")
 
 // NewWriter validates opts and, unless ffmpeg is unavailable or disabled,
 // starts ffmpeg right away so encoding overlaps generation. A missing ffmpeg
@@ -100,11 +105,11 @@ func (w *Writer) pureGoTemp() string { return w.path + ".purego-partial" }
 func (w *Writer) WriteChunk(frames []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.finished {
-		return errors.New("video: write after Close/Abort")
-	}
-	if err := w.ctx.Err(); err != nil {
+	if err := w.interrupted(); err != nil {
 		return err
+	}
+	if w.finished {
+		return errors.New("video: write after Close")
 	}
 	fs := w.opts.frameSize()
 	if len(frames) == 0 || len(frames)%fs != 0 {
@@ -165,7 +170,7 @@ func (w *Writer) ffmpegFailed(err error) error {
 	}
 	p.kill()
 	_ = os.Remove(p.out)
-	if cerr := w.ctx.Err(); cerr != nil {
+	if cerr := w.interrupted(); cerr != nil {
 		return cerr
 	}
 	// Wait's error carries the exit status and stderr; prefer it to EPIPE.
@@ -175,6 +180,18 @@ func (w *Writer) ffmpegFailed(err error) error {
 		err = p.describe(err)
 	}
 	w.degrade(err)
+	return nil
+}
+
+// interrupted says why the job stopped, if it was stopped on purpose:
+// cancellation or Abort. Those end the job; they are not ffmpeg failures.
+func (w *Writer) interrupted() error {
+	if err := w.ctx.Err(); err != nil {
+		return err
+	}
+	if w.aborted.Load() {
+		return ErrAborted
+	}
 	return nil
 }
 
@@ -198,6 +215,7 @@ func (w *Writer) takeProc() *ffmpegProc {
 	w.procMu.Lock()
 	defer w.procMu.Unlock()
 	p := w.ff
+	w.ff = nil
 	return p
 }
 
@@ -211,7 +229,7 @@ func (w *Writer) Close() (Result, error) {
 		return Result{}, errors.New("video: Close after Close/Abort")
 	}
 	w.finished = true
-	if err := w.ctx.Err(); err != nil {
+	if err := w.interrupted(); err != nil {
 		w.cleanup()
 		return Result{}, err
 	}
@@ -282,7 +300,7 @@ func (w *Writer) finishFFmpeg() (used bool, err error) {
 		return true, nil
 	}
 	_ = os.Remove(p.out)
-	if cerr := w.ctx.Err(); cerr != nil {
+	if cerr := w.interrupted(); cerr != nil {
 		return false, cerr
 	}
 	w.degrade(err)
@@ -308,6 +326,7 @@ func (w *Writer) writePureGo() error {
 // `defer w.Abort()`.
 func (w *Writer) Abort() {
 	// Kill first, without mu: WriteChunk may be blocked writing to ffmpeg.
+	w.aborted.Store(true)
 	if p := w.takeProc(); p != nil {
 		p.kill()
 		_ = os.Remove(p.out)

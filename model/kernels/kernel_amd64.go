@@ -29,3 +29,46 @@ func availableKernels() []microKernel {
 	}
 	return ks
 }
+
+var (
+	avx512Act = actKernels{name: "avx512", width: 16, expSum: expSumAVX512, gelu: geluAVX512, silu: siluAVX512}
+	avx2Act   = actKernels{name: "avx2", width: 8, expSum: expSumAVX2, gelu: geluAVX2, silu: siluAVX2}
+)
+
+// bestAct picks the widest vector loops this CPU supports.
+func bestAct() actKernels {
+	if a := availableActs(); len(a) > 0 {
+		return a[0]
+	}
+	return goAct
+}
+
+// availableActs lists the assembly loops usable here, best first.
+func availableActs() []actKernels {
+	var as []actKernels
+	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL {
+		as = append(as, avx512Act)
+	}
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		as = append(as, avx2Act)
+	}
+	return as
+}
+
+//go:noescape
+func expSumAVX512(x *float32, n int, shift float32, acc *float32)
+
+//go:noescape
+func geluAVX512(x *float32, n int)
+
+//go:noescape
+func siluAVX512(x *float32, n int)
+
+//go:noescape
+func expSumAVX2(x *float32, n int, shift float32, acc *float32)
+
+//go:noescape
+func geluAVX2(x *float32, n int)
+
+//go:noescape
+func siluAVX2(x *float32, n int)

@@ -7,3 +7,9 @@ func bestKernel() microKernel { return goKernel }
 
 // availableKernels lists the assembly kernels usable here: none.
 func availableKernels() []microKernel { return nil }
+
+// bestAct: without assembly the scalar loops are the only ones.
+func bestAct() actKernels { return goAct }
+
+// availableActs lists the assembly loops usable here: none.
+func availableActs() []actKernels { return nil }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -54,13 +55,20 @@ type ffmpegProc struct {
 	stderr *tailBuffer
 	out    string // temporary output, renamed by the writer on success
 
-	waitOnce sync.Once
-	waitErr  error
+	done    chan struct{} // closed when the process has been reaped
+	waitErr error         // Wait's error with stderr; valid after done
 }
 
 // startFFmpeg starts bin writing to out. ctx cancellation kills the process
 // (exec.CommandContext), and on Linux the kernel kills it if we die
 // (Pdeathsig, see procattr_linux.go).
+//
+// Pdeathsig fires when the OS thread that forked the child exits, not only
+// when the process does, and the Go runtime ends a thread whenever a
+// goroutine exits while locked to it — something other packages (GPU
+// bindings, for one) do. So ffmpeg is started and waited for on a goroutine
+// that keeps its thread locked for ffmpeg's whole life: that thread cannot
+// be handed to anyone else, so it only exits with our process.
 func startFFmpeg(ctx context.Context, bin string, opts Options, out string) (*ffmpegProc, error) {
 	cmd := exec.CommandContext(ctx, bin, ffmpegArgs(opts, out)...)
 	cmd.WaitDelay = waitDelay
@@ -71,16 +79,33 @@ func startFFmpeg(ctx context.Context, bin string, opts Options, out string) (*ff
 	if err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	return &ffmpegProc{
+	p := &ffmpegProc{
 		cmd:    cmd,
 		stdin:  stdin,
 		bw:     bufio.NewWriterSize(stdin, 1<<20),
 		stderr: stderr,
 		out:    out,
-	}, nil
+		done:   make(chan struct{}),
+	}
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		if err := cmd.Wait(); err != nil {
+			p.waitErr = p.describe(err)
+		}
+		close(p.done)
+	}()
+	if err := <-started; err != nil {
+		_ = stdin.Close()
+		return nil, err
+	}
+	return p, nil
 }
 
 // write feeds one raw frame; an error means ffmpeg went away (EPIPE) or
@@ -119,12 +144,9 @@ func (p *ffmpegProc) kill() {
 	_ = p.wait()
 }
 
+// wait blocks until ffmpeg has exited and been reaped.
 func (p *ffmpegProc) wait() error {
-	p.waitOnce.Do(func() {
-		if err := p.cmd.Wait(); err != nil {
-			p.waitErr = p.describe(err)
-		}
-	})
+	<-p.done
 	return p.waitErr
 }
 

@@ -16,8 +16,26 @@ import (
 	"time"
 )
 
-// chromiumPath is where Debian's chromium package installs the browser.
-const chromiumPath = "/usr/bin/chromium"
+// chromium finds the browser: $REEL_CHROMIUM, else Debian's /usr/bin/chromium,
+// else chromium or chromium-browser on PATH.
+func chromium(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("REEL_CHROMIUM"); p != "" {
+		return p
+	}
+	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
+		return "/usr/bin/chromium"
+	}
+	var err error
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		var p string
+		if p, err = exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	missingTool(t, "chromium (BROWSER PLAYBACK CHECK)", "chromium", err)
+	return ""
+}
 
 // browserPage loads each video, waits for readyState 4 (canplaythrough),
 // seeks to the middle of the first frame and paints it into a canvas, then
@@ -72,9 +90,7 @@ type browserResult struct {
 // readyState 4 with the right duration, no media error, and a first frame
 // whose pixels match what went in.
 func TestBrowserPlayback(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("SKIPPING BROWSER CHECK: %s not installed (Debian package chromium; .ci/run installs it): %v", chromiumPath, err)
-	}
+	browser := chromium(t)
 	needTool(t, "ffmpeg")
 	const n = 48
 	frames := synthFrames(n, tw, th)
@@ -108,7 +124,7 @@ func TestBrowserPlayback(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, chromiumPath,
+	cmd := exec.CommandContext(ctx, browser,
 		"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
 		"--disable-component-update", "--disable-sync", "--no-first-run", "--mute-audio",
 		"--user-data-dir="+t.TempDir(),

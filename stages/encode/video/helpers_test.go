@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -47,13 +48,29 @@ func synthFrames(n, w, h int) []byte {
 	return out
 }
 
-// needTool skips when a binary is missing, loudly: these tests are the
-// proof the output plays, so a silent skip would hide lost coverage.
+// requireToolsEnv, when "1", turns a missing ffmpeg/ffprobe/chromium from a
+// skip into a failure. CI sets it: go test hides the skip messages of
+// passing packages, so a skip alone could silently drop the proof that the
+// output plays.
+const requireToolsEnv = "REEL_VIDEO_REQUIRE_TOOLS"
+
+// missingTool skips (or, under requireToolsEnv, fails) with a loud message.
+func missingTool(t *testing.T, name, pkg string, err error) {
+	t.Helper()
+	msg := fmt.Sprintf("MISSING TOOL, CHECK NOT RUN: %s not available (%v). Install the Debian package %q to run this check; set %s=1 to make this a failure.", name, err, pkg, requireToolsEnv)
+	fmt.Fprintln(os.Stderr, "stages/encode/video: "+msg)
+	if os.Getenv(requireToolsEnv) == "1" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+// needTool returns the path of ffmpeg or ffprobe, or skips loudly.
 func needTool(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		t.Skipf("SKIPPING: %s not installed (%v) — install the Debian package to run this check", name, err)
+		missingTool(t, name, "ffmpeg", err)
 	}
 	return p
 }

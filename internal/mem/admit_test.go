@@ -1,0 +1,141 @@
+package mem
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func TestCheck(t *testing.T) {
+	est := Estimate{What: "decode one chunk", Resident: 50 * MiB, Peak: 100 * MiB}
+	tests := []struct {
+		name                  string
+		budget, held, largest int64
+		wantErr               error
+		wantText              string
+	}{
+		{"fits", GiB, 0, 0, nil, ""},
+		{"fits exactly", 100 * MiB, 0, 0, nil, ""},
+		{"fits beside running requests", GiB, 500 * MiB, 2 * GiB, nil, ""},
+		{"held fills the budget", 120 * MiB, 50 * MiB, 0, ErrRetryLater, "held by running requests"},
+		{"small worker, bigger one exists", 80 * MiB, 0, GiB, ErrRetryLater, "another worker has 1.0 GiB"},
+		{"no worker is big enough", 80 * MiB, 0, 90 * MiB, ErrTooBig, "needs 100.0 MiB, the largest budget is 90.0 MiB"},
+		{"largest unknown: own budget", 80 * MiB, 0, 0, ErrTooBig, "the largest budget is 80.0 MiB"},
+		{"stale largest below own budget", GiB, 0, 10 * MiB, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Check(est, tt.budget, tt.held, tt.largest)
+			if tt.wantErr == nil {
+				if err != nil {
+					t.Fatalf("Check = %v, want nil", err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), tt.wantText) {
+				t.Fatalf("Check = %v, want %v containing %q", err, tt.wantErr, tt.wantText)
+			}
+			if errors.Is(err, ErrRetryLater) && errors.Is(err, ErrTooBig) {
+				t.Fatalf("Check = %v: both retry and too big", err)
+			}
+		})
+	}
+}
+
+func TestGate(t *testing.T) {
+	est := Estimate{What: "x", Resident: 50 * MiB, Peak: 80 * MiB} // 30 MiB transient
+	largest := int64(0)
+	g := NewGate(130*MiB, func() int64 { return largest })
+
+	r1, err := g.Acquire(est)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := g.Acquire(est) // 80 + 30 held = 110 ≤ 130
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Acquire(est); !errors.Is(err, ErrRetryLater) { // 80 + 60 held > 130
+		t.Fatalf("third Acquire = %v, want ErrRetryLater", err)
+	}
+	if g.Held() != 60*MiB {
+		t.Fatalf("held = %s, want 60 MiB", FormatSize(g.Held()))
+	}
+	r1()
+	r1() // idempotent
+	if g.Held() != 30*MiB {
+		t.Fatalf("held after one release = %s, want 30 MiB", FormatSize(g.Held()))
+	}
+	r3, err := g.Acquire(est)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2()
+	r3()
+	if g.Held() != 0 {
+		t.Fatalf("held after all releases = %s", FormatSize(g.Held()))
+	}
+
+	big := Estimate{What: "huge", Resident: 50 * MiB, Peak: GiB}
+	if _, err := g.Acquire(big); !errors.Is(err, ErrTooBig) {
+		t.Fatalf("Acquire(huge) = %v, want ErrTooBig", err)
+	}
+	largest = 2 * GiB // a bigger worker appears in the heartbeats
+	if _, err := g.Acquire(big); !errors.Is(err, ErrRetryLater) {
+		t.Fatalf("Acquire(huge) with a 2 GiB worker = %v, want ErrRetryLater", err)
+	}
+}
+
+// TestGateConcurrent: concurrent Acquire never over-commits the budget.
+func TestGateConcurrent(t *testing.T) {
+	est := Estimate{What: "x", Resident: 10 * MiB, Peak: 20 * MiB}
+	g := NewGate(60*MiB, nil) // room for 5 at once
+	var mu sync.Mutex
+	inFlight, most := 0, 0
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			release, err := g.Acquire(est)
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			inFlight++
+			most = max(most, inFlight)
+			mu.Unlock()
+			mu.Lock()
+			inFlight--
+			mu.Unlock()
+			release()
+		}()
+	}
+	wg.Wait()
+	if most > 5 || g.Held() != 0 {
+		t.Fatalf("at most %d in flight (want ≤ 5), held %s", most, FormatSize(g.Held()))
+	}
+}
+
+func TestForStage(t *testing.T) {
+	e := Default()
+	tests := []struct {
+		stage string
+		want  Estimate
+	}{
+		{StageTextEnc, e.Text()},
+		{StageDenoise, e.Denoise(48, 30, true)},
+		{StageVAEDecode, e.DecodeChunk()},
+		{StageEncode, e.Encode(48)},
+	}
+	for _, tt := range tests {
+		got, err := e.ForStage(tt.stage, 48, 30, true)
+		if err != nil || got != tt.want {
+			t.Errorf("ForStage(%s) = %v, %v; want %v", tt.stage, got, err, tt.want)
+		}
+	}
+	if _, err := e.ForStage("mux", 48, 30, true); err == nil {
+		t.Error("ForStage(mux) succeeded")
+	}
+}

@@ -86,29 +86,46 @@ type browserResult struct {
 	}
 }
 
-// TestBrowserPlayback: headless Chromium plays both encoders' output to
+// browserCase is one video on the test page.
+type browserCase struct {
+	enc        string
+	w, h, n    int
+	frames     []byte
+	src, label string
+}
+
+// TestBrowserPlayback: headless Chromium plays both encoders' output
+// (48 and 16 frames; 40×24 exercises the pure-Go SPS cropping) to
 // readyState 4 with the right duration, no media error, and a first frame
 // whose pixels match what went in.
 func TestBrowserPlayback(t *testing.T) {
 	browser := chromium(t)
 	needTool(t, "ffmpeg")
-	const n = 48
-	frames := synthFrames(n, tw, th)
+	cases := []*browserCase{
+		{enc: EncoderFFmpeg, w: tw, h: th, n: 48},
+		{enc: EncoderPureGo, w: tw, h: th, n: 48},
+		{enc: EncoderFFmpeg, w: tw, h: th, n: 16},
+		{enc: EncoderPureGo, w: 40, h: 24, n: 16},
+	}
 	dir := t.TempDir()
 	files := map[string]string{}
-	for _, enc := range []string{EncoderFFmpeg, EncoderPureGo} {
-		o := Options{Width: tw, Height: th, FPS: tfps, SeamBlend: -1}
-		if enc == EncoderPureGo {
+	var srcs []string
+	for _, c := range cases {
+		c.frames = synthFrames(c.n, c.w, c.h)
+		o := Options{Width: c.w, Height: c.h, FPS: tfps, SeamBlend: -1}
+		if c.enc == EncoderPureGo {
 			o.FFmpeg = "none"
 		}
-		p := fmt.Sprintf("%s/%s.mp4", dir, enc)
+		c.label = fmt.Sprintf("%s-%dx%d-%d", c.enc, c.w, c.h, c.n)
+		c.src = "/" + c.label + ".mp4"
+		p := dir + c.src
 		var logBuf bytes.Buffer
-		if res := encode(t, context.Background(), p, o, frames, testLog(&logBuf)); res.Encoder != enc {
-			t.Fatalf("got encoder %s, want %s", res.Encoder, enc)
+		if res := encode(t, context.Background(), p, o, c.frames, testLog(&logBuf)); res.Encoder != c.enc {
+			t.Fatalf("got encoder %s, want %s", res.Encoder, c.enc)
 		}
-		files["/"+enc+".mp4"] = p
+		files[c.src] = p
+		srcs = append(srcs, c.src)
 	}
-	srcs := []string{"/" + EncoderFFmpeg + ".mp4", "/" + EncoderPureGo + ".mp4"}
 	srcJSON, _ := json.Marshal(srcs)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -144,35 +161,37 @@ func TestBrowserPlayback(t *testing.T) {
 	if err := json.Unmarshal([]byte(html.UnescapeString(string(m[1]))), &results); err != nil {
 		t.Fatalf("result %q: %v", m[1], err)
 	}
-	for _, src := range srcs {
-		r := results[src]
-		t.Logf("%s: readyState %d duration %.3f errors %v", src, r.Ready, r.Duration, r.Errors)
+	for _, c := range cases {
+		r := results[c.src]
+		t.Logf("%s: readyState %d duration %.3f errors %v", c.label, r.Ready, r.Duration, r.Errors)
 		if len(r.Errors) > 0 {
-			t.Errorf("%s: media error %v", src, r.Errors)
+			t.Errorf("%s: media error %v", c.label, r.Errors)
 			continue
 		}
 		if r.Ready != 4 {
-			t.Errorf("%s: readyState %d, want 4", src, r.Ready)
+			t.Errorf("%s: readyState %d, want 4", c.label, r.Ready)
 		}
-		if want := float64(n) / tfps; math.Abs(r.Duration-want) > 1e-3 {
-			t.Errorf("%s: duration %.4f, want %.4f", src, r.Duration, want)
+		if want := float64(c.n) / tfps; math.Abs(r.Duration-want) > 1e-3 {
+			t.Errorf("%s: duration %.4f, want %.4f", c.label, r.Duration, want)
 		}
-		if r.Pixel == nil || r.Pixel.W != tw || r.Pixel.H != th || len(r.Pixel.Data) != tw*th*4 {
-			t.Errorf("%s: no first frame painted", src)
+		if r.Pixel == nil || r.Pixel.W != c.w || r.Pixel.H != c.h || len(r.Pixel.Data) != c.w*c.h*4 {
+			t.Errorf("%s: no %dx%d first frame painted", c.label, c.w, c.h)
 			continue
 		}
-		// The browser's YUV→RGB is its own (and 4:2:0 smears chroma at the
-		// shapes' edges), so compare on average, not per pixel.
+		// The browser's YUV→RGB is its own, and 4:2:0 smears the synthetic
+		// frames' sharp colour edges (ffmpeg's own decode of the same files
+		// is about 5 off too), so compare on average with headroom for other
+		// Chromium versions: a garbled, shifted or wrong picture is far above.
 		var sum float64
-		for i := 0; i < tw*th; i++ {
-			for c := 0; c < 3; c++ {
-				sum += math.Abs(float64(r.Pixel.Data[4*i+c]) - float64(frames[3*i+c]))
+		for i := 0; i < c.w*c.h; i++ {
+			for ch := 0; ch < 3; ch++ {
+				sum += math.Abs(float64(r.Pixel.Data[4*i+ch]) - float64(c.frames[3*i+ch]))
 			}
 		}
-		if mae := sum / (tw * th * 3); mae > 10 {
-			t.Errorf("%s: first frame mean abs error %.2f vs source, want ≤ 10", src, mae)
+		if mae := sum / float64(c.w*c.h*3); mae > 12 {
+			t.Errorf("%s: first frame mean abs error %.2f vs source, want ≤ 12", c.label, mae)
 		} else {
-			t.Logf("%s: first frame mean abs error %.2f", src, mae)
+			t.Logf("%s: first frame mean abs error %.2f", c.label, mae)
 		}
 	}
 }

@@ -37,7 +37,9 @@ func posterPNG(rgb []byte, w, h int) ([]byte, error) {
 func animatedGIF(frames [][]byte, w, h, fps int) ([]byte, error) {
 	pal := medianCut(frames, 256)
 	lut := newNearestLUT(pal)
-	g := &gif.GIF{LoopCount: 0}
+	// One global colour table (Config.ColorModel); frames whose palette
+	// equals it carry no local table.
+	g := &gif.GIF{LoopCount: 0, Config: image.Config{ColorModel: pal, Width: w, Height: h}}
 	for i, f := range frames {
 		img := image.NewPaletted(image.Rect(0, 0, w, h), pal)
 		for p := 0; p < w*h; p++ {

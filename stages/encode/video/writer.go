@@ -100,8 +100,11 @@ func (w *Writer) ffmpegTemp() string { return w.path + ".ffmpeg-partial" }
 // pureGoTemp is the pure-Go encoder's temporary output.
 func (w *Writer) pureGoTemp() string { return w.path + ".purego-partial" }
 
-// WriteChunk takes one chunk of RGB24 frames (Width*Height*3 bytes each), in
-// order. The bytes are copied; the caller may reuse frames.
+// WriteChunk takes one decoded chunk of RGB24 frames (Width*Height*3 bytes
+// each), chunks in order. Call it once per model chunk: the seam blend goes
+// between calls. The bytes are copied; the caller may reuse frames. Errors
+// are cancellation, Abort or a malformed chunk — never an ffmpeg failure,
+// which switches to the pure-Go encoder instead.
 func (w *Writer) WriteChunk(frames []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -232,26 +232,42 @@ DATA actc<>+880(SB)/4, $0xbd922279
 DATA actc<>+884(SB)/4, $0xbd922279
 DATA actc<>+888(SB)/4, $0xbd922279
 DATA actc<>+892(SB)/4, $0xbd922279
-DATA actc<>+896(SB)/4, $127
-DATA actc<>+900(SB)/4, $127
-DATA actc<>+904(SB)/4, $127
-DATA actc<>+908(SB)/4, $127
-DATA actc<>+912(SB)/4, $127
-DATA actc<>+916(SB)/4, $127
-DATA actc<>+920(SB)/4, $127
-DATA actc<>+924(SB)/4, $127
-DATA actc<>+928(SB)/4, $127
-DATA actc<>+932(SB)/4, $127
-DATA actc<>+936(SB)/4, $127
-DATA actc<>+940(SB)/4, $127
-DATA actc<>+944(SB)/4, $127
-DATA actc<>+948(SB)/4, $127
-DATA actc<>+952(SB)/4, $127
-DATA actc<>+956(SB)/4, $127
-GLOBL actc<>(SB), RODATA|NOPTR, $960
+DATA actc<>+896(SB)/4, $0xff800000
+DATA actc<>+900(SB)/4, $0xff800000
+DATA actc<>+904(SB)/4, $0xff800000
+DATA actc<>+908(SB)/4, $0xff800000
+DATA actc<>+912(SB)/4, $0xff800000
+DATA actc<>+916(SB)/4, $0xff800000
+DATA actc<>+920(SB)/4, $0xff800000
+DATA actc<>+924(SB)/4, $0xff800000
+DATA actc<>+928(SB)/4, $0xff800000
+DATA actc<>+932(SB)/4, $0xff800000
+DATA actc<>+936(SB)/4, $0xff800000
+DATA actc<>+940(SB)/4, $0xff800000
+DATA actc<>+944(SB)/4, $0xff800000
+DATA actc<>+948(SB)/4, $0xff800000
+DATA actc<>+952(SB)/4, $0xff800000
+DATA actc<>+956(SB)/4, $0xff800000
+DATA actc<>+960(SB)/4, $127
+DATA actc<>+964(SB)/4, $127
+DATA actc<>+968(SB)/4, $127
+DATA actc<>+972(SB)/4, $127
+DATA actc<>+976(SB)/4, $127
+DATA actc<>+980(SB)/4, $127
+DATA actc<>+984(SB)/4, $127
+DATA actc<>+988(SB)/4, $127
+DATA actc<>+992(SB)/4, $127
+DATA actc<>+996(SB)/4, $127
+DATA actc<>+1000(SB)/4, $127
+DATA actc<>+1004(SB)/4, $127
+DATA actc<>+1008(SB)/4, $127
+DATA actc<>+1012(SB)/4, $127
+DATA actc<>+1016(SB)/4, $127
+DATA actc<>+1020(SB)/4, $127
+GLOBL actc<>(SB), RODATA|NOPTR, $1024
 
-// func expSumAVX512(x *float32, n int, shift float32, acc *float32)
-TEXT ·expSumAVX512(SB), NOSPLIT, $0-32
+// func expSumAVX512(x *float32, n int, shift float32) (sum float32)
+TEXT ·expSumAVX512(SB), NOSPLIT, $0-28
 	MOVQ x+0(FP), SI
 	MOVQ n+8(FP), CX
 	VBROADCASTSS shift+16(FP), Z6
@@ -279,9 +295,9 @@ loop:
 	VADDPS actc<>+704(SB), Z2, Z2
 	VPSRAD $1, Z1, Z3
 	VPSUBD Z3, Z1, Z1
-	VPADDD actc<>+896(SB), Z3, Z3
+	VPADDD actc<>+960(SB), Z3, Z3
 	VPSLLD $23, Z3, Z3
-	VPADDD actc<>+896(SB), Z1, Z1
+	VPADDD actc<>+960(SB), Z1, Z1
 	VPSLLD $23, Z1, Z1
 	VMULPS Z3, Z2, Z2
 	VMULPS Z1, Z2, Z0
@@ -291,8 +307,15 @@ loop:
 	SUBQ $16, CX
 	JNE loop
 done:
-	MOVQ acc+24(FP), DI
-	VMOVUPS Z7, (DI)
+	VEXTRACTF64X4 $1, Z7, Y8
+	VADDPS Y8, Y7, Y7
+	VEXTRACTF128 $1, Y7, X8
+	VADDPS X8, X7, X7
+	VPERMILPS $0x4e, X7, X8
+	VADDPS X8, X7, X7
+	VPERMILPS $0xb1, X7, X8
+	VADDPS X8, X7, X7
+	MOVSS X7, sum+24(FP)
 	VZEROUPPER
 	RET
 
@@ -326,9 +349,9 @@ loop:
 	VADDPS actc<>+704(SB), Z2, Z2
 	VPSRAD $1, Z1, Z3
 	VPSUBD Z3, Z1, Z1
-	VPADDD actc<>+896(SB), Z3, Z3
+	VPADDD actc<>+960(SB), Z3, Z3
 	VPSLLD $23, Z3, Z3
-	VPADDD actc<>+896(SB), Z1, Z1
+	VPADDD actc<>+960(SB), Z1, Z1
 	VPSLLD $23, Z1, Z1
 	VMULPS Z3, Z2, Z2
 	VMULPS Z1, Z2, Z0
@@ -370,9 +393,9 @@ loop:
 	VADDPS actc<>+704(SB), Z2, Z2
 	VPSRAD $1, Z1, Z3
 	VPSUBD Z3, Z1, Z1
-	VPADDD actc<>+896(SB), Z3, Z3
+	VPADDD actc<>+960(SB), Z3, Z3
 	VPSLLD $23, Z3, Z3
-	VPADDD actc<>+896(SB), Z1, Z1
+	VPADDD actc<>+960(SB), Z1, Z1
 	VPSLLD $23, Z1, Z1
 	VMULPS Z3, Z2, Z2
 	VMULPS Z1, Z2, Z0
@@ -386,8 +409,36 @@ done:
 	VZEROUPPER
 	RET
 
-// func expSumAVX2(x *float32, n int, shift float32, acc *float32)
-TEXT ·expSumAVX2(SB), NOSPLIT, $0-32
+// func scaleMaxAVX512(x *float32, n int, scale float32) (max float32)
+TEXT ·scaleMaxAVX512(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS scale+16(FP), Z6
+	VMOVUPS actc<>+896(SB), Z7
+	TESTQ CX, CX
+	JEQ done
+loop:
+	VMULPS (SI), Z6, Z0
+	VMOVUPS Z0, (SI)
+	VMAXPS Z0, Z7, Z7
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JNE loop
+done:
+	VEXTRACTF64X4 $1, Z7, Y8
+	VMAXPS Y8, Y7, Y7
+	VEXTRACTF128 $1, Y7, X8
+	VMAXPS X8, X7, X7
+	VPERMILPS $0x4e, X7, X8
+	VMAXPS X8, X7, X7
+	VPERMILPS $0xb1, X7, X8
+	VMAXPS X8, X7, X7
+	MOVSS X7, max+24(FP)
+	VZEROUPPER
+	RET
+
+// func expSumAVX2(x *float32, n int, shift float32) (sum float32)
+TEXT ·expSumAVX2(SB), NOSPLIT, $0-28
 	MOVQ x+0(FP), SI
 	MOVQ n+8(FP), CX
 	VBROADCASTSS shift+16(FP), Y6
@@ -415,9 +466,9 @@ loop:
 	VADDPS actc<>+704(SB), Y2, Y2
 	VPSRAD $1, Y1, Y3
 	VPSUBD Y3, Y1, Y1
-	VPADDD actc<>+896(SB), Y3, Y3
+	VPADDD actc<>+960(SB), Y3, Y3
 	VPSLLD $23, Y3, Y3
-	VPADDD actc<>+896(SB), Y1, Y1
+	VPADDD actc<>+960(SB), Y1, Y1
 	VPSLLD $23, Y1, Y1
 	VMULPS Y3, Y2, Y2
 	VMULPS Y1, Y2, Y0
@@ -427,8 +478,13 @@ loop:
 	SUBQ $8, CX
 	JNE loop
 done:
-	MOVQ acc+24(FP), DI
-	VMOVUPS Y7, (DI)
+	VEXTRACTF128 $1, Y7, X8
+	VADDPS X8, X7, X7
+	VPERMILPS $0x4e, X7, X8
+	VADDPS X8, X7, X7
+	VPERMILPS $0xb1, X7, X8
+	VADDPS X8, X7, X7
+	MOVSS X7, sum+24(FP)
 	VZEROUPPER
 	RET
 
@@ -462,9 +518,9 @@ loop:
 	VADDPS actc<>+704(SB), Y2, Y2
 	VPSRAD $1, Y1, Y3
 	VPSUBD Y3, Y1, Y1
-	VPADDD actc<>+896(SB), Y3, Y3
+	VPADDD actc<>+960(SB), Y3, Y3
 	VPSLLD $23, Y3, Y3
-	VPADDD actc<>+896(SB), Y1, Y1
+	VPADDD actc<>+960(SB), Y1, Y1
 	VPSLLD $23, Y1, Y1
 	VMULPS Y3, Y2, Y2
 	VMULPS Y1, Y2, Y0
@@ -506,9 +562,9 @@ loop:
 	VADDPS actc<>+704(SB), Y2, Y2
 	VPSRAD $1, Y1, Y3
 	VPSUBD Y3, Y1, Y1
-	VPADDD actc<>+896(SB), Y3, Y3
+	VPADDD actc<>+960(SB), Y3, Y3
 	VPSLLD $23, Y3, Y3
-	VPADDD actc<>+896(SB), Y1, Y1
+	VPADDD actc<>+960(SB), Y1, Y1
 	VPSLLD $23, Y1, Y1
 	VMULPS Y3, Y2, Y2
 	VMULPS Y1, Y2, Y0
@@ -519,5 +575,31 @@ loop:
 	SUBQ $8, CX
 	JNE loop
 done:
+	VZEROUPPER
+	RET
+
+// func scaleMaxAVX2(x *float32, n int, scale float32) (max float32)
+TEXT ·scaleMaxAVX2(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS scale+16(FP), Y6
+	VMOVUPS actc<>+896(SB), Y7
+	TESTQ CX, CX
+	JEQ done
+loop:
+	VMULPS (SI), Y6, Y0
+	VMOVUPS Y0, (SI)
+	VMAXPS Y0, Y7, Y7
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JNE loop
+done:
+	VEXTRACTF128 $1, Y7, X8
+	VMAXPS X8, X7, X7
+	VPERMILPS $0x4e, X7, X8
+	VMAXPS X8, X7, X7
+	VPERMILPS $0xb1, X7, X8
+	VMAXPS X8, X7, X7
+	MOVSS X7, max+24(FP)
 	VZEROUPPER
 	RET

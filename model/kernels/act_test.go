@@ -130,3 +130,23 @@ func TestExp32(t *testing.T) {
 	}
 	t.Logf("exp32: worst error %.1f ulp", worst)
 }
+
+func TestScaleMax(t *testing.T) {
+	forEachAct(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(4, 1))
+		for _, x := range actInputs(r) {
+			y := append([]float32(nil), x...)
+			mx := scaleMax(y, 0.125)
+			want := float32(math.Inf(-1))
+			for i, v := range x {
+				if y[i] != v*0.125 {
+					t.Fatalf("scaleMax: y[%d] = %g, want %g", i, y[i], v*0.125)
+				}
+				want = max(want, v*0.125)
+			}
+			if mx != want {
+				t.Fatalf("scaleMax(%v) = %g, want %g", x, mx, want)
+			}
+		}
+	})
+}

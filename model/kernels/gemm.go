@@ -30,6 +30,9 @@ type gemm struct {
 	// source returns the panel source of one worker; sources with scratch
 	// state must return a fresh one per call.
 	source func() panelSource
+	// panel, when at least kcFor(k, nr)·nr long, is used as the packing
+	// buffer of a single-worker call instead of allocating one.
+	panel []float32
 }
 
 // minParallelFlops is the problem size below which splitting across
@@ -40,6 +43,9 @@ const minParallelFlops = 1 << 20
 // should take at most ~40 KiB so it stays in L1 beside the A and C lines,
 // and blocks are balanced so no tiny remainder block is left over.
 func kcFor(k, nr int) int {
+	if k <= 0 {
+		return 0
+	}
 	kcMax := 10240 / nr
 	nb := (k + kcMax - 1) / kcMax
 	return (k + nb - 1) / nb
@@ -120,7 +126,10 @@ func (g *gemm) run(mk microKernel) {
 func (g *gemm) worker(mk microKernel, i0 int, ts []int, p0, p1 int) {
 	nr := mk.nr
 	kc := kcFor(g.k, nr)
-	panel := make([]float32, kc*nr)
+	panel := g.panel
+	if len(panel) < kc*nr {
+		panel = make([]float32, kc*nr)
+	}
 	var tile []float32
 	src := g.source()
 	for k0 := 0; k0 < g.k; k0 += kc {

@@ -31,8 +31,8 @@ func availableKernels() []microKernel {
 }
 
 var (
-	avx512Act = actKernels{name: "avx512", width: 16, expSum: expSumAVX512, gelu: geluAVX512, silu: siluAVX512}
-	avx2Act   = actKernels{name: "avx2", width: 8, expSum: expSumAVX2, gelu: geluAVX2, silu: siluAVX2}
+	avx512Act = actKernels{name: "avx512", width: 16, expSum: expSumAVX512, gelu: geluAVX512, silu: siluAVX512, scaleMax: scaleMaxAVX512}
+	avx2Act   = actKernels{name: "avx2", width: 8, expSum: expSumAVX2, gelu: geluAVX2, silu: siluAVX2, scaleMax: scaleMaxAVX2}
 )
 
 // bestAct picks the widest vector loops this CPU supports.
@@ -56,7 +56,7 @@ func availableActs() []actKernels {
 }
 
 //go:noescape
-func expSumAVX512(x *float32, n int, shift float32, acc *float32)
+func expSumAVX512(x *float32, n int, shift float32) (sum float32)
 
 //go:noescape
 func geluAVX512(x *float32, n int)
@@ -65,10 +65,16 @@ func geluAVX512(x *float32, n int)
 func siluAVX512(x *float32, n int)
 
 //go:noescape
-func expSumAVX2(x *float32, n int, shift float32, acc *float32)
+func expSumAVX2(x *float32, n int, shift float32) (sum float32)
 
 //go:noescape
 func geluAVX2(x *float32, n int)
 
 //go:noescape
 func siluAVX2(x *float32, n int)
+
+//go:noescape
+func scaleMaxAVX512(x *float32, n int, scale float32) (max float32)
+
+//go:noescape
+func scaleMaxAVX2(x *float32, n int, scale float32) (max float32)

@@ -67,24 +67,17 @@ var e4m3 = func() (t [256]float32) {
 // row j0+jj of W, transposed into the panel. FP8 codes are decoded and
 // scaled here, one small panel at a time: decode(code)·scale is exactly the
 // float32 weight of the reference definition, so no full-precision copy of
-// the weight ever exists. Rows are taken four at a time so each panel row
-// gets four adjacent stores per step.
+// the weight ever exists. Rows are taken four at a time (see
+// transposedRows.pack).
 func (w *Weight) pack(dst []float32, k0, kc, j0, nr int) {
+	if w.f32 != nil {
+		transposedRows{data: w.f32, stride: w.in, rows: w.out}.pack(dst, k0, kc, j0, nr)
+		return
+	}
 	dst = dst[:kc*nr]
 	jj := 0
 	for ; jj+4 <= nr && j0+jj+4 <= w.out; jj += 4 {
 		j := j0 + jj
-		if w.f32 != nil {
-			r0 := w.f32[j*w.in+k0 : j*w.in+k0+kc]
-			r1 := w.f32[(j+1)*w.in+k0 : (j+1)*w.in+k0+kc]
-			r2 := w.f32[(j+2)*w.in+k0 : (j+2)*w.in+k0+kc]
-			r3 := w.f32[(j+3)*w.in+k0 : (j+3)*w.in+k0+kc]
-			for kk := range r0 {
-				d := dst[kk*nr+jj : kk*nr+jj+4 : kk*nr+jj+4]
-				d[0], d[1], d[2], d[3] = r0[kk], r1[kk], r2[kk], r3[kk]
-			}
-			continue
-		}
 		s0, s1, s2, s3 := w.scale[j], w.scale[j+1], w.scale[j+2], w.scale[j+3]
 		r0 := w.fp8[j*w.in+k0 : j*w.in+k0+kc]
 		r1 := w.fp8[(j+1)*w.in+k0 : (j+1)*w.in+k0+kc]
@@ -103,11 +96,7 @@ func (w *Weight) pack(dst []float32, k0, kc, j0, nr int) {
 		for kk := 0; kk < kc; kk++ {
 			var v float32
 			if j < w.out {
-				if w.f32 != nil {
-					v = w.f32[j*w.in+k0+kk]
-				} else {
-					v = e4m3[w.fp8[j*w.in+k0+kk]] * w.scale[j]
-				}
+				v = e4m3[w.fp8[j*w.in+k0+kk]] * w.scale[j]
 			}
 			dst[kk*nr+jj] = v
 		}

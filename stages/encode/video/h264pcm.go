@@ -239,9 +239,9 @@ func (s *pcmStream) frameNAL(yuv []byte, idrPicID uint32) []byte {
 	b.bit(0) // no_output_of_prior_pics_flag
 	b.bit(0) // long_term_reference_flag
 	b.se(0)  // slice_qp_delta
-	// disable_deblocking_filter_idc 1: deblocking would alter the PCM samples
-	// at macroblock edges only by rule-exempt amounts (qP of I_PCM is 0), but
-	// off is simpler for decoders and certainly lossless.
+	// disable_deblocking_filter_idc 1. I_PCM macroblocks have qP 0, where
+	// the filter thresholds are 0, so deblocking would change nothing anyway;
+	// turning it off says so and spares the decoder the work.
 	b.ue(1)
 
 	w, h := s.w, s.h

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -183,4 +184,38 @@ func TestLoadErrors(t *testing.T) {
 	if !errors.Is(err, ErrWeights) || !strings.Contains(err.Error(), "dit.") {
 		t.Errorf("wrong file: err = %v, want ErrWeights naming a dit tensor", err)
 	}
+}
+
+// TestConcurrentUse: one Engine serves concurrent calls with results
+// identical to serial ones (no shared mutable state).
+func TestConcurrentUse(t *testing.T) {
+	e := fp8(t)
+	ctx := context.Background()
+	emb := embeddings(t, e, "a purple circle moving left", "")
+	p := SampleParams{Frames: 16, Steps: 2, Guidance: 5, Shift: 3, Seed: 9}
+	want, err := e.Sample(ctx, emb[0], emb[1], p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantVid, err := e.DecodeChunk(ctx, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			got, err := e.Sample(ctx, emb[0], emb[1], p, nil)
+			if err != nil || !slices.Equal(got, want) {
+				t.Errorf("concurrent Sample differs (err %v)", err)
+			}
+			vid, err := e.DecodeChunk(ctx, want)
+			if err != nil || !slices.Equal(vid, wantVid) {
+				t.Errorf("concurrent DecodeChunk differs (err %v)", err)
+			}
+			if _, err := e.EncodeText(ctx, "x"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
 }

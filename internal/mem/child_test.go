@@ -1,0 +1,256 @@
+package mem
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reel-video/reel/model"
+	"github.com/reel-video/reel/stages/encode/video"
+	"github.com/rs/zerolog"
+)
+
+// Peaks are measured in a child process (this test binary, re-executed with
+// childEnv naming one workload) so that nothing else the test process did
+// shows in VmHWM. The child loads the real engine, runs the workload as the
+// stage would, and prints one JSON line.
+
+const childEnv = "REEL_MEM_CHILD"
+
+func TestMain(m *testing.M) {
+	if w := os.Getenv(childEnv); w != "" {
+		if err := runChild(context.Background(), w); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// measured is a child's report.
+type measured struct {
+	Workload string `json:"workload"`
+	LoadPeak int64  `json:"load_peak"` // VmHWM right after model.Load
+	Resident int64  `json:"resident"`  // VmRSS right after model.Load
+	Peak     int64  `json:"peak"`      // VmHWM at the end: the process's peak
+	Seconds  float64
+}
+
+// workload is "kind:frames:steps" (frames and steps where they apply).
+type workload struct {
+	kind          string
+	frames, steps int
+}
+
+func (w workload) String() string { return fmt.Sprintf("%s:%d:%d", w.kind, w.frames, w.steps) }
+
+func parseWorkload(s string) (workload, error) {
+	p := strings.Split(s, ":")
+	if len(p) != 3 {
+		return workload{}, fmt.Errorf("workload %q: want kind:frames:steps", s)
+	}
+	f, err1 := strconv.Atoi(p[1])
+	st, err2 := strconv.Atoi(p[2])
+	if err1 != nil || err2 != nil {
+		return workload{}, fmt.Errorf("workload %q: bad numbers", s)
+	}
+	return workload{p[0], f, st}, nil
+}
+
+// runChild runs one workload the way its stage does and prints the peaks.
+func runChild(ctx context.Context, spec string) error {
+	w, err := parseWorkload(spec)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if w.kind == "encode" || w.kind == "idle" {
+		return runEncode(ctx, w, start)
+	}
+	var opts model.Options
+	if w.kind == "denoise32" {
+		// The float32 DiT, from the reference BF16 checkpoint on disk.
+		opts.DiTPath = filepath.Join(repoRoot(), "model", "testdata", "reel-tiny.dit.bf16.safetensors")
+	}
+	e, err := model.Load(opts)
+	if err != nil {
+		return err
+	}
+	after, err := ReadRSS()
+	if err != nil {
+		return err
+	}
+	if os.Getenv("REEL_MEM_DEBUG") != "" {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		fmt.Fprintf(os.Stderr, "after load: heapAlloc %.1f heapInuse %.1f heapSys %.1f nextGC %.1f numGC %d sys %.1f stacks %.1f\n",
+			mb(ms.HeapAlloc), mb(ms.HeapInuse), mb(ms.HeapSys), mb(ms.NextGC), ms.NumGC, mb(ms.Sys), mb(ms.StackSys))
+		defer func() {
+			runtime.ReadMemStats(&ms)
+			fmt.Fprintf(os.Stderr, "end: heapAlloc %.1f heapInuse %.1f heapSys %.1f heapReleased %.1f nextGC %.1f numGC %d sys %.1f\n",
+				mb(ms.HeapAlloc), mb(ms.HeapInuse), mb(ms.HeapSys), mb(ms.HeapReleased), mb(ms.NextGC), ms.NumGC, mb(ms.Sys))
+		}()
+	}
+	t := w.frames / 4
+	switch w.kind {
+	case "load":
+	case "live":
+		// Reports the heap the engine keeps (its weights) on stderr.
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		fmt.Fprintf(os.Stderr, "live heap after load: %d bytes\n", ms.HeapAlloc)
+		runtime.KeepAlive(e)
+	case "text":
+		// The text stage encodes a prompt and the negative prompt per job;
+		// frames counts jobs, so a long-lived worker's steady state shows.
+		for j := 0; j < max(1, w.frames); j++ {
+			for _, p := range []string{fmt.Sprintf("a red circle moving right %d", j), ""} {
+				if _, err := e.EncodeText(ctx, p); err != nil {
+					return err
+				}
+			}
+		}
+	case "denoise", "denoise32":
+		cond, err := e.EncodeText(ctx, "a red circle moving right")
+		if err != nil {
+			return err
+		}
+		uncond, err := e.EncodeText(ctx, "")
+		if err != nil {
+			return err
+		}
+		p := model.SampleParams{Frames: w.frames, Steps: w.steps, Guidance: 5, Shift: 3, Seed: 1}
+		if _, err := e.Sample(ctx, cond, uncond, p, nil); err != nil {
+			return err
+		}
+	case "chunked", "chunked-gc":
+		// The VAE stage: one chunk per message, frames published and
+		// dropped; nothing accumulates across chunks. chunked-gc also
+		// collects after each chunk, so no chunk's garbage meets the next.
+		lat := model.Noise(2, 8*t*64)
+		for i := 0; i < t/4; i++ {
+			vid, err := e.DecodeChunk(ctx, model.LatentChunk(lat, t, i))
+			if err != nil {
+				return err
+			}
+			_ = model.ToRGB24(vid)
+			if w.kind == "chunked-gc" {
+				runtime.GC()
+			}
+		}
+	case "whole":
+		lat := model.Noise(2, 8*t*64)
+		vid, err := e.DecodeLatent(ctx, lat, t)
+		if err != nil {
+			return err
+		}
+		_ = model.ToRGB24(vid)
+	default:
+		return fmt.Errorf("workload %q: unknown kind", spec)
+	}
+	end, err := ReadRSS()
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(os.Stdout).Encode(measured{
+		Workload: spec, LoadPeak: after.Peak, Resident: after.Current, Peak: end.Peak,
+		Seconds: time.Since(start).Seconds(),
+	})
+}
+
+// measure re-executes the test binary for one workload. The child gets the
+// default GC settings (GOGC=100, no GOMEMLIMIT), as a stage started without
+// them does.
+func measure(t testing.TB, spec string) measured {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GOGC=") && !strings.HasPrefix(kv, "GOMEMLIMIT=") && !strings.HasPrefix(kv, childEnv+"=") {
+			env = append(env, kv)
+		}
+	}
+	cmd.Env = append(env, childEnv+"="+spec)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("child %s: %v\n%s", spec, err, errb.String())
+	}
+	var m measured
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &m); err != nil {
+		t.Fatalf("child %s: %v: %q", spec, err, out.String())
+	}
+	return m
+}
+
+// TestMeasureSweep prints raw peaks for calibration (REEL_MEM_SWEEP=1).
+func TestMeasureSweep(t *testing.T) {
+	if os.Getenv("REEL_MEM_SWEEP") == "" {
+		t.Skip("set REEL_MEM_SWEEP=1")
+	}
+	for _, s := range strings.Fields(os.Getenv("REEL_MEM_SWEEP_LIST")) {
+		m := measure(t, s)
+		t.Logf("%-18s load_peak %7.1f MiB resident %7.1f MiB peak %7.1f MiB  %.1fs", s,
+			float64(m.LoadPeak)/(1<<20), float64(m.Resident)/(1<<20), float64(m.Peak)/(1<<20), m.Seconds)
+	}
+}
+
+func mb(n uint64) float64 { return float64(n) / (1 << 20) }
+
+// runEncode is the encode stage for one job: RGB24 chunks into the video
+// writer (pure-Go encoder, so every byte is in this process) and Close,
+// which muxes the MP4 and makes the previews. "idle" only reports the
+// process's own baseline (runtime and binary, no engine).
+func runEncode(ctx context.Context, w workload, start time.Time) error {
+	if w.kind == "encode" {
+		dir, err := os.MkdirTemp("", "reel-mem-encode")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		vw, err := video.NewWriter(ctx, filepath.Join(dir, "out.mp4"), video.Options{Width: 64, Height: 64, FPS: 8, FFmpeg: "none"}, zerolog.Nop())
+		if err != nil {
+			return err
+		}
+		chunk := make([]byte, 16*64*64*3)
+		for i := 0; i < w.frames/16; i++ {
+			for j := range chunk {
+				chunk[j] = byte(i*7 + j*13 + j/4096)
+			}
+			if err := vw.WriteChunk(chunk); err != nil {
+				return err
+			}
+		}
+		if _, err := vw.Close(); err != nil {
+			return err
+		}
+	}
+	end, err := ReadRSS()
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(os.Stdout).Encode(measured{Workload: w.String(), Peak: end.Peak, Resident: end.Current, Seconds: time.Since(start).Seconds()})
+}
+
+// repoRoot is the module root: tests run in their package directory.
+func repoRoot() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "."
+	}
+	return filepath.Join(wd, "..", "..")
+}

@@ -1,0 +1,106 @@
+package mem
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/reel-video/reel/model"
+	"github.com/reel-video/reel/model/weights"
+)
+
+// TestArchMatchesEngine checks the estimator's description of the engine
+// against the engine itself: the embedded checkpoint sizes, and the heap
+// model.Load keeps (measured as live heap after a GC, in this process).
+func TestArchMatchesEngine(t *testing.T) {
+	a := ReelTiny()
+	bf16 := filepath.Join(repoRoot(), "model", "testdata", "reel-tiny.dit.bf16.safetensors")
+	st, err := os.Stat(bf16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []struct {
+		name      string
+		got, want int64
+	}{
+		{"DiT FP8 (embedded)", int64(len(weights.DiT())), a.DiTFileFP8},
+		{"text (embedded)", int64(len(weights.Text())), a.TextFile},
+		{"VAE (embedded)", int64(len(weights.VAE())), a.VAEFile},
+		{"DiT BF16 (testdata)", st.Size(), a.DiTFileBF16},
+	} {
+		if f.got != f.want {
+			t.Errorf("%s checkpoint: %d bytes, Arch says %d", f.name, f.got, f.want)
+		}
+	}
+
+	tests := []struct {
+		name string
+		opts model.Options
+		fp8  bool
+	}{
+		{"FP8 DiT (built-in)", model.Options{}, true},
+		{"F32 DiT (BF16 checkpoint)", model.Options{DiTPath: bf16}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := liveHeap()
+			e, err := model.Load(tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := liveHeap() - before
+			runtime.KeepAlive(e)
+			want := a.Weights(tt.fp8)
+			if diff := float64(got-want) / float64(want); diff < -0.03 || diff > 0.03 {
+				t.Errorf("engine keeps %s of heap, Arch.Weights says %s (%.1f%% off, want within 3%%)",
+					FormatSize(got), FormatSize(want), 100*diff)
+			}
+			t.Logf("engine heap %s, estimated %s", FormatSize(got), FormatSize(want))
+		})
+	}
+}
+
+func liveHeap() int64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapAlloc)
+}
+
+// TestEstimatesMatchMeasuredPeaks runs each stage's work in a fresh child
+// process with the real engine (and the real video writer) and compares the
+// child's VmHWM with the estimate: within 25%. About 10 s on two cores.
+func TestEstimatesMatchMeasuredPeaks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures child processes (about 10 s)")
+	}
+	e := Default()
+	tests := []struct {
+		workload string
+		est      Estimate
+	}{
+		// A text worker serving 50 jobs reaches the GC's steady state.
+		{"text:50:0", e.Text()},
+		{"denoise:16:30", e.Denoise(16, 30, true)},
+		{"denoise:48:30", e.Denoise(48, 30, true)},
+		{"denoise32:16:30", e.Denoise(16, 30, false)},
+		// A VAE worker decoding the 12 chunks of a 192-frame job.
+		{"chunked:192:0", e.DecodeChunk()},
+		{"whole:48:0", e.DecodeWhole(48)},
+		{"whole:192:0", e.DecodeWhole(192)},
+		{"encode:192:0", e.Encode(192)},
+		{"encode:768:0", e.Encode(768)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.workload, func(t *testing.T) {
+			m := measure(t, tt.workload)
+			diff := float64(tt.est.Peak-m.Peak) / float64(m.Peak)
+			t.Logf("%s: measured peak %s, estimated %s (%+.1f%%)", tt.est.What, FormatSize(m.Peak), FormatSize(tt.est.Peak), 100*diff)
+			if diff < -0.25 || diff > 0.25 {
+				t.Errorf("%s: estimate %s is %+.1f%% off the measured peak %s (want within 25%%)",
+					tt.est.What, FormatSize(tt.est.Peak), 100*diff, FormatSize(m.Peak))
+			}
+		})
+	}
+}

@@ -1,0 +1,104 @@
+package mem
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestVAEMemory is the seed problem, measured: the VAE stage's peak RSS
+// decoding 16, 48, 192 and 768 frames chunk by chunk, against decoding the
+// whole latent in one call. Every cell is a fresh child process that loads
+// the engine and decodes random-normal latents. Opt-in (about 30 s, and
+// the 768-frame whole-latent decode needs about 0.8 GiB):
+//
+//	REEL_MEM_BENCH=1 go test -run TestVAEMemory -v ./internal/mem
+//
+// "chunked" is the stage as it runs: one chunk per message, its frames
+// handed on and dropped; "chunked + GC" also runs runtime.GC() after each
+// chunk, so no chunk's garbage is still in the heap when the next starts.
+func TestVAEMemory(t *testing.T) {
+	if os.Getenv("REEL_MEM_BENCH") == "" {
+		t.Skip("set REEL_MEM_BENCH=1 (about 30 s)")
+	}
+	e := Default()
+	avail := memAvailable(t)
+	frames := []int{16, 48, 192, 768}
+	type row struct {
+		frames             int
+		chunked, gc, whole measured
+		wholeSkipped       string
+		wholeEst           Estimate
+	}
+	var rows []row
+	for _, f := range frames {
+		r := row{frames: f, wholeEst: e.DecodeWhole(f)}
+		r.chunked = measure(t, fmt.Sprintf("chunked:%d:0", f))
+		r.gc = measure(t, fmt.Sprintf("chunked-gc:%d:0", f))
+		// Cap: the machine is shared; never take more than a quarter of
+		// what is available.
+		if need := r.wholeEst.Peak * 5 / 4; need > avail/4 {
+			r.wholeSkipped = fmt.Sprintf("skipped: needs about %s, a quarter of available memory is %s", FormatSize(need), FormatSize(avail/4))
+		} else {
+			r.whole = measure(t, fmt.Sprintf("whole:%d:0", f))
+		}
+		rows = append(rows, r)
+	}
+
+	var b strings.Builder
+	mib := func(n int64) string { return fmt.Sprintf("%.1f", float64(n)/float64(MiB)) }
+	fmt.Fprintf(&b, "| frames | chunked + GC (MiB) | chunked (MiB) | whole latent (MiB) | whole latent, estimated (MiB) | whole / chunked + GC | seconds: chunked + GC / chunked / whole |\n")
+	fmt.Fprintf(&b, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	for _, r := range rows {
+		whole, ratio, ws := r.wholeSkipped, "-", "-"
+		if r.wholeSkipped == "" {
+			whole, ratio = mib(r.whole.Peak), fmt.Sprintf("%.1f×", float64(r.whole.Peak)/float64(r.gc.Peak))
+			ws = fmt.Sprintf("%.1f", r.whole.Seconds)
+		}
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %.1f / %.1f / %s |\n", r.frames, mib(r.gc.Peak), mib(r.chunked.Peak), whole,
+			mib(r.wholeEst.Peak), ratio, r.gc.Seconds, r.chunked.Seconds, ws)
+	}
+	first, last := rows[0], rows[len(rows)-1]
+	fmt.Fprintf(&b, "\n768 / 16 frames: chunked + GC %.2f×, chunked %.2f×", float64(last.gc.Peak)/float64(first.gc.Peak), float64(last.chunked.Peak)/float64(first.chunked.Peak))
+	if last.wholeSkipped == "" {
+		fmt.Fprintf(&b, ", whole latent %.2f×", float64(last.whole.Peak)/float64(first.whole.Peak))
+	}
+	fmt.Fprintf(&b, "\nestimated chunked peak (steady state, any length): %s MiB; resident after load: %s MiB\n", mib(e.DecodeChunk().Peak), mib(first.gc.Resident))
+	t.Log("\n" + b.String())
+
+	if r := float64(last.gc.Peak) / float64(first.gc.Peak); r > 1.25 {
+		t.Errorf("chunked + GC: 768 frames peak %.2f× the 16-frame peak, want ≤ 1.25×", r)
+	}
+	if last.chunked.Peak > e.DecodeChunk().Peak*5/4 {
+		t.Errorf("chunked: 768 frames peak %s above the length-independent estimate %s + 25%%", FormatSize(last.chunked.Peak), FormatSize(e.DecodeChunk().Peak))
+	}
+	for i := 1; i < len(rows); i++ {
+		if rows[i].wholeSkipped == "" && rows[i].whole.Peak <= rows[i-1].whole.Peak {
+			t.Errorf("whole latent: %d frames peak %s not above %d frames' %s", rows[i].frames, FormatSize(rows[i].whole.Peak), rows[i-1].frames, FormatSize(rows[i-1].whole.Peak))
+		}
+	}
+}
+
+// memAvailable reads MemAvailable from /proc/meminfo.
+func memAvailable(t *testing.T) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "MemAvailable:"); ok {
+			n, err := kBytes(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatal("no MemAvailable in /proc/meminfo")
+	return 0
+}

@@ -51,8 +51,8 @@ func (a Arch) textWeights() int64 {
 func (a Arch) ditWeights(fp8 bool) int64 {
 	d := int64(a.DiTDim)
 	hd := d / int64(a.DiTHeads)
-	const linearsPerD2 = 16 // qkv 3, out1 1, q2 1, kv2 2, out2 1, fc1 4, fc2 4 (in units of d²)
-	const rowsPerD = 13     // output rows of those linears, in units of d
+	const linearsPerD2 = 16           // qkv 3, out1 1, q2 1, kv2 2, out2 1, fc1 4, fc2 4 (in units of d²)
+	const rowsPerD = 13               // output rows of those linears, in units of d
 	block := f32 * (6*d + 4*hd + 2*d) // AdaLN table, four QK norms, norm2 w and b
 	rowW, rowB := int64(f32), int64(f32)
 	if fp8 {
@@ -63,7 +63,7 @@ func (a Arch) ditWeights(fp8 bool) int64 {
 	}
 	pin := int64(a.PatchIn)
 	rows := rowW*(256*d+d*d+6*d*d) + rowB*(d+d+6*d) // t_fc1, t_fc2, adaln
-	rest := f32 * (pin*d + d + // patch_embed
+	rest := f32 * (pin*d + d +                      // patch_embed
 		int64(a.TextDim)*d + d + d*d + d + // caption MLP
 		2*d + // final table
 		pin*d + pin) // proj_out

@@ -19,12 +19,29 @@ const (
 	TiB int64 = 1 << 40
 )
 
-var units = map[string]float64{
-	"": 1, "b": 1,
-	"k": 1 << 10, "ki": 1 << 10, "kib": 1 << 10, "kb": 1e3,
-	"m": 1 << 20, "mi": 1 << 20, "mib": 1 << 20, "mb": 1e6,
-	"g": 1 << 30, "gi": 1 << 30, "gib": 1 << 30, "gb": 1e9,
-	"t": 1 << 40, "ti": 1 << 40, "tib": 1 << 40, "tb": 1e12,
+// unit returns the multiplier of a lower-case unit suffix.
+func unit(u string) (float64, bool) {
+	switch u {
+	case "", "b":
+		return 1, true
+	case "k", "ki", "kib":
+		return 1 << 10, true
+	case "m", "mi", "mib":
+		return 1 << 20, true
+	case "g", "gi", "gib":
+		return 1 << 30, true
+	case "t", "ti", "tib":
+		return 1 << 40, true
+	case "kb":
+		return 1e3, true
+	case "mb":
+		return 1e6, true
+	case "gb":
+		return 1e9, true
+	case "tb":
+		return 1e12, true
+	}
+	return 0, false
 }
 
 // ParseSize reads a byte count: plain bytes ("1073741824"), binary units
@@ -37,8 +54,8 @@ func ParseSize(s string) (int64, error) {
 	if i < 0 {
 		i = len(t)
 	}
-	num, unit := t[:i], strings.ToLower(strings.TrimSpace(t[i:]))
-	mult, ok := units[unit]
+	num, suffix := t[:i], strings.ToLower(strings.TrimSpace(t[i:]))
+	mult, ok := unit(suffix)
 	if !ok || num == "" {
 		return 0, fmt.Errorf("%w: %q (want bytes or a number with KiB, MiB, GiB, TiB, or KB, MB, GB, TB)", ErrSize, s)
 	}

@@ -1,0 +1,285 @@
+package stages_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/bustest"
+	"github.com/reel-video/reel/orchestrator"
+	"github.com/reel-video/reel/stages"
+)
+
+type env struct {
+	b     *bus.Bus
+	store *orchestrator.Store
+}
+
+func setup(t *testing.T, lc bus.LayoutConfig) env {
+	_, b := bustest.Start(t, bustest.Options{Layout: lc})
+	return env{b, orchestrator.NewStore(b, bustest.Logger(t))}
+}
+
+// run serves a textenc-stage runner with h until the test ends.
+func (e env) run(t *testing.T, h stages.Handler, mod func(*stages.Config)) {
+	t.Helper()
+	cfg := stages.Config{Stage: bus.StageTextEnc, Bus: e.b, Tracker: e.store, Handler: h,
+		RetryBase: 10 * time.Millisecond, AdmitDelay: 20 * time.Millisecond, Log: bustest.Logger(t)}
+	if mod != nil {
+		mod(&cfg)
+	}
+	r, err := stages.NewRunner(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+func (e env) submit(t *testing.T, o orchestrator.SubmitOptions) string {
+	t.Helper()
+	set := bus.DefaultSettings()
+	set.Frames = 16
+	id, err := e.store.Submit(bustest.Ctx(t, 10*time.Second), bus.Request{Prompt: "p"}, set, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func (e env) wait(t *testing.T, id string) *orchestrator.Job {
+	t.Helper()
+	j, err := e.store.Wait(bustest.Ctx(t, 30*time.Second), id)
+	if err != nil {
+		t.Fatalf("wait %s: %v", id, err)
+	}
+	return j
+}
+
+// succeed finishes the job (stands in for the rest of the pipeline).
+func succeed(ctx context.Context, d *stages.Delivery) error {
+	d.Report(ctx, bus.Event{Kind: bus.EventSucceeded, Video: &bus.VideoInfo{Object: "x"}})
+	return nil
+}
+
+// A handler that always fails: after MaxDeliver the job is failed with the
+// reason, the message is terminated (a dead letter advisory is kept), and
+// nothing retries forever.
+func TestAlwaysFailingHandlerDeadLetters(t *testing.T) {
+	e := setup(t, bus.LayoutConfig{MaxDeliver: 3})
+	var calls atomic.Int32
+	e.run(t, stages.HandlerFunc(func(ctx context.Context, d *stages.Delivery) error {
+		calls.Add(1)
+		return errors.New("GPU on fire")
+	}), nil)
+	id := e.submit(t, orchestrator.SubmitOptions{})
+	j := e.wait(t, id)
+	if j.State != bus.StateFailed || !strings.Contains(j.Error, "gave up after 3 deliveries: GPU on fire") {
+		t.Fatalf("job: %s %q", j.State, j.Error)
+	}
+	if got := j.Stages[bus.StageTextEnc].Retries; got != 2 {
+		t.Errorf("retries recorded: %d, want 2", got)
+	}
+	adv := nextDLQ(t, e.b)
+	if !strings.Contains(adv.Type, "terminated") || !strings.Contains(adv.Reason, "GPU on fire") {
+		t.Fatalf("dead letter: %+v", adv)
+	}
+	if n := calls.Load(); n != 3 {
+		t.Fatalf("handler ran %d times, want 3", n)
+	}
+}
+
+type advisory struct {
+	Type      string `json:"type"`
+	StreamSeq uint64 `json:"stream_seq"`
+	Reason    string `json:"reason"`
+}
+
+func nextDLQ(t *testing.T, b *bus.Bus) advisory {
+	t.Helper()
+	ctx := bustest.Ctx(t, 30*time.Second)
+	c, err := b.JS.OrderedConsumer(ctx, bus.DLQStreamName, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := c.Next(jetstream.FetchContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a advisory
+	if err := json.Unmarshal(m.Data(), &a); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// A worker that dies holding a message (never acks, no heartbeats): after
+// AckWait the message goes to a healthy worker, and the job completes.
+func TestHungWorkerMessageRedelivered(t *testing.T) {
+	e := setup(t, bus.LayoutConfig{AckWait: time.Second, MaxDeliver: 3})
+	ctx := bustest.Ctx(t, 30*time.Second)
+	id := e.submit(t, orchestrator.SubmitOptions{})
+	// The "hung" worker: pulls the message on the shared consumer and goes silent.
+	cons, err := e.b.Consumer(ctx, bus.StageTextEnc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cons.Next(jetstream.FetchContext(ctx)); err != nil {
+		t.Fatal(err)
+	}
+	var delivery atomic.Int32
+	e.run(t, stages.HandlerFunc(func(ctx context.Context, d *stages.Delivery) error {
+		delivery.Store(int32(d.NumDelivered))
+		return succeed(ctx, d)
+	}), nil)
+	if j := e.wait(t, id); j.State != bus.StateSucceeded {
+		t.Fatalf("job: %s %q", j.State, j.Error)
+	}
+	if n := delivery.Load(); n != 2 {
+		t.Fatalf("healthy worker got delivery %d, want 2", n)
+	}
+}
+
+// Workers that keep dying exhaust MaxDeliver: the server's MAX_DELIVERIES
+// advisory, captured in REEL_DLQ, fails the job through DeadLetters.
+func TestMaxDeliveriesAdvisoryFailsJob(t *testing.T) {
+	e := setup(t, bus.LayoutConfig{AckWait: 500 * time.Millisecond, MaxDeliver: 2})
+	ctx := bustest.Ctx(t, 30*time.Second)
+	dctx, stop := context.WithCancel(ctx)
+	dlDone := make(chan error, 1)
+	go func() { dlDone <- orchestrator.DeadLetters{Store: e.store}.Run(dctx) }()
+	defer func() { stop(); <-dlDone }()
+	id := e.submit(t, orchestrator.SubmitOptions{})
+	cons, err := e.b.Consumer(ctx, bus.StageTextEnc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 { // two deliveries, neither acknowledged
+		m, err := cons.Next(jetstream.FetchContext(ctx))
+		if err != nil {
+			t.Fatalf("delivery %d: %v", i+1, err)
+		}
+		if md, _ := m.Metadata(); md.NumDelivered != uint64(i+1) {
+			t.Fatalf("delivery %d: NumDelivered %d", i+1, md.NumDelivered)
+		}
+	}
+	// A worker waiting for work (a pull request) while the second delivery
+	// expires: the message is not delivered a third time.
+	third := make(chan error, 1)
+	go func() {
+		_, err := cons.Next(jetstream.FetchContext(ctx))
+		third <- err
+	}()
+	j := e.wait(t, id)
+	if j.State != bus.StateFailed || !strings.Contains(j.Error, "after 2 deliveries (dead letter") {
+		t.Fatalf("job: %s %q", j.State, j.Error)
+	}
+}
+
+// Cancel stops a running handler at its next step; the job ends cancelled.
+func TestCancelStopsRunningHandler(t *testing.T) {
+	e := setup(t, bus.LayoutConfig{})
+	atStep2 := make(chan struct{})
+	returned := make(chan int, 1)
+	e.run(t, stages.HandlerFunc(func(ctx context.Context, d *stages.Delivery) error {
+		for step := 1; ; step++ {
+			if ctx.Err() != nil {
+				returned <- step
+				return ctx.Err()
+			}
+			d.Report(ctx, bus.Event{Kind: bus.EventStep, Step: step, Total: 1000})
+			if step == 2 {
+				close(atStep2)
+				<-ctx.Done() // a long step, interrupted by the cancel
+			}
+		}
+	}), nil)
+	id := e.submit(t, orchestrator.SubmitOptions{})
+	<-atStep2
+	if err := e.store.Cancel(bustest.Ctx(t, 10*time.Second), id, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if step := <-returned; step != 3 {
+		t.Fatalf("handler stopped at step %d, want 3", step)
+	}
+	if j := e.wait(t, id); j.State != bus.StateCancelled {
+		t.Fatalf("job: %s", j.State)
+	}
+}
+
+// A job past its deadline fails with a clear state, before or while running.
+func TestDeadline(t *testing.T) {
+	e := setup(t, bus.LayoutConfig{})
+	e.run(t, stages.HandlerFunc(func(ctx context.Context, d *stages.Delivery) error {
+		<-ctx.Done()
+		return ctx.Err()
+	}), nil)
+	id := e.submit(t, orchestrator.SubmitOptions{Deadline: 300 * time.Millisecond})
+	j := e.wait(t, id)
+	if j.State != bus.StateFailed || !strings.Contains(j.Error, "deadline") {
+		t.Fatalf("job: %s %q", j.State, j.Error)
+	}
+}
+
+// Admission: "retry later" leaves the message for a worker that fits it;
+// another error fails the job with the reason.
+func TestAdmission(t *testing.T) {
+	e := setup(t, bus.LayoutConfig{})
+	var mu sync.Mutex
+	var who string
+	h := func(name string) stages.Handler {
+		return stages.HandlerFunc(func(ctx context.Context, d *stages.Delivery) error {
+			mu.Lock()
+			who = name
+			mu.Unlock()
+			return succeed(ctx, d)
+		})
+	}
+	var refused atomic.Int32
+	refusedOnce := make(chan struct{})
+	e.run(t, h("small"), func(c *stages.Config) {
+		c.Admit = func(ctx context.Context, r stages.AdmitRequest) error {
+			if refused.Add(1) == 1 {
+				close(refusedOnce)
+			}
+			return errors.Join(stages.ErrRetryLater, errors.New("needs 9 GiB, have 1"))
+		}
+	})
+	first := e.submit(t, orchestrator.SubmitOptions{})
+	// Only the small worker runs: the job waits, refused at least once.
+	<-refusedOnce
+	e.run(t, h("big"), nil)
+	if j := e.wait(t, first); j.State != bus.StateSucceeded {
+		t.Fatalf("job: %s %q", j.State, j.Error)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if who != "big" || refused.Load() == 0 {
+		t.Fatalf("handled by %q after %d refusals", who, refused.Load())
+	}
+
+	e2 := setup(t, bus.LayoutConfig{})
+	e2.run(t, h("any"), func(c *stages.Config) {
+		c.Admit = func(context.Context, stages.AdmitRequest) error {
+			return errors.New("needs 900 GiB, the largest budget is 64 GiB")
+		}
+	})
+	j := e2.wait(t, e2.submit(t, orchestrator.SubmitOptions{}))
+	if j.State != bus.StateFailed || !strings.Contains(j.Error, "largest budget") {
+		t.Fatalf("job: %s %q", j.State, j.Error)
+	}
+}

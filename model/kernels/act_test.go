@@ -6,11 +6,11 @@ import (
 	"testing"
 )
 
-func forEachAct(t *testing.T, f func(t *testing.T)) {
-	saved := act
-	defer func() { act = saved }()
-	for _, a := range append(availableActs(), goAct) {
-		act = a
+func forEachVec(t *testing.T, f func(t *testing.T)) {
+	saved := vec
+	defer func() { vec = saved }()
+	for _, a := range append(availableVecs(), goVec) {
+		vec = a
 		t.Run(a.name, f)
 	}
 }
@@ -36,7 +36,7 @@ func checkRel(t *testing.T, what string, in, got float32, want float64, rtol, at
 }
 
 func TestGELUTanh(t *testing.T) {
-	forEachAct(t, func(t *testing.T) {
+	forEachVec(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(1, 1))
 		for _, x := range actInputs(r) {
 			y := append([]float32(nil), x...)
@@ -65,7 +65,7 @@ func TestGELUTanh(t *testing.T) {
 }
 
 func TestSiLU(t *testing.T) {
-	forEachAct(t, func(t *testing.T) {
+	forEachVec(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(2, 1))
 		for _, x := range actInputs(r) {
 			y := append([]float32(nil), x...)
@@ -79,7 +79,7 @@ func TestSiLU(t *testing.T) {
 }
 
 func TestExpSum(t *testing.T) {
-	forEachAct(t, func(t *testing.T) {
+	forEachVec(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(3, 1))
 		for _, x := range actInputs(r) {
 			x = x[:len(x):len(x)]
@@ -132,7 +132,7 @@ func TestExp32(t *testing.T) {
 }
 
 func TestScaleMax(t *testing.T) {
-	forEachAct(t, func(t *testing.T) {
+	forEachVec(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(4, 1))
 		for _, x := range actInputs(r) {
 			y := append([]float32(nil), x...)

@@ -71,6 +71,11 @@ def exp(R, x, n, p, t):
     ]
 
 
+def xor(R, r):
+    """Zero a register: VXORPS on ZMM would need AVX512DQ, VPXORD only F."""
+    return f"VPXORD Z{r}, Z{r}, Z{r}" if R == "Z" else f"VXORPS Y{r}, Y{r}, Y{r}"
+
+
 def hreduce(R, op, acc, tmp, ret):
     """Reduce the lanes of vector acc with op (VADDPS or VMAXPS) into ret."""
     L = []
@@ -109,7 +114,7 @@ for isa, R, vw in [("AVX512", "Z", 64), ("AVX2", "Y", 32)]:
     bc = "VBROADCASTSS shift+16(FP), " + R + "6"
     out.append(loop(
         f"expSum{isa}", isa, R, vw, "(x *float32, n int, shift float32) (sum float32)", "$0-28",
-        [bc, f"VXORPS {R}7, {R}7, {R}7"],
+        [bc, xor(R, 7)],
         [f"VMOVUPS (SI), {R}0", f"VSUBPS {R}6, {R}0, {R}0"] + exp(R, 0, 1, 2, 3) +
         [f"VMOVUPS {R}0, (SI)", f"VADDPS {R}0, {R}7, {R}7"],
         hreduce(R, "VADDPS", 7, 8, "sum+24(FP)")))
@@ -123,7 +128,7 @@ for isa, R, vw in [("AVX512", "Z", 64), ("AVX2", "Y", 32)]:
     out.append(loop(
         f"silu{isa}", isa, R, vw, "(x *float32, n int)", "$0-16", [],
         # silu = v / (1 + exp(-v))
-        [f"VMOVUPS (SI), {R}4", f"VXORPS {R}0, {R}0, {R}0", f"VSUBPS {R}4, {R}0, {R}0"] + exp(R, 0, 1, 2, 3) +
+        [f"VMOVUPS (SI), {R}4", xor(R, 0), f"VSUBPS {R}4, {R}0, {R}0"] + exp(R, 0, 1, 2, 3) +
         [f"VADDPS {c('one')}, {R}0, {R}0", f"VDIVPS {R}0, {R}4, {R}4", f"VMOVUPS {R}4, (SI)"]))
     out.append(loop(
         f"scaleMax{isa}", isa, R, vw, "(x *float32, n int, scale float32) (max float32)", "$0-28",

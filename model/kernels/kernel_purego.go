@@ -8,8 +8,8 @@ func bestKernel() microKernel { return goKernel }
 // availableKernels lists the assembly kernels usable here: none.
 func availableKernels() []microKernel { return nil }
 
-// bestAct: without assembly the scalar loops are the only ones.
-func bestAct() actKernels { return goAct }
+// bestVec: without assembly the scalar loops are the only ones.
+func bestVec() vecKernels { return goVec }
 
-// availableActs lists the assembly loops usable here: none.
-func availableActs() []actKernels { return nil }
+// availableVecs lists the assembly loops usable here: none.
+func availableVecs() []vecKernels { return nil }

@@ -47,3 +47,29 @@ func BenchmarkDecodeChunk(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkGenerate48 is the whole generation that model/bench/run.sh
+// compares with PyTorch: encode prompt and negative, 30 guided steps,
+// decode 3 chunks to RGB.
+func BenchmarkGenerate48(b *testing.B) {
+	e, err := fp8Engine()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	for b.Loop() {
+		cond, _ := e.EncodeText(ctx, "a red circle moving right")
+		uncond, _ := e.EncodeText(ctx, "")
+		lat, err := e.Sample(ctx, cond, uncond, DefaultSampleParams(), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := 0; i < 3; i++ {
+			vid, err := e.DecodeChunk(ctx, LatentChunk(lat, 12, i))
+			if err != nil {
+				b.Fatal(err)
+			}
+			_ = ToRGB24(vid)
+		}
+	}
+}

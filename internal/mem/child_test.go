@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -134,7 +135,11 @@ func runChild(ctx context.Context, spec string) error {
 		if _, err := e.Sample(ctx, cond, uncond, p, nil); err != nil {
 			return err
 		}
-	case "chunked", "chunked-gc":
+	case "chunked", "chunked-gc", "chunked-limit":
+		if w.kind == "chunked-limit" {
+			// steps carries the Go memory limit in MiB.
+			debug.SetMemoryLimit(int64(w.steps) * MiB)
+		}
 		// The VAE stage: one chunk per message, frames published and
 		// dropped; nothing accumulates across chunks. chunked-gc also
 		// collects after each chunk, so no chunk's garbage meets the next.

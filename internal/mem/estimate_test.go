@@ -1,6 +1,7 @@
 package mem
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -87,6 +88,8 @@ func TestEstimatesMatchMeasuredPeaks(t *testing.T) {
 		{"denoise32:16:30", e.Denoise(16, 30, false)},
 		// A VAE worker decoding the 12 chunks of a 192-frame job.
 		{"chunked:192:0", e.DecodeChunk()},
+		// The same worker with its Go memory limit set from the estimate.
+		{fmt.Sprintf("chunked-limit:192:%d", e.DecodeChunk().MemoryLimit()/MiB), e.DecodeChunk().Bounded()},
 		{"whole:48:0", e.DecodeWhole(48)},
 		{"whole:192:0", e.DecodeWhole(192)},
 		{"encode:192:0", e.Encode(192)},

@@ -18,8 +18,10 @@ import (
 //	REEL_MEM_BENCH=1 go test -run TestVAEMemory -v ./internal/mem
 //
 // "chunked" is the stage as it runs: one chunk per message, its frames
-// handed on and dropped; "chunked + GC" also runs runtime.GC() after each
-// chunk, so no chunk's garbage is still in the heap when the next starts.
+// handed on and dropped, default GC (GOGC=100, no limit). "chunked, limit"
+// is the same with the Go memory limit set from the estimate
+// (Estimate.MemoryLimit, what a VAE worker should set); "chunked + GC" runs
+// runtime.GC() after each chunk instead.
 func TestVAEMemory(t *testing.T) {
 	if os.Getenv("REEL_MEM_BENCH") == "" {
 		t.Skip("set REEL_MEM_BENCH=1 (about 30 s)")
@@ -28,16 +30,17 @@ func TestVAEMemory(t *testing.T) {
 	avail := memAvailable(t)
 	frames := []int{16, 48, 192, 768}
 	type row struct {
-		frames             int
-		chunked, gc, whole measured
-		wholeSkipped       string
-		wholeEst           Estimate
+		frames                    int
+		chunked, limit, gc, whole measured
+		wholeSkipped              string
+		wholeEst                  Estimate
 	}
 	var rows []row
 	for _, f := range frames {
 		r := row{frames: f, wholeEst: e.DecodeWhole(f)}
 		r.chunked = measure(t, fmt.Sprintf("chunked:%d:0", f))
 		r.gc = measure(t, fmt.Sprintf("chunked-gc:%d:0", f))
+		r.limit = measure(t, fmt.Sprintf("chunked-limit:%d:%d", f, e.DecodeChunk().MemoryLimit()/MiB))
 		// Cap: the machine is shared; never take more than a quarter of
 		// what is available.
 		if need := r.wholeEst.Peak * 5 / 4; need > avail/4 {
@@ -50,27 +53,35 @@ func TestVAEMemory(t *testing.T) {
 
 	var b strings.Builder
 	mib := func(n int64) string { return fmt.Sprintf("%.1f", float64(n)/float64(MiB)) }
-	fmt.Fprintf(&b, "| frames | chunked + GC (MiB) | chunked (MiB) | whole latent (MiB) | whole latent, estimated (MiB) | whole / chunked + GC | seconds: chunked + GC / chunked / whole |\n")
-	fmt.Fprintf(&b, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	fmt.Fprintf(&b, "| frames | chunked, Go memory limit %d MiB | chunked + runtime.GC per chunk | chunked, default GC | whole latent | whole latent, estimated | whole / chunked with limit | seconds: limit / GC / default / whole |\n",
+		e.DecodeChunk().MemoryLimit()/MiB)
+	fmt.Fprintf(&b, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, r := range rows {
 		whole, ratio, ws := r.wholeSkipped, "-", "-"
 		if r.wholeSkipped == "" {
-			whole, ratio = mib(r.whole.Peak), fmt.Sprintf("%.1f×", float64(r.whole.Peak)/float64(r.gc.Peak))
+			whole, ratio = mib(r.whole.Peak), fmt.Sprintf("%.1f×", float64(r.whole.Peak)/float64(r.limit.Peak))
 			ws = fmt.Sprintf("%.1f", r.whole.Seconds)
 		}
-		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %.1f / %.1f / %s |\n", r.frames, mib(r.gc.Peak), mib(r.chunked.Peak), whole,
-			mib(r.wholeEst.Peak), ratio, r.gc.Seconds, r.chunked.Seconds, ws)
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %s | %.1f / %.1f / %.1f / %s |\n", r.frames, mib(r.limit.Peak), mib(r.gc.Peak),
+			mib(r.chunked.Peak), whole, mib(r.wholeEst.Peak), ratio, r.limit.Seconds, r.gc.Seconds, r.chunked.Seconds, ws)
 	}
 	first, last := rows[0], rows[len(rows)-1]
-	fmt.Fprintf(&b, "\n768 / 16 frames: chunked + GC %.2f×, chunked %.2f×", float64(last.gc.Peak)/float64(first.gc.Peak), float64(last.chunked.Peak)/float64(first.chunked.Peak))
+	fmt.Fprintf(&b, "\nPeak RSS in MiB. 768 / 16 frames: chunked with limit %.2f×, chunked + GC %.2f×, chunked default %.2f×",
+		float64(last.limit.Peak)/float64(first.limit.Peak), float64(last.gc.Peak)/float64(first.gc.Peak), float64(last.chunked.Peak)/float64(first.chunked.Peak))
 	if last.wholeSkipped == "" {
 		fmt.Fprintf(&b, ", whole latent %.2f×", float64(last.whole.Peak)/float64(first.whole.Peak))
 	}
-	fmt.Fprintf(&b, "\nestimated chunked peak (steady state, any length): %s MiB; resident after load: %s MiB\n", mib(e.DecodeChunk().Peak), mib(first.gc.Resident))
+	fmt.Fprintf(&b, ".\nEstimated chunked peak: %s MiB with the limit, %s MiB default (any length); resident after load: %s MiB.\n",
+		mib(e.DecodeChunk().Bounded().Peak), mib(e.DecodeChunk().Peak), mib(first.limit.Resident))
 	t.Log("\n" + b.String())
 
-	if r := float64(last.gc.Peak) / float64(first.gc.Peak); r > 1.25 {
-		t.Errorf("chunked + GC: 768 frames peak %.2f× the 16-frame peak, want ≤ 1.25×", r)
+	for _, c := range []struct {
+		name        string
+		first, last measured
+	}{{"chunked with limit", first.limit, last.limit}, {"chunked + GC", first.gc, last.gc}} {
+		if r := float64(c.last.Peak) / float64(c.first.Peak); r > 1.25 {
+			t.Errorf("%s: 768 frames peak %.2f× the 16-frame peak, want ≤ 1.25×", c.name, r)
+		}
 	}
 	if last.chunked.Peak > e.DecodeChunk().Peak*5/4 {
 		t.Errorf("chunked: 768 frames peak %s above the length-independent estimate %s + 25%%", FormatSize(last.chunked.Peak), FormatSize(e.DecodeChunk().Peak))

@@ -2,6 +2,8 @@ package pipeline_test
 
 import (
 	"context"
+	"encoding/json"
+	"github.com/nats-io/nats.go/jetstream"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -232,5 +234,135 @@ func TestDeterministicAcrossVAEWorkers(t *testing.T) {
 	}
 	if got := len(j3.Stages[bus.StageVAEDecode].Workers); got != 3 || maxHeld() != 3 {
 		t.Fatalf("3 workers: %d decoded chunks, %d held at once", got, maxHeld())
+	}
+}
+
+// A latent chunk with the wrong tensor shape fails its job with the reason and
+// is terminated; vaedecode keeps serving other jobs.
+func TestWrongTensorShapeFailsJob(t *testing.T) {
+	_, b := bustest.Start(t, bustest.Options{})
+	serve(t, b, all(1))
+	store := orchestrator.NewStore(b, bustest.Logger(t))
+	ctx := bustest.Ctx(t, time.Minute)
+	env := &bus.Envelope{Job: "badshape", Stage: bus.StageDenoise, Settings: small(), Chunk: 0, Count: 1}
+	if err := env.SetBody(bus.LatentBody{Latent: bus.F32Tensor(make([]float32, 8*4*8*7), 8, 4, 8, 7)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.PublishOnce(ctx, bus.LatentSubject("badshape", 0), env); err != nil {
+		t.Fatal(err)
+	}
+	j := waitState(t, store, "badshape")
+	if j.State != bus.StateFailed || j.FailedStage != bus.StageVAEDecode || !strings.Contains(j.Error, "tensor shape [8 4 8 7], want [8 4 8 8]") {
+		t.Fatalf("job: %s in %q: %q", j.State, j.FailedStage, j.Error)
+	}
+	if good := submitWait(t, store, "still serving", small()); good.State != bus.StateSucceeded {
+		t.Fatalf("next job: %s %q", good.State, good.Error)
+	}
+}
+
+// With a server max_payload of 64 KiB, text embeddings (2×96 KiB) and frame
+// chunks (192 KiB) go through the object-store claim check.
+func TestPipelineWithSmallMaxPayload(t *testing.T) {
+	_, b := bustest.Start(t, bustest.Options{MaxPayload: 64 << 10})
+	serve(t, b, all(1))
+	j := submitWait(t, orchestrator.NewStore(b, bustest.Logger(t)), "big payloads", small())
+	if j.State != bus.StateSucceeded || j.Video.Frames != 16 {
+		t.Fatalf("job: %s %q", j.State, j.Error)
+	}
+	ctx := bustest.Ctx(t, time.Minute)
+	m, err := b.LastMsg(ctx, bus.FramesSubject(j.ID, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := bus.UnmarshalEnvelope(m.Data)
+	if err != nil || env.Claim == nil || env.Claim.Size <= 64<<10 {
+		t.Fatalf("frames message is not a claim check: %+v %v", env.Claim, err)
+	}
+}
+
+// Cancel during denoise stops the sampler within one step.
+func TestCancelDuringDenoise(t *testing.T) {
+	_, b := bustest.Start(t, bustest.Options{})
+	stopped := make(chan error, 1)
+	watch := func(next stages.Handler) stages.Handler {
+		return stages.HandlerFunc(func(ctx context.Context, d *stages.Delivery) error {
+			err := next.Handle(ctx, d)
+			if d.Stage == bus.StageDenoise {
+				stopped <- err
+			}
+			return err
+		})
+	}
+	serve(t, b, all(1), watch)
+	store := orchestrator.NewStore(b, bustest.Logger(t))
+	ctx := bustest.Ctx(t, 2*time.Minute)
+	set := small()
+	set.Frames, set.Steps = 48, 200
+	id, err := store.Submit(ctx, bus.Request{Prompt: "long"}, set, orchestrator.SubmitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Wait for step 2 through the events stream, then cancel.
+	sub, err := b.NC.SubscribeSync(bus.EventSubject(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		m, err := sub.NextMsgWithContext(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(m.Data), `"step":2,`) {
+			break
+		}
+	}
+	_ = sub.Unsubscribe()
+	if err := store.Cancel(ctx, id, "test"); err != nil {
+		t.Fatal(err)
+	}
+	atCancel, err := store.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-stopped; err == nil {
+		t.Fatal("denoise finished despite the cancel")
+	}
+	j, err := store.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.State != bus.StateCancelled {
+		t.Fatalf("job %s", j.State)
+	}
+	// Step events after the cancel are not recorded; the last one seen on
+	// the stream is within one step of the cancel.
+	last := lastStep(t, b, id)
+	if last > atCancel.Stages[bus.StageDenoise].Step+1 || last >= 200 {
+		t.Fatalf("denoise reached step %d after a cancel at step %d", last, atCancel.Stages[bus.StageDenoise].Step)
+	}
+}
+
+func lastStep(t *testing.T, b *bus.Bus, id string) int {
+	t.Helper()
+	// Every stage's event for the job: the denoise handler reports each step
+	// before the next starts, so the highest reported step is where it stopped.
+	ctx := bustest.Ctx(t, 30*time.Second)
+	c, err := b.JS.OrderedConsumer(ctx, bus.EventsStreamName, jetstream.OrderedConsumerConfig{FilterSubjects: []string{bus.EventSubject(id)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	max := 0
+	for {
+		m, err := c.Next(jetstream.FetchMaxWait(time.Second))
+		if err != nil {
+			return max
+		}
+		var ev bus.Event
+		if json.Unmarshal(m.Data(), &ev) == nil && ev.Kind == bus.EventStep && ev.Step > max {
+			max = ev.Step
+		}
+		if md, _ := m.Metadata(); md != nil && md.NumPending == 0 {
+			return max
+		}
 	}
 }

@@ -1,34 +1,6 @@
 package model
 
-import (
-	"runtime"
-	"sync"
-	"sync/atomic"
-
-	"github.com/reel-video/reel/model/kernels"
-)
-
-// parallelFor runs fn(0..n-1) on up to GOMAXPROCS goroutines. Tasks must be
-// independent; results are identical to a serial loop.
-func parallelFor(n int, fn func(i int)) {
-	workers := min(n, runtime.GOMAXPROCS(0))
-	if workers <= 1 {
-		for i := 0; i < n; i++ {
-			fn(i)
-		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				fn(i)
-			}
-		})
-	}
-	wg.Wait()
-}
+import "github.com/reel-video/reel/model/kernels"
 
 // attnJob is one multi-head attention over one sequence.
 type attnJob struct {
@@ -36,16 +8,11 @@ type attnJob struct {
 	p            kernels.AttnParams
 }
 
-// attention runs the jobs with every (job, head) pair as its own task, so
-// the heads of all sequences spread over the cores. Heads are independent,
-// so the result is bit-identical to one kernels.Attention call per job.
+// attention runs the jobs one after another: kernels.Attention already
+// spreads (head, query block) units over the cores, and measured side by
+// side, splitting the heads across goroutines here as well gained nothing.
 func attention(jobs []attnJob) {
-	heads := jobs[0].p.Heads
-	parallelFor(len(jobs)*heads, func(i int) {
-		j, h := &jobs[i/heads], i%heads
-		o := h * j.p.HeadDim
-		p := j.p
-		p.Heads = 1
-		kernels.Attention(j.out[o:], j.q[o:], j.k[o:], j.v[o:], p)
-	})
+	for _, j := range jobs {
+		kernels.Attention(j.out, j.q, j.k, j.v, j.p)
+	}
 }

@@ -10,8 +10,9 @@ import (
 )
 
 // linearShapes are the GEMMs of reel-tiny (M tokens × In → Out): the DiT at
-// 192 and 768 tokens, the text encoder at 96 tokens, and the VAE decoder's
-// convolutions as im2col GEMMs (M = Cout, In = Cin·taps, Out = positions).
+// 192 tokens (one 48-frame sequence), 384 (cond and uncond batched, as the
+// model runs it) and 768; the text encoder at 96 tokens; and three VAE
+// decoder convolutions as GEMMs (M = positions, In = Cin·taps, Out = Cout).
 var linearShapes = []struct {
 	name       string
 	m, in, out int
@@ -19,15 +20,18 @@ var linearShapes = []struct {
 	{"dit192/256x768", 192, 256, 768},
 	{"dit192/256x1024", 192, 256, 1024},
 	{"dit192/1024x256", 192, 1024, 256},
+	{"dit384/256x768", 384, 256, 768},
+	{"dit384/256x1024", 384, 256, 1024},
+	{"dit384/1024x256", 384, 1024, 256},
 	{"dit768/256x768", 768, 256, 768},
 	{"dit768/256x1024", 768, 256, 1024},
 	{"dit768/1024x256", 768, 1024, 256},
 	{"text96/256x768", 96, 256, 768},
 	{"text96/256x1024", 96, 256, 1024},
 	{"text96/1024x256", 96, 1024, 256},
-	{"conv/128x3456x256", 128, 3456, 256},
-	{"conv/64x1728x2048", 64, 1728, 2048},
-	{"conv/32x288x16384", 32, 288, 16384},
+	{"conv-res0/256x3456x128", 256, 3456, 128},
+	{"conv-res1/2048x1728x64", 2048, 1728, 64},
+	{"conv-up1/2048x576x256", 2048, 576, 256},
 }
 
 // BenchmarkLinear measures Linear with float32 and FP8 weights against
@@ -96,9 +100,19 @@ func BenchmarkConv3D(b *testing.B) {
 		in := randSlice(r, s.cin*n, 1)
 		out := make([]float32, s.cout*n)
 		flops := 2 * float64(s.cout) * float64(k) * float64(n)
-		b.Run(s.name, func(b *testing.B) {
+		b.Run(s.name+"/ours", func(b *testing.B) {
 			for b.Loop() {
 				Conv3D(out, in, s.t, s.h, s.w, cw)
+			}
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+		// gonum: only its Sgemm of W[Cout, K] by a ready im2col [K, P]
+		// (built outside the timed loop), so the im2col is free for it.
+		col := im2col(in, s.cin, s.kt, s.kh, s.kw, s.t, s.h, s.w)
+		b.Run(s.name+"/gonum", func(b *testing.B) {
+			var impl gonum.Implementation
+			for b.Loop() {
+				impl.Sgemm(blas.NoTrans, blas.NoTrans, s.cout, n, k, 1, cw.W, k, col, n, 0, out, n)
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
@@ -138,4 +152,21 @@ func BenchmarkAttention(b *testing.B) {
 			b.ReportMetric(4*float64(s.nq*s.nk*d)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 	}
+}
+
+// im2col materialises the [Cin·taps, T·H·W] matrix of a Conv3D (zero
+// padding k/2) for the gonum baseline, through the same packer Conv3D uses.
+func im2col(in []float32, cin, kt, kh, kw, t, h, w int) []float32 {
+	k, n := cin*kt*kh*kw, t*h*w
+	cw := &ConvWeight{Cout: 1, Cin: cin, KT: kt, KH: kh, KW: kw}
+	src := newConvSource(in, cw, t, h, w)
+	col := make([]float32, k*n)
+	panel := make([]float32, k*32)
+	for j0 := 0; j0 < n; j0 += 32 {
+		src.pack(panel, 0, k, j0, 32)
+		for kk := 0; kk < k; kk++ {
+			copy(col[kk*n+j0:kk*n+min(j0+32, n)], panel[kk*32:])
+		}
+	}
+	return col
 }

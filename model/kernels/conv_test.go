@@ -93,3 +93,25 @@ func TestPixelShuffle3D(t *testing.T) {
 		checkClose(t, "pixelshuffle", got, want, 0, 0)
 	}
 }
+
+// TestIm2col checks the benchmark's im2col (gonum baseline) against the
+// naive convolution: W·col + bias must equal Conv3D.
+func TestIm2col(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	cin, cout, kt, kh, kw, tt, h, w := 3, 4, 3, 3, 1, 2, 5, 33
+	k, n := cin*kt*kh*kw, tt*h*w
+	cw := NewConvWeight(cout, cin, kt, kh, kw, randSlice(r, cout*k, 1), make([]float32, cout))
+	in := randSlice(r, cin*n, 1)
+	col := im2col(in, cin, kt, kh, kw, tt, h, w)
+	got := make([]float32, cout*n)
+	for co := 0; co < cout; co++ {
+		for kk := 0; kk < k; kk++ {
+			for p := 0; p < n; p++ {
+				got[co*n+p] += cw.W[co*k+kk] * col[kk*n+p]
+			}
+		}
+	}
+	want := make([]float32, cout*n)
+	refConv3D(want, in, tt, h, w, cw)
+	checkClose(t, "im2col", got, want, 1e-5, 1e-5)
+}

@@ -137,7 +137,7 @@ func TestNoGPU(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Place: %v", err)
 			}
-			if p.OnGPU() || p.Note != NoGPUMessage || !errors.Is(p.Reason, ErrNoGPU) || p.Index() != -1 {
+			if p.OnGPU() || p.Note != NoGPUMessage || !errors.Is(p.Reason, ErrNoGPU) || p.Index() != -1 || p.Label() != "cpu" || p.ChildEnv() != "" {
 				t.Errorf("placement = %+v, want the CPU with %q", p, NoGPUMessage)
 			}
 			if tel, err := p.Telemetry(t.Context()); tel != nil || err != nil {

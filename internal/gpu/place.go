@@ -79,6 +79,16 @@ func (p *Placement) Index() int {
 	return p.index
 }
 
+// Label names the placement for heartbeats and `reel workers`: "cpu", or
+// "GPU 0: NVIDIA H100 80GB HBM3 (GPU-…)" with the visible index.
+func (p *Placement) Label() string {
+	if !p.OnGPU() {
+		return "cpu"
+	}
+	h := p.monitor.handles[p.index]
+	return fmt.Sprintf("GPU %d: %s (%s)", p.index, h.name, h.uuid)
+}
+
 // Device returns the pinned device with fresh figures.
 func (p *Placement) Device(ctx context.Context) (Device, error) {
 	if !p.OnGPU() {

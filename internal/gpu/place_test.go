@@ -2,6 +2,7 @@ package gpu
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -47,6 +48,9 @@ func TestPlacePins(t *testing.T) {
 			}
 			if !strings.Contains(p.Note, "NVIDIA H100 80GB HBM3") || !strings.Contains(p.Note, d.UUID) {
 				t.Errorf("Note = %q", p.Note)
+			}
+			if want := fmt.Sprintf("GPU %d: NVIDIA H100 80GB HBM3 (%s)", d.Index, d.UUID); p.Label() != want {
+				t.Errorf("Label = %q, want %q", p.Label(), want)
 			}
 		})
 	}

@@ -16,7 +16,8 @@ type convSource struct {
 	// valid holds, per tap, one bit per position of the current panel:
 	// set where the shifted position is inside the input.
 	valid            []uint32
-	panelJ0, panelNR int // panel that valid describes (nr = 0: none yet)
+	rowOff           []int // per tap: offset of the panel's first position, j0 + off
+	panelJ0, panelNR int   // panel that valid and rowOff describe (nr = 0: none yet)
 }
 
 func newConvSource(in []float32, cw *ConvWeight, t, h, w int) *convSource {
@@ -24,8 +25,9 @@ func newConvSource(in []float32, cw *ConvWeight, t, h, w int) *convSource {
 	s := &convSource{
 		in: in, cin: cw.Cin, t: t, h: h, w: w,
 		kt: cw.KT, kh: cw.KH, kw: cw.KW,
-		off:   make([]int, taps),
-		valid: make([]uint32, taps),
+		off:    make([]int, taps),
+		valid:  make([]uint32, taps),
+		rowOff: make([]int, taps),
 	}
 	tap := 0
 	for a := 0; a < cw.KT; a++ {
@@ -79,6 +81,7 @@ func (s *convSource) classify(j0, nr int) {
 		for b := 0; b < s.kh; b++ {
 			for c := 0; c < s.kw; c++ {
 				s.valid[tap] = zm[a] & ym[b] & xm[c]
+				s.rowOff[tap] = j0 + s.off[tap]
 				tap++
 			}
 		}
@@ -94,6 +97,13 @@ func (s *convSource) pack(dst []float32, k0, kc, j0, nr int) {
 	n := s.t * s.h * s.w
 	taps := len(s.off)
 	ci, tap := k0/taps, k0%taps
+	if nr == 32 && convPack32 != nil && kc > 0 {
+		if len(dst) < kc*nr || (ci+(tap+kc-1)/taps+1)*n > len(s.in) {
+			panic("kernels: Conv3D: panel out of range")
+		}
+		convPack32(&dst[0], &s.in[0], n, &s.rowOff[0], &s.valid[0], taps, ci, tap, kc)
+		return
+	}
 	for kk := 0; kk < kc; kk++ {
 		row := dst[kk*nr : kk*nr+nr]
 		plane := s.in[ci*n : ci*n+n]

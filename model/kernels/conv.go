@@ -39,19 +39,33 @@ func Conv3D(out, in []float32, t, h, w int, cw *ConvWeight) {
 
 // PixelShuffle3D rearranges in [C·ft·fh·fw, T, H, W] into out
 // [C, T·ft, H·fh, W·fw]; in-channel = ((c·ft+it)·fh+ih)·fw+iw.
+// It walks the output row by row: each output row (c, z', y') interleaves
+// the fw input rows (c, it, ih, iw) at (z, y), so reads are sequential and
+// every output element is written once, in order.
 func PixelShuffle3D(out, in []float32, c, t, h, w, ft, fh, fw int) {
 	T, H, W := t*ft, h*fh, w*fw
+	n := t * h * w
+	if len(in) < c*ft*fh*fw*n || len(out) < c*T*H*W {
+		panic("kernels: PixelShuffle3D: bad sizes")
+	}
 	for ch := 0; ch < c; ch++ {
-		for it := 0; it < ft; it++ {
-			for ih := 0; ih < fh; ih++ {
+		for zo := 0; zo < T; zo++ {
+			z, it := zo/ft, zo%ft
+			for yo := 0; yo < H; yo++ {
+				y, ih := yo/fh, yo%fh
+				dst := out[((ch*T+zo)*H+yo)*W : ((ch*T+zo)*H+yo+1)*W]
 				for iw := 0; iw < fw; iw++ {
-					src := in[(((ch*ft+it)*fh+ih)*fw+iw)*t*h*w:]
-					for z := 0; z < t; z++ {
-						for y := 0; y < h; y++ {
-							for x := 0; x < w; x++ {
-								out[((ch*T+z*ft+it)*H+y*fh+ih)*W+x*fw+iw] = src[(z*h+y)*w+x]
-							}
+					cin := ((ch*ft+it)*fh+ih)*fw + iw
+					src := in[cin*n+(z*h+y)*w : cin*n+(z*h+y)*w+w]
+					if fw == 2 {
+						d := dst[iw:]
+						for x, v := range src {
+							d[2*x] = v
 						}
+						continue
+					}
+					for x, v := range src {
+						dst[x*fw+iw] = v
 					}
 				}
 			}

@@ -32,3 +32,15 @@ func BenchmarkNorms(b *testing.B) {
 	run("GELU192x1024", 192*1024, func() { GELUTanh(x[:192*1024]) })
 	run("SiLU32x16384", 32*16384, func() { SiLU(x) })
 }
+
+// BenchmarkPixelShuffle3D measures the decoder's last shuffle: 64 channels
+// of 16×32×32 into 16 × 16×64×64.
+func BenchmarkPixelShuffle3D(b *testing.B) {
+	r := rand.New(rand.NewPCG(6, 6))
+	in := randSlice(r, 64*16*32*32, 1)
+	out := make([]float32, len(in))
+	for b.Loop() {
+		PixelShuffle3D(out, in, 16, 16, 32, 32, 1, 2, 2)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(in)), "ns/elem")
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/reel-video/reel/model/kernels"
+	"github.com/reel-video/reel/model/safetensors"
 )
 
 // dit is reel_tiny.py DiT. Block linears may be FP8 (kernels dequantise them
@@ -46,7 +47,7 @@ func loadDiT(cfg Config, s tensors) (*dit, error) {
 	hd := d / cfg.DiTHeads
 	pin := cfg.LatentChannels * 4
 	m := &dit{cfg: cfg, d: d, heads: cfg.DiTHeads}
-	if t, ok := s.f.Get("dit.blocks.0.qkv.weight"); ok && t.DType == "F8_E4M3" {
+	if t, ok := s.f.Get("dit.blocks.0.qkv.weight"); ok && t.DType == safetensors.F8_E4M3 {
 		m.fp8 = true
 	}
 	var err error
@@ -67,7 +68,7 @@ func loadDiT(cfg Config, s tensors) (*dit, error) {
 	}
 	lin(&m.patchW, "dit.patch_embed.weight", d, pin)
 	vec(&m.patchB, "dit.patch_embed.bias", d)
-	row(&m.tFC1, "dit.t_fc1", d, 256)
+	row(&m.tFC1, "dit.t_fc1", d, timestepDim)
 	row(&m.tFC2, "dit.t_fc2", d, d)
 	row(&m.adaln, "dit.adaln", 6*d, d)
 	lin(&m.capFC1, "dit.cap_fc1.weight", d, cfg.TextDim)

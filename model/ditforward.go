@@ -69,7 +69,7 @@ func (m *dit) newWork(b, t int) *ditWork {
 		qkv:   make([]float32, rows*3*d),
 		h:     make([]float32, rows*4*d),
 		p:     make([]float32, rows*pin),
-		temb0: make([]float32, 256),
+		temb0: make([]float32, timestepDim),
 		temb:  make([]float32, d),
 		t1:    make([]float32, d),
 		mod:   make([]float32, 6*d),
@@ -94,7 +94,7 @@ func (m *dit) forward(w *ditWork, z []float32, sigma float32, conds []*textCond,
 	kernels.Linear(w.x[:n*d], w.tok, n, m.patchW, m.patchB)
 
 	// Timestep conditioning (one row): temb and the AdaLN-single vector.
-	timestepEmbedding(w.temb0, sigma, 256)
+	timestepEmbedding(w.temb0, sigma, timestepDim)
 	m.tFC1.apply(w.t1, w.temb0)
 	kernels.SiLU(w.t1)
 	m.tFC2.apply(w.temb, w.t1)

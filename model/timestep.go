@@ -2,6 +2,10 @@ package model
 
 import "math"
 
+// timestepDim is the width of the sinusoidal sigma embedding (the DiT's
+// t_fc1 input), fixed by reel_tiny.py rather than the config.
+const timestepDim = 256
+
 // timestepEmbedding writes the sinusoidal embedding of sigma into out
 // (len dim): [cos(args), sin(args)], args_i = (1000·σ)·exp(−ln(10⁴)·i/half),
 // i < half = dim/2 (reel_tiny.py timestep_embedding). As in PyTorch, the

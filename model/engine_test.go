@@ -1,14 +1,19 @@
 package model
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/reel-video/reel/model/safetensors"
+	"github.com/reel-video/reel/model/weights"
 )
 
 func fp8(t *testing.T) *Engine {
@@ -218,4 +223,40 @@ func TestConcurrentUse(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestLoadPaths: files given by path load with their own precision (an FP8
+// DiT file stays FP8), and files whose configs disagree are refused.
+func TestLoadPaths(t *testing.T) {
+	dir := t.TempDir()
+	fp8Path := filepath.Join(dir, "dit.fp8.safetensors")
+	if err := os.WriteFile(fp8Path, weights.DiT(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e, err := Load(Options{DiTPath: fp8Path, TextPath: "weights/text.bf16.safetensors", VAEPath: "weights/vae.bf16.safetensors"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !e.DiTFP8() {
+		t.Error("FP8 DiT file loaded as float32")
+	}
+
+	// The text encoder rewritten with another config.
+	f, err := safetensors.Parse("text", weights.Text())
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := maps.Clone(f.Metadata)
+	meta["config"] = strings.Replace(meta["config"], `"fps": 8`, `"fps": 24`, 1)
+	var buf bytes.Buffer
+	if err := safetensors.Write(&buf, f.Tensors, meta); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(dir, "text.safetensors")
+	if err := os.WriteFile(other, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(Options{TextPath: other}); !errors.Is(err, ErrConfig) {
+		t.Errorf("mismatched configs: err = %v, want ErrConfig", err)
+	}
 }

@@ -65,17 +65,31 @@ type Estimator struct {
 	Arch Arch
 	// GCPercent is the stage's GOGC (100 unless the process changes it).
 	GCPercent int
-	// Runtime is the Go runtime, binary, and stacks of a stage process
-	// with nothing loaded (measured: 6.0 MiB for the test binary).
+	// Runtime is the RSS of a stage process before it loads anything: the
+	// Go runtime, stacks, and the binary's own pages. It depends on the
+	// binary (the reel binary is about 48 MB and shows 23 MiB, a test binary
+	// 6 MiB), so a stage should measure it at start-up with WithRuntime.
 	Runtime int64
 	// EncoderFixed is the video writer's own fixed cost: the mp4 muxer,
 	// the GIF and PNG encoders' tables (measured: 3.5 MiB).
 	EncoderFixed int64
 }
 
-// Default is the estimator for reel-tiny with GOGC=100.
+// reelRuntime is `reel stage` measured idle, before Load: 23 MiB, almost
+// all of it (21 MiB) file pages of the binary.
+const reelRuntime = 23 * MiB
+
+// Default is the estimator for reel-tiny with GOGC=100 in the reel binary.
 func Default() Estimator {
-	return Estimator{Arch: ReelTiny(), GCPercent: 100, Runtime: 6 * MiB, EncoderFixed: 3*MiB + MiB/2}
+	return Estimator{Arch: ReelTiny(), GCPercent: 100, Runtime: reelRuntime, EncoderFixed: 3*MiB + MiB/2}
+}
+
+// WithRuntime returns e with Runtime set to rss, the process's RSS read
+// before it loads the engine (ReadRSS().Current at start-up), so the
+// estimates fit the binary that is actually running.
+func (e Estimator) WithRuntime(rss int64) Estimator {
+	e.Runtime = rss
+	return e
 }
 
 // headroom scales live heap to the GC's steady-state peak.

@@ -26,7 +26,7 @@ func TestVAEMemory(t *testing.T) {
 	if os.Getenv("REEL_MEM_BENCH") == "" {
 		t.Skip("set REEL_MEM_BENCH=1 (about 30 s)")
 	}
-	e := Default()
+	e := Default().WithRuntime(measure(t, "idle:0:0").Peak)
 	avail := memAvailable(t)
 	frames := []int{16, 48, 192, 768}
 	type row struct {

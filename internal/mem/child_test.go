@@ -47,7 +47,11 @@ type measured struct {
 	Seconds  float64
 }
 
-// workload is "kind:frames:steps" (frames and steps where they apply).
+// workload is "kind:frames:steps". Kinds: idle (nothing loaded), load,
+// live (prints the live heap after Load), text (frames = jobs), denoise and
+// denoise32 (FP8 / float32 DiT), chunked, chunked-gc, chunked-limit (steps =
+// Go memory limit in MiB), whole (DecodeLatent), encode (the video writer,
+// no engine). Run one by hand: REEL_MEM_CHILD=whole:768:0 ./mem.test.
 type workload struct {
 	kind          string
 	frames, steps int

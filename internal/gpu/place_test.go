@@ -107,3 +107,36 @@ func TestCloseShutsDownOnce(t *testing.T) {
 		t.Errorf("Shutdown called %d times, want 1", calls)
 	}
 }
+
+// TestFailedPlacementReleasesNVML: when Open succeeds in Init but no
+// placement results (everything hidden, or a bad --gpu), NVML is shut down
+// again rather than leaked.
+func TestFailedPlacementReleasesNVML(t *testing.T) {
+	tests := []struct {
+		name    string
+		visible Visible
+		gpu     int
+		wantErr error
+	}{
+		{"all hidden", ParseVisible("-1", true), 0, nil}, // CPU placement, no error
+		{"bad pin", Visible{All: true}, 8, ErrBadPin},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newH100(t)
+			inits, shutdowns := 0, 0
+			b.InitFunc = func() nvml.Return { inits++; return nvml.SUCCESS }
+			b.ShutdownFunc = func() nvml.Return { shutdowns++; return nvml.SUCCESS }
+			p, err := Place(t.Context(), Config{Lib: b, Visible: tt.visible, GPU: tt.gpu})
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if p != nil && p.OnGPU() {
+				t.Fatalf("placement on a GPU: %s", p.Label())
+			}
+			if inits != 1 || shutdowns != 1 {
+				t.Errorf("Init %d, Shutdown %d times; want 1 and 1", inits, shutdowns)
+			}
+		})
+	}
+}

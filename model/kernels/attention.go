@@ -17,18 +17,20 @@ type AttnParams struct {
 	KeyMask                            []bool
 }
 
-// attnBlock is the number of query rows per work unit: a multiple of the
-// micro-kernels' 6 rows, and small enough that the unit's score block
-// (attnBlock × NK floats) stays in L2.
+// attnBlock is the number of query rows per score block: a multiple of the
+// micro-kernels' 6 rows, and small enough that the block's scores
+// (attnBlock × NK floats) stay in L2.
 const attnBlock = 96
 
 // Attention computes out = softmax(q·kᵀ/sqrt(HeadDim))·v per head.
 //
-// Work is split into (head, block of query rows) units shared by up to
-// GOMAXPROCS goroutines. A unit computes its scores S = Q·Kᵀ with the GEMM
-// micro-kernel, takes the softmax of each row in place, and then O = P·V
-// with the micro-kernel again. A row whose keys are all masked is NaN, as
-// in PyTorch.
+// Work is split into (head, range of query blocks) items shared by up to
+// GOMAXPROCS goroutines; there are just enough ranges per head to give
+// every goroutine an item. An item packs its head's Kᵀ and V panels once,
+// then for each block of attnBlock queries computes the scores S = Q·Kᵀ
+// with the GEMM micro-kernel, takes the softmax of each row in place, and
+// computes O = P·V with the micro-kernel again. A row whose keys are all
+// masked is NaN, as in PyTorch.
 func Attention(out, q, k, v []float32, p AttnParams) {
 	if p.NQ == 0 || p.Heads == 0 || p.HeadDim == 0 {
 		return
@@ -39,12 +41,14 @@ func Attention(out, q, k, v []float32, p AttnParams) {
 		(p.KeyMask != nil && len(p.KeyMask) != p.NK) {
 		panic("kernels: Attention: bad sizes")
 	}
-	blocks := (p.NQ + attnBlock - 1) / attnBlock
-	units := p.Heads * blocks
-	workers := min(runtime.GOMAXPROCS(0), units)
+	threads := runtime.GOMAXPROCS(0)
 	if 4*p.NQ*p.NK*p.HeadDim*p.Heads < minParallelFlops {
-		workers = 1
+		threads = 1
 	}
+	blocks := (p.NQ + attnBlock - 1) / attnBlock
+	groups := min(blocks, (threads+p.Heads-1)/p.Heads) // block ranges per head
+	items := p.Heads * groups
+	workers := min(threads, items)
 	var dropped []int // masked keys
 	for j, keep := range p.KeyMask {
 		if !keep {
@@ -53,17 +57,14 @@ func Attention(out, q, k, v []float32, p AttnParams) {
 	}
 	var next atomic.Int64
 	work := func() {
-		mk := kernel
-		scores := make([]float32, min(attnBlock, p.NQ)*p.NK)
-		panel := make([]float32, max(kcFor(p.HeadDim, mk.nr), kcFor(p.NK, mk.nr))*mk.nr)
-		inv := make([]float32, attnBlock)
+		a := newAttnScratch(kernel, &p)
 		for {
-			u := int(next.Add(1) - 1)
-			if u >= units {
+			it := int(next.Add(1) - 1)
+			if it >= items {
 				return
 			}
-			h, i0 := u/blocks, (u%blocks)*attnBlock
-			attnUnit(mk, out, q, k, v, &p, dropped, h, i0, min(attnBlock, p.NQ-i0), scores, panel, inv)
+			h, g := it/groups, it%groups
+			a.head(out, q, k, v, &p, dropped, h, blocks*g/groups, blocks*(g+1)/groups)
 		}
 	}
 	var wg sync.WaitGroup
@@ -78,49 +79,76 @@ func Attention(out, q, k, v []float32, p AttnParams) {
 	wg.Wait()
 }
 
-// attnUnit computes head h for query rows [i0, i0+rows).
-// scores, panel and inv are the worker's scratch.
-func attnUnit(mk microKernel, out, q, k, v []float32, p *AttnParams, dropped []int, h, i0, rows int, scores, panel, inv []float32) {
+// attnScratch is one goroutine's working memory.
+type attnScratch struct {
+	mk      microKernel
+	kT, vP  []float32 // packed panels of Kᵀ (HeadDim × NK) and V (NK × HeadDim)
+	kPanels int       // panels of Kᵀ (NK / nr, rounded up)
+	vPanels int       // panels of V (HeadDim / nr, rounded up)
+	scores  []float32 // attnBlock × NK
+	inv     []float32 // 1/Σ per query row of a block
+}
+
+func newAttnScratch(mk microKernel, p *AttnParams) *attnScratch {
+	nr := mk.nr
+	a := &attnScratch{mk: mk, kPanels: (p.NK + nr - 1) / nr, vPanels: (p.HeadDim + nr - 1) / nr}
+	a.kT = make([]float32, a.kPanels*p.HeadDim*nr)
+	a.vP = make([]float32, a.vPanels*p.NK*nr)
+	a.scores = make([]float32, min(attnBlock, p.NQ)*p.NK)
+	a.inv = make([]float32, attnBlock)
+	return a
+}
+
+// head computes head h for the query blocks [b0, b1).
+func (a *attnScratch) head(out, q, k, v []float32, p *AttnParams, dropped []int, h, b0, b1 int) {
+	mk, nr := a.mk, a.mk.nr
 	ho := h * p.HeadDim
 	nk := p.NK
-	s := scores[:rows*nk]
-	if nk > 0 {
+	kt := transposedRows{data: k, off: ho, stride: p.KStride, rows: nk}
+	for j := 0; j < a.kPanels; j++ {
+		kt.pack(a.kT[j*p.HeadDim*nr:], 0, p.HeadDim, j*nr, nr)
+	}
+	vs := strideRows{data: v, off: ho, stride: p.VStride, cols: p.HeadDim}
+	for j := 0; j < a.vPanels; j++ {
+		vs.pack(a.vP[j*nk*nr:], 0, nk, j*nr, nr)
+	}
+	kSrc := prepacked{buf: a.kT, k: p.HeadDim, nr: nr}
+	vSrc := prepacked{buf: a.vP, k: nk, nr: nr}
+	scale := float32(1 / math.Sqrt(float64(p.HeadDim)))
+	for b := b0; b < b1; b++ {
+		i0 := b * attnBlock
+		rows := min(attnBlock, p.NQ-i0)
+		tiles := rowTiles(rows, mk.mr)
+		s := a.scores[:rows*nk]
+		o := out[i0*p.OStride+ho:]
+		if nk == 0 {
+			for r := range rows {
+				clear(o[r*p.OStride : r*p.OStride+p.HeadDim]) // PyTorch: an empty sum
+			}
+			continue
+		}
 		qk := gemm{
 			m: rows, n: nk, k: p.HeadDim,
 			a: q[i0*p.QStride+ho:], lda: p.QStride,
 			c: s, ldc: nk,
-			panel: panel,
-			source: func() panelSource {
-				return transposedRows{data: k, off: ho, stride: p.KStride, rows: nk}
-			},
+			source: func() panelSource { return kSrc },
 		}
-		qk.worker(mk, 0, rowTiles(rows, mk.mr), 0, (nk+mk.nr-1)/mk.nr)
-	}
-	scale := float32(1 / math.Sqrt(float64(p.HeadDim)))
-	for r := range rows {
-		inv[r] = softmaxRow(s[r*nk:(r+1)*nk], scale, dropped)
-	}
-	o := out[i0*p.OStride+ho:]
-	if nk > 0 {
+		qk.worker(mk, 0, tiles, 0, a.kPanels)
+		for r := range rows {
+			a.inv[r] = softmaxRow(s[r*nk:(r+1)*nk], scale, dropped)
+		}
 		pv := gemm{
 			m: rows, n: p.HeadDim, k: nk,
 			a: s, lda: nk,
 			c: o, ldc: p.OStride,
-			panel: panel,
-			source: func() panelSource {
-				return strideRows{data: v, off: ho, stride: p.VStride, cols: p.HeadDim}
-			},
+			source: func() panelSource { return vSrc },
 		}
-		pv.worker(mk, 0, rowTiles(rows, mk.mr), 0, (p.HeadDim+mk.nr-1)/mk.nr)
-	}
-	for r := range rows {
-		row := o[r*p.OStride : r*p.OStride+p.HeadDim]
-		if nk == 0 {
-			clear(row) // softmax over nothing: PyTorch gives an empty sum
-			continue
-		}
-		for d := range row {
-			row[d] *= inv[r]
+		pv.worker(mk, 0, tiles, 0, a.vPanels)
+		for r := range rows {
+			row := o[r*p.OStride : r*p.OStride+p.HeadDim]
+			for d := range row {
+				row[d] *= a.inv[r]
+			}
 		}
 	}
 }

@@ -12,6 +12,27 @@ type panelSource interface {
 	pack(dst []float32, k0, kc, j0, nr int)
 }
 
+// prepacked is a panelSource whose panels were packed ahead of time: panel
+// p (columns p·nr …) is buf[p·k·nr : (p+1)·k·nr], k rows of nr floats, so
+// any K-block of it is contiguous and is used in place.
+type prepacked struct {
+	buf   []float32
+	k, nr int
+}
+
+func (s prepacked) pack(dst []float32, k0, kc, j0, nr int) {
+	copy(dst[:kc*nr], s.panelAt(k0, kc, j0, nr))
+}
+
+// panelAt returns the packed panel of columns [j0, j0+nr), rows [k0, k0+kc).
+func (s prepacked) panelAt(k0, kc, j0, nr int) []float32 {
+	if nr != s.nr {
+		panic("kernels: prepacked panel width mismatch")
+	}
+	b := (j0/nr)*s.k*nr + k0*nr
+	return s.buf[b : b+kc*nr]
+}
+
 // gemm describes C[m×n] = A[m×k]·B[k×n] (+ bias) for the blocked driver.
 // A is row-major with row stride lda and is read in place (the kernels
 // address its rows directly, so it is never packed); B is delivered in
@@ -31,7 +52,8 @@ type gemm struct {
 	// state must return a fresh one per call.
 	source func() panelSource
 	// panel, when at least kcFor(k, nr)·nr long, is used as the packing
-	// buffer of a single-worker call instead of allocating one.
+	// buffer of a single-worker call instead of allocating one. (Sources
+	// of type prepacked need none.)
 	panel []float32
 }
 
@@ -126,19 +148,25 @@ func (g *gemm) run(mk microKernel) {
 func (g *gemm) worker(mk microKernel, i0 int, ts []int, p0, p1 int) {
 	nr := mk.nr
 	kc := kcFor(g.k, nr)
+	src := g.source()
+	pre, isPre := src.(prepacked)
 	panel := g.panel
-	if len(panel) < kc*nr {
+	if len(panel) < kc*nr && !isPre {
 		panel = make([]float32, kc*nr)
 	}
 	var tile []float32
-	src := g.source()
 	for k0 := 0; k0 < g.k; k0 += kc {
 		kb := min(kc, g.k-k0)
 		first := k0 == 0
 		for p := p0; p < p1; p++ {
 			j0 := p * nr
 			jw := min(nr, g.n-j0)
-			src.pack(panel, k0, kb, j0, nr)
+			panel := panel
+			if isPre {
+				panel = pre.panelAt(k0, kb, j0, nr)
+			} else {
+				src.pack(panel, k0, kb, j0, nr)
+			}
 			i := i0
 			for _, rows := range ts {
 				a := &g.a[i*g.lda+k0]

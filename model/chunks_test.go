@@ -2,7 +2,9 @@ package model
 
 import (
 	"context"
+	"errors"
 	"math"
+	"slices"
 	"sync"
 	"testing"
 )
@@ -86,4 +88,37 @@ func TestLatentChunk(t *testing.T) {
 		}
 	}()
 	LatentChunk(lat, tl, 3)
+}
+
+// TestDecodeLatent: the whole-latent decoder gives [3, 4T, 64, 64] for any
+// T, equals DecodeChunk on a single chunk, and differs from chunked
+// decoding on a longer latent (its temporal convolutions cross chunks).
+func TestDecodeLatent(t *testing.T) {
+	e := fp8(t)
+	ctx := context.Background()
+	for _, tl := range []int{1, 4, 12} {
+		lat := Noise(int64(tl), latentChannels*tl*latentPlane)
+		vid, err := e.DecodeLatent(ctx, lat, tl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(vid) != 3*4*tl*pixelSide*pixelSide {
+			t.Fatalf("T=%d: %d values", tl, len(vid))
+		}
+		switch tl {
+		case 4:
+			one, _ := e.DecodeChunk(ctx, lat)
+			if !slices.Equal(one, vid) {
+				t.Error("DecodeLatent of one chunk differs from DecodeChunk")
+			}
+		case 12:
+			chunked, _ := e.DecodeChunks(ctx, lat, tl)
+			if slices.Equal(chunked, vid) {
+				t.Error("whole-latent decode equals chunked decode: chunk borders not crossed?")
+			}
+		}
+	}
+	if _, err := e.DecodeLatent(ctx, make([]float32, 10), 1); !errors.Is(err, ErrInput) {
+		t.Errorf("short latent: %v", err)
+	}
 }

@@ -96,18 +96,30 @@ func (v *vaeDecoder) denormalize(z []float32) []float32 {
 }
 
 // decode runs the decoder on a de-normalised latent [8, t, 8, 8] and
-// returns [3, 4t, 64, 64].
+// returns [3, 4t, 64, 64]. All intermediate activations live in three
+// buffers of the largest activation's size, allocated once per call, so a
+// call's memory is fixed (about 12 MB for one chunk) instead of depending
+// on when the GC runs.
 func (v *vaeDecoder) decode(z []float32, t int) []float32 {
 	eps := float32(v.cfg.NormEps)
 	h, w := latentSide, latentSide
-	x := make([]float32, v.convIn.Cout*t*h*w)
+	// The largest activation: channels × grid, after each upsampling.
+	size, pos := v.convIn.Cout*t*h*w, t*h*w
+	for _, u := range []*upBlock{&v.up0, &v.up1, &v.up2} {
+		pos *= u.ft * u.fh * u.fw
+		size = max(size, u.cout*pos)
+	}
+	buf := make([]float32, 3*size)
+	x, tmp1, tmp2 := buf[:size:size], buf[size:2*size:2*size], buf[2*size:]
+
+	x = x[:v.convIn.Cout*t*h*w]
 	kernels.Conv3D(x, z, t, h, w, v.convIn)
-	v.res0.apply(x, t, h, w, eps)
-	x, t, h, w = v.up0.apply(x, t, h, w)
-	v.res1.apply(x, t, h, w, eps)
-	x, t, h, w = v.up1.apply(x, t, h, w)
-	v.res2.apply(x, t, h, w, eps)
-	x, t, h, w = v.up2.apply(x, t, h, w)
+	v.res0.apply(x, tmp1, tmp2, t, h, w, eps)
+	x, t, h, w = v.up0.apply(x, tmp1, t, h, w)
+	v.res1.apply(x, tmp1, tmp2, t, h, w, eps)
+	x, t, h, w = v.up1.apply(x, tmp1, t, h, w)
+	v.res2.apply(x, tmp1, tmp2, t, h, w, eps)
+	x, t, h, w = v.up2.apply(x, tmp1, t, h, w)
 	kernels.ChanRMSNorm(x, v.up2.cout, t*h*w, v.normOut, eps)
 	kernels.SiLU(x)
 	out := make([]float32, 3*t*h*w)
@@ -115,11 +127,11 @@ func (v *vaeDecoder) decode(z []float32, t int) []float32 {
 	return out
 }
 
-// apply does x += c2(silu(n2(c1(silu(n1(x)))))) in place.
-func (r *resBlock) apply(x []float32, t, h, w int, eps float32) {
+// apply does x += c2(silu(n2(c1(silu(n1(x)))))) in place, using a and b
+// (at least len(x) long) as scratch.
+func (r *resBlock) apply(x, a, b []float32, t, h, w int, eps float32) {
 	ch, n := r.c1.Cin, t*h*w
-	a := make([]float32, ch*n)
-	b := make([]float32, ch*n)
+	a, b = a[:len(x)], b[:len(x)]
 	copy(a, x)
 	kernels.ChanRMSNorm(a, ch, n, r.n1, eps)
 	kernels.SiLU(a)
@@ -130,12 +142,14 @@ func (r *resBlock) apply(x []float32, t, h, w int, eps float32) {
 	addInto(x, a)
 }
 
-// apply convolves then pixel-shuffles, returning the new tensor and grid.
-func (u *upBlock) apply(x []float32, t, h, w int) ([]float32, int, int, int) {
+// apply convolves x into scratch, then pixel-shuffles back into x's
+// buffer (whose capacity must hold the result), returning the new tensor
+// and grid.
+func (u *upBlock) apply(x, scratch []float32, t, h, w int) ([]float32, int, int, int) {
 	n := t * h * w
-	y := make([]float32, u.conv.Cout*n)
+	y := scratch[:u.conv.Cout*n]
 	kernels.Conv3D(y, x, t, h, w, u.conv)
-	out := make([]float32, len(y))
+	out := x[:len(y)]
 	kernels.PixelShuffle3D(out, y, u.cout, t, h, w, u.ft, u.fh, u.fw)
 	return out, t * u.ft, h * u.fh, w * u.fw
 }

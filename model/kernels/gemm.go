@@ -12,27 +12,6 @@ type panelSource interface {
 	pack(dst []float32, k0, kc, j0, nr int)
 }
 
-// prepacked is a panelSource whose panels were packed ahead of time: panel
-// p (columns p·nr …) is buf[p·k·nr : (p+1)·k·nr], k rows of nr floats, so
-// any K-block of it is contiguous and is used in place.
-type prepacked struct {
-	buf   []float32
-	k, nr int
-}
-
-func (s prepacked) pack(dst []float32, k0, kc, j0, nr int) {
-	copy(dst[:kc*nr], s.panelAt(k0, kc, j0, nr))
-}
-
-// panelAt returns the packed panel of columns [j0, j0+nr), rows [k0, k0+kc).
-func (s prepacked) panelAt(k0, kc, j0, nr int) []float32 {
-	if nr != s.nr {
-		panic("kernels: prepacked panel width mismatch")
-	}
-	b := (j0/nr)*s.k*nr + k0*nr
-	return s.buf[b : b+kc*nr]
-}
-
 // gemm describes C[m×n] = A[m×k]·B[k×n] (+ bias) for the blocked driver.
 // A is row-major with row stride lda and is read in place (the kernels
 // address its rows directly, so it is never packed); B is delivered in

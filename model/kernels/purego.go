@@ -1,5 +1,8 @@
 //go:build !amd64 || purego
 
+// Dispatch of the portable build (tag purego, or not amd64): no assembly,
+// so the portable micro-kernel and scalar loops are the only ones.
+
 package kernels
 
 // bestKernel: without assembly the portable kernel is the only one.

@@ -97,19 +97,24 @@ func (v *vaeDecoder) denormalize(z []float32) []float32 {
 
 // decode runs the decoder on a de-normalised latent [8, t, 8, 8] and
 // returns [3, 4t, 64, 64]. All intermediate activations live in three
-// buffers of the largest activation's size, allocated once per call, so a
-// call's memory is fixed (about 12 MB for one chunk) instead of depending
-// on when the GC runs.
+// scratch buffers allocated once per call (10 MB for one chunk), so a
+// call's memory is fixed instead of depending on when the GC runs.
 func (v *vaeDecoder) decode(z []float32, t int) []float32 {
 	eps := float32(v.cfg.NormEps)
 	h, w := latentSide, latentSide
-	// The largest activation: channels × grid, after each upsampling.
+	// size: the largest activation (channels × grid after each stage);
+	// resSize: the largest one a residual block sees, which is all its
+	// second scratch buffer needs.
 	size, pos := v.convIn.Cout*t*h*w, t*h*w
+	resSize := size
 	for _, u := range []*upBlock{&v.up0, &v.up1, &v.up2} {
 		pos *= u.ft * u.fh * u.fw
 		size = max(size, u.cout*pos)
+		if u != &v.up2 {
+			resSize = max(resSize, u.cout*pos)
+		}
 	}
-	buf := make([]float32, 3*size)
+	buf := make([]float32, 2*size+resSize)
 	x, tmp1, tmp2 := buf[:size:size], buf[size:2*size:2*size], buf[2*size:]
 
 	x = x[:v.convIn.Cout*t*h*w]

@@ -23,10 +23,10 @@ func NewConvWeight(cout, cin, kt, kh, kw int, w, bias []float32) *ConvWeight {
 // convSource), so scratch memory is a few panels whatever the input size.
 func Conv3D(out, in []float32, t, h, w int, cw *ConvWeight) {
 	n := t * h * w
-	if len(in) < cw.Cin*n || len(out) < cw.Cout*n {
+	k := cw.Cin * cw.KT * cw.KH * cw.KW
+	if len(in) < cw.Cin*n || len(out) < cw.Cout*n || len(cw.W) < cw.Cout*k || len(cw.Bias) < cw.Cout {
 		panic("kernels: Conv3D: bad sizes")
 	}
-	k := cw.Cin * cw.KT * cw.KH * cw.KW
 	g := gemm{
 		m: cw.Cout, n: n, k: k,
 		a: cw.W, lda: k,

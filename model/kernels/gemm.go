@@ -30,10 +30,6 @@ type gemm struct {
 	// source returns the panel source of one worker; sources with scratch
 	// state must return a fresh one per call.
 	source func() panelSource
-	// panel, when at least kcFor(k, nr)·nr long, is used as the packing
-	// buffer of a single-worker call instead of allocating one. (Sources
-	// of type prepacked need none.)
-	panel []float32
 }
 
 // minParallelFlops is the problem size below which splitting across
@@ -129,8 +125,8 @@ func (g *gemm) worker(mk microKernel, i0 int, ts []int, p0, p1 int) {
 	kc := kcFor(g.k, nr)
 	src := g.source()
 	pre, isPre := src.(prepacked)
-	panel := g.panel
-	if len(panel) < kc*nr && !isPre {
+	var panel []float32 // packing buffer (prepacked sources need none)
+	if !isPre {
 		panel = make([]float32, kc*nr)
 	}
 	var tile []float32

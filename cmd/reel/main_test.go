@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -134,20 +135,57 @@ func TestGenerateRefusesBadInput(t *testing.T) {
 
 // proc is a long-running reel child process.
 type proc struct {
-	cmd    *exec.Cmd
-	stderr *lockedBuffer
-	done   chan error
+	cmd     *exec.Cmd
+	stderr  *lockedBuffer
+	exited  chan struct{} // closed when the process has exited
+	waitErr error
+}
+
+// wait returns the exit error once the process has exited.
+func (p *proc) wait(ctx context.Context) error {
+	select {
+	case <-p.exited:
+		return p.waitErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	changed chan struct{} // closed and replaced on every write
 }
 
 func (l *lockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.changed != nil {
+		close(l.changed)
+		l.changed = nil
+	}
 	return l.b.Write(p)
+}
+
+// waitFor blocks until the output contains s.
+func (l *lockedBuffer) waitFor(ctx context.Context, s string) error {
+	for {
+		l.mu.Lock()
+		if strings.Contains(l.b.String(), s) {
+			l.mu.Unlock()
+			return nil
+		}
+		if l.changed == nil {
+			l.changed = make(chan struct{})
+		}
+		ch := l.changed
+		l.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %q: %w", s, ctx.Err())
+		}
+	}
 }
 
 func (l *lockedBuffer) String() string {
@@ -163,7 +201,7 @@ func start(t *testing.T, firstLine bool, args ...string) (*proc, string) {
 	t.Helper()
 	cmd := exec.Command(reelBin, args...)
 	cmd.Env = append(os.Environ(), "REEL_NATS=")
-	p := &proc{cmd: cmd, stderr: &lockedBuffer{}, done: make(chan error, 1)}
+	p := &proc{cmd: cmd, stderr: &lockedBuffer{}, exited: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -185,7 +223,10 @@ func start(t *testing.T, firstLine bool, args ...string) (*proc, string) {
 		close(lines)
 		_, _ = io.Copy(io.Discard, stdout)
 	}()
-	go func() { p.done <- cmd.Wait() }()
+	go func() {
+		p.waitErr = cmd.Wait()
+		close(p.exited)
+	}()
 	t.Cleanup(func() { p.stop(t) })
 	if !firstLine {
 		return p, ""
@@ -196,6 +237,8 @@ func start(t *testing.T, firstLine bool, args ...string) (*proc, string) {
 			t.Fatalf("reel %v exited early:\n%s", args, p.stderr)
 		}
 		return p, l
+	case <-p.exited:
+		t.Fatalf("reel %v exited early: %v\n%s", args, p.waitErr, p.stderr)
 	case <-time.After(time.Minute):
 		t.Fatalf("reel %v printed nothing:\n%s", args, p.stderr)
 	}
@@ -203,19 +246,22 @@ func start(t *testing.T, firstLine bool, args ...string) (*proc, string) {
 }
 
 func (p *proc) stop(t *testing.T) {
-	if p.cmd.ProcessState != nil {
+	select {
+	case <-p.exited: // already exited (and checked by the test)
 		return
+	default:
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-p.done:
-		if err != nil {
-			t.Errorf("%v: exit after SIGTERM: %v\n%s", p.cmd.Args[1:], err, p.stderr)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := p.wait(ctx); err != nil {
+		if ctx.Err() != nil {
+			_ = p.cmd.Process.Kill()
+			<-p.exited
+			t.Errorf("%v: did not stop within 30s of SIGTERM\n%s", p.cmd.Args[1:], p.stderr)
+			return
 		}
-	case <-time.After(30 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-		t.Errorf("%v: did not stop within 30s of SIGTERM", p.cmd.Args[1:])
+		t.Errorf("%v: exit after SIGTERM: %v\n%s", p.cmd.Args[1:], err, p.stderr)
 	}
 }
 
@@ -272,5 +318,34 @@ func TestStagesInSeparateProcesses(t *testing.T) {
 	}
 	if _, _, code := run(t, ctx, "watch", id2, "--nats", url); code != 2 {
 		t.Fatalf("watch of a cancelled job: exit %d, want 2", code)
+	}
+}
+
+// Ctrl-C during generate cancels the job and shuts down cleanly: exit 130,
+// the store directory is released and the job is recorded as cancelled.
+func TestGenerateInterruptCancels(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	ctx := ctxT(t, 2*time.Minute)
+	p, _ := start(t, false, "generate", "an endless river", "--frames", "48", "--steps", "200", "--data", data, "-o", filepath.Join(dir, "x.mp4"))
+	if err := p.stderr.waitFor(ctx, "denoise step 2/200"); err != nil {
+		t.Fatalf("%v\n%s", err, p.stderr)
+	}
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	err := p.wait(ctx)
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Fatalf("generate after Ctrl-C: %v\n%s", err, p.stderr)
+	}
+	out := p.stderr.String()
+	if !strings.Contains(out, "cancelled") {
+		t.Fatalf("no cancel message:\n%s", out)
+	}
+	id := strings.TrimPrefix(strings.SplitN(out, "\n", 2)[0], "job ")
+	// The store directory is free again; the job is recorded as cancelled.
+	_, url := start(t, true, "server", "--port", "-1", "--data", data)
+	status, _, _ := run(t, ctx, "status", id, "--nats", url)
+	if !strings.HasPrefix(status, "job "+id+" cancelled") {
+		t.Fatalf("status after Ctrl-C:\n%s", status)
 	}
 }

@@ -43,6 +43,9 @@ type Stage struct {
 	Retries  int        `json:"retries,omitempty"`
 	Workers  []string   `json:"workers,omitempty"`
 	Error    string     `json:"error,omitempty"`
+	// ReusedFrom is set on a replay's stages upstream of the replayed one:
+	// their output was taken from this job, they did not run.
+	ReusedFrom string `json:"reused_from,omitempty"`
 }
 
 // Seconds is the stage's wall time so far.

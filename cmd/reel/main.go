@@ -58,6 +58,7 @@ func newRoot() *cobra.Command {
 		newGetCommand(a),
 		newJobsCommand(a),
 		newCancelCommand(a),
+		newReplayCommand(a),
 		newWorkersCommand(a),
 		newGPUsCommand(),
 	)

@@ -3,10 +3,12 @@ package pipeline_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"github.com/nats-io/nats.go/jetstream"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -364,5 +366,97 @@ func lastStep(t *testing.T, b *bus.Bus, id string) int {
 		if md, _ := m.Metadata(); md != nil && md.NumPending == 0 {
 			return max
 		}
+	}
+}
+
+func delivered(t *testing.T, b *bus.Bus, stage string) uint64 {
+	t.Helper()
+	c, err := b.Consumer(bustest.Ctx(t, 10*time.Second), stage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := c.Info(bustest.Ctx(t, 10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.Delivered.Consumer
+}
+
+// Replay from a stage's persisted input: upstream stages are not run, the
+// result is a new job linked to the original, which stays retrievable.
+func TestReplay(t *testing.T) {
+	_, b := bustest.Start(t, bustest.Options{})
+	serve(t, b, all(2))
+	store := orchestrator.NewStore(b, bustest.Logger(t))
+	ctx := bustest.Ctx(t, 2*time.Minute)
+	set := small()
+	set.Frames = 32
+	orig := submitWait(t, store, "a lighthouse at night", set)
+	if orig.State != bus.StateSucceeded {
+		t.Fatalf("original: %s %q", orig.State, orig.Error)
+	}
+	textRuns, denoiseRuns := delivered(t, b, bus.StageTextEnc), delivered(t, b, bus.StageDenoise)
+
+	replay := func(stage string, kv map[string]string) *orchestrator.Job {
+		t.Helper()
+		id, err := store.Replay(ctx, orchestrator.ReplayRequest{Stage: stage, Job: orig.ID, Set: kv})
+		if err != nil {
+			t.Fatalf("replay %s: %v", stage, err)
+		}
+		j := waitState(t, store, id)
+		if j.State != bus.StateSucceeded || j.Parent != orig.ID || j.ReplayFrom != stage {
+			t.Fatalf("replay %s: %s %q parent %q", stage, j.State, j.Error, j.Parent)
+		}
+		return j
+	}
+	vae := replay(bus.StageVAEDecode, nil)
+	if vae.Video.FramesSHA256 != orig.Video.FramesSHA256 {
+		t.Fatal("vaedecode replay: frames differ from the original")
+	}
+	if s := vae.Stages[bus.StageDenoise]; s.ReusedFrom != orig.ID || len(s.Workers) != 0 {
+		t.Fatalf("vaedecode replay ran denoise: %+v", s)
+	}
+	enc := replay(bus.StageEncode, map[string]string{"fps": "16", "seam_blend": "0"})
+	if enc.Video.FPS != 16 || enc.Video.FramesSHA256 != orig.Video.FramesSHA256 || enc.Video.Seconds != 2 {
+		t.Fatalf("encode replay: %+v", enc.Video)
+	}
+	if got, got2 := delivered(t, b, bus.StageTextEnc), delivered(t, b, bus.StageDenoise); got != textRuns || got2 != denoiseRuns {
+		t.Fatalf("replays of vaedecode/encode ran textenc %d→%d, denoise %d→%d times", textRuns, got, denoiseRuns, got2)
+	}
+	den := replay(bus.StageDenoise, map[string]string{"seed": "99"})
+	if den.Video.FramesSHA256 == orig.Video.FramesSHA256 || den.Settings.Seed != 99 {
+		t.Fatal("denoise replay with another seed gave the same frames")
+	}
+	if got := delivered(t, b, bus.StageTextEnc); got != textRuns {
+		t.Fatalf("denoise replay re-encoded the text (%d→%d)", textRuns, got)
+	}
+	if _, err := b.GetBlob(ctx, orig.Video.Object); err != nil {
+		t.Fatalf("original video gone: %v", err)
+	}
+
+	// Overrides that make no sense for the stage are refused, naming the key.
+	_, err := store.Replay(ctx, orchestrator.ReplayRequest{Stage: bus.StageVAEDecode, Job: orig.ID, Set: map[string]string{"seed": "1"}})
+	if err == nil || !strings.Contains(err.Error(), "seed: cannot be changed when replaying from vaedecode") {
+		t.Fatalf("seed override on vaedecode: %v", err)
+	}
+	// Input that is gone: a clear error naming what is missing and the retention.
+	if err := b.Stream.Purge(ctx, jetstream.WithPurgeSubject(bus.LatentSubject(orig.ID, 1))); err != nil {
+		t.Fatal(err)
+	}
+	_, err = store.Replay(ctx, orchestrator.ReplayRequest{Stage: bus.StageVAEDecode, Job: orig.ID})
+	if !errors.Is(err, bus.ErrMissing) || !strings.Contains(err.Error(), "reel.latent."+orig.ID+".1") || !strings.Contains(err.Error(), "retention") {
+		t.Fatalf("replay of purged input: %v", err)
+	}
+
+	// A time window: every job whose encode input lies in it.
+	var got []string
+	n, err := store.ReplayWindow(ctx, bus.StageEncode, orig.Created.Add(-time.Second), time.Time{}, nil, func(parent, child string, err error) {
+		if err != nil {
+			t.Errorf("window replay of %s: %v", parent, err)
+		}
+		got = append(got, parent)
+	})
+	if err != nil || n != 4 || !slices.Contains(got, orig.ID) {
+		t.Fatalf("window: %d jobs %v, %v", n, got, err)
 	}
 }

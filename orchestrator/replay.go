@@ -1,0 +1,232 @@
+package orchestrator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/reel-video/reel/bus"
+)
+
+// Replay design: a replay is a new job, linked to its parent (Parent,
+// ReplayFrom in the record), whose stage-S input is a copy of the parent's
+// persisted stage-S input messages from stream REEL (re-addressed to the new
+// job, settings overridden). Stages upstream of S never see the new job (their
+// part of the record says "reused from <parent>"); S and everything downstream
+// run as usual. The parent's messages and video are untouched, so the
+// original result stays retrievable, and write-once subjects stay write-once.
+
+// overridable lists the settings a replay from each stage may change.
+var overridable = map[string][]string{
+	bus.StageTextEnc:   {"frames", "steps", "guidance", "shift", "seed", "fps", "codec", "crf", "seam_blend"},
+	bus.StageDenoise:   {"frames", "steps", "guidance", "shift", "seed", "fps", "codec", "crf", "seam_blend"},
+	bus.StageVAEDecode: {"fps", "codec", "crf", "seam_blend"},
+	bus.StageEncode:    {"fps", "codec", "crf", "seam_blend"},
+}
+
+// ApplyOverrides sets key=value overrides on s for a replay from stage,
+// naming the key that is not allowed or does not parse.
+func ApplyOverrides(stage string, s bus.Settings, set map[string]string) (bus.Settings, error) {
+	allowed, ok := overridable[stage]
+	if !ok {
+		_, err := bus.InputKind(stage)
+		return s, err
+	}
+	for k, v := range set {
+		if !slices.Contains(allowed, k) {
+			return s, &bus.FieldError{Field: k, Reason: fmt.Sprintf("cannot be changed when replaying from %s (allowed: %s)", stage, strings.Join(allowed, ", "))}
+		}
+		bad := func(err error) error { return &bus.FieldError{Field: k, Reason: fmt.Sprintf("%q: %v", v, err)} }
+		var err error
+		switch k {
+		case "frames":
+			s.Frames, err = strconv.Atoi(v)
+		case "steps":
+			s.Steps, err = strconv.Atoi(v)
+		case "guidance":
+			s.Guidance, err = strconv.ParseFloat(v, 64)
+		case "shift":
+			s.Shift, err = strconv.ParseFloat(v, 64)
+		case "seed":
+			s.Seed, err = strconv.ParseInt(v, 10, 64)
+		case "fps":
+			s.FPS, err = strconv.Atoi(v)
+		case "codec":
+			s.Codec = v
+		case "crf":
+			s.CRF, err = strconv.Atoi(v)
+		case "seam_blend":
+			var f float64
+			f, err = strconv.ParseFloat(v, 64)
+			s.SeamBlend = &f
+		}
+		if err != nil {
+			return s, bad(err)
+		}
+	}
+	return s, s.Validate()
+}
+
+// ReplayRequest asks for one replay.
+type ReplayRequest struct {
+	Stage string
+	Job   string            // the parent
+	Set   map[string]string // setting overrides
+	ID    string            // new job id (default: generated)
+}
+
+// inputSubjects lists the parent's persisted input subjects of stage.
+func inputSubjects(stage, job string, chunks int) ([]string, error) {
+	switch stage {
+	case bus.StageTextEnc:
+		return []string{bus.PromptSubject(job)}, nil
+	case bus.StageDenoise:
+		return []string{bus.TextSubject(job)}, nil
+	case bus.StageVAEDecode, bus.StageEncode:
+		out := make([]string, chunks)
+		for i := range out {
+			if stage == bus.StageVAEDecode {
+				out[i] = bus.LatentSubject(job, i)
+			} else {
+				out[i] = bus.FramesSubject(job, i)
+			}
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("unknown stage %q", stage)
+}
+
+// Replay re-runs stage Stage of job Job (and the stages after it) as a new
+// job from Stage's persisted input. It returns the new job id. Input that has
+// aged out is an error naming the subject and the stream's retention.
+func (s *Store) Replay(ctx context.Context, r ReplayRequest) (string, error) {
+	parent, err := s.Get(ctx, r.Job)
+	if err != nil {
+		return "", err
+	}
+	set, err := ApplyOverrides(r.Stage, parent.Settings, r.Set)
+	if err != nil {
+		return "", err
+	}
+	subjects, err := inputSubjects(r.Stage, parent.ID, parent.Settings.Chunks())
+	if err != nil {
+		return "", err
+	}
+	// Read every input first: nothing is created unless all of it is there.
+	var envs []*bus.Envelope
+	for _, subj := range subjects {
+		m, err := s.b.LastMsg(ctx, subj)
+		if err != nil {
+			return "", fmt.Errorf("replay %s of %s: %w", r.Stage, parent.ID, err)
+		}
+		env, err := bus.UnmarshalEnvelope(m.Data)
+		if err != nil {
+			return "", fmt.Errorf("replay %s of %s: %s: %w", r.Stage, parent.ID, subj, err)
+		}
+		if env.Claim != nil {
+			if _, err := s.b.Blobs.GetInfo(ctx, env.Claim.Name); err != nil {
+				return "", fmt.Errorf("replay %s of %s: %w: claim-checked body %s of %s is gone (bucket %s, retention %s)",
+					r.Stage, parent.ID, bus.ErrMissing, env.Claim.Name, subj, bus.BlobsBucket, s.b.Cfg.MaxAge)
+			}
+		}
+		envs = append(envs, env)
+	}
+	now := s.now()
+	id := r.ID
+	if id == "" {
+		id = NewJobID(now)
+	}
+	j := newJob(id, bus.Request{Prompt: parent.Prompt, Negative: parent.Negative}, set, now)
+	j.Parent, j.ReplayFrom = parent.ID, r.Stage
+	for _, st := range bus.Stages() {
+		if st == r.Stage {
+			break
+		}
+		j.Stages[st] = &Stage{State: bus.StateSucceeded, ReusedFrom: parent.ID}
+	}
+	if err := s.create(ctx, j); err != nil {
+		return "", err
+	}
+	for i, env := range envs {
+		env.Job, env.Settings, env.Stage, env.Attempt = id, set, "replay", 1
+		subj := strings.Replace(subjects[i], "."+parent.ID, "."+id, 1)
+		if _, err := s.b.PublishOnce(ctx, subj, env); err != nil {
+			_ = s.Fail(ctx, id, "", fmt.Sprintf("replay: %v", err))
+			return "", err
+		}
+	}
+	if err := s.b.PublishEvent(ctx, bus.Event{Job: id, Kind: bus.EventSubmitted, Time: now}); err != nil {
+		s.log.Warn().Err(err).Str("job", id).Msg("submitted event")
+	}
+	return id, nil
+}
+
+// ReplayWindow replays stage for every job whose stage input was stored in
+// [since, until] (until zero: now). fn is called per job with the new id or
+// the error; one job's error does not stop the others.
+func (s *Store) ReplayWindow(ctx context.Context, stage string, since, until time.Time, set map[string]string, fn func(parent, child string, err error)) (int, error) {
+	filter, err := bus.ConsumerFilter(stage)
+	if err != nil {
+		return 0, err
+	}
+	if stage == bus.StageVAEDecode {
+		filter = "reel.latent.*.0" // one message per job
+	}
+	if until.IsZero() {
+		until = time.Now()
+	}
+	cons, err := s.b.JS.OrderedConsumer(ctx, bus.StreamName, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{filter},
+		DeliverPolicy:  jetstream.DeliverByStartTimePolicy,
+		OptStartTime:   &since,
+	})
+	if err != nil {
+		return 0, err
+	}
+	info, err := s.b.Stream.Info(ctx, jetstream.WithSubjectFilter(filter))
+	if err != nil {
+		return 0, err
+	}
+	if info.State.Msgs == 0 {
+		return 0, fmt.Errorf("%w: no %s input in stream %s (retention %s, first message %s)",
+			bus.ErrMissing, stage, bus.StreamName, s.b.Cfg.MaxAge, info.State.FirstTime.Format(time.RFC3339))
+	}
+	var jobs []string
+	for {
+		m, err := cons.Next(jetstream.FetchMaxWait(2 * time.Second))
+		if errors.Is(err, jetstream.ErrNoMessages) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) {
+			break
+		}
+		if err != nil {
+			return 0, err
+		}
+		md, err := m.Metadata()
+		if err != nil {
+			return 0, err
+		}
+		if md.Timestamp.After(until) {
+			break
+		}
+		if sub, err := bus.ParseSubject(m.Subject()); err == nil && !slices.Contains(jobs, sub.Job) {
+			jobs = append(jobs, sub.Job)
+		}
+		if md.NumPending == 0 {
+			break
+		}
+	}
+	if len(jobs) == 0 && since.Before(info.State.FirstTime) {
+		return 0, fmt.Errorf("%w: the oldest %s input in stream %s is from %s (retention %s)",
+			bus.ErrMissing, stage, bus.StreamName, info.State.FirstTime.Format(time.RFC3339), s.b.Cfg.MaxAge)
+	}
+	for _, j := range jobs {
+		child, err := s.Replay(ctx, ReplayRequest{Stage: stage, Job: j, Set: set})
+		fn(j, child, err)
+	}
+	return len(jobs), nil
+}

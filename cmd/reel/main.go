@@ -59,6 +59,7 @@ func newRoot() *cobra.Command {
 		newJobsCommand(a),
 		newCancelCommand(a),
 		newReplayCommand(a),
+		newSetupCommand(a),
 		newWorkersCommand(a),
 		newGPUsCommand(),
 	)

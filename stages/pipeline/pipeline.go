@@ -96,7 +96,8 @@ func Run(ctx context.Context, o Options) error {
 		}
 		r, err := stages.NewRunner(stages.Config{
 			Stage: s, Bus: o.Bus, Tracker: store, Handler: h, Concurrency: n,
-			Admit: o.Admit, Describe: o.Describe, Middleware: o.Middleware, Log: o.Log,
+			Admit: o.Admit, Describe: o.Describe, Log: o.Log,
+			Middleware: append([]stages.Middleware{stages.Retry{}.Middleware()}, o.Middleware...),
 		})
 		if err != nil {
 			return err

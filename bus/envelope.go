@@ -130,7 +130,7 @@ func (t Tensor) check(dtype string, size int, want []int) error {
 	}
 	n := 1
 	for i, d := range t.Shape {
-		if d != want[i] {
+		if d <= 0 || d > 1<<20 || d != want[i] {
 			return Malformedf("tensor shape %v, want %v", t.Shape, want)
 		}
 		n *= d

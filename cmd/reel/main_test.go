@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/reel-video/reel/bus"
+	"github.com/rs/zerolog"
 )
 
 // The binary under test, built once by TestMain with `go build`.
@@ -347,5 +352,97 @@ func TestGenerateInterruptCancels(t *testing.T) {
 	status, _, _ := run(t, ctx, "status", id, "--nats", url)
 	if !strings.HasPrefix(status, "job "+id+" cancelled") {
 		t.Fatalf("status after Ctrl-C:\n%s", status)
+	}
+}
+
+// jobRecord reads a job's record through `reel status --json`.
+func jobRecord(t *testing.T, ctx context.Context, url, id string) map[string]any {
+	t.Helper()
+	out, stderr, code := run(t, ctx, "status", id, "--json", "--nats", url)
+	if code != 0 {
+		t.Fatalf("status %s: %s", id, stderr)
+	}
+	var j map[string]any
+	if err := json.Unmarshal([]byte(out), &j); err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+func framesHash(j map[string]any) string {
+	v, _ := j["video"].(map[string]any)
+	s, _ := v["frames_sha256"].(string)
+	return s
+}
+
+// kill -9 of each stage's process while it holds a job: after a replacement
+// starts, the job completes with frames identical to a fault-free run and
+// exactly one message per chunk.
+func TestKill9EachStage(t *testing.T) {
+	dir := t.TempDir()
+	_, url := start(t, true, "server", "--port", "-1", "--data", filepath.Join(dir, "data"), "--ack-wait", "2s", "--log-format", "json")
+	ctx := ctxT(t, 5*time.Minute)
+	stageArgs := func(s string, extra ...string) []string {
+		return append([]string{"stage", s, "--nats", url, "--log-format", "json", "--work-dir", dir}, extra...)
+	}
+	procs := map[string]*proc{}
+	for _, s := range []string{"textenc", "denoise", "vaedecode", "encode"} {
+		procs[s], _ = start(t, false, stageArgs(s)...)
+	}
+	submit := func() string {
+		out, stderr, code := run(t, ctx, "submit", "a windmill in a storm", "--frames", "32", "--steps", "3", "--seed", "11", "--nats", url)
+		if code != 0 {
+			t.Fatalf("submit: %s", stderr)
+		}
+		return lastLine(out)
+	}
+	watch := func(id string) {
+		if _, stderr, code := run(t, ctx, "watch", id, "--nats", url); code != 0 {
+			t.Fatalf("watch %s: exit %d\n%s", id, code, stderr)
+		}
+	}
+	base := submit()
+	watch(base)
+	want := framesHash(jobRecord(t, ctx, url, base))
+	if want == "" {
+		t.Fatal("no frames hash in the fault-free job")
+	}
+
+	b, err := bus.Open(ctx, bus.ConnectConfig{URL: url}, bus.LayoutConfig{}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	count := func(filter string) uint64 {
+		info, err := b.Stream.Info(ctx, jetstream.WithSubjectFilter(filter))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n uint64
+		for _, c := range info.State.Subjects {
+			n += c
+		}
+		return n
+	}
+
+	for _, s := range []string{"textenc", "denoise", "vaedecode", "encode"} {
+		procs[s].stop(t)
+		faulty, _ := start(t, false, stageArgs(s, "--fault", "hang")...)
+		id := submit()
+		if err := faulty.stderr.waitFor(ctx, "fault: holding message"); err != nil {
+			t.Fatalf("%s: %v\n%s", s, err, faulty.stderr)
+		}
+		if err := faulty.cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		_ = faulty.wait(ctx)
+		procs[s], _ = start(t, false, stageArgs(s)...)
+		watch(id)
+		if got := framesHash(jobRecord(t, ctx, url, id)); got != want {
+			t.Fatalf("after kill -9 of %s: frames %s, fault-free %s", s, got, want)
+		}
+		if l, f, v := count("reel.latent."+id+".*"), count("reel.frames."+id+".*"), count("reel.video."+id); l != 2 || f != 2 || v != 1 {
+			t.Fatalf("after kill -9 of %s: %d latent, %d frames, %d video messages; want 2, 2, 1", s, l, f, v)
+		}
 	}
 }

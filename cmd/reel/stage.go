@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/pipeline"
 	"github.com/spf13/cobra"
 )
@@ -17,6 +18,7 @@ type stageFlags struct {
 	ffmpeg      string
 	workDir     string
 	deadLetters bool
+	fault       string
 }
 
 func newStageCommand(a *app) *cobra.Command {
@@ -37,6 +39,8 @@ func newStageCommand(a *app) *cobra.Command {
 	fs.StringVar(&f.ffmpeg, "ffmpeg", "", `encode: ffmpeg binary ("" = PATH, "none" = pure Go)`)
 	fs.StringVar(&f.workDir, "work-dir", "", "encode: directory for temporary MP4s")
 	fs.BoolVar(&f.deadLetters, "dead-letters", true, "also turn dead-letter advisories into failed jobs")
+	fs.StringVar(&f.fault, "fault", "", `fault injection for tests: "hang" holds (and heartbeats) the first message forever`)
+	_ = fs.MarkHidden("fault")
 	return cmd
 }
 
@@ -58,8 +62,26 @@ func runStage(ctx context.Context, a *app, f *stageFlags, stage string, cmd *cob
 		return err
 	}
 	defer b.Close()
+	var mw []stages.Middleware
+	switch f.fault {
+	case "":
+	case "hang":
+		mw = append(mw, hang)
+	default:
+		return fmt.Errorf("--fault %q: want hang", f.fault)
+	}
 	return pipeline.Run(ctx, pipeline.Options{
 		Bus: b, Stages: map[string]int{stage: f.concurrency}, DeadLetters: f.deadLetters,
-		Encode: pipeline.EncodeOptions{FFmpeg: f.ffmpeg, WorkDir: f.workDir}, Log: log,
+		Encode: pipeline.EncodeOptions{FFmpeg: f.ffmpeg, WorkDir: f.workDir}, Log: log, Middleware: mw,
+	})
+}
+
+// hang is the "hang" fault: the handler holds its message (the runner keeps
+// heartbeating) until the process stops — a worker to kill -9 mid-job.
+func hang(stages.Handler) stages.Handler {
+	return stages.HandlerFunc(func(ctx context.Context, d *stages.Delivery) error {
+		d.Log.Warn().Str("subject", d.Subject).Msg("fault: holding message")
+		<-ctx.Done()
+		return ctx.Err()
 	})
 }

@@ -97,11 +97,15 @@ func (s *convSource) pack(dst []float32, k0, kc, j0, nr int) {
 	n := s.t * s.h * s.w
 	taps := len(s.off)
 	ci, tap := k0/taps, k0%taps
-	if nr == 32 && convPack32 != nil && kc > 0 {
+	vpack := convPack32
+	if nr == 16 {
+		vpack = convPack16
+	}
+	if (nr == 32 || nr == 16) && vpack != nil && kc > 0 {
 		if len(dst) < kc*nr || (ci+(tap+kc-1)/taps+1)*n > len(s.in) {
 			panic("kernels: Conv3D: panel out of range")
 		}
-		convPack32(&dst[0], &s.in[0], n, &s.rowOff[0], &s.valid[0], taps, ci, tap, kc)
+		vpack(&dst[0], &s.in[0], n, &s.rowOff[0], &s.valid[0], taps, ci, tap, kc)
 		return
 	}
 	for kk := 0; kk < kc; kk++ {

@@ -46,3 +46,67 @@ next:
 done:
 	VZEROUPPER
 	RET
+
+// func convPack16AVX2(dst *float32, in *float32, n int, offs *int, masks *uint32, taps, ci, tap, kc int)
+// The same for 16-wide panels with AVX2: the mask's 16 bits become two lane
+// masks (broadcast, AND with each lane's bit, compare), and VMASKMOVPS
+// loads the selected lanes, zeroing (and never touching) the others.
+TEXT ·convPack16AVX2(SB), NOSPLIT, $0-72
+	MOVQ dst+0(FP), DI
+	MOVQ in+8(FP), SI
+	MOVQ n+16(FP), R8
+	SHLQ $2, R8
+	MOVQ offs+24(FP), R9
+	MOVQ masks+32(FP), R10
+	MOVQ taps+40(FP), R11
+	MOVQ ci+48(FP), AX
+	IMULQ R8, AX
+	ADDQ AX, SI
+	MOVQ tap+56(FP), BX
+	MOVQ kc+64(FP), CX
+	VMOVDQU convbits<>+0(SB), Y6   // lane bits 1<<0 .. 1<<7
+	VMOVDQU convbits<>+32(SB), Y7  // lane bits 1<<8 .. 1<<15
+	TESTQ CX, CX
+	JEQ done
+loop:
+	MOVQ (R9)(BX*8), AX
+	LEAQ (SI)(AX*4), DX
+	VPBROADCASTD (R10)(BX*4), Y2
+	VPAND Y6, Y2, Y0
+	VPCMPEQD Y6, Y0, Y0
+	VPAND Y7, Y2, Y1
+	VPCMPEQD Y7, Y1, Y1
+	VMASKMOVPS (DX), Y0, Y3
+	VMASKMOVPS 32(DX), Y1, Y4
+	VMOVUPS Y3, (DI)
+	VMOVUPS Y4, 32(DI)
+	ADDQ $64, DI
+	INCQ BX
+	CMPQ BX, R11
+	JNE next
+	XORQ BX, BX
+	ADDQ R8, SI
+next:
+	DECQ CX
+	JNE loop
+done:
+	VZEROUPPER
+	RET
+
+DATA convbits<>+0(SB)/4, $1
+DATA convbits<>+4(SB)/4, $2
+DATA convbits<>+8(SB)/4, $4
+DATA convbits<>+12(SB)/4, $8
+DATA convbits<>+16(SB)/4, $16
+DATA convbits<>+20(SB)/4, $32
+DATA convbits<>+24(SB)/4, $64
+DATA convbits<>+28(SB)/4, $128
+DATA convbits<>+32(SB)/4, $256
+DATA convbits<>+36(SB)/4, $512
+DATA convbits<>+40(SB)/4, $1024
+DATA convbits<>+44(SB)/4, $2048
+DATA convbits<>+48(SB)/4, $4096
+DATA convbits<>+52(SB)/4, $8192
+DATA convbits<>+56(SB)/4, $16384
+DATA convbits<>+60(SB)/4, $32768
+GLOBL convbits<>(SB), RODATA|NOPTR, $64

@@ -23,7 +23,7 @@
 //
 // The micro-kernels (1 to 6 rows × 32 columns on AVX-512, × 16 on
 // AVX2+FMA) and the vector loops of exp/GELU/SiLU/softmax/norms and the
-// im2col packer are Go assembly, chosen at init with golang.org/x/sys/cpu.
+// im2col packers are Go assembly, chosen at init with golang.org/x/sys/cpu.
 // The portable fallback (a 4×8 scalar kernel and scalar loops) is used on
 // other CPUs and architectures and in builds tagged purego; tests run every
 // implementation the machine supports plus the fallback, and

@@ -17,5 +17,5 @@ func bestVec() vecKernels { return goVec }
 // availableVecs lists the assembly loops usable here: none.
 func availableVecs() []vecKernels { return nil }
 
-// convPack32: no vector im2col packer without assembly.
-var convPack32 func(dst *float32, in *float32, n int, offs *int, masks *uint32, taps, ci, tap, kc int)
+// convPack32, convPack16: no vector im2col packers without assembly.
+var convPack32, convPack16 func(dst *float32, in *float32, n int, offs *int, masks *uint32, taps, ci, tap, kc int)

@@ -141,6 +141,7 @@ func TestGenerateRefusesBadInput(t *testing.T) {
 // proc is a long-running reel child process.
 type proc struct {
 	cmd     *exec.Cmd
+	stdout  *lockedBuffer
 	stderr  *lockedBuffer
 	exited  chan struct{} // closed when the process has exited
 	waitErr error
@@ -206,7 +207,7 @@ func start(t *testing.T, firstLine bool, args ...string) (*proc, string) {
 	t.Helper()
 	cmd := exec.Command(reelBin, args...)
 	cmd.Env = append(os.Environ(), "REEL_NATS=")
-	p := &proc{cmd: cmd, stderr: &lockedBuffer{}, exited: make(chan struct{})}
+	p := &proc{cmd: cmd, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, exited: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -220,6 +221,7 @@ func start(t *testing.T, firstLine bool, args ...string) (*proc, string) {
 		sc := bufio.NewScanner(stdout)
 		first := true
 		for sc.Scan() {
+			_, _ = p.stdout.Write([]byte(sc.Text() + "\n"))
 			if first {
 				lines <- sc.Text()
 				first = false
@@ -444,5 +446,41 @@ func TestKill9EachStage(t *testing.T) {
 		if l, f, v := count("reel.latent."+id+".*"), count("reel.frames."+id+".*"), count("reel.video."+id); l != 2 || f != 2 || v != 1 {
 			t.Fatalf("after kill -9 of %s: %d latent, %d frames, %d video messages; want 2, 2, 1", s, l, f, v)
 		}
+	}
+}
+
+// The NATS server (file storage) killed and restarted mid-job: the stage
+// processes reconnect and the job completes.
+func TestServerRestartMidJob(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	srv, url := start(t, true, "server", "--port", "-1", "--data", data, "--ack-wait", "3s", "--log-format", "json")
+	port := url[strings.LastIndex(url, ":")+1:]
+	for _, s := range []string{"textenc", "denoise", "vaedecode", "encode"} {
+		start(t, false, "stage", s, "--nats", url, "--log-format", "json", "--work-dir", dir)
+	}
+	ctx := ctxT(t, 5*time.Minute)
+	out, stderr, code := run(t, ctx, "submit", "a train in the snow", "--frames", "48", "--steps", "60", "--nats", url)
+	if code != 0 {
+		t.Fatalf("submit: %s", stderr)
+	}
+	id := lastLine(out)
+	w, _ := start(t, false, "watch", id, "--nats", url)
+	if err := w.stdout.waitFor(ctx, "denoise step 3/60"); err != nil {
+		t.Fatalf("%v\n%s", err, w.stdout)
+	}
+	_ = srv.cmd.Process.Kill()
+	_ = srv.wait(ctx)
+	start(t, true, "server", "--port", port, "--data", data, "--ack-wait", "3s", "--log-format", "json")
+	if _, stderr, code := run(t, ctx, "watch", id, "--nats", url); code != 0 {
+		t.Fatalf("watch after restart: exit %d\n%s", code, stderr)
+	}
+	// The watch started before the restart followed the job through it.
+	if err := w.wait(ctx); err != nil {
+		t.Fatalf("watch across the restart: %v\n%s%s", err, w.stdout, w.stderr)
+	}
+	out2, _, _ := run(t, ctx, "get", id, "-o", filepath.Join(dir, "r.mp4"), "--nats", url)
+	if p := ffprobe(t, strings.TrimSpace(out2)); p.frames != "48" {
+		t.Fatalf("ffprobe after restart: %+v", p)
 	}
 }

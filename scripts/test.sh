@@ -19,6 +19,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 go vet ./...
+go vet -tags purego ./model/kernels/
 go test -count=1 -timeout 40m ./...
 # The pure-Go kernel fallback is a separate build; test it too.
 go test -count=1 -tags purego ./model/kernels/

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/reel-video/reel/stages/denoise"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -458,5 +459,19 @@ func TestReplay(t *testing.T) {
 	})
 	if err != nil || n != 4 || !slices.Contains(got, orig.ID) {
 		t.Fatalf("window: %d jobs %v, %v", n, got, err)
+	}
+}
+
+// The denoise stage's chunking equals the engine's.
+func TestChunkMatchesModel(t *testing.T) {
+	const c, tt, plane = 8, 12, 64
+	lat := make([]float32, c*tt*plane)
+	for i := range lat {
+		lat[i] = float32(i)
+	}
+	for i := range tt / 4 {
+		if got, want := denoise.Chunk(lat, c, tt, 4, plane, i), model.LatentChunk(lat, tt, i); !slices.Equal(got, want) {
+			t.Fatalf("chunk %d differs", i)
+		}
 	}
 }

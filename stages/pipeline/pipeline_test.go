@@ -92,6 +92,12 @@ func submitWait(t *testing.T, s *orchestrator.Store, prompt string, set bus.Sett
 
 func ffprobe(t *testing.T, path string) string {
 	t.Helper()
+	if _, err := exec.LookPath("ffprobe"); err != nil {
+		if os.Getenv("REEL_VIDEO_REQUIRE_TOOLS") != "" {
+			t.Fatal("ffprobe is required (REEL_VIDEO_REQUIRE_TOOLS is set)")
+		}
+		t.Skip("ffprobe not installed")
+	}
 	out, err := exec.Command("ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
 		"-show_entries", "stream=codec_name,width,height,r_frame_rate,nb_read_frames,pix_fmt", "-of", "default=nw=1", path).CombinedOutput()
 	if err != nil {

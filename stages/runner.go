@@ -46,8 +46,10 @@ type Config struct {
 	AdmitDelay  time.Duration // delay when admission says retry later, default 2s
 
 	// Admit is called before a message is processed; an error wrapping
-	// ErrRetryLater naks it with AdmitDelay, any other error fails the job.
-	Admit func(ctx context.Context, req AdmitRequest) error
+	// ErrRetryLater naks it with AdmitDelay, any other error fails the job
+	// (terminated). On success, release (may be nil) is called once the
+	// handler returned, whatever the outcome.
+	Admit func(ctx context.Context, req AdmitRequest) (release func(), err error)
 	// Describe fills device and memory details into the worker heartbeat.
 	Describe func(info *WorkerInfo)
 
@@ -278,7 +280,8 @@ func (r *Runner) process(ctx context.Context, m jetstream.Msg) {
 	}
 	if r.cfg.Admit != nil {
 		req := AdmitRequest{Stage: r.cfg.Stage, Job: job, Settings: env.Settings, Chunk: env.Chunk, Count: env.Count}
-		if err := r.cfg.Admit(hctx, req); err != nil {
+		release, err := r.cfg.Admit(hctx, req)
+		if err != nil {
 			if isRetryLater(err) {
 				log.Info().Err(err).Msg("not admitted here; leaving it for another worker")
 				r.settle(log, m, "nak", m.NakWithDelay(r.cfg.AdmitDelay))
@@ -286,6 +289,9 @@ func (r *Runner) process(ctx context.Context, m jetstream.Msg) {
 			}
 			r.fail(ctx, log, m, job, fmt.Sprintf("%s: not admitted: %v", r.cfg.Stage, err))
 			return
+		}
+		if release != nil {
+			defer release()
 		}
 	}
 

@@ -252,17 +252,22 @@ func TestAdmission(t *testing.T) {
 	var refused atomic.Int32
 	refusedOnce := make(chan struct{})
 	e.run(t, h("small"), func(c *stages.Config) {
-		c.Admit = func(ctx context.Context, r stages.AdmitRequest) error {
+		c.Admit = func(ctx context.Context, r stages.AdmitRequest) (func(), error) {
 			if refused.Add(1) == 1 {
 				close(refusedOnce)
 			}
-			return errors.Join(stages.ErrRetryLater, errors.New("needs 9 GiB, have 1"))
+			return nil, errors.Join(stages.ErrRetryLater, errors.New("needs 9 GiB, have 1"))
 		}
 	})
 	first := e.submit(t, orchestrator.SubmitOptions{})
 	// Only the small worker runs: the job waits, refused at least once.
 	<-refusedOnce
-	e.run(t, h("big"), nil)
+	released := make(chan struct{}, 2)
+	e.run(t, h("big"), func(c *stages.Config) {
+		c.Admit = func(context.Context, stages.AdmitRequest) (func(), error) {
+			return func() { released <- struct{}{} }, nil
+		}
+	})
 	if j := e.wait(t, first); j.State != bus.StateSucceeded {
 		t.Fatalf("job: %s %q", j.State, j.Error)
 	}
@@ -271,11 +276,16 @@ func TestAdmission(t *testing.T) {
 	if who != "big" || refused.Load() == 0 {
 		t.Fatalf("handled by %q after %d refusals", who, refused.Load())
 	}
+	select {
+	case <-released: // the admission is released once the handler returned
+	case <-bustest.Ctx(t, 10*time.Second).Done():
+		t.Fatal("admission never released")
+	}
 
 	e2 := setup(t, bus.LayoutConfig{})
 	e2.run(t, h("any"), func(c *stages.Config) {
-		c.Admit = func(context.Context, stages.AdmitRequest) error {
-			return errors.New("needs 900 GiB, the largest budget is 64 GiB")
+		c.Admit = func(context.Context, stages.AdmitRequest) (func(), error) {
+			return nil, errors.New("needs 900 GiB, the largest budget is 64 GiB")
 		}
 	})
 	j := e2.wait(t, e2.submit(t, orchestrator.SubmitOptions{}))

@@ -34,7 +34,7 @@ type Options struct {
 	// DeadLetters also runs the dead-letter handler in this process.
 	DeadLetters bool
 	// Runner hooks (internal/mem, internal/gpu).
-	Admit      func(ctx context.Context, req stages.AdmitRequest) error
+	Admit      func(ctx context.Context, req stages.AdmitRequest) (release func(), err error)
 	Describe   func(info *stages.WorkerInfo)
 	Middleware []stages.Middleware
 	// Started, if set, is called with the runners once they are built.

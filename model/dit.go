@@ -9,18 +9,17 @@ import (
 
 // dit is reel_tiny.py DiT. Block linears may be FP8 (kernels dequantise them
 // on the fly); everything else is float32, except that in compact mode the
-// one-row timestep MLP and AdaLN stay BF16 (see rowLinear).
+// small layers outside the blocks (timestep MLP, AdaLN, caption MLP) stay
+// BF16 (see smallLinear).
 type dit struct {
 	cfg         Config
 	d, heads    int
 	patchW      *kernels.Weight // [d, 32]
 	patchB      []float32
-	tFC1, tFC2  *rowLinear
-	adaln       *rowLinear // [6d, d]
-	capFC1      *kernels.Weight
-	capB1       []float32
-	capFC2      *kernels.Weight
-	capB2       []float32
+	tFC1, tFC2  *smallLinear
+	adaln       *smallLinear // [6d, d]
+	capFC1      *smallLinear
+	capFC2      *smallLinear
 	blocks      []ditBlock
 	finalTable  []float32       // [2, d]
 	projW       *kernels.Weight // [32, d]
@@ -61,20 +60,18 @@ func loadDiT(cfg Config, s tensors) (*dit, error) {
 			*dst, err = s.f32(name, shape...)
 		}
 	}
-	row := func(dst **rowLinear, prefix string, out, in int) {
+	small := func(dst **smallLinear, prefix string, out, in int) {
 		if err == nil {
-			*dst, err = s.rowLinear(prefix, out, in, m.fp8)
+			*dst, err = s.smallLinear(prefix, out, in, m.fp8)
 		}
 	}
 	lin(&m.patchW, "dit.patch_embed.weight", d, pin)
 	vec(&m.patchB, "dit.patch_embed.bias", d)
-	row(&m.tFC1, "dit.t_fc1", d, timestepDim)
-	row(&m.tFC2, "dit.t_fc2", d, d)
-	row(&m.adaln, "dit.adaln", 6*d, d)
-	lin(&m.capFC1, "dit.cap_fc1.weight", d, cfg.TextDim)
-	vec(&m.capB1, "dit.cap_fc1.bias", d)
-	lin(&m.capFC2, "dit.cap_fc2.weight", d, d)
-	vec(&m.capB2, "dit.cap_fc2.bias", d)
+	small(&m.tFC1, "dit.t_fc1", d, timestepDim)
+	small(&m.tFC2, "dit.t_fc2", d, d)
+	small(&m.adaln, "dit.adaln", 6*d, d)
+	small(&m.capFC1, "dit.cap_fc1", d, cfg.TextDim)
+	small(&m.capFC2, "dit.cap_fc2", d, d)
 	vec(&m.finalTable, "dit.final_table", 2, d)
 	lin(&m.projW, "dit.proj_out.weight", pin, d)
 	vec(&m.projB, "dit.proj_out.bias", pin)
@@ -105,14 +102,11 @@ func loadDiT(cfg Config, s tensors) (*dit, error) {
 }
 
 func (m *dit) countBytes() int {
-	n := 0
-	for _, w := range []*kernels.Weight{m.patchW, m.capFC1, m.capFC2, m.projW} {
-		n += w.Bytes()
+	n := m.patchW.Bytes() + m.projW.Bytes()
+	for _, l := range []*smallLinear{m.tFC1, m.tFC2, m.adaln, m.capFC1, m.capFC2} {
+		n += l.bytes()
 	}
-	for _, l := range []*rowLinear{m.tFC1, m.tFC2, m.adaln} {
-		n += 4*len(l.f32) + 2*len(l.bf16) + 4*len(l.bias)
-	}
-	n += 4 * (len(m.patchB) + len(m.capB1) + len(m.capB2) + len(m.finalTable) + len(m.projB))
+	n += 4 * (len(m.patchB) + len(m.finalTable) + len(m.projB))
 	for _, b := range m.blocks {
 		for _, w := range []*kernels.Weight{b.qkv, b.out1, b.q2, b.kv2, b.out2, b.fc1, b.fc2} {
 			n += w.Bytes()

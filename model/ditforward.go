@@ -19,10 +19,10 @@ func (m *dit) prepareText(e *TextEmbedding) *textCond {
 	n := len(e.Mask)
 	eps := float32(m.cfg.NormEps)
 	c1 := make([]float32, n*d)
-	kernels.Linear(c1, e.Hidden, n, m.capFC1, m.capB1)
+	m.capFC1.rows(c1, e.Hidden, n)
 	kernels.GELUTanh(c1)
 	ctx := make([]float32, n*d)
-	kernels.Linear(ctx, c1, n, m.capFC2, m.capB2)
+	m.capFC2.rows(ctx, c1, n)
 	tc := &textCond{mask: e.Mask, m: n}
 	for _, b := range m.blocks {
 		kv := make([]float32, n*2*d)
@@ -95,12 +95,12 @@ func (m *dit) forward(w *ditWork, z []float32, sigma float32, conds []*textCond,
 
 	// Timestep conditioning (one row): temb and the AdaLN-single vector.
 	timestepEmbedding(w.temb0, sigma, timestepDim)
-	m.tFC1.apply(w.t1, w.temb0)
+	m.tFC1.row(w.t1, w.temb0)
 	kernels.SiLU(w.t1)
-	m.tFC2.apply(w.temb, w.t1)
+	m.tFC2.row(w.temb, w.t1)
 	copy(w.t1, w.temb)
 	kernels.SiLU(w.t1)
-	m.adaln.apply(w.mod, w.t1)
+	m.adaln.row(w.mod, w.t1)
 
 	for bi := range m.blocks {
 		blk := &m.blocks[bi]

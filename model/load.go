@@ -70,11 +70,11 @@ func (s tensors) linear(name string, out, in int) (*kernels.Weight, error) {
 	return kernels.NewWeightF32(out, in, w), nil
 }
 
-// rowLinear loads a Linear layer (weight and bias) that only ever sees one
-// input row per forward pass: the timestep MLP and AdaLN. In compact mode a
-// BF16 weight stays BF16 (widened exactly on the fly; speed is irrelevant
-// at one row), otherwise it becomes float32.
-func (s tensors) rowLinear(prefix string, out, in int, compact bool) (*rowLinear, error) {
+// smallLinear loads a Linear layer (weight and bias) outside the DiT blocks
+// that runs rarely: the timestep MLP and AdaLN (one row per step) and the
+// caption MLP (once per Sample call). In compact mode a BF16 weight stays
+// BF16 and is widened exactly when used; otherwise it becomes float32.
+func (s tensors) smallLinear(prefix string, out, in int, compact bool) (*smallLinear, error) {
 	bias, err := s.f32(prefix+".bias", out)
 	if err != nil {
 		return nil, err
@@ -83,7 +83,7 @@ func (s tensors) rowLinear(prefix string, out, in int, compact bool) (*rowLinear
 	if err != nil {
 		return nil, err
 	}
-	l := &rowLinear{out: out, in: in, bias: bias}
+	l := &smallLinear{out: out, in: in, bias: bias}
 	if compact && t.DType == safetensors.BF16 {
 		l.bf16 = make([]uint16, out*in)
 		for i := range l.bf16 {
@@ -97,17 +97,18 @@ func (s tensors) rowLinear(prefix string, out, in int, compact bool) (*rowLinear
 	return l, nil
 }
 
-// rowLinear is y = W·x + b for a single row x, with W [out, in] in float32
-// or BF16. Accumulation is sequential float32, the same for both storages,
-// so BF16 and its float32 widening give identical results.
-type rowLinear struct {
+// smallLinear is y = x·Wᵀ + b with W [out, in] held in float32 or BF16.
+// Both storages give identical results: BF16 widens to float32 exactly.
+type smallLinear struct {
 	out, in int
 	f32     []float32
 	bf16    []uint16
 	bias    []float32
 }
 
-func (l *rowLinear) apply(y, x []float32) {
+// row computes one row, y = W·x + b, accumulating sequentially in float32
+// (one row is too small for the GEMM to matter).
+func (l *smallLinear) row(y, x []float32) {
 	for o := 0; o < l.out; o++ {
 		var acc float32
 		if l.f32 != nil {
@@ -122,6 +123,22 @@ func (l *rowLinear) apply(y, x []float32) {
 		y[o] = acc + l.bias[o]
 	}
 }
+
+// rows computes m rows with the GEMM kernel. A BF16 weight is widened into
+// a temporary float32 copy for the call, so it stays compact when resident.
+func (l *smallLinear) rows(y, x []float32, m int) {
+	w := l.f32
+	if w == nil {
+		w = make([]float32, len(l.bf16))
+		for i, b := range l.bf16 {
+			w[i] = math.Float32frombits(uint32(b) << 16)
+		}
+	}
+	kernels.Linear(y, x, m, kernels.NewWeightF32(l.out, l.in, w), l.bias)
+}
+
+// bytes is the resident size of the layer.
+func (l *smallLinear) bytes() int { return 4*len(l.f32) + 2*len(l.bf16) + 4*len(l.bias) }
 
 // fileConfig parses a checkpoint's __metadata__.config; ok is false when
 // the file carries none.

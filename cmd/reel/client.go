@@ -101,7 +101,11 @@ func printStatus(w io.Writer, j *orchestrator.Job, now time.Time) {
 	if j.Error != "" {
 		fmt.Fprintf(w, ": %s", j.Error)
 	}
-	fmt.Fprintf(w, " (%d frames, %d steps, seed %d) %q\n", j.Settings.Frames, j.Settings.Steps, j.Settings.Seed, j.Prompt)
+	fmt.Fprintf(w, " (%d frames, %d steps, seed %d) %q", j.Settings.Frames, j.Settings.Steps, j.Settings.Seed, j.Prompt)
+	if j.Parent != "" {
+		fmt.Fprintf(w, ", replay of %s from %s", j.Parent, j.ReplayFrom)
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, name := range bus.Stages() {
 		s := j.Stages[name]
@@ -109,6 +113,9 @@ func printStatus(w io.Writer, j *orchestrator.Job, now time.Time) {
 			continue
 		}
 		var detail []string
+		if s.ReusedFrom != "" {
+			detail = append(detail, "reused from "+s.ReusedFrom)
+		}
 		if s.Steps > 0 {
 			detail = append(detail, fmt.Sprintf("step %d/%d", s.Step, s.Steps))
 		}

@@ -324,6 +324,20 @@ func TestStagesInSeparateProcesses(t *testing.T) {
 		t.Errorf("workers shows %d vaedecode workers:\n%s", n, workers)
 	}
 
+	// Replay the encode stage at another fps: a new job linked to the first.
+	rout, stderr, code := run(t, ctx, "replay", "--stage", "encode", "--job", id, "--set", "fps=16", "--watch", "--nats", url)
+	if code != 0 {
+		t.Fatalf("replay: exit %d\n%s", code, stderr)
+	}
+	rid := lastLine(rout)
+	rstatus, _, _ := run(t, ctx, "status", rid, "--nats", url)
+	if !strings.Contains(rstatus, "succeeded") || !strings.Contains(rstatus, "replay of "+id+" from encode") || !strings.Contains(rstatus, "reused from "+id) {
+		t.Fatalf("status of the replay:\n%s", rstatus)
+	}
+	if _, stderr, code := run(t, ctx, "replay", "--stage", "vaedecode", "--job", id, "--set", "seed=3", "--nats", url); code == 0 || !strings.Contains(stderr, "seed: cannot be changed") {
+		t.Fatalf("replay with a bad override: exit %d %s", code, stderr)
+	}
+
 	// A cancelled job: watch exits non-zero.
 	stdout, _, _ = run(t, ctx, "submit", "a slow one", "--frames", "16", "--steps", "200", "--nats", url)
 	id2 := lastLine(stdout)

@@ -21,6 +21,7 @@ type LayoutConfig struct {
 	MaxDeliver    int           // default 5
 	MaxAckPending int           // whole fleet per stage, default 256
 	WorkerTTL     time.Duration // worker heartbeat expiry, default 30s
+	MaxQueue      int           // submissions refused beyond this many waiting jobs; default 1000, -1 = unlimited
 }
 
 func (c *LayoutConfig) setDefaults() {
@@ -44,6 +45,9 @@ func (c *LayoutConfig) setDefaults() {
 	}
 	if c.WorkerTTL == 0 {
 		c.WorkerTTL = 30 * time.Second
+	}
+	if c.MaxQueue == 0 {
+		c.MaxQueue = 1000
 	}
 }
 
@@ -184,6 +188,7 @@ const (
 	metaMaxDeliver    = "reel.max_deliver"
 	metaMaxAckPending = "reel.max_ack_pending"
 	metaWorkerTTL     = "reel.worker_ttl"
+	metaMaxQueue      = "reel.max_queue"
 )
 
 // metadata records the consumer settings on stream REEL, so that every
@@ -194,6 +199,7 @@ func (c *LayoutConfig) metadata() map[string]string {
 		metaMaxDeliver:    strconv.Itoa(c.MaxDeliver),
 		metaMaxAckPending: strconv.Itoa(c.MaxAckPending),
 		metaWorkerTTL:     c.WorkerTTL.String(),
+		metaMaxQueue:      strconv.Itoa(c.MaxQueue),
 	}
 }
 
@@ -216,6 +222,7 @@ func Attach(ctx context.Context, js jetstream.JetStream, fallback LayoutConfig) 
 	cfg.WorkerTTL, _ = time.ParseDuration(md[metaWorkerTTL])
 	cfg.MaxDeliver, _ = strconv.Atoi(md[metaMaxDeliver])
 	cfg.MaxAckPending, _ = strconv.Atoi(md[metaMaxAckPending])
+	cfg.MaxQueue, _ = strconv.Atoi(md[metaMaxQueue])
 	cfg.setDefaults()
 	l := &Layout{Cfg: cfg, Stream: s}
 	if l.Events, err = js.Stream(ctx, EventsStreamName); err != nil {

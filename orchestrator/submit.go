@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reel-video/reel/bus"
 )
 
@@ -31,11 +33,40 @@ func NewJobID(now time.Time) string {
 	return now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(r[:])
 }
 
+// ErrQueueFull is returned by Submit when more than the layout's MaxQueue
+// jobs wait for the first stage (a bounded queue: callers back off).
+var ErrQueueFull = errors.New("queue full")
+
+// queued is the number of jobs waiting for or in textenc.
+func (s *Store) queued(ctx context.Context) (int, error) {
+	c, err := s.b.Stream.Consumer(ctx, bus.ConsumerName(bus.StageTextEnc))
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return 0, nil // no stage has attached yet
+	}
+	if err != nil {
+		return 0, err
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return int(info.NumPending) + info.NumAckPending, nil
+}
+
 // Submit validates the request, records the job as queued and publishes its
 // prompt message. It returns the job id.
 func (s *Store) Submit(ctx context.Context, req bus.Request, set bus.Settings, o SubmitOptions) (string, error) {
 	if err := Validate(req, set); err != nil {
 		return "", err
+	}
+	if max := s.b.Cfg.MaxQueue; max > 0 {
+		n, err := s.queued(ctx)
+		if err != nil {
+			return "", err
+		}
+		if n >= max {
+			return "", fmt.Errorf("%w: %d jobs are waiting (limit %d); retry later", ErrQueueFull, n, max)
+		}
 	}
 	now := s.now()
 	id := o.ID

@@ -293,3 +293,19 @@ func TestAdmission(t *testing.T) {
 		t.Fatalf("job: %s %q", j.State, j.Error)
 	}
 }
+
+// Submissions beyond the layout's MaxQueue are refused (bounded queue).
+func TestSubmitQueueBound(t *testing.T) {
+	e := setup(t, bus.LayoutConfig{MaxQueue: 2})
+	ctx := bustest.Ctx(t, 10*time.Second)
+	if _, err := e.b.Consumer(ctx, bus.StageTextEnc); err != nil { // a stage attached, nobody serving
+		t.Fatal(err)
+	}
+	e.submit(t, orchestrator.SubmitOptions{})
+	e.submit(t, orchestrator.SubmitOptions{})
+	set := bus.DefaultSettings()
+	_, err := e.store.Submit(ctx, bus.Request{Prompt: "p"}, set, orchestrator.SubmitOptions{})
+	if !errors.Is(err, orchestrator.ErrQueueFull) || !strings.Contains(err.Error(), "2 jobs are waiting (limit 2)") {
+		t.Fatalf("third submission: %v", err)
+	}
+}

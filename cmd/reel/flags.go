@@ -36,6 +36,7 @@ func (f *layoutFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.lc.Replicas, "js-replicas", 1, "JetStream replicas (3 on a cluster)")
 	fs.DurationVar(&f.lc.AckWait, "ack-wait", 30*time.Second, "ack wait of the stage consumers (workers heartbeat every third)")
 	fs.IntVar(&f.lc.MaxDeliver, "max-deliver", 5, "deliveries of a message before its job fails")
+	fs.IntVar(&f.lc.MaxQueue, "max-queue", 1000, "refuse submissions while this many jobs wait (-1: unlimited)")
 }
 
 // settingsFlags are a job's settings.

@@ -22,18 +22,22 @@ import (
 // run as usual. The parent's messages and video are untouched, so the
 // original result stays retrievable, and write-once subjects stay write-once.
 
-// overridable lists the settings a replay from each stage may change.
-var overridable = map[string][]string{
-	bus.StageTextEnc:   {"frames", "steps", "guidance", "shift", "seed", "fps", "codec", "crf", "seam_blend"},
-	bus.StageDenoise:   {"frames", "steps", "guidance", "shift", "seed", "fps", "codec", "crf", "seam_blend"},
-	bus.StageVAEDecode: {"fps", "codec", "crf", "seam_blend"},
-	bus.StageEncode:    {"fps", "codec", "crf", "seam_blend"},
+// overridable lists the settings a replay from stage may change.
+func overridable(stage string) ([]string, bool) {
+	output := []string{"fps", "codec", "crf", "seam_blend"}
+	switch stage {
+	case bus.StageTextEnc, bus.StageDenoise:
+		return append([]string{"frames", "steps", "guidance", "shift", "seed"}, output...), true
+	case bus.StageVAEDecode, bus.StageEncode:
+		return output, true
+	}
+	return nil, false
 }
 
 // ApplyOverrides sets key=value overrides on s for a replay from stage,
 // naming the key that is not allowed or does not parse.
 func ApplyOverrides(stage string, s bus.Settings, set map[string]string) (bus.Settings, error) {
-	allowed, ok := overridable[stage]
+	allowed, ok := overridable(stage)
 	if !ok {
 		_, err := bus.InputKind(stage)
 		return s, err

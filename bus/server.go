@@ -30,7 +30,10 @@ type ServerConfig struct {
 	Name       string        // server name, default "reel"
 	// Optional client auth for the listener.
 	User, Password, Token string
-	ReadyTimeout          time.Duration // default 10s
+	// TLS for the client listener: certificate and key (PEM); with TLSCA,
+	// clients must present a certificate signed by it (mutual TLS).
+	TLSCert, TLSKey, TLSCA string
+	ReadyTimeout           time.Duration // default 10s
 }
 
 func (c *ServerConfig) setDefaults() {
@@ -71,6 +74,10 @@ func (c *ServerConfig) Validate() error {
 		return errors.New("server: JetStream limits must be positive")
 	case c.Token != "" && c.User != "":
 		return errors.New("server: use either a token or user/password")
+	case (c.TLSCert == "") != (c.TLSKey == ""):
+		return errors.New("server: --tls-cert and --tls-key go together")
+	case c.TLSCA != "" && c.TLSCert == "":
+		return errors.New("server: --tls-ca needs --tls-cert and --tls-key")
 	}
 	return nil
 }
@@ -117,6 +124,14 @@ func StartServer(cfg ServerConfig, log zerolog.Logger) (*Server, error) {
 		Username:           cfg.User,
 		Password:           cfg.Password,
 		Authorization:      cfg.Token,
+	}
+	if cfg.TLSCert != "" {
+		tc, err := server.GenTLSConfig(&server.TLSConfigOpts{CertFile: cfg.TLSCert, KeyFile: cfg.TLSKey, CaFile: cfg.TLSCA, Verify: cfg.TLSCA != ""})
+		if err != nil {
+			_ = lk.Unlock()
+			return nil, fmt.Errorf("server: tls: %w", err)
+		}
+		opts.TLSConfig, opts.TLS, opts.TLSVerify = tc, true, cfg.TLSCA != ""
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {

@@ -108,6 +108,7 @@ type Runner struct {
 	mu       sync.Mutex
 	inflight map[string]map[*context.CancelCauseFunc]struct{} // job -> cancels
 	stats    workerStats
+	kick     chan struct{} // refresh the worker heartbeat now
 }
 
 // ErrJobEnded is the cancel cause when a job is cancelled or failed elsewhere.
@@ -125,6 +126,7 @@ func NewRunner(cfg Config) (*Runner, error) {
 		handler:  Chain(cfg.Handler, mw...),
 		log:      cfg.Log.With().Str("stage", cfg.Stage).Str("worker", cfg.Worker).Logger(),
 		inflight: map[string]map[*context.CancelCauseFunc]struct{}{},
+		kick:     make(chan struct{}, 1),
 	}
 	return r, nil
 }
@@ -383,11 +385,15 @@ func (r *Runner) settle(log zerolog.Logger, _ jetstream.Msg, what string, err er
 
 func (r *Runner) count(ok bool) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if ok {
 		r.stats.done++
 	} else {
 		r.stats.failed++
+	}
+	r.mu.Unlock()
+	select { // refresh the heartbeat soon (non-blocking, coalesced)
+	case r.kick <- struct{}{}:
+	default:
 	}
 }
 

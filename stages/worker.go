@@ -74,6 +74,7 @@ func (r *Runner) heartbeatWorker(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-r.kick:
 		}
 	}
 }

@@ -612,3 +612,29 @@ func TestLoad200Jobs(t *testing.T) {
 		}
 	}
 }
+
+// A stage whose memory budget cannot hold the request fails the job with
+// "needs X, the largest budget is Y" instead of being killed trying; workers
+// report device and budget.
+func TestMemoryBudgetTooSmall(t *testing.T) {
+	dir := t.TempDir()
+	_, url := start(t, true, "server", "--port", "-1", "--data", filepath.Join(dir, "data"), "--log-format", "json")
+	start(t, false, "stage", "textenc", "--nats", url, "--mem-budget", "1MiB", "--log-format", "json")
+	ctx := ctxT(t, 2*time.Minute)
+	out, stderr, code := run(t, ctx, "submit", "a red circle moving right", "--frames", "16", "--steps", "2", "--nats", url)
+	if code != 0 {
+		t.Fatalf("submit: %s", stderr)
+	}
+	id := lastLine(out)
+	if _, _, code := run(t, ctx, "watch", id, "--nats", url); code != 1 {
+		t.Fatalf("watch: exit %d, want 1", code)
+	}
+	status, _, _ := run(t, ctx, "status", id, "--nats", url)
+	if !strings.Contains(status, "the largest budget is 1.0 MiB") && !strings.Contains(status, "the largest budget is 1 MiB") {
+		t.Fatalf("status:\n%s", status)
+	}
+	workers, _, _ := run(t, ctx, "workers", "--json", "--nats", url)
+	if !strings.Contains(workers, `"mem_budget_bytes":1048576`) || !strings.Contains(workers, `"device":`) {
+		t.Fatalf("workers: %s", workers)
+	}
+}

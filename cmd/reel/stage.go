@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/model"
 	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/pipeline"
 	"github.com/spf13/cobra"
@@ -19,6 +20,7 @@ type stageFlags struct {
 	workDir     string
 	deadLetters bool
 	fault       string
+	res         resourceFlags
 }
 
 func newStageCommand(a *app) *cobra.Command {
@@ -39,6 +41,7 @@ func newStageCommand(a *app) *cobra.Command {
 	fs.StringVar(&f.ffmpeg, "ffmpeg", "", `encode: ffmpeg binary ("" = PATH, "none" = pure Go)`)
 	fs.StringVar(&f.workDir, "work-dir", "", "encode: directory for temporary MP4s")
 	fs.BoolVar(&f.deadLetters, "dead-letters", true, "also turn dead-letter advisories into failed jobs")
+	f.res.register(fs)
 	fs.StringVar(&f.fault, "fault", "", `fault injection for tests: "hang" holds (and heartbeats) the first message forever`)
 	_ = fs.MarkHidden("fault")
 	return cmd
@@ -70,9 +73,21 @@ func runStage(ctx context.Context, a *app, f *stageFlags, stage string, cmd *cob
 	default:
 		return fmt.Errorf("--fault %q: want hang", f.fault)
 	}
+	var eng *model.Engine
+	if stage != bus.StageEncode {
+		if eng, err = model.Load(model.Options{}); err != nil {
+			return fmt.Errorf("load model: %w", err)
+		}
+	}
+	res, err := f.res.setup(ctx, b, stage, eng != nil && eng.DiTFP8(), log)
+	if err != nil {
+		return err
+	}
+	defer res.close()
 	return pipeline.Run(ctx, pipeline.Options{
-		Bus: b, Stages: map[string]int{stage: f.concurrency}, DeadLetters: f.deadLetters,
+		Bus: b, Stages: map[string]int{stage: f.concurrency}, DeadLetters: f.deadLetters, Engine: eng,
 		Encode: pipeline.EncodeOptions{FFmpeg: f.ffmpeg, WorkDir: f.workDir}, Log: log, Middleware: mw,
+		Admit: res.admit, Describe: res.describe,
 	})
 }
 

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/internal/gpu"
+	"github.com/reel-video/reel/internal/mem"
+	"github.com/reel-video/reel/stages"
+	"github.com/rs/zerolog"
+	"github.com/spf13/pflag"
+)
+
+// resourceFlags are a stage process's device and memory settings
+// (internal/gpu placement and telemetry, internal/mem budgets and admission).
+type resourceFlags struct {
+	memBudget string
+	gpu       int
+}
+
+func (f *resourceFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.memBudget, "mem-budget", "", "memory budget, e.g. 8GiB (default: cgroup limit, GOMEMLIMIT, else physical memory)")
+	fs.IntVar(&f.gpu, "gpu", gpu.AutoGPU, "pin to visible GPU N (honours CUDA_VISIBLE_DEVICES; -1: the first, if any)")
+}
+
+// resources wires the stage runner's hooks.
+type resources struct {
+	admit    func(ctx context.Context, req stages.AdmitRequest) (func(), error)
+	describe func(info *stages.WorkerInfo)
+	close    func()
+}
+
+func (f *resourceFlags) setup(ctx context.Context, b *bus.Bus, stage string, fp8 bool, log zerolog.Logger) (*resources, error) {
+	budget, err := mem.DetectBudget(mem.Sources{Flag: f.memBudget})
+	if err != nil {
+		return nil, err
+	}
+	pl, err := gpu.Place(ctx, gpu.Config{Visible: gpu.VisibleFromEnv(), GPU: f.gpu})
+	if err != nil {
+		return nil, err
+	}
+	if pl.Note != "" {
+		log.Info().Msg(pl.Note)
+	}
+	est := mem.Default()
+	if rss, err := mem.ReadRSS(); err == nil {
+		est = est.WithRuntime(rss.Current)
+	}
+	// largest is the largest budget among this stage's live workers.
+	largest := func() int64 {
+		lctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		ws, err := stages.ListWorkers(lctx, b)
+		if err != nil {
+			return 0
+		}
+		var m int64
+		for _, w := range ws {
+			if w.Stage == stage && int64(w.MemBudgetBytes) > m {
+				m = int64(w.MemBudgetBytes)
+			}
+		}
+		return m
+	}
+	gate := mem.NewGate(budget.Bytes, largest)
+	log.Info().Str("budget", budget.String()).Str("device", pl.Label()).Msg("resources")
+	r := &resources{close: func() { _ = pl.Close() }}
+	r.admit = func(_ context.Context, req stages.AdmitRequest) (func(), error) {
+		var e mem.Estimate
+		switch req.Stage {
+		case bus.StageTextEnc:
+			e = est.Text()
+		case bus.StageDenoise:
+			e = est.Denoise(req.Settings.Frames, req.Settings.Steps, fp8)
+		case bus.StageVAEDecode:
+			e = est.DecodeChunk()
+		case bus.StageEncode:
+			e = est.Encode(req.Settings.Frames)
+		default:
+			return nil, nil
+		}
+		release, err := gate.Acquire(e)
+		if errors.Is(err, mem.ErrRetryLater) {
+			return nil, fmt.Errorf("%w: %v", stages.ErrRetryLater, err)
+		}
+		return release, err
+	}
+	r.describe = func(info *stages.WorkerInfo) {
+		info.Device = pl.Label()
+		info.MemBudgetBytes = uint64(budget.Bytes)
+		if rss, err := mem.ReadRSS(); err == nil {
+			info.MemUsedBytes = uint64(rss.Current)
+		}
+		tctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if t, err := pl.Telemetry(tctx); err == nil && t != nil {
+			info.GPUMemBudget, info.GPUMemUsedBytes = t.Memory.Total, t.SelfUsed
+		}
+	}
+	return r, nil
+}

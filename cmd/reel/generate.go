@@ -24,6 +24,7 @@ type generateFlags struct {
 	ffmpeg   string
 	vae      int
 	timeout  time.Duration
+	weights  weightFlags
 }
 
 func newGenerateCommand(a *app) *cobra.Command {
@@ -43,6 +44,7 @@ MP4 and prints its path. Ctrl-C cancels the job and shuts down cleanly.`,
 	fs := cmd.Flags()
 	f.settings.register(fs)
 	f.layout.register(fs)
+	f.weights.register(fs)
 	fs.StringVarP(&f.out, "output", "o", "", "output MP4 (default ./<job id>.mp4)")
 	fs.StringVar(&f.dataDir, "data", defaultDataDir(), "data directory (JetStream store)")
 	fs.StringVar(&f.ffmpeg, "ffmpeg", "", `ffmpeg binary ("" = PATH, "none" = pure-Go encoder)`)
@@ -85,12 +87,13 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 	stagesDone := make(chan error, 1)
 	go func() {
 		stagesDone <- pipeline.Run(sctx, pipeline.Options{
-			Bus:         b,
-			Stages:      map[string]int{bus.StageTextEnc: 1, bus.StageDenoise: 1, bus.StageVAEDecode: f.vae, bus.StageEncode: 1},
-			DeadLetters: true,
-			Encode:      pipeline.EncodeOptions{FFmpeg: f.ffmpeg},
-			Started:     func([]*stages.Runner) { close(started) },
-			Log:         log,
+			Bus:           b,
+			Stages:        map[string]int{bus.StageTextEnc: 1, bus.StageDenoise: 1, bus.StageVAEDecode: f.vae, bus.StageEncode: 1},
+			DeadLetters:   true,
+			Encode:        pipeline.EncodeOptions{FFmpeg: f.ffmpeg},
+			EngineOptions: f.weights.opts,
+			Started:       func([]*stages.Runner) { close(started) },
+			Log:           log,
 		})
 	}()
 	defer func() {

@@ -62,6 +62,7 @@ func newRoot() *cobra.Command {
 		newSetupCommand(a),
 		newWorkersCommand(a),
 		newGPUsCommand(),
+		newQuantizeCommand(),
 	)
 	return root
 }

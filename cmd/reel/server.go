@@ -16,6 +16,7 @@ type serverFlags struct {
 	layout   layoutFlags
 	replicas string
 	ffmpeg   string
+	weights  weightFlags
 }
 
 func newServerCommand(a *app) *cobra.Command {
@@ -47,6 +48,7 @@ runs stages in this process, e.g. --replicas textenc=1,denoise=1,vaedecode=3,enc
 	fs.StringVar(&f.replicas, "replicas", "", `stages to run here: "all" or stage=N,... (e.g. vaedecode=3,denoise=1)`)
 	fs.StringVar(&f.ffmpeg, "ffmpeg", "", `ffmpeg binary for the encode stage ("" = PATH, "none" = pure Go)`)
 	f.layout.register(fs)
+	f.weights.register(fs)
 	return cmd
 }
 
@@ -74,7 +76,7 @@ func runServer(ctx context.Context, a *app, f *serverFlags, cmd *cobra.Command) 
 	log.Info().Str("url", srv.ClientURL()).Str("data", f.srv.DataDir).Msg("reel server ready")
 	fmt.Fprintln(cmd.OutOrStdout(), srv.ClientURL())
 	err = pipeline.Run(ctx, pipeline.Options{
-		Bus: b, Stages: reps, DeadLetters: true, Encode: pipeline.EncodeOptions{FFmpeg: f.ffmpeg}, Log: log,
+		Bus: b, Stages: reps, DeadLetters: true, Encode: pipeline.EncodeOptions{FFmpeg: f.ffmpeg}, EngineOptions: f.weights.opts, Log: log,
 		Started: func(rs []*stages.Runner) {
 			for _, r := range rs {
 				log.Info().Str("worker", r.Worker()).Msg("stage started")

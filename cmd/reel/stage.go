@@ -21,6 +21,7 @@ type stageFlags struct {
 	deadLetters bool
 	fault       string
 	res         resourceFlags
+	weights     weightFlags
 }
 
 func newStageCommand(a *app) *cobra.Command {
@@ -37,6 +38,7 @@ func newStageCommand(a *app) *cobra.Command {
 	fs := cmd.Flags()
 	f.nats.register(fs)
 	f.layout.register(fs)
+	f.weights.register(fs)
 	fs.IntVar(&f.concurrency, "concurrency", 1, "worker slots in this process (one message each)")
 	fs.StringVar(&f.ffmpeg, "ffmpeg", "", `encode: ffmpeg binary ("" = PATH, "none" = pure Go)`)
 	fs.StringVar(&f.workDir, "work-dir", "", "encode: directory for temporary MP4s")
@@ -75,7 +77,7 @@ func runStage(ctx context.Context, a *app, f *stageFlags, stage string, cmd *cob
 	}
 	var eng *model.Engine
 	if stage != bus.StageEncode {
-		if eng, err = model.Load(model.Options{}); err != nil {
+		if eng, err = model.Load(f.weights.opts); err != nil {
 			return fmt.Errorf("load model: %w", err)
 		}
 	}

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/reel-video/reel/model/weights"
+)
+
+// TestQuantizeReproducesBuiltInDiT: `reel quantize` on the BF16 checkpoint
+// writes exactly the FP8 DiT built into the binary.
+func TestQuantizeReproducesBuiltInDiT(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "dit.fp8.safetensors")
+	_, stderr, code := run(t, ctxT(t, time.Minute), "quantize", "../../model/testdata/reel-tiny.dit.bf16.safetensors", out)
+	if code != 0 {
+		t.Fatalf("quantize exited %d: %s", code, stderr)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, weights.DiT()) {
+		t.Fatalf("quantized DiT (%d bytes) differs from the built-in one (%d bytes)", len(got), len(weights.DiT()))
+	}
+}
+
+// TestWeightsFlagLoadsOtherFile: --dit names another checkpoint; a missing
+// file is refused with its name rather than silently using the built-in one.
+func TestWeightsFlagLoadsOtherFile(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nope.safetensors")
+	_, stderr, code := run(t, ctxT(t, time.Minute), "generate", "a red circle moving right",
+		"--data", t.TempDir(), "--frames", "16", "--steps", "1", "--dit", missing, "-o", filepath.Join(t.TempDir(), "x.mp4"))
+	if code == 0 {
+		t.Fatal("generate with a missing --dit succeeded")
+	}
+	if !bytes.Contains([]byte(stderr), []byte("nope.safetensors")) {
+		t.Fatalf("error does not name the file: %s", stderr)
+	}
+}

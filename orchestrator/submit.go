@@ -37,7 +37,9 @@ func NewJobID(now time.Time) string {
 // jobs wait for the first stage (a bounded queue: callers back off).
 var ErrQueueFull = errors.New("queue full")
 
-// queued is the number of jobs waiting for or in textenc.
+// queued is the number of jobs waiting for or in textenc. The server updates
+// a consumer's pending count asynchronously after a publish, so concurrent
+// submissions can overshoot the bound by the few published in that window.
 func (s *Store) queued(ctx context.Context) (int, error) {
 	c, err := s.b.Stream.Consumer(ctx, bus.ConsumerName(bus.StageTextEnc))
 	if errors.Is(err, jetstream.ErrConsumerNotFound) {

@@ -303,8 +303,28 @@ func TestSubmitQueueBound(t *testing.T) {
 	}
 	e.submit(t, orchestrator.SubmitOptions{})
 	e.submit(t, orchestrator.SubmitOptions{})
+	// The server updates a consumer's pending count asynchronously after a
+	// publish, so the bound is checked once both jobs show as pending.
+	c, err := e.b.Consumer(ctx, bus.StageTextEnc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		info, err := c.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.NumPending == 2 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("consumer never showed 2 pending jobs (has %d)", info.NumPending)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 	set := bus.DefaultSettings()
-	_, err := e.store.Submit(ctx, bus.Request{Prompt: "p"}, set, orchestrator.SubmitOptions{})
+	_, err = e.store.Submit(ctx, bus.Request{Prompt: "p"}, set, orchestrator.SubmitOptions{})
 	if !errors.Is(err, orchestrator.ErrQueueFull) || !strings.Contains(err.Error(), "2 jobs are waiting (limit 2)") {
 		t.Fatalf("third submission: %v", err)
 	}

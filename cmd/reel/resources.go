@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/reel-video/reel/bus"
@@ -33,7 +35,7 @@ type resources struct {
 	close    func()
 }
 
-func (f *resourceFlags) setup(ctx context.Context, b *bus.Bus, stage string, fp8 bool, log zerolog.Logger) (*resources, error) {
+func (f *resourceFlags) setup(ctx context.Context, b *bus.Bus, stage string, slots int, fp8 bool, log zerolog.Logger) (*resources, error) {
 	budget, err := mem.DetectBudget(mem.Sources{Flag: f.memBudget})
 	if err != nil {
 		return nil, err
@@ -48,6 +50,9 @@ func (f *resourceFlags) setup(ctx context.Context, b *bus.Bus, stage string, fp8
 	est := mem.Default()
 	if rss, err := mem.ReadRSS(); err == nil {
 		est = est.WithRuntime(rss.Current)
+	}
+	if stage == bus.StageVAEDecode {
+		limitVAEHeap(est, slots, log)
 	}
 	// largest is the largest budget among this stage's live workers.
 	largest := func() int64 {
@@ -101,4 +106,25 @@ func (f *resourceFlags) setup(ctx context.Context, b *bus.Bus, stage string, fp8
 		}
 	}
 	return r, nil
+}
+
+// limitVAEHeap sets the Go memory limit of a standalone vaedecode process to
+// what its slots keep live plus a quarter. Without it the GC lets the heap
+// grow to twice its live data before collecting, so the worker's peak climbs
+// with the number of chunks decoded until that steady state (BENCHMARKS.md,
+// "VAE memory"); with it the peak stays at one chunk's, whatever the video's
+// length. The limit is soft (the GC works harder, nothing is killed), and a
+// GOMEMLIMIT set by the operator wins.
+func limitVAEHeap(est mem.Estimator, slots int, log zerolog.Logger) {
+	if _, ok := os.LookupEnv("GOMEMLIMIT"); ok {
+		return
+	}
+	e := est.DecodeChunk()
+	limit := e.MemoryLimit()
+	if slots > 1 {
+		perSlot := e.Live - est.Arch.Weights(true)
+		limit += int64(slots-1) * (perSlot + perSlot/4)
+	}
+	debug.SetMemoryLimit(limit)
+	log.Info().Str("limit", mem.FormatSize(limit)).Int("slots", slots).Msg("vaedecode heap limit")
 }

@@ -81,7 +81,7 @@ func runStage(ctx context.Context, a *app, f *stageFlags, stage string, cmd *cob
 			return fmt.Errorf("load model: %w", err)
 		}
 	}
-	res, err := f.res.setup(ctx, b, stage, eng != nil && eng.DiTFP8(), log)
+	res, err := f.res.setup(ctx, b, stage, f.concurrency, eng != nil && eng.DiTFP8(), log)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,127 @@
+package stagetest
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/model"
+)
+
+// The engine is read-only after loading and costs a second to load, so one
+// test binary shares one (the only package-level state here).
+var (
+	engineOnce sync.Once
+	engine     *model.Engine
+	engineErr  error
+)
+
+// Engine returns the real engine (embedded weights), loaded once per test
+// binary.
+func Engine(t testing.TB) *model.Engine {
+	t.Helper()
+	engineOnce.Do(func() { engine, engineErr = model.Load(model.Options{}) })
+	if engineErr != nil {
+		t.Fatalf("load engine: %v", engineErr)
+	}
+	return engine
+}
+
+// Settings are small job settings: 16 frames per chunk × chunks, steps
+// sampler steps, a fixed seed.
+func Settings(chunks, steps int) bus.Settings {
+	s := bus.DefaultSettings()
+	s.Frames, s.Steps, s.Seed = chunks*bus.FramesPerChunk, steps, 7
+	return s
+}
+
+// Prompt is the request every job of the suite uses: determinism is
+// checked by two jobs with the same prompt and settings.
+func Prompt() bus.Request {
+	return bus.Request{Prompt: "a red ball bouncing", Negative: "blurry"}
+}
+
+func ctxFor(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// Text is the engine's text stage output for req: what reel.text.<job>
+// carries.
+func Text(t testing.TB, req bus.Request) bus.TextBody {
+	t.Helper()
+	e := Engine(t)
+	c := e.Config()
+	cond, err := e.EncodeText(ctxFor(t), req.Prompt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uncond, err := e.EncodeText(ctxFor(t), req.Negative)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bus.TextBody{
+		Cond: bus.F32Tensor(cond.Hidden, c.TextMaxLen, c.TextDim), CondMask: cond.Mask,
+		Uncond: bus.F32Tensor(uncond.Hidden, c.TextMaxLen, c.TextDim), UncondMask: uncond.Mask,
+	}
+}
+
+// Latents are the engine's normalised latent chunks [8, 4, 8, 8] for req
+// and set, sampled directly (no stage involved).
+func Latents(t testing.TB, req bus.Request, set bus.Settings) [][]float32 {
+	t.Helper()
+	e := Engine(t)
+	cond, err := e.EncodeText(ctxFor(t), req.Prompt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uncond, err := e.EncodeText(ctxFor(t), req.Negative)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lat, err := e.Sample(ctxFor(t), cond, uncond, model.SampleParams{Frames: set.Frames, Steps: set.Steps,
+		Guidance: set.Guidance, Shift: set.Shift, Seed: set.Seed}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tt := e.Config().LatentFrames(set.Frames)
+	out := make([][]float32, set.Chunks())
+	for i := range out {
+		out[i] = model.LatentChunk(lat, tt, i)
+	}
+	return out
+}
+
+// Frames are the engine's RGB24 frames [16, 64, 64, 3] of each chunk,
+// decoded directly from Latents.
+func Frames(t testing.TB, req bus.Request, set bus.Settings) [][]byte {
+	t.Helper()
+	out := make([][]byte, 0, set.Chunks())
+	for _, chunk := range Latents(t, req, set) {
+		out = append(out, DecodeChunk(t, chunk))
+	}
+	return out
+}
+
+// DecodeChunk is the engine's RGB24 decode of one latent chunk.
+func DecodeChunk(t testing.TB, chunk []float32) []byte {
+	t.Helper()
+	vid, err := Engine(t).DecodeChunk(ctxFor(t), chunk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return model.ToRGB24(vid)
+}
+
+// Envelope builds an input envelope as the producing stage would publish it.
+func Envelope(t testing.TB, job, stage string, set bus.Settings, chunk, count int, body any) *bus.Envelope {
+	t.Helper()
+	env := &bus.Envelope{V: bus.SchemaVersion, Job: job, Stage: stage, Attempt: 1, Settings: set, Chunk: chunk, Count: count}
+	if err := env.SetBody(body); err != nil {
+		t.Fatal(err)
+	}
+	return env
+}

@@ -180,7 +180,9 @@ func testRerun(t *testing.T, s Stage) {
 			switch {
 			case m.republish && info.Delivered.Consumer != uint64(2*n):
 				t.Errorf("consumer delivered %d messages, want %d (each input twice)", info.Delivered.Consumer, 2*n)
-			case m.name == "RedeliveredAfterPublish" && info.Delivered.Consumer != uint64(2*n):
+			// A job the first run ended (encode succeeds it) is acked as
+			// ended rather than redelivered: nothing is left to do.
+			case m.name == "RedeliveredAfterPublish" && !j.State.Terminal() && info.Delivered.Consumer != uint64(2*n):
 				t.Errorf("consumer delivered %d times, want %d (each input redelivered once)", info.Delivered.Consumer, 2*n)
 			case m.name == "HandledTwice":
 				if calls := e.Calls(job, func([]Call) bool { return true }); len(calls) != 2*n {

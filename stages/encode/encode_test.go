@@ -1,0 +1,218 @@
+package encode_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/orchestrator"
+	"github.com/reel-video/reel/stages"
+	"github.com/reel-video/reel/stages/encode"
+	"github.com/reel-video/reel/stages/stagetest"
+)
+
+// handler is the encode stage on the real video library (ffmpeg when
+// installed), with the engine's frame geometry.
+func handler(t testing.TB) stages.Handler {
+	c := stagetest.Engine(t).Config()
+	h, err := encode.New(encode.Config{Width: c.Width, Height: c.Height, FPS: c.FPS,
+		FramesPerChunk: c.FramesPerChunk, WorkDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// fixtures decodes the engine's frames once per settings for the whole test.
+type fixtures struct {
+	mu     sync.Mutex
+	frames map[bus.Settings][][]byte
+}
+
+func (f *fixtures) chunks(t testing.TB, set bus.Settings) [][]byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.frames[set] == nil {
+		f.frames[set] = stagetest.Frames(t, stagetest.Prompt(), set)
+	}
+	return f.frames[set]
+}
+
+// inputs: every chunk's frames as vaedecode publishes them, chunk 0 (the
+// trigger) first.
+func (f *fixtures) inputs(t testing.TB, job string, set bus.Settings) []stagetest.Input {
+	px := f.chunks(t, set)
+	var in []stagetest.Input
+	for i, chunk := range px {
+		body := bus.FramesBody{Frames: bus.U8Tensor(chunk, 16, 64, 64, 3)}
+		in = append(in, stagetest.Input{Subject: bus.FramesSubject(job, i),
+			Env: stagetest.Envelope(t, job, bus.StageVAEDecode, set, i, len(px), body)})
+	}
+	return in
+}
+
+// outputs: one video message describing the stored MP4, whose frames hash is
+// that of every input frame in chunk order.
+func (f *fixtures) outputs(t testing.TB, job string, set bus.Settings) []stagetest.Want {
+	sum := sha256.New()
+	for _, chunk := range f.chunks(t, set) {
+		sum.Write(chunk)
+	}
+	hash := hex.EncodeToString(sum.Sum(nil))
+	return []stagetest.Want{{Subject: bus.VideoSubject(job), Body: func(body []byte) error {
+		var got bus.VideoBody
+		if err := (&bus.Envelope{Body: body}).DecodeBody(&got); err != nil {
+			return err
+		}
+		v := got.Video
+		switch {
+		case v.FramesSHA256 != hash:
+			return fmt.Errorf("frames hash %s, want %s (frames out of order or altered)", v.FramesSHA256, hash)
+		case v.Object != bus.VideoObject(job) || v.Poster != bus.PosterObject(job) || v.GIF != bus.GIFObject(job):
+			return fmt.Errorf("objects %q %q %q", v.Object, v.Poster, v.GIF)
+		case v.Frames != set.Frames || v.FPS != 8 || v.Width != 64 || v.Height != 64 || v.Bytes == 0:
+			return fmt.Errorf("video %+v, want %d frames 64x64 at 8 fps", v, set.Frames)
+		case v.Encoder != "ffmpeg" && v.Encoder != "purego":
+			return fmt.Errorf("encoder %q", v.Encoder)
+		}
+		return nil
+	}}}
+}
+
+// artifacts are the job's stored MP4, poster and GIF.
+func artifacts(t testing.TB, e *stagetest.Env, job string) map[string][]byte {
+	out := map[string][]byte{}
+	for _, name := range []string{bus.VideoObject(job), bus.PosterObject(job), bus.GIFObject(job)} {
+		data, err := e.Bus.GetBlob(t.Context(), name)
+		if err == nil {
+			out[name] = data
+		}
+	}
+	return out
+}
+
+// progress: chunks muxed in order, the job succeeded with the video.
+func progress(t testing.TB, set bus.Settings, j *orchestrator.Job, evs []bus.Event) {
+	var chunks []int
+	for _, ev := range evs {
+		if ev.Kind == bus.EventChunk && ev.Stage == bus.StageEncode {
+			chunks = append(chunks, ev.Chunk)
+		}
+	}
+	if !slices.Equal(chunks, []int{0, 1}) || j.State != bus.StateSucceeded || j.Video == nil || j.Video.Object != bus.VideoObject(j.ID) {
+		t.Errorf("muxed chunks %v, job %s video %+v", chunks, j.Summary(), j.Video)
+	}
+}
+
+// chunk rewrites input i.
+func chunk(i int, fn func(t testing.TB, x *stagetest.Input)) func(testing.TB, []stagetest.Input) []stagetest.Input {
+	return func(t testing.TB, in []stagetest.Input) []stagetest.Input {
+		out := stagetest.CloneInputs(in)
+		fn(t, &out[i])
+		return out
+	}
+}
+
+func badShape(t testing.TB, x *stagetest.Input) {
+	stagetest.SetBody(t, x, bus.FramesBody{Frames: bus.U8Tensor(make([]byte, 16*64*64*4), 16, 64, 64, 4)})
+}
+
+func TestConformance(t *testing.T) {
+	f := &fixtures{frames: map[bus.Settings][][]byte{}}
+	stagetest.Run(t, stagetest.Stage{
+		Name:      bus.StageEncode,
+		Handler:   handler,
+		Settings:  stagetest.Settings(2, 2),
+		Inputs:    f.inputs,
+		Outputs:   f.outputs,
+		Artifacts: artifacts,
+		Progress:  progress,
+		Malformed: []stagetest.Malformed{
+			{Name: "FramesShape", Reason: "reel.frames.poison-1.0: malformed message: tensor shape [16 64 64 4], want [16 64 64 3]",
+				Corrupt: chunk(0, badShape)},
+			{Name: "FramesDType", Reason: `malformed message: tensor dtype "f32", want "u8"`,
+				Corrupt: chunk(0, func(t testing.TB, x *stagetest.Input) {
+					stagetest.SetBody(t, x, bus.FramesBody{Frames: bus.F32Tensor(make([]float32, 16*64*64*3), 16, 64, 64, 3)})
+				})},
+			{Name: "CountDisagreesWithSettings", Reason: "frames chunk count 3, settings say 2",
+				Corrupt: chunk(0, func(t testing.TB, x *stagetest.Input) { x.Env.Count = 3 })},
+			// A later chunk is read by the handler itself, not the runner:
+			// the job still fails with the chunk's subject and reason.
+			{Name: "LaterChunkShape", Reason: "reel.frames.poison-1.1: malformed message: tensor shape [16 64 64 4]",
+				Corrupt: chunk(1, badShape)},
+		},
+		Cancel: &stagetest.CancelPoint{
+			Settings: stagetest.Settings(2, 2),
+			// Only chunk 0 is there: encode muxes it and waits for chunk 1.
+			Publish: func(in []stagetest.Input) []stagetest.Input { return in[:1] },
+			Reached: func(ev bus.Event) bool { return ev.Kind == bus.EventChunk && ev.Stage == bus.StageEncode },
+		},
+		Extras: []stagetest.Extra{
+			{Name: "StartsOnChunk0", Run: func(t *testing.T, e *stagetest.Env) { startsOnChunk0(t, e, f) }},
+			{Name: "FFprobe", Run: func(t *testing.T, e *stagetest.Env) { probeMP4(t, e, f) }},
+		},
+	})
+}
+
+// startsOnChunk0: encode muxes chunk 0 before chunk 1 exists, then finishes
+// once it arrives.
+func startsOnChunk0(t *testing.T, e *stagetest.Env, f *fixtures) {
+	const job = "early-1"
+	set := stagetest.Settings(2, 2)
+	in := f.inputs(t, job, set)
+	e.Submit(job, set)
+	e.Publish(in[0])
+	j := e.WaitJob(job, func(j *orchestrator.Job) bool { return slices.Contains(j.Stages[bus.StageEncode].Chunks, 0) })
+	if j.State.Terminal() || len(e.Outputs(job)) != 0 {
+		t.Fatalf("with chunk 1 missing: job %s, %d outputs", j.Summary(), len(e.Outputs(job)))
+	}
+	e.Publish(in[1])
+	if j := e.WaitDone(job); j.State != bus.StateSucceeded {
+		t.Fatalf("job %s", j.Summary())
+	}
+	e.CheckOutputs(t, job, set)
+}
+
+// probeMP4: ffprobe reads the stored MP4 as H.264 yuv420p, 64×64, 8 fps, 32
+// frames.
+func probeMP4(t *testing.T, e *stagetest.Env, f *fixtures) {
+	if _, err := exec.LookPath("ffprobe"); err != nil {
+		if os.Getenv("REEL_VIDEO_REQUIRE_TOOLS") != "" {
+			t.Fatal("ffprobe is required (REEL_VIDEO_REQUIRE_TOOLS is set)")
+		}
+		t.Skip("ffprobe not installed")
+	}
+	const job = "probe-1"
+	set := stagetest.Settings(2, 2)
+	e.Submit(job, set)
+	e.Publish(f.inputs(t, job, set)...)
+	if j := e.WaitDone(job); j.State != bus.StateSucceeded {
+		t.Fatalf("job %s", j.Summary())
+	}
+	mp4, err := e.Bus.GetBlob(t.Context(), bus.VideoObject(job))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), job+".mp4")
+	if err := os.WriteFile(path, mp4, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+		"-show_entries", "stream=codec_name,width,height,r_frame_rate,nb_read_frames,pix_fmt", "-of", "default=nw=1", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffprobe: %v\n%s", err, out)
+	}
+	for _, want := range []string{"codec_name=h264", "width=64", "height=64", "r_frame_rate=8/1", "nb_read_frames=32", "pix_fmt=yuv420p"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("ffprobe: no %s in\n%s", want, out)
+		}
+	}
+}

@@ -251,6 +251,13 @@ func (r *Runner) process(ctx context.Context, m jetstream.Msg) {
 		r.fail(ctx, log, m, job, fmt.Sprintf("%s: %s: envelope names job %q", r.cfg.Stage, m.Subject(), env.Job))
 		return
 	}
+	// A chunk's index is in its subject and its envelope; trusting a
+	// disagreeing envelope would write this chunk's output as another's and
+	// leave the subject's chunk missing forever.
+	if s, err := bus.ParseSubject(m.Subject()); err == nil && s.Chunk >= 0 && s.Chunk != env.Chunk {
+		r.fail(ctx, log, m, env.Job, fmt.Sprintf("%s: %s: envelope names chunk %d", r.cfg.Stage, m.Subject(), env.Chunk))
+		return
+	}
 	job = env.Job
 	if env.Count > 0 {
 		log = log.With().Int("chunk", env.Chunk).Int("count", env.Count).Logger()

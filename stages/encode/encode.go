@@ -183,6 +183,10 @@ func (h *Handler) feed(ctx context.Context, d *stages.Delivery, w *video.Writer,
 		if env.Job != job || env.Chunk < 0 || env.Chunk >= count || env.Count != count {
 			return "", bus.Malformedf("%s: chunk %d of %d for job %q", m.Subject(), env.Chunk, env.Count, env.Job)
 		}
+		if s, err := bus.ParseSubject(m.Subject()); err != nil || s.Chunk != env.Chunk {
+			// Taken as another chunk, it would leave its own missing forever.
+			return "", bus.Malformedf("%s: envelope names chunk %d", m.Subject(), env.Chunk)
+		}
 		if env.Chunk < next || pending[env.Chunk] != nil {
 			continue // duplicate (write-once subjects make this rare)
 		}

@@ -144,6 +144,10 @@ func TestConformance(t *testing.T) {
 				})},
 			{Name: "CountDisagreesWithSettings", Reason: "frames chunk count 3, settings say 2",
 				Corrupt: chunk(0, func(t testing.TB, x *stagetest.Input) { x.Env.Count = 3 })},
+			{Name: "TriggerChunkDisagreesWithSubject", Reason: "reel.frames.poison-1.0: envelope names chunk 1",
+				Corrupt: chunk(0, func(t testing.TB, x *stagetest.Input) { x.Env.Chunk = 1 })},
+			{Name: "LaterChunkDisagreesWithSubject", Reason: "reel.frames.poison-1.1: envelope names chunk 0",
+				Corrupt: chunk(1, func(t testing.TB, x *stagetest.Input) { x.Env.Chunk = 0 })},
 			// A later chunk is read by the handler itself, not the runner:
 			// the job still fails with the chunk's subject and reason.
 			{Name: "LaterChunkShape", Reason: "reel.frames.poison-1.1: malformed message: tensor shape [16 64 64 4]",

@@ -114,7 +114,14 @@ func TestConformance(t *testing.T) {
 					stagetest.SetBody(t, x, bus.LatentBody{Latent: bus.U8Tensor(make([]byte, 8*4*8*8), 8, 4, 8, 8)})
 				})},
 			{Name: "ChunkOutOfRange", Reason: "chunk 2 of 2 does not fit 32 frames",
-				Corrupt: first(func(t testing.TB, x *stagetest.Input) { x.Env.Chunk = 2 })},
+				Corrupt: first(func(t testing.TB, x *stagetest.Input) {
+					x.Subject, x.Env.Chunk = bus.LatentSubject(x.Env.Job, 2), 2
+				})},
+			// The envelope's chunk index must be the subject's: trusting
+			// it would write chunk 0's frames as chunk 1 and leave chunk 0
+			// missing forever.
+			{Name: "ChunkDisagreesWithSubject", Reason: "reel.latent.poison-1.0: envelope names chunk 1",
+				Corrupt: first(func(t testing.TB, x *stagetest.Input) { x.Env.Chunk = 1 })},
 			{Name: "CountDisagreesWithSettings", Reason: "chunk 0 of 3 does not fit 32 frames",
 				Corrupt: first(func(t testing.TB, x *stagetest.Input) { x.Env.Count = 3 })},
 		},

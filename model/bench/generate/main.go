@@ -21,6 +21,9 @@ func main() {
 	dit := flag.String("dit", "", "DiT checkpoint (default: the embedded FP8 one)")
 	prompt := flag.String("prompt", "a red circle moving right", "prompt")
 	flag.Parse()
+	if *runs < 1 {
+		log.Fatal("-runs must be at least 1")
+	}
 
 	e, err := model.Load(model.Options{DiTPath: *dit})
 	if err != nil {

@@ -221,13 +221,8 @@ func testMalformed(t *testing.T, s Stage) {
 					break
 				}
 			}
-			var terms []advisory
-			for _, a := range e.deadLetters() {
-				if strings.Contains(a.Type, "terminated") && a.Consumer == bus.ConsumerName(s.Name) {
-					terms = append(terms, a)
-				}
-			}
-			if len(terms) != 1 || terms[0].StreamSeq != first || !strings.Contains(terms[0].Reason, c.Reason) {
+			terms := e.waitTerminated(first)
+			if len(terms) != 1 || !strings.Contains(terms[0].Reason, c.Reason) {
 				t.Errorf("terminated: %+v, want stream seq %d with %q", terms, first, c.Reason)
 			}
 			if calls := e.Calls(bad, func([]Call) bool { return true }); len(calls) > 1 {

@@ -342,7 +342,33 @@ func (e *Env) Raw(job string) map[string][]byte {
 // Events returns every event of job recorded so far, in order.
 func (e *Env) Events(job string) []bus.Event {
 	e.T.Helper()
-	return readAll[bus.Event](e, bus.EventsStreamName, bus.EventSubject(job))
+	ctx := e.ctx()
+	subject := bus.EventSubject(job)
+	info, err := e.Bus.Events.Info(ctx, jetstream.WithSubjectFilter(subject))
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	n := info.State.Subjects[subject]
+	var out []bus.Event
+	if n == 0 {
+		return out
+	}
+	c, err := e.Bus.Events.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	for range n {
+		m, err := c.Next(jetstream.FetchContext(ctx))
+		if err != nil {
+			e.T.Fatalf("events of %s: %v", job, err)
+		}
+		var ev bus.Event
+		if err := json.Unmarshal(m.Data(), &ev); err != nil {
+			e.T.Fatalf("%s: %v", m.Subject(), err)
+		}
+		out = append(out, ev)
+	}
+	return out
 }
 
 // advisory is a dead letter in REEL_DLQ (a server advisory).
@@ -353,52 +379,33 @@ type advisory struct {
 	Reason    string `json:"reason"`
 }
 
-// deadLetters returns the advisories kept in REEL_DLQ.
-func (e *Env) deadLetters() []advisory {
-	e.T.Helper()
-	return readAll[advisory](e, bus.DLQStreamName, "")
-}
-
-// readAll reads every JSON message on a stream (optionally one subject).
-func readAll[T any](e *Env, stream, subject string) []T {
+// waitTerminated waits for the server's MSG_TERMINATED advisory of stream
+// sequence seq in REEL_DLQ (the server stores it asynchronously, after the
+// term settled the message) and returns every terminated advisory of the
+// stage's consumer read up to it.
+func (e *Env) waitTerminated(seq uint64) []advisory {
 	e.T.Helper()
 	ctx := e.ctx()
-	s, err := e.Bus.JS.Stream(ctx, stream)
+	c, err := e.Bus.DLQ.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
 	if err != nil {
 		e.T.Fatal(err)
 	}
-	var opts []jetstream.StreamInfoOpt
-	if subject != "" {
-		opts = append(opts, jetstream.WithSubjectFilter(subject))
-	}
-	info, err := s.Info(ctx, opts...)
-	if err != nil {
-		e.T.Fatal(err)
-	}
-	n := info.State.Msgs
-	cfg := jetstream.OrderedConsumerConfig{}
-	if subject != "" {
-		n = info.State.Subjects[subject]
-		cfg.FilterSubjects = []string{subject}
-	}
-	var out []T
-	if n == 0 {
-		return out
-	}
-	c, err := s.OrderedConsumer(ctx, cfg)
-	if err != nil {
-		e.T.Fatal(err)
-	}
-	for range n {
+	var out []advisory
+	for {
 		m, err := c.Next(jetstream.FetchContext(ctx))
 		if err != nil {
-			e.T.Fatalf("read %s: %v", stream, err)
+			e.T.Fatalf("no terminated advisory for stream seq %d (saw %+v): %v", seq, out, err)
 		}
-		var v T
-		if err := json.Unmarshal(m.Data(), &v); err != nil {
-			e.T.Fatalf("%s: %v", m.Subject(), err)
+		var a advisory
+		if err := json.Unmarshal(m.Data(), &a); err != nil {
+			e.T.Fatal(err)
 		}
-		out = append(out, v)
+		if !strings.Contains(a.Type, "terminated") || a.Consumer != bus.ConsumerName(e.Stage.Name) {
+			continue
+		}
+		out = append(out, a)
+		if a.StreamSeq == seq {
+			return out
+		}
 	}
-	return out
 }

@@ -5,11 +5,9 @@ import (
 	"errors"
 	"reflect"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/reel-video/reel/bus"
-	"github.com/reel-video/reel/orchestrator"
 	"github.com/reel-video/reel/stages"
 )
 
@@ -176,69 +174,25 @@ func testRerun(t *testing.T, s Stage) {
 			if j.State == bus.StateFailed || j.State == bus.StateCancelled {
 				t.Fatalf("job %s", j.Summary())
 			}
+			// Each input must really have been handled again, except when
+			// the first run ended the job (encode succeeds it): the runner
+			// then acks the repeat as a message of an ended job, and a
+			// lost ack may or may not reach the server first.
 			n := len(e.triggers(in))
+			calls := len(e.Calls(job, func([]Call) bool { return true }))
+			minD, maxD, wantCalls := 2*n, 2*n, 2*n
 			switch {
-			case m.republish && info.Delivered.Consumer != uint64(2*n):
-				t.Errorf("consumer delivered %d messages, want %d (each input twice)", info.Delivered.Consumer, 2*n)
-			// A job the first run ended (encode succeeds it) is acked as
-			// ended rather than redelivered: nothing is left to do.
-			case m.name == "RedeliveredAfterPublish" && !j.State.Terminal() && info.Delivered.Consumer != uint64(2*n):
-				t.Errorf("consumer delivered %d times, want %d (each input redelivered once)", info.Delivered.Consumer, 2*n)
 			case m.name == "HandledTwice":
-				if calls := e.Calls(job, func([]Call) bool { return true }); len(calls) != 2*n {
-					t.Errorf("handler ran %d times, want %d", len(calls), 2*n)
-				}
+				minD, maxD = n, n
+			case j.State.Terminal() && m.republish:
+				wantCalls = n
+			case j.State.Terminal():
+				minD, wantCalls = n, n
 			}
-		})
-	}
-}
-
-// 3. Each kind of poison input fails the job with a reason naming the
-// problem and is terminated, not redelivered; a good job afterwards works.
-func testMalformed(t *testing.T, s Stage) {
-	cases := append(genericMalformed(), s.Malformed...)
-	for _, c := range cases {
-		t.Run(c.Name, func(t *testing.T) {
-			e := NewEnv(t, s)
-			// Not submitted: the runner must fail a job it has no record
-			// of, reading the id from the header or the subject.
-			const bad = "poison-1"
-			in := c.Corrupt(t, e.Inputs(bad, s.Settings))
-			seqs := e.Publish(in...)
-			j := e.WaitJob(bad, func(j *orchestrator.Job) bool { return j.State.Terminal() })
-			if j.State != bus.StateFailed || j.FailedStage != s.Name || !strings.Contains(j.Error, c.Reason) {
-				t.Errorf("job %s failed in %q, want failed in %s with %q", j.Summary(), j.FailedStage, s.Name, c.Reason)
+			if d := int(info.Delivered.Consumer); d < minD || d > maxD || calls != wantCalls {
+				t.Errorf("consumer delivered %d times, handler ran %d times; want %d..%d and %d for %d inputs",
+					d, calls, minD, maxD, wantCalls, n)
 			}
-			info := e.Settled()
-			n := len(e.triggers(in))
-			if info.Delivered.Consumer != uint64(n) {
-				t.Errorf("consumer delivered %d times for %d messages: redelivered", info.Delivered.Consumer, n)
-			}
-			var first uint64
-			for i, x := range in {
-				if matches(e.filter, x.Subject) {
-					first = seqs[i]
-					break
-				}
-			}
-			terms := e.waitTerminated(first)
-			if len(terms) != 1 || !strings.Contains(terms[0].Reason, c.Reason) {
-				t.Errorf("terminated: %+v, want stream seq %d with %q", terms, first, c.Reason)
-			}
-			if calls := e.Calls(bad, func([]Call) bool { return true }); len(calls) > 1 {
-				t.Errorf("handler ran %d times on poison: %+v", len(calls), calls)
-			}
-			if outs := e.Outputs(bad); len(outs) != 0 {
-				t.Errorf("poison job has outputs: %v", keys(outs))
-			}
-
-			const good = "good-after-1"
-			e.Submit(good, s.Settings)
-			e.Publish(e.Inputs(good, s.Settings)...)
-			if j := e.WaitDone(good); j.Stages[s.Name].State != bus.StateSucceeded {
-				t.Fatalf("good job after poison: %s", j.Summary())
-			}
-			checkOutputs(t, e, good, s.Settings)
 		})
 	}
 }

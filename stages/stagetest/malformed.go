@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/orchestrator"
 )
 
 // genericMalformed are the poison inputs every stage must refuse; each
@@ -54,5 +55,55 @@ func SetBody(t testing.TB, x *Input, body any) {
 	t.Helper()
 	if err := x.Env.SetBody(body); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// 3. Each kind of poison input fails the job with a reason naming the
+// problem and is terminated, not redelivered; a good job afterwards works.
+func testMalformed(t *testing.T, s Stage) {
+	cases := append(genericMalformed(), s.Malformed...)
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			e := NewEnv(t, s)
+			// Not submitted: the runner must fail a job it has no record
+			// of, reading the id from the header or the subject.
+			const bad = "poison-1"
+			in := c.Corrupt(t, e.Inputs(bad, s.Settings))
+			seqs := e.Publish(in...)
+			j := e.WaitJob(bad, func(j *orchestrator.Job) bool { return j.State.Terminal() })
+			if j.State != bus.StateFailed || j.FailedStage != s.Name || !strings.Contains(j.Error, c.Reason) {
+				t.Errorf("job %s failed in %q, want failed in %s with %q", j.Summary(), j.FailedStage, s.Name, c.Reason)
+			}
+			info := e.Settled()
+			n := len(e.triggers(in))
+			if info.Delivered.Consumer != uint64(n) {
+				t.Errorf("consumer delivered %d times for %d messages: redelivered", info.Delivered.Consumer, n)
+			}
+			var first uint64
+			for i, x := range in {
+				if matches(e.filter, x.Subject) {
+					first = seqs[i]
+					break
+				}
+			}
+			terms := e.waitTerminated(first)
+			if len(terms) != 1 || !strings.Contains(terms[0].Reason, c.Reason) {
+				t.Errorf("terminated: %+v, want stream seq %d with %q", terms, first, c.Reason)
+			}
+			if calls := e.Calls(bad, func([]Call) bool { return true }); len(calls) > 1 {
+				t.Errorf("handler ran %d times on poison: %+v", len(calls), calls)
+			}
+			if outs := e.Outputs(bad); len(outs) != 0 {
+				t.Errorf("poison job has outputs: %v", keys(outs))
+			}
+
+			const good = "good-after-1"
+			e.Submit(good, s.Settings)
+			e.Publish(e.Inputs(good, s.Settings)...)
+			if j := e.WaitDone(good); j.Stages[s.Name].State != bus.StateSucceeded {
+				t.Fatalf("good job after poison: %s", j.Summary())
+			}
+			checkOutputs(t, e, good, s.Settings)
+		})
 	}
 }

@@ -44,30 +44,32 @@ func (a Arch) textWeights() int64 {
 }
 
 // ditWeights: block linears are FP8 codes (1 byte) with a float32 scale per
-// output row, or float32 when the checkpoint is not FP8. The one-row layers
-// (timestep MLP, AdaLN) stay BF16 with an FP8 checkpoint ("compact", since
-// the point of FP8 is memory) and are float32 otherwise; the rest is
-// float32.
+// output row, or float32 when the checkpoint is not FP8. The small layers
+// outside the blocks (timestep MLP, AdaLN, caption MLP: model's
+// smallLinear) keep BF16 weights with an FP8 checkpoint ("compact", since
+// the point of FP8 is memory) and widen to float32 otherwise; their biases
+// and everything else are float32.
 func (a Arch) ditWeights(fp8 bool) int64 {
 	d := int64(a.DiTDim)
 	hd := d / int64(a.DiTHeads)
 	const linearsPerD2 = 16           // qkv 3, out1 1, q2 1, kv2 2, out2 1, fc1 4, fc2 4 (in units of d²)
 	const rowsPerD = 13               // output rows of those linears, in units of d
 	block := f32 * (6*d + 4*hd + 2*d) // AdaLN table, four QK norms, norm2 w and b
-	rowW, rowB := int64(f32), int64(f32)
+	smallW := int64(f32)
 	if fp8 {
 		block += linearsPerD2*d*d + f32*rowsPerD*d
-		rowW = 2
+		smallW = 2
 	} else {
 		block += f32 * linearsPerD2 * d * d
 	}
+	const timestepDim = 256 // t_fc1's input, fixed by reel_tiny.py
 	pin := int64(a.PatchIn)
-	rows := rowW*(256*d+d*d+6*d*d) + rowB*(d+d+6*d) // t_fc1, t_fc2, adaln
-	rest := f32 * (pin*d + d +                      // patch_embed
-		int64(a.TextDim)*d + d + d*d + d + // caption MLP
+	small := smallW*(timestepDim*d+d*d+6*d*d+int64(a.TextDim)*d+d*d) + // t_fc1, t_fc2, adaln, cap_fc1, cap_fc2
+		f32*(d+d+6*d+d+d) // their biases
+	rest := f32 * (pin*d + d + // patch_embed
 		2*d + // final table
 		pin*d + pin) // proj_out
-	return int64(a.DiTLayers)*block + rows + rest
+	return int64(a.DiTLayers)*block + small + rest
 }
 
 // vaeWeights: every VAE decoder tensor is widened to float32.

@@ -53,11 +53,14 @@ func TestArchMatchesEngine(t *testing.T) {
 			got := liveHeap() - before
 			runtime.KeepAlive(e)
 			want := a.Weights(tt.fp8)
-			if diff := float64(got-want) / float64(want); diff < -0.03 || diff > 0.03 {
-				t.Errorf("engine keeps %s of heap, Arch.Weights says %s (%.1f%% off, want within 3%%)",
+			// The live heap after a GC is exact to a few KiB (slice headers,
+			// maps), so 0.5% catches a single layer counted at the wrong
+			// precision (the caption MLP as float32 instead of BF16 is 1%).
+			if diff := float64(got-want) / float64(want); diff < -0.005 || diff > 0.005 {
+				t.Errorf("engine keeps %s of heap, Arch.Weights says %s (%.2f%% off, want within 0.5%%)",
 					FormatSize(got), FormatSize(want), 100*diff)
 			}
-			t.Logf("engine heap %s, estimated %s", FormatSize(got), FormatSize(want))
+			t.Logf("engine heap %s, estimated %s (%d bytes off)", FormatSize(got), FormatSize(want), got-want)
 		})
 	}
 }

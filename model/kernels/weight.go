@@ -1,6 +1,6 @@
 package kernels
 
-import "math"
+import "github.com/reel-video/reel/model/fp8"
 
 // Weight is the weight of a Linear layer in PyTorch layout [Out, In]:
 // y = x·Wᵀ. It holds either float32 values or FP8 E4M3FN codes with one
@@ -42,26 +42,9 @@ func (w *Weight) IsFP8() bool { return w.fp8 != nil }
 // Bytes is the resident size of the weight's storage.
 func (w *Weight) Bytes() int { return 4*len(w.f32) + len(w.fp8) + 4*len(w.scale) }
 
-// e4m3 is the decode table of OCP E4M3FN (bias 7, no infinities, NaN at S.1111.111).
-var e4m3 = func() (t [256]float32) {
-	for c := 0; c < 256; c++ {
-		s, e, m := c>>7, (c>>3)&15, c&7
-		var v float64
-		switch {
-		case e == 15 && m == 7:
-			v = math.NaN()
-		case e == 0:
-			v = float64(m) / 8 * math.Pow(2, -6)
-		default:
-			v = (1 + float64(m)/8) * math.Pow(2, float64(e-7))
-		}
-		if s == 1 {
-			v = -v
-		}
-		t[c] = float32(v)
-	}
-	return
-}()
+// e4m3 is package fp8's E4M3FN decode table, copied into this package so
+// the packing loop indexes a fixed-size array (no bounds checks).
+var e4m3 = fp8.E4M3Table()
 
 // pack implements panelSource for Linear: B = Wᵀ, so panel column jj is
 // row j0+jj of W, transposed into the panel. FP8 codes are decoded and

@@ -30,20 +30,15 @@ var kernel = bestKernel()
 
 // goKernel is the portable family: up to 4 rows × 8 columns, 8 scalar
 // accumulators per row so the compiler keeps them in registers.
-var goKernel = microKernel{name: "go4x8", mr: 4, nr: 8, fns: [7]kernelFunc{nil,
-	func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int) {
-		kernelRowsx8Go(1, k, a, lda, b, ldb, c, ldc, bias, flags)
-	},
-	func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int) {
-		kernelRowsx8Go(2, k, a, lda, b, ldb, c, ldc, bias, flags)
-	},
-	func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int) {
-		kernelRowsx8Go(3, k, a, lda, b, ldb, c, ldc, bias, flags)
-	},
-	func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int) {
-		kernelRowsx8Go(4, k, a, lda, b, ldb, c, ldc, bias, flags)
-	},
-}}
+var goKernel = microKernel{name: "go4x8", mr: 4, nr: 8,
+	fns: [7]kernelFunc{nil, goRows(1), goRows(2), goRows(3), goRows(4)}}
+
+// goRows is the portable kernel for a fixed row count.
+func goRows(rows int) kernelFunc {
+	return func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int) {
+		kernelRowsx8Go(rows, k, a, lda, b, ldb, c, ldc, bias, flags)
+	}
+}
 
 func kernelRowsx8Go(mr, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int) {
 	const nr = 8

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -120,13 +122,13 @@ func Connect(ctx context.Context, cfg ConnectConfig, log zerolog.Logger) (*Conn,
 	if cfg.TLSFirst {
 		opts = append(opts, nats.TLSHandshakeFirst())
 	}
-	url := cfg.URL
+	servers := cfg.URL
 	if cfg.InProcess != nil {
-		url = ""
+		servers = ""
 	}
-	nc, err := nats.Connect(url, opts...)
+	nc, err := nats.Connect(servers, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("nats: connect %s: %w", redact(url), err)
+		return nil, fmt.Errorf("nats: connect %s: %w", redact(servers), err)
 	}
 	js, err := jetstream.New(nc, jetstream.WithDefaultTimeout(cfg.APITimeout))
 	if err != nil {
@@ -135,7 +137,7 @@ func Connect(ctx context.Context, cfg ConnectConfig, log zerolog.Logger) (*Conn,
 	}
 	if _, err := js.AccountInfo(ctx); err != nil {
 		nc.Close()
-		return nil, fmt.Errorf("nats: JetStream is not available on %s: %w", redact(url), err)
+		return nil, fmt.Errorf("nats: JetStream is not available on %s: %w", redact(servers), err)
 	}
 	return &Conn{NC: nc, JS: js, log: log, closed: closed}, nil
 }
@@ -155,9 +157,28 @@ func (c *Conn) Close() {
 	}
 }
 
-func redact(url string) string {
-	if url == "" {
+// redact names the servers for an error message without the passwords or
+// tokens a URL may carry (nats://user:secret@host).
+func redact(urls string) string {
+	if urls == "" {
 		return "in-process server"
 	}
-	return url
+	parts := strings.Split(urls, ",")
+	for i, p := range parts {
+		p = strings.TrimSpace(p)
+		if !strings.Contains(p, "://") {
+			p = "nats://" + p // as nats.go reads it
+		}
+		u, err := url.Parse(p)
+		switch {
+		case err != nil:
+			parts[i] = "(unparsable URL)"
+		case u.User != nil:
+			u.User = url.User("redacted")
+			parts[i] = u.String()
+		default:
+			parts[i] = p
+		}
+	}
+	return strings.Join(parts, ",")
 }

@@ -23,12 +23,9 @@ func (e *Env) triggers(in []Input) []Input {
 	return out
 }
 
-// checkOutputs checks that job's outputs are exactly the wanted ones: one
-// message per subject, produced by this stage for this job, with the job's
-// settings, chunk index and count, and a correct body.
-func checkOutputs(t testing.TB, e *Env, job string, set bus.Settings) { e.CheckOutputs(t, job, set) }
-
-// CheckOutputs checks that job's outputs are exactly the stage's Outputs.
+// CheckOutputs checks that job's outputs are exactly the stage's Outputs:
+// one message per subject, produced by this stage for this job, with the
+// job's settings, chunk index and count, and a correct body.
 func (e *Env) CheckOutputs(t testing.TB, job string, set bus.Settings) {
 	t.Helper()
 	outs := e.Outputs(job)
@@ -71,7 +68,7 @@ func testValidInput(t *testing.T, s Stage) {
 	in := e.Inputs(job, s.Settings)
 	e.Publish(in...)
 	j := e.WaitDone(job)
-	checkOutputs(t, e, job, s.Settings)
+	e.CheckOutputs(t, job, s.Settings)
 
 	if j.State == bus.StateFailed || j.State == bus.StateCancelled {
 		t.Fatalf("job %s", j.Summary())
@@ -170,7 +167,7 @@ func testRerun(t *testing.T, s Stage) {
 					t.Errorf("%s changed or vanished after the re-run", k)
 				}
 			}
-			checkOutputs(t, e, job, s.Settings)
+			e.CheckOutputs(t, job, s.Settings)
 			if j.State == bus.StateFailed || j.State == bus.StateCancelled {
 				t.Fatalf("job %s", j.Summary())
 			}

@@ -103,7 +103,7 @@ func testMalformed(t *testing.T, s Stage) {
 			if j := e.WaitDone(good); j.Stages[s.Name].State != bus.StateSucceeded {
 				t.Fatalf("good job after poison: %s", j.Summary())
 			}
-			checkOutputs(t, e, good, s.Settings)
+			e.CheckOutputs(t, good, s.Settings)
 		})
 	}
 }

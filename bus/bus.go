@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
 )
 
 // Headers carried by every stage message (outside the reserved Nats- prefix),
@@ -35,16 +37,16 @@ type Bus struct {
 
 // Open connects and attaches to the layout (setting it up with lc only if
 // it does not exist yet).
-func Open(ctx context.Context, cc ConnectConfig, lc LayoutConfig, log zerologLogger) (*Bus, error) {
+func Open(ctx context.Context, cc ConnectConfig, lc LayoutConfig, log zerolog.Logger) (*Bus, error) {
 	return open(ctx, cc, lc, log, Attach)
 }
 
 // Provision connects and creates or updates the layout with lc (servers).
-func Provision(ctx context.Context, cc ConnectConfig, lc LayoutConfig, log zerologLogger) (*Bus, error) {
+func Provision(ctx context.Context, cc ConnectConfig, lc LayoutConfig, log zerolog.Logger) (*Bus, error) {
 	return open(ctx, cc, lc, log, Setup)
 }
 
-func open(ctx context.Context, cc ConnectConfig, lc LayoutConfig, log zerologLogger,
+func open(ctx context.Context, cc ConnectConfig, lc LayoutConfig, log zerolog.Logger,
 	layout func(context.Context, jetstream.JetStream, LayoutConfig) (*Layout, error)) (*Bus, error) {
 	conn, err := Connect(ctx, cc, log)
 	if err != nil {
@@ -177,7 +179,7 @@ func (b *Bus) PutBlob(ctx context.Context, name string, data []byte, meta map[st
 		Name:     name,
 		Metadata: meta,
 		Opts:     &jetstream.ObjectMetaOptions{ChunkSize: b.chunkSize},
-	}, bytesReader(data))
+	}, bytes.NewReader(data))
 	return err
 }
 

@@ -98,11 +98,9 @@ func (s *Store) update(ctx context.Context, id string, create bool, fn func(*Job
 		if err == nil {
 			return j, true, nil
 		}
-		var apiErr *jetstream.APIError
-		conflict := errors.Is(err, jetstream.ErrKeyExists) ||
-			(errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
-				apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant))
-		if !conflict || attempt >= 50 {
+		// A conflict (another writer got there first) is reported as code
+		// 10071 on R1 and 10164 on R3; ErrKeyRevisionMismatch covers both.
+		if !errors.Is(err, jetstream.ErrKeyRevisionMismatch) || attempt >= 50 {
 			return nil, false, fmt.Errorf("update job %s: %w", id, err)
 		}
 		if err := ctx.Err(); err != nil {

@@ -1,0 +1,47 @@
+package orchestrator_test
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/bustest"
+	"github.com/reel-video/reel/orchestrator"
+)
+
+// Events recorded at once by many workers all land in the record: a CAS
+// conflict on the job key is retried, not returned.
+func TestRecordConcurrentEventsAllApplied(t *testing.T) {
+	_, b := bustest.Start(t, bustest.Options{})
+	ctx := bustest.Ctx(t, time.Minute)
+	store := orchestrator.NewStore(b, bustest.Logger(t))
+	set := bus.DefaultSettings()
+	set.Frames = 8 * bus.FramesPerChunk
+	id, err := store.Submit(ctx, bus.Request{Prompt: "a red circle moving right"}, set, orchestrator.SubmitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := set.Chunks()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			errs <- store.Record(ctx, bus.Event{Job: id, Stage: bus.StageVAEDecode, Kind: bus.EventChunk, Chunk: i, Count: n})
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("record: %v", err)
+		}
+	}
+	j, err := store.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := j.Stages[bus.StageVAEDecode]; len(s.Chunks) != n || s.State != bus.StateSucceeded {
+		t.Fatalf("vaedecode after %d concurrent chunk events: %+v", n, s)
+	}
+}

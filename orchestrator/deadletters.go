@@ -70,6 +70,9 @@ func (d DeadLetters) handle(ctx context.Context, m jetstream.Msg) error {
 		return nil // not ours to fix; drop
 	}
 	stage := strings.TrimPrefix(a.Consumer, "reel-")
+	if _, err := bus.InputKind(stage); err != nil || a.Consumer != bus.ConsumerName(stage) {
+		return nil // another consumer on stream REEL (an operator's): not a stage's dead letter
+	}
 	raw, err := d.Store.b.Stream.GetMsg(ctx, a.StreamSeq)
 	if err != nil {
 		if bus.IsNotFound(err) {
@@ -85,11 +88,13 @@ func (d DeadLetters) handle(ctx context.Context, m jetstream.Msg) error {
 		}
 		job = sub.Job
 	}
-	st, err := d.Store.Lookup(ctx, job)
-	if err != nil {
+	j, err := d.Store.Get(ctx, job)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		j = nil // nobody submitted it: Fail creates the record
+	case err != nil:
 		return err
-	}
-	if st.State.Terminal() {
+	case j.State.Terminal():
 		return nil // the stage already failed (or finished/cancelled) the job
 	}
 	var reason string
@@ -100,10 +105,8 @@ func (d DeadLetters) handle(ctx context.Context, m jetstream.Msg) error {
 		}
 	} else {
 		reason = fmt.Sprintf("%s: gave up on %s after %d deliveries (dead letter, stream seq %d)", stage, raw.Subject, a.Deliveries, a.StreamSeq)
-		if j, err := d.Store.Get(ctx, job); err == nil {
-			if s := j.Stages[stage]; s != nil && s.Error != "" {
-				reason += "; last error: " + s.Error
-			}
+		if j != nil && j.Stages[stage] != nil && j.Stages[stage].Error != "" {
+			reason += "; last error: " + j.Stages[stage].Error
 		}
 	}
 	d.Store.log.Warn().Str("job", job).Str("stage", stage).Msg(reason)

@@ -157,10 +157,14 @@ func (s *Store) Replay(ctx context.Context, r ReplayRequest) (string, error) {
 	if err := s.create(ctx, j); err != nil {
 		return "", err
 	}
+	// The same inputs, addressed to the new job.
+	targets, err := inputSubjects(r.Stage, id, len(envs))
+	if err != nil {
+		return "", err
+	}
 	for i, env := range envs {
 		env.Job, env.Settings, env.Stage, env.Attempt = id, set, "replay", 1
-		subj := strings.Replace(subjects[i], "."+parent.ID, "."+id, 1)
-		if _, err := s.b.PublishOnce(ctx, subj, env); err != nil {
+		if _, err := s.b.PublishOnce(ctx, targets[i], env); err != nil {
 			_ = s.Fail(ctx, id, "", fmt.Sprintf("replay: %v", err))
 			return "", err
 		}

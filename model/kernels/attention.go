@@ -112,8 +112,8 @@ func (a *attnScratch) head(out, q, k, v []float32, p *AttnParams, dropped []int,
 	for j := 0; j < a.vPanels; j++ {
 		vs.pack(a.vP[j*nk*nr:], 0, nk, j*nr, nr)
 	}
-	kSrc := prepacked{buf: a.kT, k: p.HeadDim, nr: nr}
-	vSrc := prepacked{buf: a.vP, k: nk, nr: nr}
+	kSrc := prepacked{buf: a.kT, k: p.HeadDim, n: nk, nr: nr}
+	vSrc := prepacked{buf: a.vP, k: nk, n: p.HeadDim, nr: nr}
 	scale := float32(1 / math.Sqrt(float64(p.HeadDim)))
 	for b := b0; b < b1; b++ {
 		i0 := b * attnBlock

@@ -12,8 +12,9 @@
 // A read in place and B delivered in K-block × NR-column panels by a
 // panelSource, packed right before use so a panel sits in L1 while all row
 // tiles stream past it. The sources are where the operand-specific work
-// happens: Linear transposes W (and decodes FP8 codes times the row scale,
-// one panel at a time, so no float32 copy of an FP8 weight exists);
+// happens: a float32 Linear weight is transposed into panels once, when
+// it is built, and used in place; an FP8 one is decoded (codes times the
+// row scale) one panel at a time, so no float32 copy of it exists;
 // Conv3D builds im2col panels straight from its input (so its scratch is a
 // panel per goroutine); Attention packs each head's Kᵀ and V once. Row tiles
 // × column panels are split across runtime.GOMAXPROCS(0) goroutines per

@@ -125,7 +125,8 @@ func (g *gemm) worker(mk microKernel, i0 int, ts []int, p0, p1 int) {
 	kc := kcFor(g.k, nr)
 	src := g.source()
 	pre, isPre := src.(prepacked)
-	var panel []float32 // packing buffer (prepacked sources need none)
+	isPre = isPre && pre.nr == nr
+	var panel []float32 // packing buffer (prepacked sources of this width need none)
 	if !isPre {
 		panel = make([]float32, kc*nr)
 	}

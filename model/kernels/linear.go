@@ -11,7 +11,7 @@ func Linear(y, x []float32, m int, w *Weight, bias []float32) {
 		a: x, lda: w.in,
 		c: y, ldc: w.out,
 		colBias: bias,
-		source:  func() panelSource { return w },
+		source:  w.source,
 	}
 	g.run(kernel)
 }

@@ -32,12 +32,10 @@ func linear64(x []float32, m int, w *Weight, bias []float32) (y, mag []float64) 
 	return y, mag
 }
 
-// checkLinear compares Linear with the exact product: float32 accumulation
-// of K terms must stay within a few ulps·sqrt(K) of Σ|x·w|; the naive
-// float32 reference is held to the same bound as a sanity check.
+// checkLinear compares Linear with the exact product on a random weight
+// (see checkLinearWeight).
 func checkLinear(t *testing.T, r *rand.Rand, m, in, out int, fp8, withBias bool) {
 	t.Helper()
-	x := randSlice(r, m*in, 1)
 	var w *Weight
 	if fp8 {
 		w = NewWeightFP8(out, in, randFP8(r, out*in), randSlice(r, out, 0.01))
@@ -48,6 +46,16 @@ func checkLinear(t *testing.T, r *rand.Rand, m, in, out int, fp8, withBias bool)
 	if withBias {
 		bias = randSlice(r, out, 1)
 	}
+	checkLinearWeight(t, r, m, w, bias)
+}
+
+// checkLinearWeight compares Linear with the exact product: float32
+// accumulation of K terms must stay within a few ulps·sqrt(K) of Σ|x·w|;
+// the naive float32 reference is held to the same bound as a sanity check.
+func checkLinearWeight(t *testing.T, r *rand.Rand, m int, w *Weight, bias []float32) {
+	t.Helper()
+	in, out := w.in, w.out
+	x := randSlice(r, m*in, 1)
 	y := randSlice(r, m*out, 100) // garbage that must be overwritten
 	Linear(y, x, m, w, bias)
 	ref := make([]float32, m*out)
@@ -57,10 +65,29 @@ func checkLinear(t *testing.T, r *rand.Rand, m, in, out int, fp8, withBias bool)
 	for i := range y {
 		if e := math.Abs(float64(y[i]) - want[i]); e > tol*mag[i] || math.IsNaN(float64(y[i])) {
 			t.Fatalf("m=%d in=%d out=%d fp8=%v: y[%d]=%g want %g (err %.3g, bound %.3g, naive %g)",
-				m, in, out, fp8, i, y[i], want[i], e, tol*mag[i], ref[i])
+				m, in, out, w.IsFP8(), i, y[i], want[i], e, tol*mag[i], ref[i])
 		}
 		if e := math.Abs(float64(ref[i]) - want[i]); e > tol*mag[i] {
 			t.Fatalf("naive reference out of bound at %d: %g vs %g", i, ref[i], want[i])
+		}
+	}
+}
+
+// TestLinearPackedForAnotherKernel runs float32 weights packed for one
+// micro-kernel's panel width (NewWeightF32 packs for the kernel in use)
+// under every kernel, so a kernel swapped in later gets correct panels.
+func TestLinearPackedForAnotherKernel(t *testing.T) {
+	saved := kernel
+	defer func() { kernel = saved }()
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, packer := range allKernels() {
+		for _, runner := range allKernels() {
+			t.Run(packer.name+"/"+runner.name, func(t *testing.T) {
+				kernel = packer
+				w := NewWeightF32(45, 33, randSlice(r, 45*33, 0.1))
+				kernel = runner
+				checkLinearWeight(t, r, 13, w, randSlice(r, 45, 1))
+			})
 		}
 	}
 }

@@ -60,14 +60,44 @@ func (s strideRows) pack(dst []float32, k0, kc, j0, nr int) {
 
 // prepacked is a panelSource whose panels were packed ahead of time: panel
 // p (columns p·nr …) is buf[p·k·nr : (p+1)·k·nr], k rows of nr floats, so
-// any K-block of it is contiguous and is used in place.
+// any K-block of it is contiguous and is used in place. Columns n and up
+// of the last panel are zeros.
 type prepacked struct {
-	buf   []float32
-	k, nr int
+	buf      []float32
+	k, n, nr int
 }
 
+// prepack packs the k×n matrix of src into panels nr wide.
+func prepack(src panelSource, k, n, nr int) prepacked {
+	panels := (n + nr - 1) / nr
+	p := prepacked{buf: make([]float32, panels*k*nr), k: k, n: n, nr: nr}
+	for j := 0; j < panels; j++ {
+		src.pack(p.buf[j*k*nr:], 0, k, j*nr, nr)
+	}
+	return p
+}
+
+// pack copies a panel; a width other than the stored one (a kernel swapped
+// in after packing, as tests do) is gathered element by element.
 func (s prepacked) pack(dst []float32, k0, kc, j0, nr int) {
-	copy(dst[:kc*nr], s.panelAt(k0, kc, j0, nr))
+	if nr == s.nr {
+		copy(dst[:kc*nr], s.panelAt(k0, kc, j0, nr))
+		return
+	}
+	for kk := 0; kk < kc; kk++ {
+		for jj := 0; jj < nr; jj++ {
+			var v float32
+			if j := j0 + jj; j < s.n {
+				v = s.at(k0+kk, j)
+			}
+			dst[kk*nr+jj] = v
+		}
+	}
+}
+
+// at returns B[k][j].
+func (s prepacked) at(k, j int) float32 {
+	return s.buf[(j/s.nr)*s.k*s.nr+k*s.nr+j%s.nr]
 }
 
 // panelAt returns the packed panel of columns [j0, j0+nr), rows [k0, k0+kc).

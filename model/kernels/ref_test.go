@@ -225,8 +225,11 @@ func refPixelShuffle3D(out, in []float32, c, t, h, w, ft, fh, fw int) {
 // refRow returns output row o of the weight as float32 into buf (len In),
 // dequantising FP8 codes as decode(code)·scale.
 func refRow(w *Weight, o int, buf []float32) []float32 {
-	if w.f32 != nil {
-		return w.f32[o*w.in : (o+1)*w.in]
+	if w.fp8 == nil {
+		for i := range buf {
+			buf[i] = w.f32.at(i, o)
+		}
+		return buf
 	}
 	s := w.scale[o]
 	for i, c := range w.fp8[o*w.in : (o+1)*w.in] {

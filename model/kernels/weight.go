@@ -6,20 +6,23 @@ import "github.com/reel-video/reel/model/fp8"
 // y = x·Wᵀ. It holds either float32 values or FP8 E4M3FN codes with one
 // float32 scale per output row (w[o][i] = decode(code[o][i]) · scale[o]).
 // FP8 weights are never widened to a full float32 copy; kernels dequantise
-// small panels as they go. Construct with NewWeightF32 or NewWeightFP8.
+// small panels as they go. Float32 weights are stored already transposed
+// into the GEMM's panels, so Linear multiplies them in place instead of
+// repacking them on every call. Construct with NewWeightF32 or
+// NewWeightFP8.
 type Weight struct {
 	out, in int
-	f32     []float32
+	f32     prepacked // Wᵀ [in, out] in panels of the init-time kernel's width; empty for FP8
 	fp8     []uint8
 	scale   []float32
 }
 
-// NewWeightF32 wraps a float32 [out, in] weight. data is used, not copied.
+// NewWeightF32 packs a float32 [out, in] weight (data is not kept).
 func NewWeightF32(out, in int, data []float32) *Weight {
 	if len(data) != out*in {
 		panic("kernels: NewWeightF32: len(data) != out*in")
 	}
-	return &Weight{out: out, in: in, f32: data}
+	return &Weight{out: out, in: in, f32: prepack(transposedRows{data: data, stride: in, rows: out}, in, out, kernel.nr)}
 }
 
 // NewWeightFP8 wraps E4M3FN codes [out, in] and per-row scales [out].
@@ -40,23 +43,28 @@ func (w *Weight) In() int { return w.in }
 func (w *Weight) IsFP8() bool { return w.fp8 != nil }
 
 // Bytes is the resident size of the weight's storage.
-func (w *Weight) Bytes() int { return 4*len(w.f32) + len(w.fp8) + 4*len(w.scale) }
+func (w *Weight) Bytes() int { return 4*len(w.f32.buf) + len(w.fp8) + 4*len(w.scale) }
 
 // e4m3 is package fp8's E4M3FN decode table, copied into this package so
 // the packing loop indexes a fixed-size array (no bounds checks).
 var e4m3 = fp8.E4M3Table()
 
-// pack implements panelSource for Linear: B = Wᵀ, so panel column jj is
-// row j0+jj of W, transposed into the panel. FP8 codes are decoded and
+// source is the panel source of Linear: B = Wᵀ. A float32 weight is its
+// own prepacked panels; an FP8 one is packed (decoded) panel by panel.
+func (w *Weight) source() panelSource {
+	if w.fp8 == nil {
+		return w.f32
+	}
+	return w
+}
+
+// pack implements panelSource for an FP8 Linear weight: panel column jj is
+// row j0+jj of W, transposed into the panel, with the codes decoded and
 // scaled here, one small panel at a time: decode(code)·scale is exactly the
 // float32 weight of the reference definition, so no full-precision copy of
 // the weight ever exists. Rows are taken four at a time (see
 // transposedRows.pack).
 func (w *Weight) pack(dst []float32, k0, kc, j0, nr int) {
-	if w.f32 != nil {
-		transposedRows{data: w.f32, stride: w.in, rows: w.out}.pack(dst, k0, kc, j0, nr)
-		return
-	}
 	dst = dst[:kc*nr]
 	jj := 0
 	for ; jj+4 <= nr && j0+jj+4 <= w.out; jj += 4 {

@@ -32,28 +32,52 @@ type DeadLetters struct {
 }
 
 // Run serves until ctx ends. Any number of processes may run it; they share
-// one durable consumer.
+// one durable consumer. If that consumer disappears (deleted by an operator,
+// the stream recreated), Run attaches again instead of silently stopping.
 func (d DeadLetters) Run(ctx context.Context) error {
-	b := d.Store.b
-	cons, err := b.DLQConsumer(ctx)
+	for {
+		err := d.serve(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		d.Store.log.Warn().Msg("dead letters: consumer lost; attaching again")
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// serve handles advisories until ctx ends (nil), the connection closes (an
+// error) or the pull stops for any other reason (nil: attach again). A
+// consumer deleted while a pull waits ends the iterator; one deleted between
+// pulls only shows as missing heartbeats, hence ErrOnMissingHeartbeat.
+func (d DeadLetters) serve(ctx context.Context) error {
+	cons, err := d.Store.b.DLQConsumer(ctx)
 	if err != nil {
 		return err
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(1))
+	it, err := cons.Messages(jetstream.PullMaxMessages(1), jetstream.WithMessagesErrOnMissingHeartbeat(true))
 	if err != nil {
-		return err
+		return fmt.Errorf("dead letters: %w", err)
 	}
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
 	defer it.Stop()
 	for {
 		m, err := it.Next()
+		if errors.Is(err, jetstream.ErrConnectionClosed) {
+			return fmt.Errorf("dead letters: %w", err)
+		}
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				return nil
+			if ctx.Err() == nil {
+				d.Store.log.Warn().Err(err).Msg("dead letters: next")
 			}
-			d.Store.log.Warn().Err(err).Msg("dead letters: next")
-			continue
+			return nil
 		}
 		if err := d.handle(ctx, m); err != nil {
 			d.Store.log.Warn().Err(err).Msg("dead letter")

@@ -76,4 +76,14 @@ func TestDeadLettersFailJobsOfStageConsumersOnly(t *testing.T) {
 	if j, err := store.Get(ctx, ignored); err != nil || j.State != bus.StateQueued {
 		t.Fatalf("job of another consumer's advisory: %v %v, want queued", j.State, err)
 	}
+
+	// The durable consumer deleted under a running handler: it attaches again.
+	if err := b.DLQ.DeleteConsumer(ctx, "reel-deadletters"); err != nil {
+		t.Fatal(err)
+	}
+	after, seq4 := submit()
+	advise("max_deliver", bus.ConsumerName(bus.StageDenoise), seq4, "")
+	if j, err := store.Wait(ctx, after); err != nil || j.State != bus.StateFailed {
+		t.Fatalf("advisory after the consumer was deleted: %v %v, want failed", j, err)
+	}
 }

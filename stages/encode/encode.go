@@ -144,7 +144,9 @@ func (h *Handler) Handle(ctx context.Context, d *stages.Delivery) error {
 		return err
 	}
 	if res.FallbackReason != "" {
-		d.Log.Warn().Str("reason", res.FallbackReason).Msg("encoded with the pure-Go encoder")
+		// The video library already warned once, with ffmpeg's error; this
+		// line only records the outcome.
+		d.Log.Info().Str("reason", res.FallbackReason).Msg("encoded with the pure-Go encoder")
 	}
 	d.Report(ctx, bus.Event{Kind: bus.EventSucceeded, Video: &info})
 	return nil

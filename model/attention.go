@@ -8,11 +8,12 @@ type attnJob struct {
 	p            kernels.AttnParams
 }
 
-// attention runs the jobs one after another: kernels.Attention already
-// spreads (head, query block) units over the cores, and measured side by
-// side, splitting the heads across goroutines here as well gained nothing.
-func attention(jobs []attnJob) {
+// attention runs the jobs one after another with scratch s: kernels'
+// Attention already spreads (head, query block) units over the cores, and
+// measured side by side, splitting the heads across goroutines here as well
+// gained nothing.
+func attention(s *kernels.AttnScratch, jobs []attnJob) {
 	for _, j := range jobs {
-		kernels.Attention(j.out, j.q, j.k, j.v, j.p)
+		s.Attention(j.out, j.q, j.k, j.v, j.p)
 	}
 }

@@ -51,6 +51,7 @@ type ditWork struct {
 	mod         []float32 // [6d] adaln(silu(temb)), shared by the blocks
 	blk         []float32 // [6d] mod + table of the current block
 	jobs        []attnJob // attention calls of one layer, reused
+	attn        kernels.AttnScratch
 }
 
 func (m *dit) newWork(b, t int) *ditWork {
@@ -135,7 +136,7 @@ func (m *dit) forward(w *ditWork, z []float32, sigma float32, conds []*textCond,
 				QStride: 3 * d, KStride: 3 * d, VStride: 3 * d, OStride: d,
 			}})
 		}
-		attention(jobs)
+		attention(&w.attn, jobs)
 		kernels.Linear(w.o, w.a, sr, blk.out1, nil)
 		addGated(w.x[:sr*d], w.o, gate1, d)
 		for b := seqs; b < w.b; b++ {
@@ -156,7 +157,7 @@ func (m *dit) forward(w *ditWork, z []float32, sigma float32, conds []*textCond,
 				QStride: d, KStride: 2 * d, VStride: 2 * d, OStride: d, KeyMask: c.mask,
 			}})
 		}
-		attention(jobs)
+		attention(&w.attn, jobs)
 		kernels.Linear(w.o, w.a, rows, blk.out2, nil)
 		addInto(w.x, w.o)
 

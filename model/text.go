@@ -81,11 +81,12 @@ func (e *textEncoder) encode(ids []int, mask []bool) []float32 {
 	a := make([]float32, n*d)
 	o := make([]float32, n*d)
 	h := make([]float32, n*4*d)
+	var scratch kernels.AttnScratch
 	for _, L := range e.layers {
 		copy(y, x)
 		kernels.LayerNorm(y, n, d, L.ln1W, L.ln1B, eps)
 		kernels.Linear(qkv, y, n, L.qkv, nil)
-		attention([]attnJob{{out: a, q: qkv, k: qkv[d:], v: qkv[2*d:], p: kernels.AttnParams{
+		attention(&scratch, []attnJob{{out: a, q: qkv, k: qkv[d:], v: qkv[2*d:], p: kernels.AttnParams{
 			NQ: n, NK: n, Heads: heads, HeadDim: d / heads,
 			QStride: 3 * d, KStride: 3 * d, VStride: 3 * d, OStride: d, KeyMask: mask,
 		}}})

@@ -22,6 +22,21 @@ type AttnParams struct {
 // (attnBlock × NK floats) stay in L2.
 const attnBlock = 96
 
+// Attention computes out = softmax(q·kᵀ/sqrt(HeadDim))·v per head with
+// fresh scratch memory; see AttnScratch.Attention.
+func Attention(out, q, k, v []float32, p AttnParams) {
+	new(AttnScratch).Attention(out, q, k, v, p)
+}
+
+// AttnScratch is the working memory of Attention calls (packed Kᵀ and V
+// and a block of scores per goroutine). A caller that runs many
+// attentions, like a sampler's steps, keeps one and reuses it so the calls
+// do not allocate it again each time. The zero value is ready; not safe
+// for concurrent use.
+type AttnScratch struct {
+	per []*attnScratch // one per worker goroutine
+}
+
 // Attention computes out = softmax(q·kᵀ/sqrt(HeadDim))·v per head.
 //
 // Work is split into (head, range of query blocks) items shared by up to
@@ -31,7 +46,7 @@ const attnBlock = 96
 // with the GEMM micro-kernel, takes the softmax of each row in place, and
 // computes O = P·V with the micro-kernel again. A row whose keys are all
 // masked is NaN, as in PyTorch.
-func Attention(out, q, k, v []float32, p AttnParams) {
+func (s *AttnScratch) Attention(out, q, k, v []float32, p AttnParams) {
 	if p.NQ == 0 || p.Heads == 0 || p.HeadDim == 0 {
 		return
 	}
@@ -49,6 +64,9 @@ func Attention(out, q, k, v []float32, p AttnParams) {
 	groups := min(blocks, (threads+p.Heads-1)/p.Heads) // block ranges per head
 	items := p.Heads * groups
 	workers := min(threads, items)
+	for len(s.per) < workers {
+		s.per = append(s.per, new(attnScratch))
+	}
 	var dropped []int // masked keys
 	for j, keep := range p.KeyMask {
 		if !keep {
@@ -56,8 +74,8 @@ func Attention(out, q, k, v []float32, p AttnParams) {
 		}
 	}
 	var next atomic.Int64
-	work := func() {
-		a := newAttnScratch(kernel, &p)
+	work := func(a *attnScratch) {
+		a.reset(kernel, &p)
 		for {
 			it := int(next.Add(1) - 1)
 			if it >= items {
@@ -68,14 +86,14 @@ func Attention(out, q, k, v []float32, p AttnParams) {
 		}
 	}
 	var wg sync.WaitGroup
-	for range workers - 1 {
+	for _, a := range s.per[1:workers] {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			work()
+			work(a)
 		}()
 	}
-	work()
+	work(s.per[0])
 	wg.Wait()
 }
 
@@ -89,14 +107,24 @@ type attnScratch struct {
 	inv     []float32 // 1/Σ per query row of a block
 }
 
-func newAttnScratch(mk microKernel, p *AttnParams) *attnScratch {
+// reset sizes the scratch for p with micro-kernel mk, keeping its buffers
+// when they are large enough.
+func (a *attnScratch) reset(mk microKernel, p *AttnParams) {
 	nr := mk.nr
-	a := &attnScratch{mk: mk, kPanels: (p.NK + nr - 1) / nr, vPanels: (p.HeadDim + nr - 1) / nr}
-	a.kT = make([]float32, a.kPanels*p.HeadDim*nr)
-	a.vP = make([]float32, a.vPanels*p.NK*nr)
-	a.scores = make([]float32, min(attnBlock, p.NQ)*p.NK)
-	a.inv = make([]float32, attnBlock)
-	return a
+	a.mk, a.kPanels, a.vPanels = mk, (p.NK+nr-1)/nr, (p.HeadDim+nr-1)/nr
+	a.kT = resize(a.kT, a.kPanels*p.HeadDim*nr)
+	a.vP = resize(a.vP, a.vPanels*p.NK*nr)
+	a.scores = resize(a.scores, min(attnBlock, p.NQ)*p.NK)
+	a.inv = resize(a.inv, attnBlock)
+}
+
+// resize returns buf with length n, reallocated only when it is too
+// small. The contents are not kept: every user overwrites them.
+func resize(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
 }
 
 // head computes head h for the query blocks [b0, b1).

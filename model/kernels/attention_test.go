@@ -114,3 +114,45 @@ func TestAttentionAllMasked(t *testing.T) {
 		}
 	}
 }
+
+// TestAttnScratchReuse runs one AttnScratch through shapes that grow,
+// shrink and change masking, and under every kernel in turn: each result
+// must be bit-identical to Attention with fresh scratch, so nothing left in
+// the reused buffers leaks into a later call.
+func TestAttnScratchReuse(t *testing.T) {
+	saved := kernel
+	defer func() { kernel = saved }()
+	r := rand.New(rand.NewPCG(7, 7))
+	var s AttnScratch
+	for _, mk := range allKernels() {
+		kernel = mk
+		for _, c := range []struct {
+			nq, nk, heads, hd int
+			masked            bool
+		}{
+			{192, 192, 4, 64, false},
+			{7, 13, 2, 5, true},
+			{250, 96, 4, 64, true},
+			{3, 1, 1, 33, false},
+			{192, 96, 4, 64, false},
+		} {
+			d := c.heads * c.hd
+			p := AttnParams{NQ: c.nq, NK: c.nk, Heads: c.heads, HeadDim: c.hd, QStride: d, KStride: d, VStride: d, OStride: d}
+			if c.masked {
+				p.KeyMask = make([]bool, c.nk)
+				for j := range p.KeyMask {
+					p.KeyMask[j] = j == 0 || r.IntN(2) == 0
+				}
+			}
+			q, k, v := randSlice(r, c.nq*d, 3), randSlice(r, c.nk*d, 1), randSlice(r, c.nk*d, 1)
+			got, want := make([]float32, c.nq*d), make([]float32, c.nq*d)
+			s.Attention(got, q, k, v, p)
+			Attention(want, q, k, v, p)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%s %+v: reused scratch out[%d] = %g, fresh %g", mk.name, c, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

@@ -135,9 +135,21 @@ func runChild(ctx context.Context, spec string) error {
 		if err != nil {
 			return err
 		}
+		// A denoise worker serves job after job, and the estimate is its
+		// steady state, where garbage has filled the GC's headroom. A step
+		// makes little garbage (its buffers are reused), so one job may
+		// not get there: run jobs until the GC has run once since Load
+		// (at most 20).
 		p := model.SampleParams{Frames: w.frames, Steps: w.steps, Guidance: 5, Shift: 3, Seed: 1}
-		if _, err := e.Sample(ctx, cond, uncond, p, nil); err != nil {
-			return err
+		gcs := func() uint32 {
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			return ms.NumGC
+		}
+		for start, j := gcs(), 0; j < 20 && gcs() == start; j++ {
+			if _, err := e.Sample(ctx, cond, uncond, p, nil); err != nil {
+				return err
+			}
 		}
 	case "chunked", "chunked-gc", "chunked-limit":
 		if w.kind == "chunked-limit" {

@@ -119,11 +119,11 @@ func (e Estimator) Text() Estimate {
 
 // Denoise is the denoise stage for one job, with classifier-free guidance
 // (two text conditions, so every activation is doubled). Steps do not
-// raise the bound: Sample allocates its buffers once and reuses them every
-// step, and what each step adds is garbage, which fills the GC headroom the
-// steady state counts (a run of a few steps stays below the estimate; 48
-// frames: 62 MiB after 2 steps, 90 MiB after 30, estimated 92 MiB, in the
-// test binary). fp8 selects the FP8 DiT (the built-in one);
+// raise the bound: Sample allocates its buffers (attention scratch
+// included) once and reuses them every step. What steps and jobs leave
+// behind is garbage, which fills the GC headroom the steady state counts
+// over a worker's jobs (a single short job can stay well below the
+// estimate). fp8 selects the FP8 DiT (the built-in one);
 // otherwise the DiT is float32 from a BF16/F32 checkpoint read from disk,
 // which Load also holds in the heap while it converts it.
 func (e Estimator) Denoise(frames, steps int, fp8 bool) Estimate {

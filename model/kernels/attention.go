@@ -50,7 +50,7 @@ func (s *AttnScratch) Attention(out, q, k, v []float32, p AttnParams) {
 	if p.NQ == 0 || p.Heads == 0 || p.HeadDim == 0 {
 		return
 	}
-	span := (p.Heads-1)*p.HeadDim + p.HeadDim
+	span := p.Heads * p.HeadDim // one token's heads
 	if len(q) < (p.NQ-1)*p.QStride+span || len(out) < (p.NQ-1)*p.OStride+span ||
 		(p.NK > 0 && (len(k) < (p.NK-1)*p.KStride+span || len(v) < (p.NK-1)*p.VStride+span)) ||
 		(p.KeyMask != nil && len(p.KeyMask) != p.NK) {

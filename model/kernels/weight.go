@@ -33,15 +33,6 @@ func NewWeightFP8(out, in int, codes []uint8, scale []float32) *Weight {
 	return &Weight{out: out, in: in, fp8: codes, scale: scale}
 }
 
-// Out is the number of output features (rows).
-func (w *Weight) Out() int { return w.out }
-
-// In is the number of input features (columns).
-func (w *Weight) In() int { return w.in }
-
-// IsFP8 reports whether the weight is stored as FP8 codes.
-func (w *Weight) IsFP8() bool { return w.fp8 != nil }
-
 // Bytes is the resident size of the weight's storage.
 func (w *Weight) Bytes() int { return 4*len(w.f32.buf) + len(w.fp8) + 4*len(w.scale) }
 

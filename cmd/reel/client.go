@@ -33,6 +33,23 @@ func client(ctx context.Context, a *app, nf *natsFlags, cmd *cobra.Command) (*bu
 	return b, orchestrator.NewStore(b, log), nil
 }
 
+// clientFunc is a client command's body, run on an open connection.
+type clientFunc func(cmd *cobra.Command, args []string, b *bus.Bus, store *orchestrator.Store) error
+
+// withClient is the RunE of a client command: connect, run fn, close.
+// Checks that need no server belong in PreRunE, so they fail before any
+// connection is tried.
+func withClient(a *app, nf *natsFlags, fn clientFunc) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		b, store, err := client(cmd.Context(), a, nf, cmd)
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		return fn(cmd, args, b, store)
+	}
+}
+
 func newSubmitCommand(a *app) *cobra.Command {
 	var nf natsFlags
 	var sf settingsFlags
@@ -41,23 +58,19 @@ func newSubmitCommand(a *app) *cobra.Command {
 		Use:   "submit PROMPT",
 		Short: "Submit a job; prints the job id as the last line",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		// Bad settings are refused before anything connects.
+		PreRunE: func(_ *cobra.Command, args []string) error {
+			return orchestrator.Validate(sf.request(args[0]))
+		},
+		RunE: withClient(a, &nf, func(cmd *cobra.Command, args []string, _ *bus.Bus, store *orchestrator.Store) error {
 			req, set := sf.request(args[0])
-			if err := orchestrator.Validate(req, set); err != nil {
-				return err
-			}
-			b, store, err := client(cmd.Context(), a, &nf, cmd)
-			if err != nil {
-				return err
-			}
-			defer b.Close()
 			id, err := store.Submit(cmd.Context(), req, set, orchestrator.SubmitOptions{Deadline: deadline})
 			if err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), id)
 			return nil
-		},
+		}),
 	}
 	nf.register(cmd.Flags())
 	sf.register(cmd.Flags())
@@ -72,12 +85,7 @@ func newStatusCommand(a *app) *cobra.Command {
 		Use:   "status JOB",
 		Short: "Print a job's state and one line per stage",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			b, store, err := client(cmd.Context(), a, &nf, cmd)
-			if err != nil {
-				return err
-			}
-			defer b.Close()
+		RunE: withClient(a, &nf, func(cmd *cobra.Command, args []string, _ *bus.Bus, store *orchestrator.Store) error {
 			j, err := store.Get(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -89,7 +97,7 @@ func newStatusCommand(a *app) *cobra.Command {
 			}
 			printStatus(cmd.OutOrStdout(), j, time.Now())
 			return nil
-		},
+		}),
 	}
 	nf.register(cmd.Flags())
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the job record as JSON")
@@ -152,12 +160,7 @@ func newWatchCommand(a *app) *cobra.Command {
 		Use:   "watch JOB",
 		Short: "Follow a job's events; exit 0 when it succeeds, 1 when it fails, 2 when cancelled",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			b, store, err := client(cmd.Context(), a, &nf, cmd)
-			if err != nil {
-				return err
-			}
-			defer b.Close()
+		RunE: withClient(a, &nf, func(cmd *cobra.Command, args []string, b *bus.Bus, store *orchestrator.Store) error {
 			j, err := follow(cmd.Context(), b, store, args[0], cmd.OutOrStdout())
 			if err != nil {
 				return err
@@ -170,7 +173,7 @@ func newWatchCommand(a *app) *cobra.Command {
 				return &exitError{2, fmt.Errorf("job %s cancelled", j.ID)}
 			}
 			return &exitError{1, fmt.Errorf("job %s failed: %s", j.ID, j.Error)}
-		},
+		}),
 	}
 	nf.register(cmd.Flags())
 	return cmd
@@ -183,12 +186,11 @@ func newGetCommand(a *app) *cobra.Command {
 		Use:   "get JOB -o FILE",
 		Short: "Download a finished job's video (or --what poster|gif)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			b, store, err := client(cmd.Context(), a, &nf, cmd)
-			if err != nil {
-				return err
-			}
-			defer b.Close()
+		PreRunE: func(*cobra.Command, []string) error {
+			_, _, err := videoFile(what, &bus.VideoInfo{})
+			return err
+		},
+		RunE: withClient(a, &nf, func(cmd *cobra.Command, args []string, b *bus.Bus, store *orchestrator.Store) error {
 			j, err := store.Get(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -196,15 +198,12 @@ func newGetCommand(a *app) *cobra.Command {
 			if j.State != bus.StateSucceeded || j.Video == nil {
 				return fmt.Errorf("job %s is %s, it has no video", j.ID, j.State)
 			}
-			name, ext := j.Video.Object, ".mp4"
-			switch what {
-			case "video":
-			case "poster":
-				name, ext = j.Video.Poster, ".png"
-			case "gif":
-				name, ext = j.Video.GIF, ".gif"
-			default:
-				return fmt.Errorf("--what %q: want video, poster or gif", what)
+			name, ext, err := videoFile(what, j.Video)
+			if err != nil {
+				return err
+			}
+			if name == "" {
+				return fmt.Errorf("job %s has no %s (encoder %s)", j.ID, what, j.Video.Encoder)
 			}
 			if out == "" {
 				out = j.ID + ext
@@ -214,12 +213,26 @@ func newGetCommand(a *app) *cobra.Command {
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), out)
 			return nil
-		},
+		}),
 	}
 	nf.register(cmd.Flags())
-	cmd.Flags().StringVarP(&out, "output", "o", "", "output file (default ./<job>.mp4)")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "output file (default ./<job>.mp4, .png or .gif)")
 	cmd.Flags().StringVar(&what, "what", "video", "video, poster or gif")
 	return cmd
+}
+
+// videoFile is the blob of a finished job that `get --what` names, and the
+// extension of its default file name.
+func videoFile(what string, v *bus.VideoInfo) (name, ext string, err error) {
+	switch what {
+	case "video":
+		return v.Object, ".mp4", nil
+	case "poster":
+		return v.Poster, ".png", nil
+	case "gif":
+		return v.GIF, ".gif", nil
+	}
+	return "", "", fmt.Errorf("--what %q: want video, poster or gif", what)
 }
 
 func newJobsCommand(a *app) *cobra.Command {
@@ -229,12 +242,7 @@ func newJobsCommand(a *app) *cobra.Command {
 		Use:   "jobs",
 		Short: "List jobs, newest first",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			b, store, err := client(cmd.Context(), a, &nf, cmd)
-			if err != nil {
-				return err
-			}
-			defer b.Close()
+		RunE: withClient(a, &nf, func(cmd *cobra.Command, _ []string, _ *bus.Bus, store *orchestrator.Store) error {
 			jobs, err := store.List(cmd.Context())
 			if err != nil {
 				return err
@@ -245,18 +253,24 @@ func newJobsCommand(a *app) *cobra.Command {
 				if limit > 0 && i >= limit {
 					break
 				}
-				p := j.Prompt
-				if len(p) > 40 {
-					p = p[:37] + "..."
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%q\n", j.ID, j.State, j.Created.Local().Format(time.DateTime), j.Settings.Frames, j.Settings.Steps, p)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%q\n", j.ID, j.State, j.Created.Local().Format(time.DateTime), j.Settings.Frames, j.Settings.Steps, shorten(j.Prompt, 40))
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	nf.register(cmd.Flags())
 	cmd.Flags().IntVarP(&limit, "limit", "n", 50, "show at most this many (0 = all)")
 	return cmd
+}
+
+// shorten cuts s to at most n characters (not bytes: prompts may be
+// Chinese), marking the cut with "...".
+func shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-3]) + "..."
 }
 
 func newCancelCommand(a *app) *cobra.Command {
@@ -265,18 +279,13 @@ func newCancelCommand(a *app) *cobra.Command {
 		Use:   "cancel JOB",
 		Short: "Cancel a job; every stage stops working on it within one denoise step or one chunk",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			b, store, err := client(cmd.Context(), a, &nf, cmd)
-			if err != nil {
-				return err
-			}
-			defer b.Close()
+		RunE: withClient(a, &nf, func(cmd *cobra.Command, args []string, _ *bus.Bus, store *orchestrator.Store) error {
 			if err := store.Cancel(cmd.Context(), args[0], "cancelled by user"); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s cancelled\n", args[0])
 			return nil
-		},
+		}),
 	}
 	nf.register(cmd.Flags())
 	return cmd
@@ -289,12 +298,7 @@ func newWorkersCommand(a *app) *cobra.Command {
 		Use:   "workers",
 		Short: "List live stage workers (heartbeats), with device and memory",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			b, _, err := client(cmd.Context(), a, &nf, cmd)
-			if err != nil {
-				return err
-			}
-			defer b.Close()
+		RunE: withClient(a, &nf, func(cmd *cobra.Command, _ []string, b *bus.Bus, _ *orchestrator.Store) error {
 			ws, err := stages.ListWorkers(cmd.Context(), b)
 			if err != nil {
 				return err
@@ -316,7 +320,7 @@ func newWorkersCommand(a *app) *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%d\t%d\t%s\t%s\t%s ago\n", w.Stage, w.Worker, w.Busy, w.Concurrency, w.Done, w.Failed, dev, mem, time.Since(w.Seen).Round(time.Second))
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	nf.register(cmd.Flags())
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")

@@ -16,6 +16,8 @@ func newReplayCommand(a *app) *cobra.Command {
 	var stage, job, since, until string
 	var sets []string
 	var watch bool
+	kv := map[string]string{} // --set, parsed
+	var from, to time.Time    // --since, --until, parsed
 	cmd := &cobra.Command{
 		Use:   "replay --stage S (--job J | --since T [--until T2]) [--set key=value ...]",
 		Short: "Re-run a stage (and the stages after it) from its persisted input, as a new linked job",
@@ -28,11 +30,11 @@ text embeddings). With --since/--until every job whose S input was stored
 in the window is replayed, one line per job. Times are RFC 3339 or a
 duration ago (e.g. 2h).`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		// Everything that needs no server is checked before connecting.
+		PreRunE: func(*cobra.Command, []string) error {
 			if _, err := bus.InputKind(stage); err != nil {
 				return fmt.Errorf("--stage: %w", err)
 			}
-			kv := map[string]string{}
 			for _, s := range sets {
 				k, v, ok := strings.Cut(s, "=")
 				if !ok {
@@ -40,14 +42,28 @@ duration ago (e.g. 2h).`,
 				}
 				kv[k] = v
 			}
-			if (job == "") == (since == "") {
+			switch {
+			case (job == "") == (since == ""):
 				return errors.New("give either --job or --since")
+			case job != "" && until != "":
+				return errors.New("--until goes with --since, not --job")
+			case since != "" && watch:
+				return errors.New("--watch goes with --job, not --since")
 			}
-			b, store, err := client(cmd.Context(), a, &nf, cmd)
-			if err != nil {
-				return err
+			var err error
+			if since != "" {
+				if from, err = parseWhen(since); err != nil {
+					return fmt.Errorf("--since: %w", err)
+				}
 			}
-			defer b.Close()
+			if until != "" {
+				if to, err = parseWhen(until); err != nil {
+					return fmt.Errorf("--until: %w", err)
+				}
+			}
+			return nil
+		},
+		RunE: withClient(a, &nf, func(cmd *cobra.Command, _ []string, b *bus.Bus, store *orchestrator.Store) error {
 			out := cmd.OutOrStdout()
 			if job != "" {
 				id, err := store.Replay(cmd.Context(), orchestrator.ReplayRequest{Stage: stage, Job: job, Set: kv})
@@ -66,16 +82,6 @@ duration ago (e.g. 2h).`,
 				fmt.Fprintln(out, id)
 				return nil
 			}
-			from, err := parseWhen(since)
-			if err != nil {
-				return fmt.Errorf("--since: %w", err)
-			}
-			var to time.Time
-			if until != "" {
-				if to, err = parseWhen(until); err != nil {
-					return fmt.Errorf("--until: %w", err)
-				}
-			}
 			failed := 0
 			n, err := store.ReplayWindow(cmd.Context(), stage, from, to, kv, func(parent, child string, err error) {
 				if err != nil {
@@ -93,7 +99,7 @@ duration ago (e.g. 2h).`,
 				return &exitError{1, fmt.Errorf("%d replays failed", failed)}
 			}
 			return nil
-		},
+		}),
 	}
 	fs := cmd.Flags()
 	nf.register(fs)

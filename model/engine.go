@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 
@@ -160,10 +161,10 @@ func (e *Engine) checkParams(p SampleParams) error {
 		return fmt.Errorf("%w: frames %d is not a positive multiple of %d", ErrInput, p.Frames, e.cfg.FramesPerChunk)
 	case p.Steps < 1:
 		return fmt.Errorf("%w: steps %d < 1", ErrInput, p.Steps)
-	case !(p.Shift > 0):
-		return fmt.Errorf("%w: shift %v must be > 0", ErrInput, p.Shift)
-	case p.Guidance != p.Guidance:
-		return fmt.Errorf("%w: guidance is NaN", ErrInput)
+	case !(p.Shift > 0) || math.IsInf(p.Shift, 1):
+		return fmt.Errorf("%w: shift %v must be finite and > 0", ErrInput, p.Shift)
+	case math.IsNaN(p.Guidance) || math.IsInf(p.Guidance, 0):
+		return fmt.Errorf("%w: guidance %v must be finite", ErrInput, p.Guidance)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -116,6 +117,9 @@ func TestSampleRejects(t *testing.T) {
 		{"frames 40", SampleParams{Frames: 40, Steps: 1, Shift: 3}, emb},
 		{"steps 0", SampleParams{Frames: 16, Steps: 0, Shift: 3}, emb},
 		{"shift 0", SampleParams{Frames: 16, Steps: 1, Shift: 0}, emb},
+		{"shift +Inf", SampleParams{Frames: 16, Steps: 1, Shift: math.Inf(1)}, emb},
+		{"guidance NaN", SampleParams{Frames: 16, Steps: 1, Shift: 3, Guidance: math.NaN()}, emb},
+		{"guidance -Inf", SampleParams{Frames: 16, Steps: 1, Shift: 3, Guidance: math.Inf(-1)}, emb},
 		{"nil prompt", ok, nil},
 		{"short hidden", ok, &TextEmbedding{Hidden: emb.Hidden[:10], Mask: emb.Mask}},
 		{"all masked", ok, &TextEmbedding{Hidden: emb.Hidden, Mask: make([]bool, len(emb.Mask))}},

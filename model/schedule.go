@@ -1,16 +1,12 @@
 package model
 
-// sigmaSchedule reproduces reel_tiny.py sigma_schedule: torch.linspace(1, 0,
-// steps+1) in float64 (torch's symmetric formula: the first half counts up
-// from the start, the second half down from the end), the shift
-// k·s/(1+(k−1)·s) in float64, and one rounding to float32.
+// sigmaSchedule reproduces reel_tiny.py sigma_schedule for steps ≥ 1:
+// torch.linspace(1, 0, steps+1) in float64 (torch's symmetric formula: the
+// first half counts up from the start, the second half down from the end),
+// the shift k·s/(1+(k−1)·s) in float64, and one rounding to float32.
 func sigmaSchedule(steps int, shift float64) []float32 {
 	n := steps + 1
 	out := make([]float32, n)
-	if n == 1 {
-		out[0] = float32(shift / (1 + (shift - 1)))
-		return out
-	}
 	const start, end = 1.0, 0.0
 	step := (end - start) / float64(n-1)
 	half := n / 2

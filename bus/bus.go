@@ -80,9 +80,6 @@ func ClaimThreshold(maxPayload int) int {
 	return maxPayload * 3 / 4
 }
 
-// SetClaimThreshold overrides the threshold (tests).
-func (b *Bus) SetClaimThreshold(n int) { b.claimAt = n }
-
 // PublishOnce publishes env on a write-once subject. If the subject already
 // holds a message (a redelivered or re-run handler), nothing is added and
 // duplicate is true. Large bodies are claim-checked first.

@@ -164,14 +164,6 @@ func (s *Server) ClientURL() string {
 	return s.ns.ClientURL()
 }
 
-// Port is the listening port (0 with DontListen).
-func (s *Server) Port() int {
-	if a, ok := s.ns.Addr().(*net.TCPAddr); ok {
-		return a.Port
-	}
-	return 0
-}
-
 // InProcessConn lets nats.InProcessServer connect without a socket.
 func (s *Server) InProcessConn() (net.Conn, error) { return s.ns.InProcessConn() }
 

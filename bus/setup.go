@@ -68,9 +68,6 @@ func (c *LayoutConfig) Validate() error {
 	return nil
 }
 
-// Defaults returns the config with defaults filled in.
-func (c LayoutConfig) Defaults() LayoutConfig { c.setDefaults(); return c }
-
 func (c *LayoutConfig) storage() jetstream.StorageType {
 	if c.Memory {
 		return jetstream.MemoryStorage

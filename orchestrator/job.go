@@ -4,7 +4,9 @@
 package orchestrator
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/reel-video/reel/bus"
@@ -174,4 +176,14 @@ func (j *Job) closeStages(st bus.State, now time.Time) {
 			}
 		}
 	}
+}
+
+// Summary is a one-line description of a job's state.
+func (j *Job) Summary() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s", j.ID, j.State)
+	if j.Error != "" {
+		fmt.Fprintf(&b, " (%s)", j.Error)
+	}
+	return b.String()
 }

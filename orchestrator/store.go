@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -246,14 +245,4 @@ func (s *Store) Wait(ctx context.Context, id string) (*Job, error) {
 			}
 		}
 	}
-}
-
-// Summary is a one-line description of a job's state.
-func (j *Job) Summary() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s", j.ID, j.State)
-	if j.Error != "" {
-		fmt.Fprintf(&b, " (%s)", j.Error)
-	}
-	return b.String()
 }

@@ -66,7 +66,8 @@ func QuantizeCheckpoint(f *safetensors.File) (*safetensors.File, error) {
 
 // QuantizeFile reads the safetensors checkpoint at in, quantizes it with
 // QuantizeCheckpoint and writes the result to out (via a temporary file in
-// the same directory and a rename, so out is never left half-written).
+// the same directory and a rename, so out is never left half-written). out
+// gets mode 0644 like any written file, not the temporary file's 0600.
 func QuantizeFile(in, out string) error {
 	f, err := safetensors.ReadFile(in)
 	if err != nil {
@@ -85,6 +86,10 @@ func QuantizeFile(in, out string) error {
 		return err
 	}
 	defer os.Remove(tmp.Name()) // no-op after a successful rename
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
 	if _, err := tmp.Write(buf.Bytes()); err != nil {
 		tmp.Close()
 		return err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/reel-video/reel/model/safetensors"
@@ -39,7 +40,7 @@ func TestQuantizeCheckpointMatchesPyTorch(t *testing.T) {
 			t.Errorf("%s: missing from our output", want.Name)
 			continue
 		}
-		if got.DType != want.DType || !equalShape(got.Shape, want.Shape) {
+		if got.DType != want.DType || !slices.Equal(got.Shape, want.Shape) {
 			t.Errorf("%s: %s %v, reference %s %v", want.Name, got.DType, got.Shape, want.DType, want.Shape)
 			continue
 		}
@@ -95,6 +96,11 @@ func TestQuantizeFile(t *testing.T) {
 	if _, ok := f.Get("dit.blocks.0.fc1.weight_scale"); !ok {
 		t.Error("scale tensor missing")
 	}
+	if st, err := os.Stat(out); err != nil {
+		t.Error(err)
+	} else if st.Mode().Perm() != 0o644 {
+		t.Errorf("output file mode %v, want 0644: a checkpoint must be readable by the stages that load it", st.Mode().Perm())
+	}
 	entries, _ := os.ReadDir(filepath.Dir(out))
 	if len(entries) != 1 {
 		t.Errorf("temporary file left behind: %v", entries)
@@ -102,16 +108,4 @@ func TestQuantizeFile(t *testing.T) {
 	if err := QuantizeFile("missing.safetensors", out); err == nil {
 		t.Error("QuantizeFile of a missing input succeeded")
 	}
-}
-
-func equalShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
+	"github.com/reel-video/reel/internal/mem"
 )
 
 // AutoGPU as Config.GPU pins to the first visible device when there is one,
@@ -115,11 +117,5 @@ func (p *Placement) Close() error {
 	return p.monitor.Close()
 }
 
-// formatBytes renders a byte count in GiB or MiB for log lines.
-func formatBytes(n uint64) string {
-	const mib = 1 << 20
-	if n >= 1<<30 {
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	}
-	return fmt.Sprintf("%.1f MiB", float64(n)/mib)
-}
+// formatBytes renders a byte count like every other size reel prints.
+func formatBytes(n uint64) string { return mem.FormatSize(int64(min(n, math.MaxInt64))) }

@@ -38,9 +38,9 @@ type Placement struct {
 
 // Place opens NVML and pins to cfg.GPU. Missing NVML, driver or devices is
 // not an error: the placement is the CPU and Note says so. Naming a device
-// that does not exist while GPUs are visible is an error wrapping ErrBadPin,
-// because that is a configuration mistake and silently using another device
-// would hide it.
+// that does not exist while GPUs are visible, or a negative index other
+// than AutoGPU, is an error wrapping ErrBadPin, because that is a
+// configuration mistake and silently using another device would hide it.
 func Place(ctx context.Context, cfg Config) (*Placement, error) {
 	lib := cfg.Lib
 	if lib == nil {
@@ -54,7 +54,7 @@ func Place(ctx context.Context, cfg Config) (*Placement, error) {
 		return nil, err
 	}
 	i := cfg.GPU
-	if i < 0 {
+	if i == AutoGPU {
 		i = 0
 	}
 	d, err := m.Device(ctx, i)

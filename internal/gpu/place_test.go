@@ -25,6 +25,7 @@ func TestPlacePins(t *testing.T) {
 		{"auto under visible", ParseVisible("6,2", true), AutoGPU, 6, nil},
 		{"past the visible list", ParseVisible("5,6,7", true), 3, -1, ErrBadPin},
 		{"past all devices", Visible{All: true}, 8, -1, ErrBadPin},
+		{"negative, not auto", Visible{All: true}, -2, -1, ErrBadPin},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

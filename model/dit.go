@@ -12,20 +12,19 @@ import (
 // small layers outside the blocks (timestep MLP, AdaLN, caption MLP) stay
 // BF16 (see smallLinear).
 type dit struct {
-	cfg         Config
-	d, heads    int
-	patchW      *kernels.Weight // [d, 32]
-	patchB      []float32
-	tFC1, tFC2  *smallLinear
-	adaln       *smallLinear // [6d, d]
-	capFC1      *smallLinear
-	capFC2      *smallLinear
-	blocks      []ditBlock
-	finalTable  []float32       // [2, d]
-	projW       *kernels.Weight // [32, d]
-	projB       []float32
-	fp8         bool
-	weightBytes int // resident bytes of all weights, as loaded
+	cfg        Config
+	d, heads   int
+	patchW     *kernels.Weight // [d, 32]
+	patchB     []float32
+	tFC1, tFC2 *smallLinear
+	adaln      *smallLinear // [6d, d]
+	capFC1     *smallLinear
+	capFC2     *smallLinear
+	blocks     []ditBlock
+	finalTable []float32       // [2, d]
+	projW      *kernels.Weight // [32, d]
+	projB      []float32
+	fp8        bool
 }
 
 type ditBlock struct {
@@ -97,11 +96,11 @@ func loadDiT(cfg Config, s tensors) (*dit, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.weightBytes = m.countBytes()
 	return m, nil
 }
 
-func (m *dit) countBytes() int {
+// weightBytes is the resident size of every weight, as loaded.
+func (m *dit) weightBytes() int {
 	n := m.patchW.Bytes() + m.projW.Bytes()
 	for _, l := range []*smallLinear{m.tFC1, m.tFC2, m.adaln, m.capFC1, m.capFC2} {
 		n += l.bytes()

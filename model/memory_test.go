@@ -52,9 +52,9 @@ func TestFP8DiTMemory(t *testing.T) {
 	}
 	ratio := float64(fp8Bytes) / float64(f32Bytes)
 	t.Logf("DiT resident weights, measured heap growth: float32 %.2f MB, FP8 %.2f MB, ratio %.1f%% (counted storage: %.2f MB, %.2f MB)",
-		float64(f32Bytes)/1e6, float64(fp8Bytes)/1e6, 100*ratio, float64(m32.weightBytes)/1e6, float64(m8.weightBytes)/1e6)
-	if f32Bytes < int64(m32.weightBytes) {
-		t.Fatalf("measured float32 growth %d below the %d bytes of storage: measurement broken", f32Bytes, m32.weightBytes)
+		float64(f32Bytes)/1e6, float64(fp8Bytes)/1e6, 100*ratio, float64(m32.weightBytes())/1e6, float64(m8.weightBytes())/1e6)
+	if f32Bytes < int64(m32.weightBytes()) {
+		t.Fatalf("measured float32 growth %d below the %d bytes of storage: measurement broken", f32Bytes, m32.weightBytes())
 	}
 	if ratio > 0.30 {
 		t.Errorf("FP8 DiT weights are %.1f%% of float32, want ≤ 30%%", 100*ratio)

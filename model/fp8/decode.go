@@ -1,11 +1,15 @@
 package fp8
 
-import "math"
+import (
+	"math"
+
+	"github.com/reel-video/reel/model/safetensors"
+)
 
 // The decode tables are computed once at init and never written again.
 var (
 	e4m3Table = buildTable(decodeE4M3Slow)
-	e5m2Table = buildTable(decodeE5M2Slow)
+	e5m2Table = buildTable(decodeE5M2)
 )
 
 func buildTable(f func(uint8) float32) *[256]float32 {
@@ -47,19 +51,6 @@ func decodeE4M3Slow(c uint8) float32 {
 	}
 }
 
-// decodeE5M2Slow widens an E5M2 code the same way (rebias 15 -> 127).
-func decodeE5M2Slow(c uint8) float32 {
-	sign := uint32(c>>7) << 31
-	exp := uint32(c>>2) & 0x1f
-	mant := uint32(c) & 0x3
-	switch {
-	case exp == 0x1f:
-		return math.Float32frombits(sign | 0x7f800000 | mant<<21)
-	case exp == 0 && mant == 0:
-		return math.Float32frombits(sign)
-	case exp == 0: // subnormal: mant · 2^-16
-		return math.Float32frombits(sign | math.Float32bits(float32(mant)/65536))
-	default:
-		return math.Float32frombits(sign | (exp+112)<<23 | mant<<21)
-	}
-}
+// decodeE5M2 widens an E5M2 code: it is the top byte of an IEEE binary16,
+// so the half-precision widening does it exactly (Inf and NaN included).
+func decodeE5M2(c uint8) float32 { return safetensors.HalfToFloat32(uint16(c) << 8) }

@@ -3,8 +3,6 @@ package fp8
 import (
 	"math"
 	"testing"
-
-	"github.com/reel-video/reel/model/safetensors"
 )
 
 // specValue computes a code's value from the OFP8 formula in float64:
@@ -107,23 +105,6 @@ func TestDecodeLandmarks(t *testing.T) {
 	}
 	if v := DecodeE4M3(0x80); v != 0 || !math.Signbit(float64(v)) {
 		t.Errorf("E4M3 0x80 = %v, want -0", v)
-	}
-}
-
-// E5M2 is the top byte of binary16, so its table must agree with the
-// independent half-precision widening of the safetensors package.
-func TestE5M2IsTopByteOfHalf(t *testing.T) {
-	for c := 0; c < 256; c++ {
-		got, want := DecodeE5M2(uint8(c)), safetensors.HalfToFloat32(uint16(c)<<8)
-		if math.IsNaN(float64(want)) {
-			if !math.IsNaN(float64(got)) {
-				t.Errorf("code %#02x = %v, want NaN", c, got)
-			}
-			continue
-		}
-		if got != want {
-			t.Errorf("code %#02x = %v, want %v", c, got, want)
-		}
 	}
 }
 

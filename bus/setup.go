@@ -93,56 +93,33 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg LayoutConfig) (*Layo
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	dup := 2 * time.Minute
-	if cfg.MaxAge < dup {
-		dup = cfg.MaxAge
-	}
 	l := &Layout{Cfg: cfg}
 	var err error
-	l.Stream, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Metadata:    cfg.metadata(),
-		Name:        StreamName,
-		Description: "reel stage inputs and outputs (replayable)",
-		Subjects:    []string{"reel.prompt.*", "reel.text.*", "reel.latent.*.*", "reel.frames.*.*", "reel.video.*"},
-		Retention:   jetstream.LimitsPolicy,
-		MaxAge:      cfg.MaxAge,
-		MaxBytes:    cfg.MaxBytes,
-		Storage:     cfg.storage(),
-		Replicas:    cfg.Replicas,
-		Duplicates:  dup,
-		Discard:     jetstream.DiscardOld,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("stream %s: %w", StreamName, err)
+	// Every stream keeps what the limits allow, whatever was acked (replay).
+	limits := func(name, desc string, maxBytes int64, subjects ...string) jetstream.StreamConfig {
+		return jetstream.StreamConfig{Name: name, Description: desc, Subjects: subjects,
+			Retention: jetstream.LimitsPolicy, MaxAge: cfg.MaxAge, MaxBytes: maxBytes,
+			Storage: cfg.storage(), Replicas: cfg.Replicas}
 	}
-	l.Events, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        EventsStreamName,
-		Description: "reel job progress events",
-		Subjects:    []string{EventsPrefix + ".*"},
-		Retention:   jetstream.LimitsPolicy,
-		MaxAge:      cfg.MaxAge,
-		MaxBytes:    cfg.MaxBytes / 4,
-		Storage:     cfg.storage(),
-		Replicas:    cfg.Replicas,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("stream %s: %w", EventsStreamName, err)
+	reel := limits(StreamName, "reel stage inputs and outputs (replayable)", cfg.MaxBytes,
+		"reel.prompt.*", "reel.text.*", "reel.latent.*.*", "reel.frames.*.*", "reel.video.*")
+	reel.Metadata = cfg.metadata()
+	reel.Duplicates = min(2*time.Minute, cfg.MaxAge) // the server's default, which must not exceed MaxAge
+	reel.Discard = jetstream.DiscardOld
+	streams := []struct {
+		into *jetstream.Stream
+		cfg  jetstream.StreamConfig
+	}{
+		{&l.Stream, reel},
+		{&l.Events, limits(EventsStreamName, "reel job progress events", cfg.MaxBytes/4, EventsPrefix+".*")},
+		{&l.DLQ, limits(DLQStreamName, "dead letters: max-deliveries and terminated advisories of stream REEL", cfg.MaxBytes/4,
+			"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."+StreamName+".*",
+			"$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED."+StreamName+".*")},
 	}
-	l.DLQ, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        DLQStreamName,
-		Description: "dead letters: max-deliveries and terminated advisories of stream REEL",
-		Subjects: []string{
-			"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + StreamName + ".*",
-			"$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED." + StreamName + ".*",
-		},
-		Retention: jetstream.LimitsPolicy,
-		MaxAge:    cfg.MaxAge,
-		MaxBytes:  cfg.MaxBytes / 4,
-		Storage:   cfg.storage(),
-		Replicas:  cfg.Replicas,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("stream %s: %w", DLQStreamName, err)
+	for _, st := range streams {
+		if *st.into, err = js.CreateOrUpdateStream(ctx, st.cfg); err != nil {
+			return nil, fmt.Errorf("stream %s: %w", st.cfg.Name, err)
+		}
 	}
 	l.Jobs, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      JobsBucket,

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/reel-video/reel/bus/bustest"
 )
 
 // execute runs the root command in this process and returns its error.
@@ -16,7 +18,7 @@ func execute(t *testing.T, args ...string) error {
 	root.SetOut(&out)
 	root.SetErr(&out)
 	root.SetArgs(args)
-	return root.ExecuteContext(ctxT(t, 30*time.Second))
+	return root.ExecuteContext(bustest.Ctx(t, 30*time.Second))
 }
 
 // Client commands refuse what needs no server before connecting: the URL

@@ -19,6 +19,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/bustest"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/rs/zerolog"
 )
@@ -43,12 +44,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func ctxT(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 // run runs reel to completion.
 func run(t *testing.T, ctx context.Context, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
@@ -71,36 +66,12 @@ func lastLine(s string) string {
 	return strings.TrimSpace(lines[len(lines)-1])
 }
 
-type probe struct{ codec, pixfmt, size, rate, frames string }
-
-func ffprobe(t *testing.T, path string) probe {
-	t.Helper()
-	if _, err := exec.LookPath("ffprobe"); err != nil {
-		if os.Getenv("REEL_VIDEO_REQUIRE_TOOLS") != "" {
-			t.Fatal("ffprobe is required (REEL_VIDEO_REQUIRE_TOOLS is set)")
-		}
-		t.Skip("ffprobe not installed")
-	}
-	out, err := exec.Command("ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
-		"-show_entries", "stream=codec_name,pix_fmt,width,height,r_frame_rate,nb_read_frames", "-of", "default=nw=1", path).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v\n%s", path, err, out)
-	}
-	kv := map[string]string{}
-	for _, l := range strings.Split(string(out), "\n") {
-		if k, v, ok := strings.Cut(strings.TrimSpace(l), "="); ok {
-			kv[k] = v
-		}
-	}
-	return probe{kv["codec_name"], kv["pix_fmt"], kv["width"] + "x" + kv["height"], kv["r_frame_rate"], kv["nb_read_frames"]}
-}
-
 // End to end: `reel generate` on an embedded server writes an MP4 that
 // ffprobe reads as 48 frames of 64×64 at 8 fps.
 func TestGenerateEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out.mp4")
-	stdout, stderr, code := run(t, ctxT(t, 3*time.Minute), "generate", "a red ball bouncing on grass",
+	stdout, stderr, code := run(t, bustest.Ctx(t, 3*time.Minute), "generate", "a red ball bouncing on grass",
 		"--frames", "48", "--steps", "4", "--seed", "3", "--data", filepath.Join(dir, "data"), "-o", out)
 	if code != 0 {
 		t.Fatalf("generate: exit %d\n%s", code, stderr)
@@ -108,8 +79,8 @@ func TestGenerateEndToEnd(t *testing.T) {
 	if got := lastLine(stdout); got != out {
 		t.Fatalf("generate printed %q, want %q", got, out)
 	}
-	p := ffprobe(t, out)
-	if want := (probe{"h264", "yuv420p", "64x64", "8/1", "48"}); p != want {
+	p := bustest.FFprobe(t, out)
+	if want := (bustest.Probe{Codec: "h264", PixFmt: "yuv420p", Size: "64x64", Rate: "8/1", Frames: "48"}); p != want {
 		t.Fatalf("ffprobe: got %+v, want %+v", p, want)
 	}
 	for _, want := range []string{"denoise step 4/4", "decoded chunk 2", "muxed chunk 2"} {
@@ -135,7 +106,7 @@ func TestGenerateRefusesBadInput(t *testing.T) {
 		if field != "prompt" {
 			a = append(a, "ok prompt")
 		}
-		_, stderr, code := run(t, ctxT(t, time.Minute), a...)
+		_, stderr, code := run(t, bustest.Ctx(t, time.Minute), a...)
 		if code == 0 || !strings.Contains(stderr, field+":") {
 			t.Errorf("%s: exit %d, stderr %q", field, code, stderr)
 		}
@@ -290,7 +261,7 @@ func TestStagesInSeparateProcesses(t *testing.T) {
 	for _, s := range []string{"textenc", "denoise", "vaedecode", "vaedecode", "encode"} {
 		start(t, false, "stage", s, "--nats", url, "--log-format", "json", "--work-dir", dir)
 	}
-	ctx := ctxT(t, 3*time.Minute)
+	ctx := bustest.Ctx(t, 3*time.Minute)
 	stdout, stderr, code := run(t, ctx, "submit", "a boat on a lake", "--frames", "48", "--steps", "3", "--nats", url)
 	if code != 0 {
 		t.Fatalf("submit: %d %s", code, stderr)
@@ -312,7 +283,7 @@ func TestStagesInSeparateProcesses(t *testing.T) {
 	if _, stderr, code := run(t, ctx, "get", id, "-o", out, "--nats", url); code != 0 {
 		t.Fatalf("get: %d %s", code, stderr)
 	}
-	if p := ffprobe(t, out); p.frames != "48" || p.size != "64x64" || p.rate != "8/1" {
+	if p := bustest.FFprobe(t, out); p.Frames != "48" || p.Size != "64x64" || p.Rate != "8/1" {
 		t.Fatalf("ffprobe: %+v", p)
 	}
 	jobs, _, _ := run(t, ctx, "jobs", "--nats", url)
@@ -354,7 +325,7 @@ func TestStagesInSeparateProcesses(t *testing.T) {
 func TestGenerateInterruptCancels(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
-	ctx := ctxT(t, 2*time.Minute)
+	ctx := bustest.Ctx(t, 2*time.Minute)
 	p, _ := start(t, false, "generate", "an endless river", "--frames", "48", "--steps", "200", "--data", data, "-o", filepath.Join(dir, "x.mp4"))
 	if err := p.stderr.waitFor(ctx, "denoise step 2/200"); err != nil {
 		t.Fatalf("%v\n%s", err, p.stderr)
@@ -404,7 +375,7 @@ func framesHash(j map[string]any) string {
 func TestKill9EachStage(t *testing.T) {
 	dir := t.TempDir()
 	_, url := start(t, true, "server", "--port", "-1", "--data", filepath.Join(dir, "data"), "--ack-wait", "2s", "--log-format", "json")
-	ctx := ctxT(t, 5*time.Minute)
+	ctx := bustest.Ctx(t, 5*time.Minute)
 	stageArgs := func(s string, extra ...string) []string {
 		return append([]string{"stage", s, "--nats", url, "--log-format", "json", "--work-dir", dir}, extra...)
 	}
@@ -480,7 +451,7 @@ func TestServerRestartMidJob(t *testing.T) {
 	for _, s := range []string{"textenc", "denoise", "vaedecode", "encode"} {
 		start(t, false, "stage", s, "--nats", url, "--log-format", "json", "--work-dir", dir)
 	}
-	ctx := ctxT(t, 5*time.Minute)
+	ctx := bustest.Ctx(t, 5*time.Minute)
 	out, stderr, code := run(t, ctx, "submit", "a train in the snow", "--frames", "48", "--steps", "60", "--nats", url)
 	if code != 0 {
 		t.Fatalf("submit: %s", stderr)
@@ -501,7 +472,7 @@ func TestServerRestartMidJob(t *testing.T) {
 		t.Fatalf("watch across the restart: %v\n%s%s", err, w.stdout, w.stderr)
 	}
 	out2, _, _ := run(t, ctx, "get", id, "-o", filepath.Join(dir, "r.mp4"), "--nats", url)
-	if p := ffprobe(t, strings.TrimSpace(out2)); p.frames != "48" {
+	if p := bustest.FFprobe(t, strings.TrimSpace(out2)); p.Frames != "48" {
 		t.Fatalf("ffprobe after restart: %+v", p)
 	}
 }
@@ -551,7 +522,7 @@ func TestLoad200Jobs(t *testing.T) {
 		p, _ := start(t, false, "stage", s, "--nats", url, "--log-format", "json", "--log-level", "warn", "--work-dir", dir)
 		pids[s] = p.cmd.Process.Pid
 	}
-	ctx := ctxT(t, 10*time.Minute)
+	ctx := bustest.Ctx(t, 10*time.Minute)
 	b, err := bus.Open(ctx, bus.ConnectConfig{URL: url}, bus.LayoutConfig{}, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
@@ -620,7 +591,7 @@ func TestMemoryBudgetTooSmall(t *testing.T) {
 	dir := t.TempDir()
 	_, url := start(t, true, "server", "--port", "-1", "--data", filepath.Join(dir, "data"), "--log-format", "json")
 	start(t, false, "stage", "textenc", "--nats", url, "--mem-budget", "1MiB", "--log-format", "json")
-	ctx := ctxT(t, 2*time.Minute)
+	ctx := bustest.Ctx(t, 2*time.Minute)
 	out, stderr, code := run(t, ctx, "submit", "a red circle moving right", "--frames", "16", "--steps", "2", "--nats", url)
 	if code != 0 {
 		t.Fatalf("submit: %s", stderr)

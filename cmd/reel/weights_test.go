@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reel-video/reel/bus/bustest"
 	"github.com/reel-video/reel/model/weights"
 )
 
@@ -14,7 +15,7 @@ import (
 // writes exactly the FP8 DiT built into the binary.
 func TestQuantizeReproducesBuiltInDiT(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "dit.fp8.safetensors")
-	_, stderr, code := run(t, ctxT(t, time.Minute), "quantize", "../../model/testdata/reel-tiny.dit.bf16.safetensors", out)
+	_, stderr, code := run(t, bustest.Ctx(t, time.Minute), "quantize", "../../model/testdata/reel-tiny.dit.bf16.safetensors", out)
 	if code != 0 {
 		t.Fatalf("quantize exited %d: %s", code, stderr)
 	}
@@ -31,7 +32,7 @@ func TestQuantizeReproducesBuiltInDiT(t *testing.T) {
 // file is refused with its name rather than silently using the built-in one.
 func TestWeightsFlagLoadsOtherFile(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "nope.safetensors")
-	_, stderr, code := run(t, ctxT(t, time.Minute), "generate", "a red circle moving right",
+	_, stderr, code := run(t, bustest.Ctx(t, time.Minute), "generate", "a red circle moving right",
 		"--data", t.TempDir(), "--frames", "16", "--steps", "1", "--dit", missing, "-o", filepath.Join(t.TempDir(), "x.mp4"))
 	if code == 0 {
 		t.Fatal("generate with a missing --dit succeeded")

@@ -20,14 +20,14 @@ type progress struct {
 	bar      *progressbar.ProgressBar
 	steps    int
 	step     int
-	decoded  int
-	muxed    int
+	decoded  map[int]bool // chunk indices: a redelivered chunk's event counts once
+	muxed    map[int]bool
 	chunks   int
 	textDone bool
 }
 
 func newProgress(w io.Writer, set bus.Settings) *progress {
-	p := &progress{w: w, steps: set.Steps, chunks: set.Chunks()}
+	p := &progress{w: w, steps: set.Steps, chunks: set.Chunks(), decoded: map[int]bool{}, muxed: map[int]bool{}}
 	if f, ok := w.(*os.File); ok && isTerminal(f) {
 		p.bar = progressbar.NewOptions(1+p.steps+2*p.chunks,
 			progressbar.OptionSetWriter(w),
@@ -51,20 +51,20 @@ func (p *progress) event(ev bus.Event) {
 			p.steps = ev.Total
 		}
 	case ev.Kind == bus.EventChunk && ev.Stage == bus.StageVAEDecode:
-		p.decoded++
+		p.decoded[ev.Chunk] = true
 	case ev.Kind == bus.EventChunk && ev.Stage == bus.StageEncode:
-		p.muxed++
+		p.muxed[ev.Chunk] = true
 	}
 	if p.bar == nil {
 		p.line(ev)
 		return
 	}
-	done := p.step + p.decoded + p.muxed
+	done, text := p.step+len(p.decoded)+len(p.muxed), "…"
 	if p.textDone {
-		done++
+		done, text = done+1, "✓"
 	}
 	p.bar.Describe(fmt.Sprintf("text %s · denoise %d/%d · decoded %d/%d · muxed %d/%d",
-		map[bool]string{true: "✓", false: "…"}[p.textDone], p.step, p.steps, p.decoded, p.chunks, p.muxed, p.chunks))
+		text, p.step, p.steps, len(p.decoded), p.chunks, len(p.muxed), p.chunks))
 	_ = p.bar.Set(done)
 }
 
@@ -73,11 +73,11 @@ func (p *progress) line(ev bus.Event) {
 	case bus.EventStep:
 		fmt.Fprintf(p.w, "%s %s step %d/%d\n", ev.Job, ev.Stage, ev.Step, ev.Total)
 	case bus.EventChunk:
-		verb := "decoded"
+		verb, n := "decoded", len(p.decoded)
 		if ev.Stage == bus.StageEncode {
-			verb = "muxed"
+			verb, n = "muxed", len(p.muxed)
 		}
-		fmt.Fprintf(p.w, "%s %s %s chunk %d (%d/%d)\n", ev.Job, ev.Stage, verb, ev.Chunk, map[string]int{"decoded": p.decoded, "muxed": p.muxed}[verb], ev.Count)
+		fmt.Fprintf(p.w, "%s %s %s chunk %d (%d/%d)\n", ev.Job, ev.Stage, verb, ev.Chunk, n, ev.Count)
 	case bus.EventStarted:
 		if ev.Count == 0 || ev.Stage != bus.StageVAEDecode {
 			fmt.Fprintf(p.w, "%s %s started on %s\n", ev.Job, ev.Stage, ev.Worker)

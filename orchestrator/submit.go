@@ -61,13 +61,13 @@ func (s *Store) Submit(ctx context.Context, req bus.Request, set bus.Settings, o
 	if err := Validate(req, set); err != nil {
 		return "", err
 	}
-	if max := s.b.Cfg.MaxQueue; max > 0 {
+	if limit := s.b.Cfg.MaxQueue; limit > 0 {
 		n, err := s.queued(ctx)
 		if err != nil {
 			return "", err
 		}
-		if n >= max {
-			return "", fmt.Errorf("%w: %d jobs are waiting (limit %d); retry later", ErrQueueFull, n, max)
+		if n >= limit {
+			return "", fmt.Errorf("%w: %d jobs are waiting (limit %d); retry later", ErrQueueFull, n, limit)
 		}
 	}
 	now := s.now()

@@ -23,6 +23,19 @@ const (
 	HeaderChunk  = "Reel-Chunk"
 )
 
+// JobOf is the job a stage message belongs to: its Reel-Job header, or the
+// job token of its subject when the header is missing or invalid (a message
+// whose body cannot be read still names its job). "" when neither does.
+func JobOf(h nats.Header, subject string) string {
+	if job := h.Get(HeaderJob); ValidJobID(job) == nil {
+		return job
+	}
+	if s, err := ParseSubject(subject); err == nil {
+		return s.Job
+	}
+	return ""
+}
+
 // ErrMissing marks input that is gone (aged out of its stream or bucket):
 // retrying cannot help.
 var ErrMissing = errors.New("input missing")

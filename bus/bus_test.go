@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/bustest"
 	"github.com/vmihailenco/msgpack/v5"
@@ -176,5 +177,28 @@ func TestAttachKeepsServerLayout(t *testing.T) {
 	}
 	if ci := c.CachedInfo().Config; ci.AckWait != 7*time.Second || ci.MaxDeliver != 3 {
 		t.Fatalf("consumer %+v", ci)
+	}
+}
+
+func TestJobOf(t *testing.T) {
+	hdr := func(job string) nats.Header {
+		h := nats.Header{}
+		if job != "" {
+			h.Set(bus.HeaderJob, job)
+		}
+		return h
+	}
+	for _, c := range []struct {
+		header, subject, want string
+	}{
+		{"j1", bus.LatentSubject("j2", 0), "j1"},
+		{"", bus.LatentSubject("j2", 0), "j2"},
+		{"not a job", bus.PromptSubject("j3"), "j3"},
+		{"", "reel.latent.j4", ""},
+		{"", "other.subject", ""},
+	} {
+		if got := bus.JobOf(hdr(c.header), c.subject); got != c.want {
+			t.Errorf("JobOf(%q, %q) = %q, want %q", c.header, c.subject, got, c.want)
+		}
 	}
 }

@@ -104,13 +104,9 @@ func (d DeadLetters) handle(ctx context.Context, m jetstream.Msg) error {
 		}
 		return err
 	}
-	job := raw.Header.Get(bus.HeaderJob)
-	if bus.ValidJobID(job) != nil {
-		sub, err := bus.ParseSubject(raw.Subject)
-		if err != nil {
-			return nil
-		}
-		job = sub.Job
+	job := bus.JobOf(raw.Header, raw.Subject)
+	if job == "" {
+		return nil
 	}
 	j, err := d.Store.Get(ctx, job)
 	switch {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -145,5 +146,30 @@ func TestNATSClusterConfig(t *testing.T) {
 		t.Errorf("cluster port %d, %d routes: want a 3-node cluster", o.Cluster.Port, len(o.Routes))
 	case len(o.Users) == 0:
 		t.Error("no users: compose and k8s attach with --nats-user/--nats-password")
+	}
+}
+
+// The Dockerfile builds the binary the way the Go toolchain can: a
+// dependency with cgo files (go-nvml) does not compile with CGO_ENABLED=0.
+func TestDockerfileBuildKeepsCgo(t *testing.T) {
+	b, err := os.ReadFile("../../deploy/Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	build := regexp.MustCompile(`(?m)^RUN (.*)go build .*\./cmd/reel`).FindStringSubmatch(string(b))
+	if build == nil {
+		t.Fatal("no `RUN ... go build ./cmd/reel` line in deploy/Dockerfile")
+	}
+	if !strings.Contains(build[1], "CGO_ENABLED=0") && !strings.Contains(string(b), "ENV CGO_ENABLED=0") {
+		return
+	}
+	cmd := exec.Command("go", "list", "-deps", "-f", "{{if and .CgoFiles (not .Standard)}}{{.ImportPath}}{{end}}", ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pkgs := strings.Fields(string(out)); len(pkgs) > 0 {
+		t.Fatalf("deploy/Dockerfile builds with CGO_ENABLED=0, but %v need cgo", pkgs)
 	}
 }

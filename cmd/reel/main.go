@@ -25,6 +25,9 @@ func (e *exitError) Unwrap() error { return e.err }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal starts a clean shutdown; once it is caught, a second
+	// one gets the default behaviour and ends a shutdown that hangs.
+	context.AfterFunc(ctx, stop)
 	defer stop()
 	err := newRoot().ExecuteContext(ctx)
 	if err == nil {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"testing"
 )
 
@@ -34,8 +35,11 @@ func TestReadRSSFile(t *testing.T) {
 }
 
 // TestReadRSSSeesAllocation: touching 64 MiB raises the current and peak
-// RSS of this very process by about that much.
+// RSS of this very process by about that much. Freed heap is returned to
+// the OS first: pages an earlier test left resident (an engine it loaded
+// and dropped) would otherwise be reused without raising RSS.
 func TestReadRSSSeesAllocation(t *testing.T) {
+	debug.FreeOSMemory()
 	before, err := ReadRSS()
 	if err != nil {
 		t.Fatal(err)

@@ -41,17 +41,17 @@ func (m *dit) prepareText(e *TextEmbedding) *textCond {
 type ditWork struct {
 	b, n, t     int
 	rope        *ropeTable
-	tok         []float32 // [n, pin]
-	x, y, a, o  []float32 // [b·n, d]
-	qkv         []float32 // [b·n, 3d]
-	h           []float32 // [b·n, 4d]
-	p           []float32 // [b·n, pin]
-	temb0, temb []float32 // [256], [d]
-	t1          []float32 // [d]
-	mod         []float32 // [6d] adaln(silu(temb)), shared by the blocks
-	blk         []float32 // [6d] mod + table of the current block
-	jobs        []attnJob // attention calls of one layer, reused
-	attn        kernels.AttnScratch
+	tok         []float32           // [n, pin]
+	x, y, a, o  []float32           // [b·n, d]
+	qkv         []float32           // [b·n, 3d]
+	h           []float32           // [b·n, 4d]
+	p           []float32           // [b·n, pin]
+	temb0, temb []float32           // [256], [d]
+	t1          []float32           // [d]
+	mod         []float32           // [6d] adaln(silu(temb)), shared by the blocks
+	blk         []float32           // [6d] mod + table of the current block
+	jobs        []attnJob           // attention calls of one layer, reused
+	attn        kernels.AttnScratch // attention working memory, reused by every layer and step
 }
 
 func (m *dit) newWork(b, t int) *ditWork {

@@ -33,9 +33,6 @@ func Server(t testing.TB, o Options) *bus.Server {
 	if o.DataDir == "" {
 		o.DataDir = t.TempDir()
 	}
-	if o.Layout.MaxBytes == 0 {
-		o.Layout.MaxBytes = 64 << 20
-	}
 	s, err := bus.StartServer(bus.ServerConfig{DataDir: o.DataDir, Port: -1, MaxPayload: o.MaxPayload, MaxStore: 1 << 30}, Logger(t))
 	if err != nil {
 		t.Fatalf("start server: %v", err)

@@ -1,70 +1,21 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/bustest"
-	"github.com/reel-video/reel/orchestrator"
 	"github.com/rs/zerolog"
 )
-
-// The binary under test, built once by TestMain with `go build`.
-var reelBin string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "reel-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	reelBin = filepath.Join(dir, "reel")
-	out, err := exec.Command("go", "build", "-o", reelBin, ".").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// run runs reel to completion.
-func run(t *testing.T, ctx context.Context, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	cmd := exec.CommandContext(ctx, reelBin, args...)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	cmd.Env = append(os.Environ(), "REEL_NATS=")
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return o.String(), e.String(), ee.ExitCode()
-	}
-	if err != nil {
-		t.Fatalf("reel %v: %v", args, err)
-	}
-	return o.String(), e.String(), 0
-}
-
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return strings.TrimSpace(lines[len(lines)-1])
-}
 
 // End to end: `reel generate` on an embedded server writes an MP4 that
 // ffprobe reads as 48 frames of 64×64 at 8 fps.
@@ -113,140 +64,6 @@ func TestGenerateRefusesBadInput(t *testing.T) {
 	}
 	if _, err := os.Stat(data); !os.IsNotExist(err) {
 		t.Fatalf("data directory was created: %v", err)
-	}
-}
-
-// proc is a long-running reel child process.
-type proc struct {
-	cmd     *exec.Cmd
-	stdout  *lockedBuffer
-	stderr  *lockedBuffer
-	exited  chan struct{} // closed when the process has exited
-	waitErr error
-}
-
-// wait returns the exit error once the process has exited.
-func (p *proc) wait(ctx context.Context) error {
-	select {
-	case <-p.exited:
-		return p.waitErr
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-type lockedBuffer struct {
-	mu      sync.Mutex
-	b       bytes.Buffer
-	changed chan struct{} // closed and replaced on every write
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.changed != nil {
-		close(l.changed)
-		l.changed = nil
-	}
-	return l.b.Write(p)
-}
-
-// waitFor blocks until the output contains s.
-func (l *lockedBuffer) waitFor(ctx context.Context, s string) error {
-	for {
-		l.mu.Lock()
-		if strings.Contains(l.b.String(), s) {
-			l.mu.Unlock()
-			return nil
-		}
-		if l.changed == nil {
-			l.changed = make(chan struct{})
-		}
-		ch := l.changed
-		l.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for %q: %w", s, ctx.Err())
-		}
-	}
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// start starts reel in the background; the process gets SIGTERM (and must
-// exit cleanly) when the test ends. If firstLine is set, start returns the
-// first stdout line.
-func start(t *testing.T, firstLine bool, args ...string) (*proc, string) {
-	t.Helper()
-	cmd := exec.Command(reelBin, args...)
-	cmd.Env = append(os.Environ(), "REEL_NATS=")
-	p := &proc{cmd: cmd, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, exited: make(chan struct{})}
-	cmd.Stderr = p.stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		first := true
-		for sc.Scan() {
-			_, _ = p.stdout.Write([]byte(sc.Text() + "\n"))
-			if first {
-				lines <- sc.Text()
-				first = false
-			}
-		}
-		close(lines)
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	go func() {
-		p.waitErr = cmd.Wait()
-		close(p.exited)
-	}()
-	t.Cleanup(func() { p.stop(t) })
-	if !firstLine {
-		return p, ""
-	}
-	select {
-	case l, ok := <-lines:
-		if !ok {
-			t.Fatalf("reel %v exited early:\n%s", args, p.stderr)
-		}
-		return p, l
-	case <-p.exited:
-		t.Fatalf("reel %v exited early: %v\n%s", args, p.waitErr, p.stderr)
-	case <-time.After(time.Minute):
-		t.Fatalf("reel %v printed nothing:\n%s", args, p.stderr)
-	}
-	return p, ""
-}
-
-func (p *proc) stop(t *testing.T) {
-	select {
-	case <-p.exited: // already exited (and checked by the test)
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := p.wait(ctx); err != nil {
-		if ctx.Err() != nil {
-			_ = p.cmd.Process.Kill()
-			<-p.exited
-			t.Errorf("%v: did not stop within 30s of SIGTERM\n%s", p.cmd.Args[1:], p.stderr)
-			return
-		}
-		t.Errorf("%v: exit after SIGTERM: %v\n%s", p.cmd.Args[1:], err, p.stderr)
 	}
 }
 
@@ -349,6 +166,20 @@ func TestGenerateInterruptCancels(t *testing.T) {
 	}
 }
 
+// messages counts the messages on stream REEL whose subjects match filter.
+func messages(t *testing.T, ctx context.Context, b *bus.Bus, filter string) uint64 {
+	t.Helper()
+	info, err := b.Stream.Info(ctx, jetstream.WithSubjectFilter(filter))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n uint64
+	for _, c := range info.State.Subjects {
+		n += c
+	}
+	return n
+}
+
 // jobRecord reads a job's record through `reel status --json`.
 func jobRecord(t *testing.T, ctx context.Context, url, id string) map[string]any {
 	t.Helper()
@@ -407,18 +238,6 @@ func TestKill9EachStage(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	count := func(filter string) uint64 {
-		info, err := b.Stream.Info(ctx, jetstream.WithSubjectFilter(filter))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var n uint64
-		for _, c := range info.State.Subjects {
-			n += c
-		}
-		return n
-	}
-
 	for _, s := range []string{"textenc", "denoise", "vaedecode", "encode"} {
 		procs[s].stop(t)
 		faulty, _ := start(t, false, stageArgs(s, "--fault", "hang")...)
@@ -435,7 +254,7 @@ func TestKill9EachStage(t *testing.T) {
 		if got := framesHash(jobRecord(t, ctx, url, id)); got != want {
 			t.Fatalf("after kill -9 of %s: frames %s, fault-free %s", s, got, want)
 		}
-		if l, f, v := count("reel.latent."+id+".*"), count("reel.frames."+id+".*"), count("reel.video."+id); l != 2 || f != 2 || v != 1 {
+		if l, f, v := messages(t, ctx, b, "reel.latent."+id+".*"), messages(t, ctx, b, "reel.frames."+id+".*"), messages(t, ctx, b, "reel.video."+id); l != 2 || f != 2 || v != 1 {
 			t.Fatalf("after kill -9 of %s: %d latent, %d frames, %d video messages; want 2, 2, 1", s, l, f, v)
 		}
 	}
@@ -474,113 +293,6 @@ func TestServerRestartMidJob(t *testing.T) {
 	out2, _, _ := run(t, ctx, "get", id, "-o", filepath.Join(dir, "r.mp4"), "--nats", url)
 	if p := bustest.FFprobe(t, strings.TrimSpace(out2)); p.Frames != "48" {
 		t.Fatalf("ffprobe after restart: %+v", p)
-	}
-}
-
-// vmHWM reads a process's peak RSS (KiB); resetPeak clears it (Linux).
-func vmHWM(t *testing.T, pid int) int64 {
-	t.Helper()
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Skipf("no /proc: %v", err)
-	}
-	for _, l := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(l, "VmHWM:") {
-			var kb int64
-			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(l, "VmHWM:")), "%d", &kb)
-			return kb
-		}
-	}
-	t.Fatalf("no VmHWM for %d", pid)
-	return 0
-}
-
-func resetPeak(t *testing.T, pid int) {
-	t.Helper()
-	if err := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0); err != nil {
-		t.Skipf("cannot reset peak RSS: %v", err)
-	}
-}
-
-// Load: 200 jobs submitted at once (16 frames, 4 steps) all complete, none
-// lost or duplicated, and each stage's peak RSS with the queue deep stays
-// close to its peak for a single job (workers hold one message at a time).
-// REEL_LOAD_JOBS changes the count; -short runs 40.
-func TestLoad200Jobs(t *testing.T) {
-	n := 200
-	if testing.Short() {
-		n = 40
-	}
-	if s := os.Getenv("REEL_LOAD_JOBS"); s != "" {
-		fmt.Sscanf(s, "%d", &n)
-	}
-	dir := t.TempDir()
-	_, url := start(t, true, "server", "--port", "-1", "--data", filepath.Join(dir, "data"), "--log-format", "json")
-	names := []string{"textenc", "denoise", "vaedecode", "encode"}
-	pids := map[string]int{}
-	for _, s := range names {
-		p, _ := start(t, false, "stage", s, "--nats", url, "--log-format", "json", "--log-level", "warn", "--work-dir", dir)
-		pids[s] = p.cmd.Process.Pid
-	}
-	ctx := bustest.Ctx(t, 10*time.Minute)
-	b, err := bus.Open(ctx, bus.ConnectConfig{URL: url}, bus.LayoutConfig{}, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	store := orchestrator.NewStore(b, zerolog.Nop())
-	set := bus.DefaultSettings()
-	set.Frames, set.Steps = 16, 4
-	runJobs := func(k int) []string {
-		ids := make([]string, k)
-		for i := range ids {
-			id, err := store.Submit(ctx, bus.Request{Prompt: fmt.Sprintf("load job %d", i)}, set, orchestrator.SubmitOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ids[i] = id
-		}
-		for _, id := range ids {
-			j, err := store.Wait(ctx, id)
-			if err != nil {
-				t.Fatalf("wait %s: %v", id, err)
-			}
-			if j.State != bus.StateSucceeded {
-				t.Fatalf("job %s: %s %q", id, j.State, j.Error)
-			}
-		}
-		return ids
-	}
-	runJobs(1)
-	empty := map[string]int64{}
-	for _, s := range names {
-		empty[s] = vmHWM(t, pids[s])
-		resetPeak(t, pids[s])
-	}
-	start := time.Now()
-	runJobs(n)
-	took := time.Since(start)
-	count := func(filter string) uint64 {
-		info, err := b.Stream.Info(ctx, jetstream.WithSubjectFilter(filter))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var c uint64
-		for _, v := range info.State.Subjects {
-			c += v
-		}
-		return c
-	}
-	if v, f := count("reel.video.*"), count("reel.frames.*.*"); v != uint64(n+1) || f != uint64(n+1) {
-		t.Fatalf("%d videos and %d frame chunks for %d jobs", v, f, n+1)
-	}
-	t.Logf("%d jobs in %s", n, took.Round(time.Millisecond))
-	for _, s := range names {
-		deep := vmHWM(t, pids[s])
-		t.Logf("%-9s peak RSS: one job %4d MiB, %d queued %4d MiB", s, empty[s]>>10, n, deep>>10)
-		if deep > empty[s]*3/2+32<<10 {
-			t.Errorf("%s: peak RSS %d MiB with a deep queue vs %d MiB for one job", s, deep>>10, empty[s]>>10)
-		}
 	}
 }
 

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/bustest"
+	"github.com/reel-video/reel/orchestrator"
+	"github.com/rs/zerolog"
+)
+
+// vmHWM reads a process's peak RSS (KiB); resetPeak clears it (Linux).
+func vmHWM(t *testing.T, pid int) int64 {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			var kb int64
+			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(l, "VmHWM:")), "%d", &kb)
+			return kb
+		}
+	}
+	t.Fatalf("no VmHWM for %d", pid)
+	return 0
+}
+
+func resetPeak(t *testing.T, pid int) {
+	t.Helper()
+	if err := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0); err != nil {
+		t.Skipf("cannot reset peak RSS: %v", err)
+	}
+}
+
+// Load: 200 jobs submitted at once (16 frames, 4 steps) all complete, none
+// lost or duplicated, and each stage's peak RSS with the queue deep stays
+// close to its peak for a single job (workers hold one message at a time).
+// REEL_LOAD_JOBS changes the count; -short runs 40.
+func TestLoad200Jobs(t *testing.T) {
+	n := 200
+	if testing.Short() {
+		n = 40
+	}
+	if s := os.Getenv("REEL_LOAD_JOBS"); s != "" {
+		fmt.Sscanf(s, "%d", &n)
+	}
+	dir := t.TempDir()
+	_, url := start(t, true, "server", "--port", "-1", "--data", filepath.Join(dir, "data"), "--log-format", "json")
+	names := []string{"textenc", "denoise", "vaedecode", "encode"}
+	pids := map[string]int{}
+	for _, s := range names {
+		p, _ := start(t, false, "stage", s, "--nats", url, "--log-format", "json", "--log-level", "warn", "--work-dir", dir)
+		pids[s] = p.cmd.Process.Pid
+	}
+	ctx := bustest.Ctx(t, 10*time.Minute)
+	b, err := bus.Open(ctx, bus.ConnectConfig{URL: url}, bus.LayoutConfig{}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	store := orchestrator.NewStore(b, zerolog.Nop())
+	set := bus.DefaultSettings()
+	set.Frames, set.Steps = 16, 4
+	runJobs := func(k int) []string {
+		ids := make([]string, k)
+		for i := range ids {
+			id, err := store.Submit(ctx, bus.Request{Prompt: fmt.Sprintf("load job %d", i)}, set, orchestrator.SubmitOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids[i] = id
+		}
+		for _, id := range ids {
+			j, err := store.Wait(ctx, id)
+			if err != nil {
+				t.Fatalf("wait %s: %v", id, err)
+			}
+			if j.State != bus.StateSucceeded {
+				t.Fatalf("job %s: %s %q", id, j.State, j.Error)
+			}
+		}
+		return ids
+	}
+	runJobs(1)
+	empty := map[string]int64{}
+	for _, s := range names {
+		empty[s] = vmHWM(t, pids[s])
+		resetPeak(t, pids[s])
+	}
+	start := time.Now()
+	runJobs(n)
+	took := time.Since(start)
+	if v, f := messages(t, ctx, b, "reel.video.*"), messages(t, ctx, b, "reel.frames.*.*"); v != uint64(n+1) || f != uint64(n+1) {
+		t.Fatalf("%d videos and %d frame chunks for %d jobs", v, f, n+1)
+	}
+	t.Logf("%d jobs in %s", n, took.Round(time.Millisecond))
+	for _, s := range names {
+		deep := vmHWM(t, pids[s])
+		t.Logf("%-9s peak RSS: one job %4d MiB, %d queued %4d MiB", s, empty[s]>>10, n, deep>>10)
+		if deep > empty[s]*3/2+32<<10 {
+			t.Errorf("%s: peak RSS %d MiB with a deep queue vs %d MiB for one job", s, deep>>10, empty[s]>>10)
+		}
+	}
+}

@@ -109,8 +109,10 @@ func (s *Store) update(ctx context.Context, id string, create bool, fn func(*Job
 }
 
 // Record folds an event into the job record and appends it to the events
-// stream. Events for jobs that already ended are dropped (a late chunk of a
-// cancelled job changes nothing).
+// stream. Events that change nothing (a late chunk of a cancelled job) are
+// dropped, except step events: they are always appended, so the stream shows
+// where a cancelled sampler really stopped (the record keeps the step at
+// which the job ended).
 func (s *Store) Record(ctx context.Context, ev bus.Event) error {
 	if ev.Time.IsZero() {
 		ev.Time = s.now()

@@ -27,8 +27,13 @@ type stageFlags struct {
 func newStageCommand(a *app) *cobra.Command {
 	f := &stageFlags{}
 	cmd := &cobra.Command{
-		Use:       "stage textenc|denoise|vaedecode|encode",
-		Short:     "Run one stage as its own process against any NATS server",
+		Use:   "stage textenc|denoise|vaedecode|encode",
+		Short: "Run one stage as its own process against any NATS server",
+		Long: `Stage runs one stage (--concurrency slots, one message each) against any NATS
+server or cluster, reconnecting forever. Streams, consumers and their settings
+are the server's: --max-age, --max-bytes, --js-replicas, --ack-wait,
+--max-deliver and --max-queue only apply when this process is the first to
+attach (provision a cluster with 'reel setup' instead).`,
 		ValidArgs: bus.Stages(),
 		Args:      cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {

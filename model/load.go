@@ -16,9 +16,10 @@ import (
 var ErrWeights = errors.New("model: bad weights")
 
 // tensors looks up a checkpoint's tensors by name, checking shape and
-// dtype. Everything it returns is a fresh copy: no result aliases the file
-// buffer, so the caller may drop the file (and the loaded model's memory is
-// exactly what it keeps).
+// dtype. The weights it loads (f32, linear, smallLinear) are fresh copies:
+// none aliases the file buffer, so the caller may drop the file (and the
+// loaded model's memory is exactly what it keeps); only get's raw tensor
+// points into the file.
 type tensors struct {
 	file string
 	f    *safetensors.File

@@ -61,7 +61,7 @@ func ParseSize(s string) (int64, error) {
 	}
 	v, err := strconv.ParseFloat(num, 64)
 	if err != nil {
-		return 0, fmt.Errorf("%w: %q: %v", ErrSize, s, err)
+		return 0, fmt.Errorf("%w: %q: %w", ErrSize, s, err)
 	}
 	b := math.Round(v * mult)
 	if b <= 0 || b >= math.MaxInt64 {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -115,16 +116,41 @@ func (b *Bus) PublishOnce(ctx context.Context, subject string, env *Envelope) (d
 	if env.Count > 0 {
 		m.Header.Set(HeaderChunk, strconv.Itoa(env.Chunk))
 	}
-	ack, err := b.JS.PublishMsg(ctx, m, jetstream.WithMsgID(subject), jetstream.WithExpectLastSequencePerSubject(0))
-	if err != nil {
+	for attempt := 0; ; attempt++ {
+		ack, err := b.JS.PublishMsg(ctx, m, jetstream.WithMsgID(subject), jetstream.WithExpectLastSequencePerSubject(0))
+		if err == nil {
+			return ack.Duplicate, nil
+		}
 		var apiErr *jetstream.APIError
-		if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
-			return true, nil
+		if errors.As(err, &apiErr) {
+			switch apiErr.ErrorCode {
+			case jetstream.JSErrCodeStreamWrongLastSequence:
+				return true, nil // the subject already holds its message
+			case jetstream.JSErrCodeStreamWrongLastSequenceConstant, errCodeDuplicateInProcess:
+				// A clustered stream answers a publish racing another on
+				// the same subject (two workers on a redelivered message)
+				// with "in process" instead of a verdict: wait for the
+				// other write to commit and ask again.
+				if attempt < inProcessRetries {
+					select {
+					case <-ctx.Done():
+						return false, fmt.Errorf("publish %s: %w", subject, ctx.Err())
+					case <-time.After(time.Duration(20<<attempt) * time.Millisecond):
+					}
+					continue
+				}
+			}
 		}
 		return false, fmt.Errorf("publish %s: %w", subject, err)
 	}
-	return ack.Duplicate, nil
 }
+
+const (
+	// errCodeDuplicateInProcess is JSStreamDuplicateMessageConflict (server
+	// 2.11+): a message with the same Nats-Msg-Id is still being stored.
+	errCodeDuplicateInProcess jetstream.ErrorCode = 10158
+	inProcessRetries                              = 5 // 20 ms doubling: 620 ms in all
+)
 
 func (b *Bus) claim(ctx context.Context, subject string, env *Envelope) error {
 	sum := sha256.Sum256(env.Body)

@@ -10,8 +10,7 @@ import (
 // the keys already RMS-normed, and the key mask.
 type textCond struct {
 	kv   [][]float32 // per block [M, 2d]: keys in [:, :d], values in [:, d:]
-	mask []bool
-	m    int
+	mask []bool      // [M]
 }
 
 func (m *dit) prepareText(e *TextEmbedding) *textCond {
@@ -23,7 +22,7 @@ func (m *dit) prepareText(e *TextEmbedding) *textCond {
 	kernels.GELUTanh(c1)
 	ctx := make([]float32, n*d)
 	m.capFC2.rows(ctx, c1, n)
-	tc := &textCond{mask: e.Mask, m: n}
+	tc := &textCond{mask: e.Mask}
 	for _, b := range m.blocks {
 		kv := make([]float32, n*2*d)
 		kernels.Linear(kv, ctx, n, b.kv2, nil)
@@ -153,7 +152,7 @@ func (m *dit) forward(w *ditWork, z []float32, sigma float32, conds []*textCond,
 		for b, c := range conds {
 			kv := c.kv[bi]
 			jobs = append(jobs, attnJob{out: w.a[b*n*d:], q: q[b*n*d:], k: kv, v: kv[d:], p: kernels.AttnParams{
-				NQ: n, NK: c.m, Heads: heads, HeadDim: hd,
+				NQ: n, NK: len(c.mask), Heads: heads, HeadDim: hd,
 				QStride: d, KStride: 2 * d, VStride: 2 * d, OStride: d, KeyMask: c.mask,
 			}})
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reel-video/reel/bus"
@@ -153,18 +154,34 @@ func follow(ctx context.Context, b *bus.Bus, store *orchestrator.Store, id strin
 			}
 		}
 	}()
-	var final result
-	for final.j == nil && final.err == nil {
+	ended := func(ev bus.Event) bool {
+		return ev.Kind == bus.EventSucceeded || ev.Kind == bus.EventFailed || ev.Kind == bus.EventCancelled
+	}
+	for {
 		select {
 		case ev := <-events:
 			p.event(ev)
-			if ev.Kind == bus.EventSucceeded || ev.Kind == bus.EventFailed || ev.Kind == bus.EventCancelled {
-				j, err := store.Get(ctx, id)
-				final = result{j, err}
+			if ended(ev) {
+				return store.Get(ctx, id)
 			}
 		case r := <-done:
-			final = r
+			if r.err != nil {
+				return nil, r.err
+			}
+			// The record ends just before its last event is appended: show
+			// that event too, unless it never comes.
+			late := time.After(2 * time.Second)
+			for {
+				select {
+				case ev := <-events:
+					p.event(ev)
+					if !ended(ev) {
+						continue
+					}
+				case <-late:
+				}
+				return r.j, nil
+			}
 		}
 	}
-	return final.j, final.err
 }

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/bustest"
+	"github.com/reel-video/reel/orchestrator"
 )
 
 // Plain progress lines count distinct chunks: a redelivered chunk's second
@@ -33,5 +36,30 @@ func TestProgressLinesCountChunksOnce(t *testing.T) {
 	}
 	if got := strings.Split(strings.TrimSpace(out.String()), "\n"); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("progress lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// follow shows a job's history through its last event, even when the job
+// record (which ends first) is already terminal when follow starts.
+func TestFollowShowsTheLastEvent(t *testing.T) {
+	_, b := bustest.Start(t, bustest.Options{})
+	ctx := bustest.Ctx(t, 30*time.Second)
+	store := orchestrator.NewStore(b, bustest.Logger(t))
+	id, err := store.Submit(ctx, bus.Request{Prompt: "a red circle moving right"}, bus.DefaultSettings(), orchestrator.SubmitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Fail(ctx, id, bus.StageDenoise, "boom"); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	j, err := follow(ctx, b, store, id, &out)
+	if err != nil || j.State != bus.StateFailed {
+		t.Fatalf("follow: %v %v", j, err)
+	}
+	for _, want := range []string{id + " submitted", id + " failed in denoise: boom"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("follow printed\n%s\nwithout %q", out.String(), want)
+		}
 	}
 }

@@ -65,3 +65,14 @@ func TestShortenCountsCharacters(t *testing.T) {
 		}
 	}
 }
+
+// generate refuses guidance outside 0..MaxGuidance before anything runs,
+// as README's settings table says.
+func TestGenerateGuidanceBounds(t *testing.T) {
+	for _, g := range []string{"-0.5", "100.5"} {
+		err := execute(t, "generate", "a red circle moving right", "--guidance", g, "--data", t.TempDir())
+		if err == nil || !strings.Contains(err.Error(), "guidance:") {
+			t.Errorf("--guidance %s: got %v", g, err)
+		}
+	}
+}

@@ -50,7 +50,7 @@ func (f *settingsFlags) register(fs *pflag.FlagSet) {
 	d := bus.DefaultSettings()
 	fs.IntVar(&f.set.Frames, "frames", d.Frames, fmt.Sprintf("video frames: a multiple of %d up to %d", bus.FramesPerChunk, bus.MaxFrames))
 	fs.IntVar(&f.set.Steps, "steps", d.Steps, fmt.Sprintf("denoising steps (%d..%d)", bus.MinSteps, bus.MaxSteps))
-	fs.Float64Var(&f.set.Guidance, "guidance", d.Guidance, "classifier-free guidance scale (>= 0)")
+	fs.Float64Var(&f.set.Guidance, "guidance", d.Guidance, fmt.Sprintf("classifier-free guidance scale (0..%d)", bus.MaxGuidance))
 	fs.Float64Var(&f.set.Shift, "shift", d.Shift, "sigma schedule shift (> 0)")
 	fs.Int64Var(&f.set.Seed, "seed", 0, "noise seed")
 	fs.StringVar(&f.negative, "negative", "", "negative prompt")

@@ -32,18 +32,22 @@ type DeadLetters struct {
 }
 
 // Run serves until ctx ends. Any number of processes may run it; they share
-// one durable consumer. If that consumer disappears (deleted by an operator,
-// the stream recreated), Run attaches again instead of silently stopping.
+// one durable consumer. If the pull stops while ctx lives (the consumer was
+// deleted by an operator or with its stream), Run attaches again instead of
+// silently stopping; only a failed first attach or a closed connection end
+// it with an error.
 func (d DeadLetters) Run(ctx context.Context) error {
+	everAttached := false
 	for {
-		err := d.serve(ctx)
+		attached, err := d.serve(ctx)
+		everAttached = everAttached || attached
 		if ctx.Err() != nil {
 			return nil
 		}
-		if err != nil {
+		if err != nil && (!everAttached || errors.Is(err, jetstream.ErrConnectionClosed)) {
 			return err
 		}
-		d.Store.log.Warn().Msg("dead letters: consumer lost; attaching again")
+		d.Store.log.Warn().Err(err).Msg("dead letters: pull stopped; attaching again")
 		select {
 		case <-ctx.Done():
 			return nil
@@ -52,32 +56,26 @@ func (d DeadLetters) Run(ctx context.Context) error {
 	}
 }
 
-// serve handles advisories until ctx ends (nil), the connection closes (an
-// error) or the pull stops for any other reason (nil: attach again). A
-// consumer deleted while a pull waits ends the iterator; one deleted between
-// pulls only shows as missing heartbeats, hence ErrOnMissingHeartbeat.
-func (d DeadLetters) serve(ctx context.Context) error {
+// serve handles advisories until ctx ends, the connection closes (an error)
+// or the pull stops for another reason. A consumer deleted while a pull waits
+// ends the iterator; one deleted between pulls only shows as missing
+// heartbeats, hence ErrOnMissingHeartbeat. attached: the consumer was bound.
+func (d DeadLetters) serve(ctx context.Context) (attached bool, err error) {
 	cons, err := d.Store.b.DLQConsumer(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	it, err := cons.Messages(jetstream.PullMaxMessages(1), jetstream.WithMessagesErrOnMissingHeartbeat(true))
 	if err != nil {
-		return fmt.Errorf("dead letters: %w", err)
+		return false, fmt.Errorf("dead letters: %w", err)
 	}
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
 	defer it.Stop()
 	for {
 		m, err := it.Next()
-		if errors.Is(err, jetstream.ErrConnectionClosed) {
-			return fmt.Errorf("dead letters: %w", err)
-		}
 		if err != nil {
-			if ctx.Err() == nil {
-				d.Store.log.Warn().Err(err).Msg("dead letters: next")
-			}
-			return nil
+			return true, fmt.Errorf("dead letters: %w", err)
 		}
 		if err := d.handle(ctx, m); err != nil {
 			d.Store.log.Warn().Err(err).Msg("dead letter")

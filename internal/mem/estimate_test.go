@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
+	"strings"
 	"testing"
 
 	"github.com/reel-video/reel/model"
@@ -104,6 +106,12 @@ func TestEstimatesMatchMeasuredPeaks(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.workload, func(t *testing.T) {
 			m := measure(t, tt.workload)
+			if short := strings.HasPrefix(tt.workload, "encode:") || strings.HasPrefix(tt.workload, "whole:"); short {
+				// A one-shot workload's peak depends on where the GC happens
+				// to run (the same encode job measured 39–60 MiB): judge the
+				// median of three runs, not one draw.
+				m = medianPeak(m, measure(t, tt.workload), measure(t, tt.workload))
+			}
 			diff := float64(tt.est.Peak-m.Peak) / float64(m.Peak)
 			t.Logf("%s: measured peak %s, estimated %s (%+.1f%%)", tt.est.What, FormatSize(m.Peak), FormatSize(tt.est.Peak), 100*diff)
 			if diff < -0.25 || diff > 0.25 {
@@ -112,4 +120,11 @@ func TestEstimatesMatchMeasuredPeaks(t *testing.T) {
 			}
 		})
 	}
+}
+
+// medianPeak is the measurement whose peak is the median of three.
+func medianPeak(a, b, c measured) measured {
+	ms := []measured{a, b, c}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].Peak < ms[j].Peak })
+	return ms[1]
 }

@@ -19,12 +19,14 @@ import (
 // resourceFlags are a stage process's device and memory settings
 // (internal/gpu placement and telemetry, internal/mem budgets and admission).
 type resourceFlags struct {
-	memBudget string
-	gpu       int
+	memBudget    string
+	gpuMemBudget string
+	gpu          int
 }
 
 func (f *resourceFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.memBudget, "mem-budget", "", "memory budget, e.g. 8GiB (default: cgroup limit, GOMEMLIMIT, else physical memory)")
+	fs.StringVar(&f.gpuMemBudget, "gpu-mem-budget", "", "GPU memory budget on the pinned device, e.g. 40GiB (default: the device's free memory at start-up)")
 	fs.IntVar(&f.gpu, "gpu", gpu.AutoGPU, "pin to visible GPU N (honours CUDA_VISIBLE_DEVICES; -1: the first, if any)")
 }
 
@@ -46,6 +48,20 @@ func (f *resourceFlags) setup(ctx context.Context, b *bus.Bus, stage string, slo
 	}
 	if pl.Note != "" {
 		log.Info().Msg(pl.Note)
+	}
+	// The GPU budget exists only where a device is pinned. The built-in
+	// engine computes on the CPU, so it is reported (heartbeats, reel
+	// workers) for placement decisions rather than charged per request.
+	var gpuBudget mem.Budget
+	if d, err := pl.Device(ctx); err == nil {
+		if gpuBudget, err = mem.GPUBudget(f.gpuMemBudget, d.Memory.Free, d.Memory.Total); err != nil {
+			_ = pl.Close()
+			return nil, err
+		}
+		log.Info().Str("gpu_budget", gpuBudget.String()).Msg("gpu memory budget")
+	} else if f.gpuMemBudget != "" {
+		_ = pl.Close()
+		return nil, fmt.Errorf("--gpu-mem-budget %s: no GPU is pinned (%s)", f.gpuMemBudget, pl.Label())
 	}
 	est := mem.Default()
 	if rss, err := mem.ReadRSS(); err == nil {
@@ -102,7 +118,7 @@ func (f *resourceFlags) setup(ctx context.Context, b *bus.Bus, stage string, slo
 		tctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		if t, err := pl.Telemetry(tctx); err == nil && t != nil {
-			info.GPUMemBudget, info.GPUMemUsedBytes = t.Memory.Total, t.SelfUsed
+			info.GPUMemBudget, info.GPUMemUsedBytes = uint64(gpuBudget.Bytes), t.SelfUsed
 		}
 	}
 	return r, nil

@@ -41,3 +41,16 @@ func TestWeightsFlagLoadsOtherFile(t *testing.T) {
 		t.Fatalf("error does not name the file: %s", stderr)
 	}
 }
+
+// TestGPUMemBudgetNeedsAGPU: a GPU memory budget on a stage that has no GPU
+// pinned (CPU machine, or CUDA_VISIBLE_DEVICES hiding every device) is a
+// configuration error, not silently ignored.
+func TestGPUMemBudgetNeedsAGPU(t *testing.T) {
+	dir := t.TempDir()
+	_, url := start(t, true, "server", "--port", "-1", "--data", filepath.Join(dir, "data"), "--log-format", "json")
+	t.Setenv("CUDA_VISIBLE_DEVICES", "-1")
+	_, stderr, code := run(t, bustest.Ctx(t, time.Minute), "stage", "textenc", "--nats", url, "--gpu-mem-budget", "1GiB", "--log-format", "json")
+	if code == 0 || !bytes.Contains([]byte(stderr), []byte("no GPU is pinned")) {
+		t.Fatalf("stage with --gpu-mem-budget and no GPU: exit %d, stderr:\n%s", code, stderr)
+	}
+}

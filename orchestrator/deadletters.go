@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/stages/pull"
 )
 
 // advisory is the part of the MAX_DELIVERIES / MSG_TERMINATED advisories we use.
@@ -33,57 +34,24 @@ type DeadLetters struct {
 
 // Run serves until ctx ends. Any number of processes may run it; they share
 // one durable consumer. If the pull stops while ctx lives (the consumer was
-// deleted by an operator or with its stream), Run attaches again instead of
-// silently stopping; only a failed first attach or a closed connection end
-// it with an error.
+// deleted by an operator or with its stream), Run attaches again, with
+// backoff, instead of silently stopping (stages/pull, as the stage runner's
+// slots do); only a failed first attach or a closed connection end it with
+// an error.
 func (d DeadLetters) Run(ctx context.Context) error {
-	everAttached := false
-	for {
-		attached, err := d.serve(ctx)
-		everAttached = everAttached || attached
-		if ctx.Err() != nil {
-			return nil
-		}
-		if err != nil && (!everAttached || errors.Is(err, jetstream.ErrConnectionClosed)) {
-			return err
-		}
-		d.Store.log.Warn().Err(err).Msg("dead letters: pull stopped; attaching again")
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(time.Second):
-		}
-	}
-}
-
-// serve handles advisories until ctx ends, the connection closes (an error)
-// or the pull stops for another reason. A consumer deleted while a pull waits
-// ends the iterator; one deleted between pulls only shows as missing
-// heartbeats, hence ErrOnMissingHeartbeat. attached: the consumer was bound.
-func (d DeadLetters) serve(ctx context.Context) (attached bool, err error) {
-	cons, err := d.Store.b.DLQConsumer(ctx)
-	if err != nil {
-		return false, err
-	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(1), jetstream.WithMessagesErrOnMissingHeartbeat(true))
-	if err != nil {
-		return false, fmt.Errorf("dead letters: %w", err)
-	}
-	stop := context.AfterFunc(ctx, it.Stop)
-	defer stop()
-	defer it.Stop()
-	for {
-		m, err := it.Next()
-		if err != nil {
-			return true, fmt.Errorf("dead letters: %w", err)
-		}
-		if err := d.handle(ctx, m); err != nil {
-			d.Store.log.Warn().Err(err).Msg("dead letter")
-			_ = m.NakWithDelay(time.Second)
-			continue
-		}
-		_ = m.Ack()
-	}
+	return pull.Serve(ctx, pull.Options{
+		Name:   "reel-deadletters",
+		Attach: d.Store.b.DLQConsumer,
+		Handle: func(ctx context.Context, m jetstream.Msg) {
+			if err := d.handle(ctx, m); err != nil {
+				d.Store.log.Warn().Err(err).Msg("dead letter")
+				_ = m.NakWithDelay(time.Second)
+				return
+			}
+			_ = m.Ack()
+		},
+		Log: d.Store.log,
+	})
 }
 
 func (d DeadLetters) handle(ctx context.Context, m jetstream.Msg) error {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/stages/pull"
 	"github.com/rs/zerolog"
 )
 
@@ -135,7 +136,9 @@ func NewRunner(cfg Config) (*Runner, error) {
 func (r *Runner) Worker() string { return r.cfg.Worker }
 
 // Run serves until ctx ends; in-flight messages are then abandoned (nak'ed
-// for another worker) and Run returns after every slot stopped.
+// for another worker) and Run returns after every slot stopped. A slot whose
+// consumer is lost attaches again; only a closed connection ends Run early,
+// with an error.
 func (r *Runner) Run(ctx context.Context) error {
 	cons, err := r.cfg.Bus.Consumer(ctx, r.cfg.Stage)
 	if err != nil {
@@ -145,11 +148,21 @@ func (r *Runner) Run(ctx context.Context) error {
 		return err
 	}
 	r.log.Info().Int("concurrency", r.cfg.Concurrency).Str("consumer", bus.ConsumerName(r.cfg.Stage)).Msg("stage serving")
+	// A slot ends early only with an error (a closed connection): then the
+	// whole runner stops, rather than serving on with fewer slots.
+	sctx, stopAll := context.WithCancel(ctx)
+	defer stopAll()
 	var wg sync.WaitGroup
-	wg.Go(func() { r.heartbeatWorker(ctx) })
+	wg.Go(func() { r.heartbeatWorker(sctx) })
 	errs := make(chan error, r.cfg.Concurrency)
 	for range r.cfg.Concurrency {
-		wg.Go(func() { errs <- r.slot(ctx, cons) })
+		wg.Go(func() {
+			err := r.slot(sctx, cons)
+			if err != nil {
+				stopAll()
+			}
+			errs <- err
+		})
 	}
 	wg.Wait()
 	close(errs)
@@ -163,26 +176,18 @@ func (r *Runner) Run(ctx context.Context) error {
 	return nil
 }
 
-// slot pulls and handles one message at a time.
+// slot pulls and handles one message at a time until ctx ends. If its pull
+// stops while ctx lives (the consumer was deleted or recreated, the iterator
+// closed), it attaches to the stage's durable consumer again, as Run did at
+// start-up, with backoff; only a closed connection ends it with an error.
 func (r *Runner) slot(ctx context.Context, cons jetstream.Consumer) error {
-	it, err := cons.Messages(jetstream.PullMaxMessages(1))
-	if err != nil {
-		return fmt.Errorf("%s: messages: %w", r.cfg.Stage, err)
-	}
-	stop := context.AfterFunc(ctx, it.Stop)
-	defer stop()
-	defer it.Stop()
-	for {
-		m, err := it.Next()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				return nil
-			}
-			r.log.Debug().Err(err).Msg("next")
-			continue
-		}
-		r.process(ctx, m)
-	}
+	return pull.Serve(ctx, pull.Options{
+		Name:     bus.ConsumerName(r.cfg.Stage),
+		Consumer: cons,
+		Attach:   func(ctx context.Context) (jetstream.Consumer, error) { return r.cfg.Bus.Consumer(ctx, r.cfg.Stage) },
+		Handle:   r.process,
+		Log:      r.log,
+	})
 }
 
 func (r *Runner) jobEnded(job string, st bus.State) {
@@ -225,13 +230,7 @@ func (r *Runner) process(ctx context.Context, m jetstream.Msg) {
 	if md, err := m.Metadata(); err == nil {
 		delivered = int(md.NumDelivered)
 	}
-	job := m.Headers().Get(bus.HeaderJob)
-	if bus.ValidJobID(job) != nil {
-		job = ""
-		if s, err := bus.ParseSubject(m.Subject()); err == nil {
-			job = s.Job
-		}
-	}
+	job := bus.JobOf(m.Headers(), m.Subject())
 	log := r.log.With().Str("job", job).Str("subject", m.Subject()).Logger()
 
 	env, err := r.cfg.Bus.Decode(ctx, m.Data())

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/bustest"
@@ -327,5 +328,84 @@ func TestSubmitQueueBound(t *testing.T) {
 	_, err = e.store.Submit(ctx, bus.Request{Prompt: "p"}, set, orchestrator.SubmitOptions{})
 	if !errors.Is(err, orchestrator.ErrQueueFull) || !strings.Contains(err.Error(), "2 jobs are waiting (limit 2)") {
 		t.Fatalf("third submission: %v", err)
+	}
+}
+
+// watchPulls delivers the pull requests sent to the stage's consumer (its
+// next-message subject): a slot waits in a pull once its request was seen.
+func watchPulls(t *testing.T, b *bus.Bus, stage string) <-chan *nats.Msg {
+	t.Helper()
+	pulls := make(chan *nats.Msg, 64)
+	sub, err := b.NC.ChanSubscribe("$JS.API.CONSUMER.MSG.NEXT."+bus.StreamName+"."+bus.ConsumerName(stage), pulls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Unsubscribe() })
+	return pulls
+}
+
+// The stage's durable consumer deleted while the runner serves (by an
+// operator, or with its stream): every slot attaches again, and a job
+// submitted afterwards still runs. The slots' pull requests are watched on
+// the consumer's next-message subject, so the consumer is deleted only once
+// both wait in a pull (the deletion then ends their iterators at once; one
+// deleted between pulls is noticed by missing heartbeats, after 30s).
+func TestConsumerDeletedWhileServing(t *testing.T) {
+	e := setup(t, bus.LayoutConfig{})
+	ctx := bustest.Ctx(t, 30*time.Second)
+	pulls := watchPulls(t, e.b, bus.StageTextEnc)
+	awaitPulls := func(n int) {
+		t.Helper()
+		for range n {
+			select {
+			case <-pulls:
+			case <-ctx.Done():
+				t.Fatal("slots never pulled")
+			}
+		}
+	}
+	e.run(t, stages.HandlerFunc(succeed), func(c *stages.Config) { c.Concurrency = 2 })
+	// Each slot pulls once when it attaches and once after each message it
+	// handled: 2 pulls at start, then 2 re-attaches + 1 after the job.
+	need := 2
+	for round := range 2 { // twice: a re-attached slot survives the next deletion too
+		awaitPulls(need)
+		need = 3
+		if err := e.b.Stream.DeleteConsumer(ctx, bus.ConsumerName(bus.StageTextEnc)); err != nil {
+			t.Fatal(err)
+		}
+		id := e.submit(t, orchestrator.SubmitOptions{})
+		if j := e.wait(t, id); j.State != bus.StateSucceeded {
+			t.Fatalf("round %d: job after the consumer was deleted: %s %q", round, j.State, j.Error)
+		}
+	}
+}
+
+// A closed connection never comes back: Run ends with an error rather than
+// attaching again forever while the process looks alive.
+func TestClosedConnectionEndsRun(t *testing.T) {
+	e := setup(t, bus.LayoutConfig{})
+	ctx := bustest.Ctx(t, 30*time.Second)
+	pulls := watchPulls(t, e.b, bus.StageTextEnc)
+	r, err := stages.NewRunner(stages.Config{Stage: bus.StageTextEnc, Bus: e.b, Tracker: e.store,
+		Handler: stages.HandlerFunc(succeed), Log: bustest.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	select {
+	case <-pulls:
+	case <-ctx.Done():
+		t.Fatal("slot never pulled")
+	}
+	e.b.NC.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, nats.ErrConnectionClosed) && !errors.Is(err, jetstream.ErrConnectionClosed) {
+			t.Fatalf("Run after the connection closed: %v, want connection closed", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("Run did not end after the connection closed")
 	}
 }

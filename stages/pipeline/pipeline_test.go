@@ -4,10 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/nats-io/nats.go/jetstream"
-	"github.com/reel-video/reel/stages/denoise"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,11 +13,13 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/bustest"
 	"github.com/reel-video/reel/model"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/reel-video/reel/stages"
+	"github.com/reel-video/reel/stages/denoise"
 	"github.com/reel-video/reel/stages/pipeline"
 )
 
@@ -90,22 +89,6 @@ func submitWait(t *testing.T, s *orchestrator.Store, prompt string, set bus.Sett
 	return j
 }
 
-func ffprobe(t *testing.T, path string) string {
-	t.Helper()
-	if _, err := exec.LookPath("ffprobe"); err != nil {
-		if os.Getenv("REEL_VIDEO_REQUIRE_TOOLS") != "" {
-			t.Fatal("ffprobe is required (REEL_VIDEO_REQUIRE_TOOLS is set)")
-		}
-		t.Skip("ffprobe not installed")
-	}
-	out, err := exec.Command("ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
-		"-show_entries", "stream=codec_name,width,height,r_frame_rate,nb_read_frames,pix_fmt", "-of", "default=nw=1", path).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v\n%s", path, err, out)
-	}
-	return string(out)
-}
-
 func TestPipelineInProcess(t *testing.T) {
 	_, b := bustest.Start(t, bustest.Options{})
 	serve(t, b, all(1))
@@ -127,11 +110,8 @@ func TestPipelineInProcess(t *testing.T) {
 	if err := os.WriteFile(path, mp4, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	got := ffprobe(t, path)
-	for _, want := range []string{"codec_name=h264", "width=64", "height=64", "r_frame_rate=8/1", "nb_read_frames=16", "pix_fmt=yuv420p"} {
-		if !strings.Contains(got, want) {
-			t.Errorf("ffprobe: missing %s in\n%s", want, got)
-		}
+	if p, want := bustest.FFprobe(t, path), (bustest.Probe{Codec: "h264", PixFmt: "yuv420p", Size: "64x64", Rate: "8/1", Frames: "16"}); p != want {
+		t.Errorf("ffprobe: %+v, want %+v", p, want)
 	}
 	if j.Video.Encoder != "ffmpeg" && j.Video.Encoder != "purego" {
 		t.Errorf("encoder %q", j.Video.Encoder)

@@ -76,6 +76,13 @@ func TestSettingsValidateNamesField(t *testing.T) {
 		"steps":    func(s *bus.Settings) { s.Steps = 201 },
 		"guidance": func(s *bus.Settings) { s.Guidance = -1 },
 		"shift":    func(s *bus.Settings) { s.Shift = 0 },
+		"fps":      func(s *bus.Settings) { s.FPS = 121 },
+		"codec":    func(s *bus.Settings) { s.Codec = "vp9" },
+		"crf":      func(s *bus.Settings) { s.CRF = 52 },
+		"seam_blend": func(s *bus.Settings) {
+			v := 0.6
+			s.SeamBlend = &v
+		},
 	}
 	for field, mut := range cases {
 		s := bus.DefaultSettings()
@@ -85,6 +92,11 @@ func TestSettingsValidateNamesField(t *testing.T) {
 		if !errors.As(err, &fe) || fe.Field != field {
 			t.Errorf("%s: got %v", field, err)
 		}
+	}
+	ok := bus.DefaultSettings()
+	ok.Codec, ok.CRF = bus.CodecH264, 23
+	if err := ok.Validate(); err != nil {
+		t.Errorf("h264, crf 23: %v", err)
 	}
 	if err := (bus.Request{Prompt: strings.Repeat("x", bus.MaxPromptBytes+1)}).Validate(); err == nil || !strings.Contains(err.Error(), "prompt") {
 		t.Errorf("long prompt: got %v", err)

@@ -14,6 +14,9 @@ const (
 	MaxSteps       = 200
 	MaxPromptBytes = 2048 // UTF-8 bytes, prompt and negative prompt each
 	MaxGuidance    = 100
+	// CodecH264 is the one output codec: H.264 in MP4 is what every browser
+	// plays (the encode stage's ffmpeg and pure-Go paths both write it).
+	CodecH264 = "h264"
 )
 
 // Defaults of a job's settings.
@@ -73,6 +76,8 @@ func (s Settings) Validate() error {
 		return &FieldError{"shift", fmt.Sprintf("%v must be > 0", s.Shift)}
 	case s.FPS < 0 || s.FPS > 120:
 		return &FieldError{"fps", fmt.Sprintf("%d is outside 0..120 (0 = stage default)", s.FPS)}
+	case s.Codec != "" && s.Codec != CodecH264:
+		return &FieldError{"codec", fmt.Sprintf("%q is not supported (only %q, the default)", s.Codec, CodecH264)}
 	case s.CRF < 0 || s.CRF > 51:
 		return &FieldError{"crf", fmt.Sprintf("%d is outside 0..51 (0 = stage default)", s.CRF)}
 	case s.SeamBlend != nil && (math.IsNaN(*s.SeamBlend) || *s.SeamBlend < 0 || *s.SeamBlend > 0.5):

@@ -56,6 +56,7 @@ func (f *settingsFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.negative, "negative", "", "negative prompt")
 	fs.IntVar(&f.set.FPS, "fps", 0, "output fps (0: the model's, 8)")
 	fs.IntVar(&f.set.CRF, "crf", 0, "x264 CRF (0: the encode stage's default)")
+	fs.StringVar(&f.set.Codec, "codec", "", `output codec ("" = the encode stage's default; h264 is the one supported)`)
 	fs.Float64Var(&f.seamBlend, "seam-blend", -1, "weight a chunk-boundary frame takes from its neighbour, 0..0.5 (0 off; default: the encode stage's)")
 }
 

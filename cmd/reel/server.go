@@ -15,7 +15,7 @@ type serverFlags struct {
 	srv      bus.ServerConfig
 	layout   layoutFlags
 	replicas string
-	ffmpeg   string
+	encode   encodeFlags
 	weights  weightFlags
 }
 
@@ -46,7 +46,7 @@ runs stages in this process, e.g. --replicas textenc=1,denoise=1,vaedecode=3,enc
 	fs.StringVar(&f.srv.TLSKey, "tls-key", "", "key of --tls-cert (PEM)")
 	fs.StringVar(&f.srv.TLSCA, "tls-ca", "", "require client certificates signed by this CA (mutual TLS)")
 	fs.StringVar(&f.replicas, "replicas", "", `stages to run here: "all" or stage=N,... (e.g. vaedecode=3,denoise=1)`)
-	fs.StringVar(&f.ffmpeg, "ffmpeg", "", `ffmpeg binary for the encode stage ("" = PATH, "none" = pure Go)`)
+	f.encode.register(fs)
 	f.layout.register(fs)
 	f.weights.register(fs)
 	return cmd
@@ -55,6 +55,9 @@ runs stages in this process, e.g. --replicas textenc=1,denoise=1,vaedecode=3,enc
 func runServer(ctx context.Context, a *app, f *serverFlags, cmd *cobra.Command) error {
 	reps, err := parseReplicas(f.replicas)
 	if err != nil {
+		return err
+	}
+	if err := f.encode.validate(); err != nil {
 		return err
 	}
 	log, err := a.logger(cmd.ErrOrStderr())
@@ -76,7 +79,7 @@ func runServer(ctx context.Context, a *app, f *serverFlags, cmd *cobra.Command) 
 	log.Info().Str("url", srv.ClientURL()).Str("data", f.srv.DataDir).Msg("reel server ready")
 	fmt.Fprintln(cmd.OutOrStdout(), srv.ClientURL())
 	err = pipeline.Run(ctx, pipeline.Options{
-		Bus: b, Stages: reps, DeadLetters: true, Encode: pipeline.EncodeOptions{FFmpeg: f.ffmpeg}, EngineOptions: f.weights.opts, Log: log,
+		Bus: b, Stages: reps, DeadLetters: true, Encode: f.encode.o, EngineOptions: f.weights.opts, Log: log,
 		Started: func(rs []*stages.Runner) {
 			for _, r := range rs {
 				log.Info().Str("worker", r.Worker()).Msg("stage started")

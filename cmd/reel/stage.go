@@ -16,7 +16,7 @@ type stageFlags struct {
 	nats        natsFlags
 	layout      layoutFlags
 	concurrency int
-	ffmpeg      string
+	encode      encodeFlags
 	workDir     string
 	deadLetters bool
 	fault       string
@@ -45,7 +45,7 @@ attach (provision a cluster with 'reel setup' instead).`,
 	f.layout.register(fs)
 	f.weights.register(fs)
 	fs.IntVar(&f.concurrency, "concurrency", 1, "worker slots in this process (one message each)")
-	fs.StringVar(&f.ffmpeg, "ffmpeg", "", `encode: ffmpeg binary ("" = PATH, "none" = pure Go)`)
+	f.encode.register(fs)
 	fs.StringVar(&f.workDir, "work-dir", "", "encode: directory for temporary MP4s")
 	fs.BoolVar(&f.deadLetters, "dead-letters", true, "also turn dead-letter advisories into failed jobs")
 	f.res.register(fs)
@@ -58,6 +58,11 @@ func runStage(ctx context.Context, a *app, f *stageFlags, stage string, cmd *cob
 	if f.concurrency < 1 {
 		return fmt.Errorf("--concurrency %d: must be at least 1", f.concurrency)
 	}
+	if err := f.encode.validate(); err != nil {
+		return err
+	}
+	encodeOpts := f.encode.o
+	encodeOpts.WorkDir = f.workDir
 	log, err := a.logger(cmd.ErrOrStderr())
 	if err != nil {
 		return err
@@ -93,7 +98,7 @@ func runStage(ctx context.Context, a *app, f *stageFlags, stage string, cmd *cob
 	defer res.close()
 	return pipeline.Run(ctx, pipeline.Options{
 		Bus: b, Stages: map[string]int{stage: f.concurrency}, DeadLetters: f.deadLetters, Engine: eng,
-		Encode: pipeline.EncodeOptions{FFmpeg: f.ffmpeg, WorkDir: f.workDir}, Log: log, Middleware: mw,
+		Encode: encodeOpts, Log: log, Middleware: mw,
 		Admit: res.admit, Describe: res.describe,
 	})
 }

@@ -54,3 +54,19 @@ func TestGPUMemBudgetNeedsAGPU(t *testing.T) {
 		t.Fatalf("stage with --gpu-mem-budget and no GPU: exit %d, stderr:\n%s", code, stderr)
 	}
 }
+
+// TestEncodeDefaultsRefusedAtStartup: bad encode-stage defaults stop the
+// process before it takes work, naming the setting, instead of failing every
+// job later.
+func TestEncodeDefaultsRefusedAtStartup(t *testing.T) {
+	for _, args := range [][]string{
+		{"stage", "encode", "--crf", "99", "--nats", "nats://127.0.0.1:1"},
+		{"stage", "encode", "--codec", "vp9", "--nats", "nats://127.0.0.1:1"},
+		{"server", "--port", "-1", "--seam-blend", "0.9", "--data", t.TempDir()},
+	} {
+		_, stderr, code := run(t, bustest.Ctx(t, time.Minute), args...)
+		if code == 0 || !bytes.Contains([]byte(stderr), []byte("encode defaults")) {
+			t.Errorf("reel %v: exit %d, stderr %s", args, code, stderr)
+		}
+	}
+}

@@ -12,21 +12,17 @@ import (
 
 // The engine is read-only after loading and costs a second to load, so one
 // test binary shares one (the only package-level state here).
-var (
-	engineOnce sync.Once
-	engine     *model.Engine
-	engineErr  error
-)
+var loadEngine = sync.OnceValues(func() (*model.Engine, error) { return model.Load(model.Options{}) })
 
 // Engine returns the real engine (embedded weights), loaded once per test
 // binary.
 func Engine(t testing.TB) *model.Engine {
 	t.Helper()
-	engineOnce.Do(func() { engine, engineErr = model.Load(model.Options{}) })
-	if engineErr != nil {
-		t.Fatalf("load engine: %v", engineErr)
+	e, err := loadEngine()
+	if err != nil {
+		t.Fatalf("load engine: %v", err)
 	}
-	return engine
+	return e
 }
 
 // Settings are small job settings: 16 frames per chunk × chunks, steps

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 
 	"github.com/reel-video/reel/bus"
@@ -32,17 +31,11 @@ func handler(t testing.TB) stages.Handler {
 
 // fixtures decodes the engine's frames once per settings for the whole test.
 type fixtures struct {
-	mu     sync.Mutex
-	frames map[bus.Settings][][]byte
+	frames stagetest.PerSettings[[][]byte]
 }
 
 func (f *fixtures) chunks(t testing.TB, set bus.Settings) [][]byte {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.frames[set] == nil {
-		f.frames[set] = stagetest.Frames(t, stagetest.Prompt(), set)
-	}
-	return f.frames[set]
+	return f.frames.Get(set, func() [][]byte { return stagetest.Frames(t, stagetest.Prompt(), set) })
 }
 
 // inputs: every chunk's frames as vaedecode publishes them, chunk 0 (the
@@ -125,7 +118,7 @@ func badShape(t testing.TB, x *stagetest.Input) {
 }
 
 func TestConformance(t *testing.T) {
-	f := &fixtures{frames: map[bus.Settings][][]byte{}}
+	f := &fixtures{}
 	stagetest.Run(t, stagetest.Stage{
 		Name:      bus.StageEncode,
 		Handler:   handler,

@@ -121,3 +121,26 @@ func Envelope(t testing.TB, job, stage string, set bus.Settings, chunk, count in
 	}
 	return env
 }
+
+// PerSettings memoises an expensive fixture (a sampled latent, decoded
+// frames) per job settings, because the suite asks for the inputs of many
+// jobs with the same settings. The zero value is ready to use.
+type PerSettings[V any] struct {
+	mu sync.Mutex
+	m  map[bus.Settings]V
+}
+
+// Get returns the fixture for set, computing it with compute the first time.
+func (p *PerSettings[V]) Get(set bus.Settings, compute func() V) V {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	v, ok := p.m[set]
+	if !ok {
+		if p.m == nil {
+			p.m = map[bus.Settings]V{}
+		}
+		v = compute()
+		p.m[set] = v
+	}
+	return v
+}

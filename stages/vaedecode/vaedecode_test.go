@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 
 	"github.com/reel-video/reel/bus"
@@ -25,17 +24,11 @@ func handler(t testing.TB) stages.Handler {
 // fixtures samples the latent once per settings for the whole test (the
 // suite asks for inputs of many jobs).
 type fixtures struct {
-	mu     sync.Mutex
-	latent map[bus.Settings][][]float32
+	latent stagetest.PerSettings[[][]float32]
 }
 
 func (f *fixtures) latents(t testing.TB, set bus.Settings) [][]float32 {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.latent[set] == nil {
-		f.latent[set] = stagetest.Latents(t, stagetest.Prompt(), set)
-	}
-	return f.latent[set]
+	return f.latent.Get(set, func() [][]float32 { return stagetest.Latents(t, stagetest.Prompt(), set) })
 }
 
 // inputs: the engine's latent chunks, chunk 0 first, as denoise publishes them.
@@ -96,7 +89,7 @@ func first(fn func(t testing.TB, x *stagetest.Input)) func(testing.TB, []stagete
 }
 
 func TestConformance(t *testing.T) {
-	f := &fixtures{latent: map[bus.Settings][][]float32{}}
+	f := &fixtures{}
 	stagetest.Run(t, stagetest.Stage{
 		Name:     bus.StageVAEDecode,
 		Handler:  handler,

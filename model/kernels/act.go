@@ -7,8 +7,10 @@ import "math"
 // (see geluGo): relative error against the float64 formula ≤ 1e-6 for
 // |x| ≤ 3 and ≤ 2.5e-7·|2u| beyond (the float32 rounding of u), where the
 // float32 tanh form loses all digits to cancellation for x < -5.
-func GELUTanh(x []float32) {
-	n := vecN(vec.gelu != nil, len(x))
+func GELUTanh(x []float32) { geluTanh(&defaultImpl().vec, x) }
+
+func geluTanh(vec *vecKernels, x []float32) {
+	n := vec.vecN(vec.gelu != nil, len(x))
 	if n > 0 {
 		vec.gelu(&x[0], n)
 	}
@@ -16,8 +18,10 @@ func GELUTanh(x []float32) {
 }
 
 // SiLU applies x·sigmoid(x) in place.
-func SiLU(x []float32) {
-	n := vecN(vec.silu != nil, len(x))
+func SiLU(x []float32) { silu(&defaultImpl().vec, x) }
+
+func silu(vec *vecKernels, x []float32) {
+	n := vec.vecN(vec.silu != nil, len(x))
 	if n > 0 {
 		vec.silu(&x[0], n)
 	}
@@ -26,8 +30,8 @@ func SiLU(x []float32) {
 
 // expSum sets x[i] = exp(x[i] - shift) and returns the sum: the numerators
 // and denominator of a softmax.
-func expSum(x []float32, shift float32) float32 {
-	n := vecN(vec.expSum != nil, len(x))
+func expSum(vec *vecKernels, x []float32, shift float32) float32 {
+	n := vec.vecN(vec.expSum != nil, len(x))
 	var s float32
 	if n > 0 {
 		s = vec.expSum(&x[0], n, shift)
@@ -37,8 +41,8 @@ func expSum(x []float32, shift float32) float32 {
 
 // scaleMax multiplies x by scale in place and returns the maximum (-Inf for
 // an empty x).
-func scaleMax(x []float32, scale float32) float32 {
-	n := vecN(vec.scaleMax != nil, len(x))
+func scaleMax(vec *vecKernels, x []float32, scale float32) float32 {
+	n := vec.vecN(vec.scaleMax != nil, len(x))
 	mx := float32(math.Inf(-1))
 	if n > 0 {
 		mx = vec.scaleMax(&x[0], n, scale)

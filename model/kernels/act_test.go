@@ -6,12 +6,11 @@ import (
 	"testing"
 )
 
-func forEachVec(t *testing.T, f func(t *testing.T)) {
-	saved := vec
-	defer func() { vec = saved }()
+// forEachVec runs f with each implementation of the vector loops this
+// build and CPU can run, the portable one included.
+func forEachVec(t *testing.T, f func(t *testing.T, vec *vecKernels)) {
 	for _, a := range append(availableVecs(), goVec) {
-		vec = a
-		t.Run(a.name, f)
+		t.Run(a.name, func(t *testing.T) { f(t, &a) })
 	}
 }
 
@@ -36,11 +35,11 @@ func checkRel(t *testing.T, what string, in, got float32, want float64, rtol, at
 }
 
 func TestGELUTanh(t *testing.T) {
-	forEachVec(t, func(t *testing.T) {
+	forEachVec(t, func(t *testing.T, vec *vecKernels) {
 		r := rand.New(rand.NewPCG(1, 1))
 		for _, x := range actInputs(r) {
 			y := append([]float32(nil), x...)
-			GELUTanh(y)
+			geluTanh(vec, y)
 			ref := append([]float32(nil), x...)
 			refGELUTanh(ref)
 			for i, v := range x {
@@ -65,11 +64,11 @@ func TestGELUTanh(t *testing.T) {
 }
 
 func TestSiLU(t *testing.T) {
-	forEachVec(t, func(t *testing.T) {
+	forEachVec(t, func(t *testing.T, vec *vecKernels) {
 		r := rand.New(rand.NewPCG(2, 1))
 		for _, x := range actInputs(r) {
 			y := append([]float32(nil), x...)
-			SiLU(y)
+			silu(vec, y)
 			for i, v := range x {
 				want := float64(v) / (1 + math.Exp(-float64(v)))
 				checkRel(t, "silu", v, y[i], want, 1e-6, 1e-36)
@@ -79,7 +78,7 @@ func TestSiLU(t *testing.T) {
 }
 
 func TestExpSum(t *testing.T) {
-	forEachVec(t, func(t *testing.T) {
+	forEachVec(t, func(t *testing.T, vec *vecKernels) {
 		r := rand.New(rand.NewPCG(3, 1))
 		for _, x := range actInputs(r) {
 			x = x[:len(x):len(x)]
@@ -88,7 +87,7 @@ func TestExpSum(t *testing.T) {
 			}
 			shift := float32(1.5)
 			y := append([]float32(nil), x...)
-			s := expSum(y, shift)
+			s := expSum(vec, y, shift)
 			var ws float64
 			for i, v := range x {
 				want := math.Exp(float64(v - shift))
@@ -132,11 +131,11 @@ func TestExp32(t *testing.T) {
 }
 
 func TestScaleMax(t *testing.T) {
-	forEachVec(t, func(t *testing.T) {
+	forEachVec(t, func(t *testing.T, vec *vecKernels) {
 		r := rand.New(rand.NewPCG(4, 1))
 		for _, x := range actInputs(r) {
 			y := append([]float32(nil), x...)
-			mx := scaleMax(y, 0.125)
+			mx := scaleMax(vec, y, 0.125)
 			want := float32(math.Inf(-1))
 			for i, v := range x {
 				if y[i] != v*0.125 {

@@ -25,7 +25,7 @@ const attnBlock = 96
 // Attention computes out = softmax(q·kᵀ/sqrt(HeadDim))·v per head with
 // fresh scratch memory; see AttnScratch.Attention.
 func Attention(out, q, k, v []float32, p AttnParams) {
-	new(AttnScratch).Attention(out, q, k, v, p)
+	new(AttnScratch).attention(defaultImpl(), out, q, k, v, p)
 }
 
 // AttnScratch is the working memory of Attention calls (packed Kᵀ and V
@@ -47,6 +47,11 @@ type AttnScratch struct {
 // computes O = P·V with the micro-kernel again. A row whose keys are all
 // masked is NaN, as in PyTorch.
 func (s *AttnScratch) Attention(out, q, k, v []float32, p AttnParams) {
+	s.attention(defaultImpl(), out, q, k, v, p)
+}
+
+// attention is Attention with implementation im.
+func (s *AttnScratch) attention(im *impl, out, q, k, v []float32, p AttnParams) {
 	if p.NQ == 0 || p.Heads == 0 || p.HeadDim == 0 {
 		return
 	}
@@ -75,7 +80,7 @@ func (s *AttnScratch) Attention(out, q, k, v []float32, p AttnParams) {
 	}
 	var next atomic.Int64
 	work := func(a *attnScratch) {
-		a.reset(kernel, &p)
+		a.reset(im, &p)
 		for {
 			it := int(next.Add(1) - 1)
 			if it >= items {
@@ -100,17 +105,20 @@ func (s *AttnScratch) Attention(out, q, k, v []float32, p AttnParams) {
 // attnScratch is one goroutine's working memory.
 type attnScratch struct {
 	mk      microKernel
-	kT, vP  []float32 // packed panels of Kᵀ (HeadDim × NK) and V (NK × HeadDim)
-	kPanels int       // panels of Kᵀ (NK / nr, rounded up)
-	vPanels int       // panels of V (HeadDim / nr, rounded up)
-	scores  []float32 // attnBlock × NK
-	inv     []float32 // 1/Σ per query row of a block
+	vec     *vecKernels // softmax loops
+	kT, vP  []float32   // packed panels of Kᵀ (HeadDim × NK) and V (NK × HeadDim)
+	kPanels int         // panels of Kᵀ (NK / nr, rounded up)
+	vPanels int         // panels of V (HeadDim / nr, rounded up)
+	scores  []float32   // attnBlock × NK
+	inv     []float32   // 1/Σ per query row of a block
 }
 
-// reset sizes the scratch for p with micro-kernel mk, keeping its buffers
-// when they are large enough.
-func (a *attnScratch) reset(mk microKernel, p *AttnParams) {
+// reset sizes the scratch for p with implementation im, keeping its
+// buffers when they are large enough.
+func (a *attnScratch) reset(im *impl, p *AttnParams) {
+	mk := im.mk
 	nr := mk.nr
+	a.vec = &im.vec
 	a.mk, a.kPanels, a.vPanels = mk, (p.NK+nr-1)/nr, (p.HeadDim+nr-1)/nr
 	a.kT = resize(a.kT, a.kPanels*p.HeadDim*nr)
 	a.vP = resize(a.vP, a.vPanels*p.NK*nr)
@@ -163,7 +171,7 @@ func (a *attnScratch) head(out, q, k, v []float32, p *AttnParams, dropped []int,
 		}
 		qk.worker(mk, 0, tiles, 0, a.kPanels)
 		for r := range rows {
-			a.inv[r] = softmaxRow(s[r*nk:(r+1)*nk], scale, dropped)
+			a.inv[r] = softmaxRow(a.vec, s[r*nk:(r+1)*nk], scale, dropped)
 		}
 		pv := gemm{
 			m: rows, n: p.HeadDim, k: nk,
@@ -187,12 +195,12 @@ func (a *attnScratch) head(out, q, k, v []float32, p *AttnParams, dropped []int,
 // they cannot be the maximum, then to max-80, whose exp is a normal float
 // ≈ 1.8e-35, so the vector exp neither meets -Inf nor makes subnormals;
 // they are zeroed after, which leaves the float32 sum unchanged.
-func softmaxRow(s []float32, scale float32, dropped []int) float32 {
+func softmaxRow(vec *vecKernels, s []float32, scale float32, dropped []int) float32 {
 	ninf := float32(math.Inf(-1))
 	for _, j := range dropped {
 		s[j] = ninf
 	}
-	mx := scaleMax(s, scale)
+	mx := scaleMax(vec, s, scale)
 	if mx == ninf {
 		clear(s)
 		return float32(math.NaN())
@@ -200,7 +208,7 @@ func softmaxRow(s []float32, scale float32, dropped []int) float32 {
 	for _, j := range dropped {
 		s[j] = mx - 80
 	}
-	sum := expSum(s, mx)
+	sum := expSum(vec, s, mx)
 	for _, j := range dropped {
 		s[j] = 0
 	}

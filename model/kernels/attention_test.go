@@ -45,14 +45,14 @@ func attn64(q, k, v []float32, p AttnParams) []float64 {
 	return out
 }
 
-func checkAttention(t *testing.T, r *rand.Rand, p AttnParams, qscale float32) {
+func checkAttention(t *testing.T, im *impl, r *rand.Rand, p AttnParams, qscale float32) {
 	t.Helper()
 	q := randSlice(r, p.NQ*p.QStride, qscale)
 	k := randSlice(r, p.NK*p.KStride, 1)
 	v := randSlice(r, p.NK*p.VStride, 1)
 	out := randSlice(r, p.NQ*p.OStride, 1)
 	pad := append([]float32(nil), out...)
-	Attention(out, q, k, v, p)
+	new(AttnScratch).attention(im, out, q, k, v, p)
 	want := attn64(q, k, v, p)
 	ref := append([]float32(nil), pad...)
 	refAttention(ref, q, k, v, p)
@@ -75,7 +75,7 @@ func checkAttention(t *testing.T, r *rand.Rand, p AttnParams, qscale float32) {
 }
 
 func TestAttention(t *testing.T) {
-	forEachKernel(t, func(t *testing.T) {
+	forEachKernel(t, func(t *testing.T, im *impl) {
 		r := rand.New(rand.NewPCG(9, 9))
 		for _, c := range []struct {
 			nq, nk, heads, hd, extra int
@@ -98,7 +98,7 @@ func TestAttention(t *testing.T) {
 					p.KeyMask[j] = j < c.nk/2+1 || r.IntN(3) == 0
 				}
 			}
-			checkAttention(t, r, p, 3)
+			checkAttention(t, im, r, p, 3)
 		}
 	})
 }
@@ -120,12 +120,10 @@ func TestAttentionAllMasked(t *testing.T) {
 // must be bit-identical to Attention with fresh scratch, so nothing left in
 // the reused buffers leaks into a later call.
 func TestAttnScratchReuse(t *testing.T) {
-	saved := kernel
-	defer func() { kernel = saved }()
 	r := rand.New(rand.NewPCG(7, 7))
 	var s AttnScratch
 	for _, mk := range allKernels() {
-		kernel = mk
+		im := kernelImpl(mk)
 		for _, c := range []struct {
 			nq, nk, heads, hd int
 			masked            bool
@@ -146,8 +144,8 @@ func TestAttnScratchReuse(t *testing.T) {
 			}
 			q, k, v := randSlice(r, c.nq*d, 3), randSlice(r, c.nk*d, 1), randSlice(r, c.nk*d, 1)
 			got, want := make([]float32, c.nq*d), make([]float32, c.nq*d)
-			s.Attention(got, q, k, v, p)
-			Attention(want, q, k, v, p)
+			s.attention(im, got, q, k, v, p)
+			new(AttnScratch).attention(im, want, q, k, v, p)
 			for i := range want {
 				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 					t.Fatalf("%s %+v: reused scratch out[%d] = %g, fresh %g", mk.name, c, i, got[i], want[i])

@@ -22,6 +22,10 @@ func NewConvWeight(cout, cin, kt, kh, kw int, w, bias []float32) *ConvWeight {
 // row-major [Cout][Cin][taps]); im2col is packed panel by panel (see
 // convSource), so scratch memory is a few panels whatever the input size.
 func Conv3D(out, in []float32, t, h, w int, cw *ConvWeight) {
+	conv3D(defaultImpl(), out, in, t, h, w, cw)
+}
+
+func conv3D(im *impl, out, in []float32, t, h, w int, cw *ConvWeight) {
 	n := t * h * w
 	k := cw.Cin * cw.KT * cw.KH * cw.KW
 	if len(in) < cw.Cin*n || len(out) < cw.Cout*n || len(cw.W) < cw.Cout*k || len(cw.Bias) < cw.Cout {
@@ -34,7 +38,7 @@ func Conv3D(out, in []float32, t, h, w int, cw *ConvWeight) {
 		rowBias: cw.Bias,
 		source:  func() panelSource { return newConvSource(in, cw, t, h, w) },
 	}
-	g.run(kernel)
+	g.run(im.mk)
 }
 
 // PixelShuffle3D rearranges in [C·ft·fh·fw, T, H, W] into out

@@ -38,14 +38,14 @@ func conv64(in []float32, t, h, w int, cw *ConvWeight) (y, mag []float64) {
 	return y, mag
 }
 
-func checkConv(t *testing.T, r *rand.Rand, cin, cout, kt, kh, kw, tt, h, w int) {
+func checkConv(t *testing.T, im *impl, r *rand.Rand, cin, cout, kt, kh, kw, tt, h, w int) {
 	t.Helper()
 	k := cin * kt * kh * kw
 	cw := NewConvWeight(cout, cin, kt, kh, kw, randSlice(r, cout*k, 0.2), randSlice(r, cout, 1))
 	n := tt * h * w
 	in := randSlice(r, cin*n, 1)
 	out := randSlice(r, cout*n, 100)
-	Conv3D(out, in, tt, h, w, cw)
+	conv3D(im, out, in, tt, h, w, cw)
 	ref := make([]float32, cout*n)
 	refConv3D(ref, in, tt, h, w, cw)
 	want, mag := conv64(in, tt, h, w, cw)
@@ -59,7 +59,7 @@ func checkConv(t *testing.T, r *rand.Rand, cin, cout, kt, kh, kw, tt, h, w int) 
 }
 
 func TestConv3D(t *testing.T) {
-	forEachKernel(t, func(t *testing.T) {
+	forEachKernel(t, func(t *testing.T, im *impl) {
 		r := rand.New(rand.NewPCG(5, 6))
 		// The decoder's kinds of layer, at reduced sizes, plus odd shapes.
 		cases := [][8]int{
@@ -73,11 +73,11 @@ func TestConv3D(t *testing.T) {
 			{6, 13, 1, 3, 3, 1, 33, 1},
 		}
 		for _, c := range cases {
-			checkConv(t, r, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7])
+			checkConv(t, im, r, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7])
 		}
 		for it := 0; it < 10; it++ {
 			c := [8]int{1 + r.IntN(9), 1 + r.IntN(20), 1 + 2*r.IntN(2), 1 + 2*r.IntN(2), 1 + 2*r.IntN(2), 1 + r.IntN(5), 1 + r.IntN(9), 1 + r.IntN(40)}
-			t.Run(fmt.Sprint(c), func(t *testing.T) { checkConv(t, r, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]) })
+			t.Run(fmt.Sprint(c), func(t *testing.T) { checkConv(t, im, r, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]) })
 		}
 	})
 }

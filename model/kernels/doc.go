@@ -24,10 +24,13 @@
 //
 // The micro-kernels (1 to 6 rows × 32 columns on AVX-512, × 16 on
 // AVX2+FMA) and the vector loops of exp/GELU/SiLU/softmax/norms and the
-// im2col packers are Go assembly, chosen at init with golang.org/x/sys/cpu.
-// The portable fallback (a 4×8 scalar kernel and scalar loops) is used on
-// other CPUs and architectures and in builds tagged purego; tests run every
-// implementation the machine supports plus the fallback, and
+// im2col packers are Go assembly, chosen once, on first use, with
+// golang.org/x/sys/cpu (defaultImpl; nothing changes it after). The
+// portable fallback (a 4×8 scalar kernel and scalar loops) is used on
+// other CPUs and architectures and in builds tagged purego. The exported
+// functions run the default implementation; each has an unexported
+// counterpart taking an impl, through which tests run every implementation
+// the machine supports plus the fallback, without package state, and
 // `go test -tags purego` checks the portable build. Implementations agree
 // to float32 rounding, not bit for bit (K-blocks and vector lane sums
 // differ). On one machine results are bit-identical whatever the number of

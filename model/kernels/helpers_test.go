@@ -12,14 +12,18 @@ func allKernels() []microKernel {
 	return append(availableKernels(), goKernel)
 }
 
-// forEachKernel runs f with each micro-kernel installed as the package's
-// kernel, restoring the default afterwards.
-func forEachKernel(t *testing.T, f func(t *testing.T)) {
-	saved := kernel
-	defer func() { kernel = saved }()
+// kernelImpl is the implementation with micro-kernel mk and the default
+// vector loops.
+func kernelImpl(mk microKernel) *impl {
+	return &impl{mk: mk, vec: defaultImpl().vec}
+}
+
+// forEachKernel runs f with an implementation per micro-kernel (and the
+// default vector loops).
+func forEachKernel(t *testing.T, f func(t *testing.T, im *impl)) {
 	for _, mk := range allKernels() {
-		kernel = mk
-		t.Run(mk.name, f)
+		im := kernelImpl(mk)
+		t.Run(mk.name, func(t *testing.T) { f(t, im) })
 	}
 }
 

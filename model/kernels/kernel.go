@@ -1,6 +1,9 @@
 package kernels
 
-import "unsafe"
+import (
+	"sync"
+	"unsafe"
+)
 
 // Flags of a micro-kernel call (see kernel_amd64.s).
 const (
@@ -24,9 +27,20 @@ type microKernel struct {
 	fns    [7]kernelFunc
 }
 
-// kernel is the micro-kernel family used by every GEMM, chosen once at init
-// for this CPU. Tests swap it to exercise each implementation.
-var kernel = bestKernel()
+// impl is one choice of implementations: the micro-kernel family of every
+// GEMM and the vector loops of the activations, softmax and norms. The
+// exported functions use defaultImpl(); their unexported counterparts take
+// an impl, so tests run each implementation without changing any state.
+type impl struct {
+	mk  microKernel
+	vec vecKernels
+}
+
+// defaultImpl is the best implementation for this CPU, chosen on first use
+// and never changed after.
+var defaultImpl = sync.OnceValue(func() *impl {
+	return &impl{mk: bestKernel(), vec: bestVec()}
+})
 
 // goKernel is the portable family: up to 4 rows × 8 columns, 8 scalar
 // accumulators per row so the compiler keeps them in registers.

@@ -34,30 +34,30 @@ func linear64(x []float32, m int, w *Weight, bias []float32) (y, mag []float64) 
 
 // checkLinear compares Linear with the exact product on a random weight
 // (see checkLinearWeight).
-func checkLinear(t *testing.T, r *rand.Rand, m, in, out int, fp8, withBias bool) {
+func checkLinear(t *testing.T, im *impl, r *rand.Rand, m, in, out int, fp8, withBias bool) {
 	t.Helper()
 	var w *Weight
 	if fp8 {
 		w = NewWeightFP8(out, in, randFP8(r, out*in), randSlice(r, out, 0.01))
 	} else {
-		w = NewWeightF32(out, in, randSlice(r, out*in, 0.1))
+		w = newWeightF32(im, out, in, randSlice(r, out*in, 0.1))
 	}
 	var bias []float32
 	if withBias {
 		bias = randSlice(r, out, 1)
 	}
-	checkLinearWeight(t, r, m, w, bias)
+	checkLinearWeight(t, im, r, m, w, bias)
 }
 
 // checkLinearWeight compares Linear with the exact product: float32
 // accumulation of K terms must stay within a few ulps·sqrt(K) of Σ|x·w|;
 // the naive float32 reference is held to the same bound as a sanity check.
-func checkLinearWeight(t *testing.T, r *rand.Rand, m int, w *Weight, bias []float32) {
+func checkLinearWeight(t *testing.T, im *impl, r *rand.Rand, m int, w *Weight, bias []float32) {
 	t.Helper()
 	in, out := w.in, w.out
 	x := randSlice(r, m*in, 1)
 	y := randSlice(r, m*out, 100) // garbage that must be overwritten
-	Linear(y, x, m, w, bias)
+	linear(im, y, x, m, w, bias)
 	ref := make([]float32, m*out)
 	refLinear(ref, x, m, w, bias)
 	want, mag := linear64(x, m, w, bias)
@@ -74,26 +74,22 @@ func checkLinearWeight(t *testing.T, r *rand.Rand, m int, w *Weight, bias []floa
 }
 
 // TestLinearPackedForAnotherKernel runs float32 weights packed for one
-// micro-kernel's panel width (NewWeightF32 packs for the kernel in use)
-// under every kernel, so a kernel swapped in later gets correct panels.
+// micro-kernel's panel width (newWeightF32 packs for its impl's kernel)
+// under every kernel, so a weight runs correctly whatever kernel runs it.
 func TestLinearPackedForAnotherKernel(t *testing.T) {
-	saved := kernel
-	defer func() { kernel = saved }()
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, packer := range allKernels() {
 		for _, runner := range allKernels() {
 			t.Run(packer.name+"/"+runner.name, func(t *testing.T) {
-				kernel = packer
-				w := NewWeightF32(45, 33, randSlice(r, 45*33, 0.1))
-				kernel = runner
-				checkLinearWeight(t, r, 13, w, randSlice(r, 45, 1))
+				w := newWeightF32(kernelImpl(packer), 45, 33, randSlice(r, 45*33, 0.1))
+				checkLinearWeight(t, kernelImpl(runner), r, 13, w, randSlice(r, 45, 1))
 			})
 		}
 	}
 }
 
 func TestLinearShapes(t *testing.T) {
-	forEachKernel(t, func(t *testing.T) {
+	forEachKernel(t, func(t *testing.T, im *impl) {
 		r := rand.New(rand.NewPCG(1, 2))
 		shapes := [][3]int{
 			{1, 1, 1}, {1, 256, 1536}, {2, 3, 5}, {5, 7, 33}, {6, 32, 32}, {7, 33, 31},
@@ -103,7 +99,7 @@ func TestLinearShapes(t *testing.T) {
 		for _, s := range shapes {
 			for _, fp8 := range []bool{false, true} {
 				for _, b := range []bool{false, true} {
-					checkLinear(t, r, s[0], s[1], s[2], fp8, b)
+					checkLinear(t, im, r, s[0], s[1], s[2], fp8, b)
 				}
 			}
 		}
@@ -111,12 +107,12 @@ func TestLinearShapes(t *testing.T) {
 }
 
 func TestLinearRandom(t *testing.T) {
-	forEachKernel(t, func(t *testing.T) {
+	forEachKernel(t, func(t *testing.T, im *impl) {
 		r := rand.New(rand.NewPCG(3, 4))
 		for it := 0; it < 40; it++ {
 			m, in, out := 1+r.IntN(40), 1+r.IntN(400), 1+r.IntN(100)
 			t.Run(fmt.Sprint(m, in, out), func(t *testing.T) {
-				checkLinear(t, r, m, in, out, it%2 == 1, it%3 == 0)
+				checkLinear(t, im, r, m, in, out, it%2 == 1, it%3 == 0)
 			})
 		}
 	})

@@ -8,8 +8,8 @@ import "math"
 // normalising pass is float32, as in PyTorch.
 
 // sumSq returns Σx and Σx² in float64.
-func sumSq(x []float32) (s, ss float64) {
-	n := vecN(vec.sumSq != nil, len(x))
+func sumSq(vec *vecKernels, x []float32) (s, ss float64) {
+	n := vec.vecN(vec.sumSq != nil, len(x))
 	if n > 0 {
 		s, ss = vec.sumSq(&x[0], n)
 	}
@@ -23,23 +23,27 @@ func sumSq(x []float32) (s, ss float64) {
 // LayerNorm normalises each of rows rows of x (length dim) in place:
 // (x-mean)/sqrt(var+eps)·w + b. w and b may be nil (no affine).
 func LayerNorm(x []float32, rows, dim int, w, b []float32, eps float32) {
+	layerNorm(&defaultImpl().vec, x, rows, dim, w, b, eps)
+}
+
+func layerNorm(vec *vecKernels, x []float32, rows, dim int, w, b []float32, eps float32) {
 	if len(x) < rows*dim || (w != nil && len(w) < dim) || (b != nil && len(b) < dim) {
 		panic("kernels: LayerNorm: bad sizes")
 	}
 	for r := 0; r < rows; r++ {
 		v := x[r*dim : (r+1)*dim]
-		s, ss := sumSq(v)
+		s, ss := sumSq(vec, v)
 		mean := s / float64(dim)
 		vr := max(ss/float64(dim)-mean*mean, 0)
 		m, inv := float32(mean), float32(1/math.Sqrt(vr+float64(eps)))
 		n := 0
 		switch {
 		case w != nil && b != nil:
-			if n = vecN(vec.normRowAffine != nil, dim); n > 0 {
+			if n = vec.vecN(vec.normRowAffine != nil, dim); n > 0 {
 				vec.normRowAffine(&v[0], n, m, inv, &w[0], &b[0])
 			}
 		case w == nil && b == nil:
-			if n = vecN(vec.normRow != nil, dim); n > 0 {
+			if n = vec.vecN(vec.normRow != nil, dim); n > 0 {
 				vec.normRow(&v[0], n, m, inv)
 			}
 		}
@@ -60,14 +64,18 @@ func LayerNorm(x []float32, rows, dim int, w, b []float32, eps float32) {
 // Rows are dim long and start stride apart (stride >= dim), so heads inside
 // a wider token row can be normalised without copying.
 func RMSNorm(x []float32, rows, dim, stride int, w []float32, eps float32) {
+	rmsNorm(&defaultImpl().vec, x, rows, dim, stride, w, eps)
+}
+
+func rmsNorm(vec *vecKernels, x []float32, rows, dim, stride int, w []float32, eps float32) {
 	if rows > 0 && (len(x) < (rows-1)*stride+dim || len(w) < dim || stride < dim) {
 		panic("kernels: RMSNorm: bad sizes")
 	}
 	for r := 0; r < rows; r++ {
 		v := x[r*stride : r*stride+dim]
-		_, ss := sumSq(v)
+		_, ss := sumSq(vec, v)
 		inv := float32(1 / math.Sqrt(ss/float64(dim)+float64(eps)))
-		n := vecN(vec.normRowW != nil, dim)
+		n := vec.vecN(vec.normRowW != nil, dim)
 		if n > 0 {
 			vec.normRowW(&v[0], n, inv, &w[0])
 		}
@@ -80,11 +88,15 @@ func RMSNorm(x []float32, rows, dim, stride int, w []float32, eps float32) {
 // ChanRMSNorm normalises x [C, N] over the channel axis at each of the N
 // positions, in place: x·rsqrt(mean_c(x²)+eps)·g[c].
 func ChanRMSNorm(x []float32, c, n int, g []float32, eps float32) {
+	chanRMSNorm(&defaultImpl().vec, x, c, n, g, eps)
+}
+
+func chanRMSNorm(vec *vecKernels, x []float32, c, n int, g []float32, eps float32) {
 	if len(x) < c*n || len(g) < c {
 		panic("kernels: ChanRMSNorm: bad sizes")
 	}
 	ss := make([]float64, n)
-	nv := vecN(vec.sqAcc != nil, n)
+	nv := vec.vecN(vec.sqAcc != nil, n)
 	for ch := 0; ch < c; ch++ {
 		row := x[ch*n : (ch+1)*n]
 		if nv > 0 {
@@ -98,7 +110,7 @@ func ChanRMSNorm(x []float32, c, n int, g []float32, eps float32) {
 	for i, s := range ss {
 		inv[i] = float32(1 / math.Sqrt(s/float64(c)+float64(eps)))
 	}
-	nv = vecN(vec.mulInvG != nil, n)
+	nv = vec.vecN(vec.mulInvG != nil, n)
 	for ch := 0; ch < c; ch++ {
 		row := x[ch*n : (ch+1)*n]
 		if nv > 0 {

@@ -10,7 +10,7 @@ import (
 const normTol = 1e-6
 
 func TestLayerNorm(t *testing.T) {
-	forEachVec(t, func(t *testing.T) {
+	forEachVec(t, func(t *testing.T, vec *vecKernels) {
 		r := rand.New(rand.NewPCG(11, 1))
 		for _, dim := range []int{1, 2, 7, 16, 17, 64, 100, 256, 1000} {
 			for _, affine := range []string{"none", "wb", "w", "b"} {
@@ -27,7 +27,7 @@ func TestLayerNorm(t *testing.T) {
 					b = randSlice(r, dim, 1)
 				}
 				got, want := append([]float32(nil), x...), append([]float32(nil), x...)
-				LayerNorm(got, rows, dim, w, b, 1e-6)
+				layerNorm(vec, got, rows, dim, w, b, 1e-6)
 				refLayerNorm(want, rows, dim, w, b, 1e-6)
 				checkClose(t, "LayerNorm "+affine, got, want, normTol, normTol)
 			}
@@ -36,7 +36,7 @@ func TestLayerNorm(t *testing.T) {
 }
 
 func TestRMSNorm(t *testing.T) {
-	forEachVec(t, func(t *testing.T) {
+	forEachVec(t, func(t *testing.T, vec *vecKernels) {
 		r := rand.New(rand.NewPCG(12, 1))
 		for _, dim := range []int{1, 5, 16, 33, 64, 256, 1000} {
 			for _, extra := range []int{0, 3, 64} {
@@ -44,7 +44,7 @@ func TestRMSNorm(t *testing.T) {
 				x := randSlice(r, rows*stride, 3)
 				w := randSlice(r, dim, 2)
 				got, want := append([]float32(nil), x...), append([]float32(nil), x...)
-				RMSNorm(got, rows, dim, stride, w, 1e-6)
+				rmsNorm(vec, got, rows, dim, stride, w, 1e-6)
 				refRMSNorm(want, rows, dim, stride, w, 1e-6)
 				checkClose(t, "RMSNorm", got, want, normTol, normTol)
 			}
@@ -53,13 +53,13 @@ func TestRMSNorm(t *testing.T) {
 }
 
 func TestChanRMSNorm(t *testing.T) {
-	forEachVec(t, func(t *testing.T) {
+	forEachVec(t, func(t *testing.T, vec *vecKernels) {
 		r := rand.New(rand.NewPCG(13, 1))
 		for _, c := range [][2]int{{1, 1}, {3, 5}, {16, 64}, {32, 1000}, {7, 17}, {128, 256}} {
 			x := randSlice(r, c[0]*c[1], 3)
 			g := randSlice(r, c[0], 2)
 			got, want := append([]float32(nil), x...), append([]float32(nil), x...)
-			ChanRMSNorm(got, c[0], c[1], g, 1e-6)
+			chanRMSNorm(vec, got, c[0], c[1], g, 1e-6)
 			refChanRMSNorm(want, c[0], c[1], g, 1e-6)
 			checkClose(t, "ChanRMSNorm", got, want, normTol, normTol)
 		}

@@ -20,17 +20,13 @@ type vecKernels struct {
 	mulInvG       func(x, inv *float32, n int, gain float32)
 }
 
-// vec is the implementation in use, chosen once at init for this CPU;
-// tests swap it.
-var vec = bestVec()
-
 var goVec = vecKernels{name: "go", width: 1}
 
 // vecN returns how many leading elements of an n-element loop a vector
-// function handles: none when it is missing (ok false).
-func vecN(ok bool, n int) int {
+// function of v handles: none when it is missing (ok false).
+func (v *vecKernels) vecN(ok bool, n int) int {
 	if !ok {
 		return 0
 	}
-	return vec.width * (n / vec.width)
+	return v.width * (n / v.width)
 }

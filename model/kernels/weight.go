@@ -12,17 +12,23 @@ import "github.com/reel-video/reel/model/fp8"
 // NewWeightFP8.
 type Weight struct {
 	out, in int
-	f32     prepacked // Wᵀ [in, out] in panels of the init-time kernel's width; empty for FP8
+	f32     prepacked // Wᵀ [in, out] in panels of the default kernel's width; empty for FP8
 	fp8     []uint8
 	scale   []float32
 }
 
 // NewWeightF32 packs a float32 [out, in] weight (data is not kept).
 func NewWeightF32(out, in int, data []float32) *Weight {
+	return newWeightF32(defaultImpl(), out, in, data)
+}
+
+// newWeightF32 packs for the panel width of im's micro-kernel; any other
+// kernel can still run the weight (see gemm).
+func newWeightF32(im *impl, out, in int, data []float32) *Weight {
 	if len(data) != out*in {
 		panic("kernels: NewWeightF32: len(data) != out*in")
 	}
-	return &Weight{out: out, in: in, f32: prepack(transposedRows{data: data, stride: in, rows: out}, in, out, kernel.nr)}
+	return &Weight{out: out, in: in, f32: prepack(transposedRows{data: data, stride: in, rows: out}, in, out, im.mk.nr)}
 }
 
 // NewWeightFP8 wraps E4M3FN codes [out, in] and per-row scales [out].

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -12,6 +11,10 @@ import (
 // newGPUsCommand is `reel gpus [--json]`: the visible NVIDIA devices, their
 // memory, utilisation and processes. A machine without NVIDIA GPUs is normal
 // (reel runs on the CPU), so that case prints one plain line and exits 0.
+//
+// The listing is the probe child's (`reel gpu-probe`): this process never
+// loads libnvidia-ml, so a faulting driver gives an error naming the child's
+// exit status and stderr instead of a crash.
 func newGPUsCommand() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -21,29 +24,23 @@ func newGPUsCommand() *cobra.Command {
 INDEX is the number --gpu takes; NVML is nvidia-smi's number for the same board.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			m, err := gpu.Open(ctx, gpu.System(), gpu.VisibleFromEnv())
-			if errors.Is(err, gpu.ErrNoGPU) {
+			res, err := selfProbe(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if len(res.Devices) == 0 {
 				if asJSON {
 					// stdout stays valid JSON for scripts; the reason goes to stderr.
-					fmt.Fprintf(cmd.ErrOrStderr(), "%v\n", err)
+					fmt.Fprintln(cmd.ErrOrStderr(), res.NoGPU)
 					return gpu.WriteJSON(cmd.OutOrStdout(), nil)
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%v\n", err)
+				fmt.Fprintln(cmd.OutOrStdout(), res.NoGPU)
 				return nil
 			}
-			if err != nil {
-				return err
-			}
-			defer m.Close()
-			devs, err := m.Devices(ctx)
-			if err != nil {
-				return err
-			}
 			if asJSON {
-				return gpu.WriteJSON(cmd.OutOrStdout(), devs)
+				return gpu.WriteJSON(cmd.OutOrStdout(), res.Devices)
 			}
-			return gpu.WriteTable(cmd.OutOrStdout(), devs)
+			return gpu.WriteTable(cmd.OutOrStdout(), res.Devices)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (an array of devices; [] when there is none)")

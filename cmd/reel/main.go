@@ -65,6 +65,7 @@ func newRoot() *cobra.Command {
 		newSetupCommand(a),
 		newWorkersCommand(a),
 		newGPUsCommand(),
+		newGPUProbeCommand(),
 		newQuantizeCommand(),
 	)
 	return root

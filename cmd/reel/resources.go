@@ -42,11 +42,16 @@ func (f *resourceFlags) setup(ctx context.Context, b *bus.Bus, stage string, slo
 	if err != nil {
 		return nil, err
 	}
-	pl, err := gpu.Place(ctx, gpu.Config{Visible: gpu.VisibleFromEnv(), GPU: f.gpu})
+	// The probe child loads NVML first, so a faulting driver costs the child
+	// and this stage runs on the CPU instead of dying.
+	pl, err := gpu.Place(ctx, gpu.Config{Visible: gpu.VisibleFromEnv(), GPU: f.gpu, Probe: selfProbe})
 	if err != nil {
 		return nil, err
 	}
-	if pl.Note != "" {
+	switch {
+	case errors.Is(pl.Reason, gpu.ErrDiscovery):
+		log.Warn().Msg(pl.Note)
+	case pl.Note != "":
 		log.Info().Msg(pl.Note)
 	}
 	// The GPU budget exists only where a device is pinned. The built-in

@@ -10,4 +10,11 @@
 // Place turns it into a CPU placement whose Note callers log once. NVML calls
 // are guarded: a panic inside the binding (a mock without a function, a broken
 // library) becomes an error, never a crashed stage.
+//
+// A segfault inside libnvidia-ml cannot be recovered, so Place first runs
+// discovery out of process (Config.Probe, Child.Probe: reel re-executes itself
+// as the hidden `reel gpu-probe`, which calls RunProbe and prints one JSON
+// line). If that child crashes, hangs past ProbeTimeout or prints garbage,
+// the placement is the CPU, its Note says GPU discovery failed with the
+// child's exit status and stderr, and NVML is never loaded in the stage.
 package gpu

@@ -22,6 +22,12 @@ type Config struct {
 	Visible Visible
 	// GPU is --gpu N: an index into the visible devices, or AutoGPU.
 	GPU int
+	// Probe, when set, runs discovery out of process before NVML is loaded
+	// here (Child.Probe): Go recovers a panic in the binding but not a
+	// segfault in libnvidia-ml. If the probe fails, or finds no GPU, the
+	// placement is the CPU and Lib is never initialised. nil skips it: only
+	// for bindings that cannot fault, such as go-nvml's mocks.
+	Probe ProbeFunc
 }
 
 // Placement is where a stage runs: pinned to one visible GPU, or on the CPU
@@ -32,16 +38,29 @@ type Placement struct {
 	uuid    string
 	// Note is the one line to log at start-up, e.g. NoGPUMessage.
 	Note string
-	// Reason is why no GPU is used (wraps ErrNoGPU); nil when pinned.
+	// Reason is why no GPU is used (wraps ErrNoGPU, and ErrDiscovery when
+	// the probe failed); nil when pinned.
 	Reason error
 }
 
-// Place opens NVML and pins to cfg.GPU. Missing NVML, driver or devices is
+// Place probes (cfg.Probe), then opens NVML and pins to cfg.GPU. Missing NVML, driver or devices is
 // not an error: the placement is the CPU and Note says so. Naming a device
 // that does not exist while GPUs are visible, or a negative index other
 // than AutoGPU, is an error wrapping ErrBadPin, because that is a
 // configuration mistake and silently using another device would hide it.
 func Place(ctx context.Context, cfg Config) (*Placement, error) {
+	if cfg.Probe != nil {
+		res, err := cfg.Probe(ctx)
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		if err != nil {
+			return &Placement{index: -1, Note: fmt.Sprintf("%v; using the CPU engine", err), Reason: fmt.Errorf("%w: %w", ErrNoGPU, err)}, nil
+		}
+		if len(res.Devices) == 0 {
+			return &Placement{index: -1, Note: NoGPUMessage, Reason: noGPUError(res.NoGPU)}, nil
+		}
+	}
 	lib := cfg.Lib
 	if lib == nil {
 		lib = System()

@@ -12,26 +12,18 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/rs/zerolog"
-)
-
-// Headers carried by every stage message (outside the reserved Nats- prefix),
-// readable even when the body is not.
-const (
-	HeaderJob    = "Reel-Job"
-	HeaderStage  = "Reel-Stage"
-	HeaderSchema = "Reel-Schema"
-	HeaderChunk  = "Reel-Chunk"
 )
 
 // JobOf is the job a stage message belongs to: its Reel-Job header, or the
 // job token of its subject when the header is missing or invalid (a message
 // whose body cannot be read still names its job). "" when neither does.
 func JobOf(h nats.Header, subject string) string {
-	if job := h.Get(HeaderJob); ValidJobID(job) == nil {
+	if job := h.Get(protocol.HeaderJob); protocol.ValidJobID(job) == nil {
 		return job
 	}
-	if s, err := ParseSubject(subject); err == nil {
+	if s, err := protocol.ParseSubject(subject); err == nil {
 		return s.Job
 	}
 	return ""
@@ -97,8 +89,8 @@ func ClaimThreshold(maxPayload int) int {
 // PublishOnce publishes env on a write-once subject. If the subject already
 // holds a message (a redelivered or re-run handler), nothing is added and
 // duplicate is true. Large bodies are claim-checked first.
-func (b *Bus) PublishOnce(ctx context.Context, subject string, env *Envelope) (duplicate bool, err error) {
-	env.V = SchemaVersion
+func (b *Bus) PublishOnce(ctx context.Context, subject string, env *protocol.Envelope) (duplicate bool, err error) {
+	env.V = protocol.SchemaVersion
 	if len(env.Body) > b.claimAt {
 		if err := b.claim(ctx, subject, env); err != nil {
 			return false, err
@@ -110,11 +102,11 @@ func (b *Bus) PublishOnce(ctx context.Context, subject string, env *Envelope) (d
 	}
 	m := nats.NewMsg(subject)
 	m.Data = data
-	m.Header.Set(HeaderJob, env.Job)
-	m.Header.Set(HeaderStage, env.Stage)
-	m.Header.Set(HeaderSchema, strconv.Itoa(SchemaVersion))
+	m.Header.Set(protocol.HeaderJob, env.Job)
+	m.Header.Set(protocol.HeaderStage, env.Stage)
+	m.Header.Set(protocol.HeaderSchema, strconv.Itoa(protocol.SchemaVersion))
 	if env.Count > 0 {
-		m.Header.Set(HeaderChunk, strconv.Itoa(env.Chunk))
+		m.Header.Set(protocol.HeaderChunk, strconv.Itoa(env.Chunk))
 	}
 	for attempt := 0; ; attempt++ {
 		ack, err := b.JS.PublishMsg(ctx, m, jetstream.WithMsgID(subject), jetstream.WithExpectLastSequencePerSubject(0))
@@ -152,9 +144,9 @@ const (
 	inProcessRetries                              = 5 // 20 ms doubling: 620 ms in all
 )
 
-func (b *Bus) claim(ctx context.Context, subject string, env *Envelope) error {
+func (b *Bus) claim(ctx context.Context, subject string, env *protocol.Envelope) error {
 	sum := sha256.Sum256(env.Body)
-	c := &Claim{Bucket: BlobsBucket, Name: "claim/" + subject, Size: len(env.Body), SHA256: hex.EncodeToString(sum[:])}
+	c := &protocol.Claim{Bucket: protocol.BlobsBucket, Name: "claim/" + subject, Size: len(env.Body), SHA256: hex.EncodeToString(sum[:])}
 	if info, err := b.Blobs.GetInfo(ctx, c.Name); err == nil && info.Metadata["sha256"] == c.SHA256 {
 		env.Body, env.Claim = nil, c // identical body already stored by an earlier attempt
 		return nil
@@ -168,13 +160,13 @@ func (b *Bus) claim(ctx context.Context, subject string, env *Envelope) error {
 }
 
 // Resolve replaces a claim with the stored body.
-func (b *Bus) Resolve(ctx context.Context, env *Envelope) error {
+func (b *Bus) Resolve(ctx context.Context, env *protocol.Envelope) error {
 	if env.Claim == nil {
 		return nil
 	}
 	c := env.Claim
-	if c.Bucket != BlobsBucket {
-		return Malformedf("claim in unknown bucket %q", c.Bucket)
+	if c.Bucket != protocol.BlobsBucket {
+		return protocol.Malformedf("claim in unknown bucket %q", c.Bucket)
 	}
 	data, err := b.Blobs.GetBytes(ctx, c.Name)
 	if IsNotFound(err) {
@@ -185,15 +177,15 @@ func (b *Bus) Resolve(ctx context.Context, env *Envelope) error {
 	}
 	sum := sha256.Sum256(data)
 	if len(data) != c.Size || hex.EncodeToString(sum[:]) != c.SHA256 {
-		return Malformedf("claim %s: size/sha256 mismatch", c.Name)
+		return protocol.Malformedf("claim %s: size/sha256 mismatch", c.Name)
 	}
 	env.Body, env.Claim = data, nil
 	return nil
 }
 
 // Decode unmarshals a stage message and resolves its claim.
-func (b *Bus) Decode(ctx context.Context, data []byte) (*Envelope, error) {
-	env, err := UnmarshalEnvelope(data)
+func (b *Bus) Decode(ctx context.Context, data []byte) (*protocol.Envelope, error) {
+	env, err := protocol.UnmarshalEnvelope(data)
 	if err != nil {
 		return env, err
 	}
@@ -204,7 +196,7 @@ func (b *Bus) Decode(ctx context.Context, data []byte) (*Envelope, error) {
 func (b *Bus) LastMsg(ctx context.Context, subject string) (*jetstream.RawStreamMsg, error) {
 	m, err := b.Stream.GetLastMsgForSubject(ctx, subject)
 	if IsNotFound(err) {
-		return nil, fmt.Errorf("%w: no message on %s in stream %s (retention %s)", ErrMissing, subject, StreamName, b.Cfg.MaxAge)
+		return nil, fmt.Errorf("%w: no message on %s in stream %s (retention %s)", ErrMissing, subject, protocol.StreamName, b.Cfg.MaxAge)
 	}
 	return m, err
 }
@@ -223,7 +215,7 @@ func (b *Bus) PutBlob(ctx context.Context, name string, data []byte, meta map[st
 func (b *Bus) GetBlob(ctx context.Context, name string) ([]byte, error) {
 	data, err := b.Blobs.GetBytes(ctx, name)
 	if IsNotFound(err) {
-		return nil, fmt.Errorf("%w: %s is not in bucket %s (retention %s)", ErrMissing, name, BlobsBucket, b.Cfg.MaxAge)
+		return nil, fmt.Errorf("%w: %s is not in bucket %s (retention %s)", ErrMissing, name, protocol.BlobsBucket, b.Cfg.MaxAge)
 	}
 	return data, err
 }

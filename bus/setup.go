@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/reel-video/reel/bus/protocol"
 )
 
 // LayoutConfig sizes the streams, buckets and consumers.
@@ -101,7 +102,7 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg LayoutConfig) (*Layo
 			Retention: jetstream.LimitsPolicy, MaxAge: cfg.MaxAge, MaxBytes: maxBytes,
 			Storage: cfg.storage(), Replicas: cfg.Replicas}
 	}
-	reel := limits(StreamName, "reel stage inputs and outputs (replayable)", cfg.MaxBytes,
+	reel := limits(protocol.StreamName, "reel stage inputs and outputs (replayable)", cfg.MaxBytes,
 		"reel.prompt.*", "reel.text.*", "reel.latent.*.*", "reel.frames.*.*", "reel.video.*")
 	reel.Metadata = cfg.metadata()
 	reel.Duplicates = min(2*time.Minute, cfg.MaxAge) // the server's default, which must not exceed MaxAge
@@ -111,10 +112,10 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg LayoutConfig) (*Layo
 		cfg  jetstream.StreamConfig
 	}{
 		{&l.Stream, reel},
-		{&l.Events, limits(EventsStreamName, "reel job progress events", cfg.MaxBytes/4, EventsPrefix+".*")},
-		{&l.DLQ, limits(DLQStreamName, "dead letters: max-deliveries and terminated advisories of stream REEL", cfg.MaxBytes/4,
-			"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."+StreamName+".*",
-			"$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED."+StreamName+".*")},
+		{&l.Events, limits(protocol.EventsStreamName, "reel job progress events", cfg.MaxBytes/4, protocol.EventsPrefix+".*")},
+		{&l.DLQ, limits(protocol.DLQStreamName, "dead letters: max-deliveries and terminated advisories of stream REEL", cfg.MaxBytes/4,
+			"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."+protocol.StreamName+".*",
+			"$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED."+protocol.StreamName+".*")},
 	}
 	for _, st := range streams {
 		if *st.into, err = js.CreateOrUpdateStream(ctx, st.cfg); err != nil {
@@ -122,7 +123,7 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg LayoutConfig) (*Layo
 		}
 	}
 	l.Jobs, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      JobsBucket,
+		Bucket:      protocol.JobsBucket,
 		Description: "reel job records",
 		History:     4,
 		TTL:         cfg.MaxAge,
@@ -131,20 +132,20 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg LayoutConfig) (*Layo
 		Replicas:    cfg.Replicas,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("kv %s: %w", JobsBucket, err)
+		return nil, fmt.Errorf("kv %s: %w", protocol.JobsBucket, err)
 	}
 	l.Workers, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      WorkersBucket,
+		Bucket:      protocol.WorkersBucket,
 		Description: "reel stage worker heartbeats",
 		TTL:         cfg.WorkerTTL,
 		Storage:     jetstream.MemoryStorage,
 		Replicas:    cfg.Replicas,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("kv %s: %w", WorkersBucket, err)
+		return nil, fmt.Errorf("kv %s: %w", protocol.WorkersBucket, err)
 	}
 	l.Blobs, err = js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
-		Bucket:      BlobsBucket,
+		Bucket:      protocol.BlobsBucket,
 		Description: "reel videos, previews and claim-checked message bodies",
 		TTL:         cfg.MaxAge,
 		MaxBytes:    cfg.MaxBytes,
@@ -152,7 +153,7 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg LayoutConfig) (*Layo
 		Replicas:    cfg.Replicas,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("object store %s: %w", BlobsBucket, err)
+		return nil, fmt.Errorf("object store %s: %w", protocol.BlobsBucket, err)
 	}
 	return l, nil
 }
@@ -182,12 +183,12 @@ func (c *LayoutConfig) metadata() map[string]string {
 // server set up). If the layout does not exist yet, it is set up with
 // fallback.
 func Attach(ctx context.Context, js jetstream.JetStream, fallback LayoutConfig) (*Layout, error) {
-	s, err := js.Stream(ctx, StreamName)
+	s, err := js.Stream(ctx, protocol.StreamName)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		return Setup(ctx, js, fallback)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("stream %s: %w", StreamName, err)
+		return nil, fmt.Errorf("stream %s: %w", protocol.StreamName, err)
 	}
 	sc := s.CachedInfo().Config
 	cfg := LayoutConfig{MaxAge: sc.MaxAge, MaxBytes: sc.MaxBytes, Replicas: sc.Replicas, Memory: sc.Storage == jetstream.MemoryStorage}
@@ -199,19 +200,19 @@ func Attach(ctx context.Context, js jetstream.JetStream, fallback LayoutConfig) 
 	cfg.MaxQueue, _ = strconv.Atoi(md[metaMaxQueue])
 	cfg.setDefaults()
 	l := &Layout{Cfg: cfg, Stream: s}
-	if l.Events, err = js.Stream(ctx, EventsStreamName); err != nil {
+	if l.Events, err = js.Stream(ctx, protocol.EventsStreamName); err != nil {
 		return Setup(ctx, js, cfg)
 	}
-	if l.DLQ, err = js.Stream(ctx, DLQStreamName); err != nil {
+	if l.DLQ, err = js.Stream(ctx, protocol.DLQStreamName); err != nil {
 		return Setup(ctx, js, cfg)
 	}
-	if l.Jobs, err = js.KeyValue(ctx, JobsBucket); err != nil {
+	if l.Jobs, err = js.KeyValue(ctx, protocol.JobsBucket); err != nil {
 		return Setup(ctx, js, cfg)
 	}
-	if l.Workers, err = js.KeyValue(ctx, WorkersBucket); err != nil {
+	if l.Workers, err = js.KeyValue(ctx, protocol.WorkersBucket); err != nil {
 		return Setup(ctx, js, cfg)
 	}
-	if l.Blobs, err = js.ObjectStore(ctx, BlobsBucket); err != nil {
+	if l.Blobs, err = js.ObjectStore(ctx, protocol.BlobsBucket); err != nil {
 		return Setup(ctx, js, cfg)
 	}
 	return l, nil
@@ -220,12 +221,12 @@ func Attach(ctx context.Context, js jetstream.JetStream, fallback LayoutConfig) 
 // Consumer creates or updates the durable pull consumer of a stage, shared
 // by all of the stage's workers.
 func (l *Layout) Consumer(ctx context.Context, stage string) (jetstream.Consumer, error) {
-	filter, err := ConsumerFilter(stage)
+	filter, err := protocol.ConsumerFilter(stage)
 	if err != nil {
 		return nil, err
 	}
 	c, err := l.Stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-		Durable:       ConsumerName(stage),
+		Durable:       protocol.ConsumerName(stage),
 		Description:   "reel stage " + stage,
 		FilterSubject: filter,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
@@ -237,7 +238,7 @@ func (l *Layout) Consumer(ctx context.Context, stage string) (jetstream.Consumer
 		Replicas:      l.Cfg.Replicas,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("consumer %s: %w", ConsumerName(stage), err)
+		return nil, fmt.Errorf("consumer %s: %w", protocol.ConsumerName(stage), err)
 	}
 	return c, nil
 }

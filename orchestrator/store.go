@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/rs/zerolog"
 )
 
@@ -36,7 +37,7 @@ func (s *Store) Get(ctx context.Context, id string) (*Job, error) {
 }
 
 func (s *Store) get(ctx context.Context, id string) (*Job, uint64, error) {
-	if err := bus.ValidJobID(id); err != nil {
+	if err := protocol.ValidJobID(id); err != nil {
 		return nil, 0, err
 	}
 	e, err := s.b.Jobs.Get(ctx, id)
@@ -71,7 +72,7 @@ func (s *Store) update(ctx context.Context, id string, create bool, fn func(*Job
 	for attempt := 0; ; attempt++ {
 		j, rev, err := s.get(ctx, id)
 		if errors.Is(err, ErrNotFound) && create {
-			j = newJob(id, bus.Request{}, bus.Settings{}, s.now())
+			j = newJob(id, protocol.Request{}, protocol.Settings{}, s.now())
 			if !fn(j) {
 				return j, false, nil
 			}
@@ -113,11 +114,11 @@ func (s *Store) update(ctx context.Context, id string, create bool, fn func(*Job
 // dropped, except step events: they are always appended, so the stream shows
 // where a cancelled sampler really stopped (the record keeps the step at
 // which the job ended).
-func (s *Store) Record(ctx context.Context, ev bus.Event) error {
+func (s *Store) Record(ctx context.Context, ev protocol.Event) error {
 	if ev.Time.IsZero() {
 		ev.Time = s.now()
 	}
-	create := ev.Kind == bus.EventFailed
+	create := ev.Kind == protocol.EventFailed
 	_, changed, err := s.update(ctx, ev.Job, create, func(j *Job) bool { return j.apply(ev) })
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
@@ -125,7 +126,7 @@ func (s *Store) Record(ctx context.Context, ev bus.Event) error {
 		}
 		return err
 	}
-	if !changed && ev.Kind != bus.EventStep {
+	if !changed && ev.Kind != protocol.EventStep {
 		return nil
 	}
 	return s.b.PublishEvent(ctx, ev)
@@ -149,14 +150,14 @@ func (s *Store) Lookup(ctx context.Context, id string) (bus.JobStatus, error) {
 
 // Fail marks a job failed (creating the record if nobody submitted it).
 func (s *Store) Fail(ctx context.Context, id, stage, reason string) error {
-	return s.Record(ctx, bus.Event{Job: id, Stage: stage, Kind: bus.EventFailed, Error: reason})
+	return s.Record(ctx, protocol.Event{Job: id, Stage: stage, Kind: protocol.EventFailed, Error: reason})
 }
 
 // Cancel marks a job cancelled; stages stop working on it within one denoise
 // step or one chunk. Cancelling an ended job is an error naming its state.
 func (s *Store) Cancel(ctx context.Context, id, reason string) error {
 	j, changed, err := s.update(ctx, id, false, func(j *Job) bool {
-		return j.apply(bus.Event{Job: id, Kind: bus.EventCancelled, Error: reason, Time: s.now()})
+		return j.apply(protocol.Event{Job: id, Kind: protocol.EventCancelled, Error: reason, Time: s.now()})
 	})
 	if err != nil {
 		return err
@@ -164,7 +165,7 @@ func (s *Store) Cancel(ctx context.Context, id, reason string) error {
 	if !changed {
 		return fmt.Errorf("job %s already %s", id, j.State)
 	}
-	return s.b.PublishEvent(ctx, bus.Event{Job: id, Kind: bus.EventCancelled, Error: reason})
+	return s.b.PublishEvent(ctx, protocol.Event{Job: id, Kind: protocol.EventCancelled, Error: reason})
 }
 
 // List returns all job records, newest first.
@@ -190,7 +191,7 @@ func (s *Store) List(ctx context.Context) ([]*Job, error) {
 
 // WatchEnded calls fn(job) whenever a job reaches a terminal state, until
 // ctx ends. It returns once the watch is set up.
-func (s *Store) WatchEnded(ctx context.Context, fn func(job string, st bus.State)) error {
+func (s *Store) WatchEnded(ctx context.Context, fn func(job string, st protocol.State)) error {
 	w, err := s.b.Jobs.WatchAll(ctx, jetstream.UpdatesOnly())
 	if err != nil {
 		return fmt.Errorf("watch jobs: %w", err)
@@ -209,7 +210,7 @@ func (s *Store) WatchEnded(ctx context.Context, fn func(job string, st bus.State
 					continue
 				}
 				var j struct {
-					State bus.State `json:"state"`
+					State protocol.State `json:"state"`
 				}
 				if json.Unmarshal(e.Value(), &j) == nil && j.State.Terminal() {
 					fn(e.Key(), j.State)

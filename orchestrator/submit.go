@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 )
 
 // SubmitOptions are per-submission extras.
@@ -19,7 +19,7 @@ type SubmitOptions struct {
 }
 
 // Validate checks a request and its settings at intake, naming the field.
-func Validate(req bus.Request, set bus.Settings) error {
+func Validate(req protocol.Request, set protocol.Settings) error {
 	if err := req.Validate(); err != nil {
 		return err
 	}
@@ -41,7 +41,7 @@ var ErrQueueFull = errors.New("queue full")
 // a consumer's pending count asynchronously after a publish, so concurrent
 // submissions can overshoot the bound by the few published in that window.
 func (s *Store) queued(ctx context.Context) (int, error) {
-	c, err := s.b.Stream.Consumer(ctx, bus.ConsumerName(bus.StageTextEnc))
+	c, err := s.b.Stream.Consumer(ctx, protocol.ConsumerName(protocol.StageTextEnc))
 	if errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return 0, nil // no stage has attached yet
 	}
@@ -57,7 +57,7 @@ func (s *Store) queued(ctx context.Context) (int, error) {
 
 // Submit validates the request, records the job as queued and publishes its
 // prompt message. It returns the job id.
-func (s *Store) Submit(ctx context.Context, req bus.Request, set bus.Settings, o SubmitOptions) (string, error) {
+func (s *Store) Submit(ctx context.Context, req protocol.Request, set protocol.Settings, o SubmitOptions) (string, error) {
 	if err := Validate(req, set); err != nil {
 		return "", err
 	}
@@ -75,7 +75,7 @@ func (s *Store) Submit(ctx context.Context, req bus.Request, set bus.Settings, o
 	if id == "" {
 		id = NewJobID(now)
 	}
-	if err := bus.ValidJobID(id); err != nil {
+	if err := protocol.ValidJobID(id); err != nil {
 		return "", err
 	}
 	j := newJob(id, req, set, now)
@@ -86,15 +86,15 @@ func (s *Store) Submit(ctx context.Context, req bus.Request, set bus.Settings, o
 	if err := s.create(ctx, j); err != nil {
 		return "", err
 	}
-	env := &bus.Envelope{Job: id, Stage: "submit", Attempt: 1, Settings: set}
+	env := &protocol.Envelope{Job: id, Stage: "submit", Attempt: 1, Settings: set}
 	if err := env.SetBody(req); err != nil {
 		return "", err
 	}
-	if _, err := s.b.PublishOnce(ctx, bus.PromptSubject(id), env); err != nil {
+	if _, err := s.b.PublishOnce(ctx, protocol.PromptSubject(id), env); err != nil {
 		_ = s.Fail(ctx, id, "", fmt.Sprintf("submit: %v", err))
 		return "", err
 	}
-	if err := s.b.PublishEvent(ctx, bus.Event{Job: id, Kind: bus.EventSubmitted, Time: now}); err != nil {
+	if err := s.b.PublishEvent(ctx, protocol.Event{Job: id, Kind: protocol.EventSubmitted, Time: now}); err != nil {
 		s.log.Warn().Err(err).Str("job", id).Msg("submitted event")
 	}
 	return id, nil

@@ -25,5 +25,5 @@ go test -count=1 -timeout 40m ./...
 go test -count=1 -tags purego ./model/kernels/
 # A short fuzz pass over every parser that reads bytes from disk or the bus.
 go test -run '^$' -fuzz '^FuzzParse$' -fuzztime 15s ./model/safetensors/
-go test -run '^$' -fuzz '^FuzzUnmarshalEnvelope$' -fuzztime 15s ./bus/
-go test -run '^$' -fuzz '^FuzzTensor$' -fuzztime 10s ./bus/
+go test -run '^$' -fuzz '^FuzzUnmarshalEnvelope$' -fuzztime 15s ./bus/protocol/
+go test -run '^$' -fuzz '^FuzzTensor$' -fuzztime 10s ./bus/protocol/

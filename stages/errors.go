@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 )
 
 // ErrRetryLater from the admission hook or a handler leaves the message for
@@ -25,6 +26,6 @@ func Permanent(err error) error {
 
 // IsPermanent reports errors the runner terminates on.
 func IsPermanent(err error) bool {
-	return errors.Is(err, ErrPermanent) || errors.Is(err, bus.ErrMalformed) ||
-		errors.Is(err, bus.ErrMissing) || errors.Is(err, bus.ErrInvalid)
+	return errors.Is(err, ErrPermanent) || errors.Is(err, protocol.ErrMalformed) ||
+		errors.Is(err, bus.ErrMissing) || errors.Is(err, protocol.ErrInvalid)
 }

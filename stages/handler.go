@@ -9,6 +9,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/rs/zerolog"
 )
 
@@ -107,7 +108,7 @@ func (r Retry) Middleware() Middleware {
 // Delivery is one message being handled, with what a handler needs.
 type Delivery struct {
 	Subject      string
-	Env          *bus.Envelope // body resolved (claim checks fetched)
+	Env          *protocol.Envelope // body resolved (claim checks fetched)
 	NumDelivered int
 	Worker       string
 	Stage        string
@@ -128,7 +129,7 @@ func (d *Delivery) Heartbeat() {
 }
 
 // Report records a progress event for the job (and heartbeats).
-func (d *Delivery) Report(ctx context.Context, ev bus.Event) {
+func (d *Delivery) Report(ctx context.Context, ev protocol.Event) {
 	d.Heartbeat()
 	ev.Job, ev.Stage, ev.Worker = d.Env.Job, d.Stage, d.Worker
 	if err := d.r.cfg.Tracker.Record(ctx, ev); err != nil && ctx.Err() == nil {
@@ -138,9 +139,9 @@ func (d *Delivery) Report(ctx context.Context, ev bus.Event) {
 
 // Publish writes a stage output on a write-once subject; a re-run handler's
 // duplicate is dropped. The envelope inherits job, settings and attempt.
-func (d *Delivery) Publish(ctx context.Context, subject string, env *bus.Envelope) error {
+func (d *Delivery) Publish(ctx context.Context, subject string, env *protocol.Envelope) error {
 	env.Job, env.Stage, env.Attempt = d.Env.Job, d.Stage, d.NumDelivered
-	if env.Settings == (bus.Settings{}) {
+	if env.Settings == (protocol.Settings{}) {
 		env.Settings = d.Env.Settings
 	}
 	dup, err := d.r.cfg.Bus.PublishOnce(ctx, subject, env)

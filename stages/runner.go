@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/stages/pull"
 	"github.com/rs/zerolog"
 )
@@ -19,15 +20,15 @@ import (
 // Tracker is the job-state side the runner needs (orchestrator.Store).
 type Tracker interface {
 	Lookup(ctx context.Context, job string) (bus.JobStatus, error)
-	Record(ctx context.Context, ev bus.Event) error
-	WatchEnded(ctx context.Context, fn func(job string, st bus.State)) error
+	Record(ctx context.Context, ev protocol.Event) error
+	WatchEnded(ctx context.Context, fn func(job string, st protocol.State)) error
 }
 
 // AdmitRequest describes a message before it is taken.
 type AdmitRequest struct {
 	Stage    string
 	Job      string
-	Settings bus.Settings
+	Settings protocol.Settings
 	Chunk    int
 	Count    int
 }
@@ -82,7 +83,7 @@ func (c *Config) setDefaults() {
 
 // Validate checks the configuration (after defaults).
 func (c *Config) Validate() error {
-	if _, err := bus.InputKind(c.Stage); err != nil {
+	if _, err := protocol.InputKind(c.Stage); err != nil {
 		return err
 	}
 	switch {
@@ -147,7 +148,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	if err := r.cfg.Tracker.WatchEnded(ctx, r.jobEnded); err != nil {
 		return err
 	}
-	r.log.Info().Int("concurrency", r.cfg.Concurrency).Str("consumer", bus.ConsumerName(r.cfg.Stage)).Msg("stage serving")
+	r.log.Info().Int("concurrency", r.cfg.Concurrency).Str("consumer", protocol.ConsumerName(r.cfg.Stage)).Msg("stage serving")
 	// A slot ends early only with an error (a closed connection): then the
 	// whole runner stops, rather than serving on with fewer slots.
 	sctx, stopAll := context.WithCancel(ctx)
@@ -182,7 +183,7 @@ func (r *Runner) Run(ctx context.Context) error {
 // start-up, with backoff; only a closed connection ends it with an error.
 func (r *Runner) slot(ctx context.Context, cons jetstream.Consumer) error {
 	return pull.Serve(ctx, pull.Options{
-		Name:     bus.ConsumerName(r.cfg.Stage),
+		Name:     protocol.ConsumerName(r.cfg.Stage),
 		Consumer: cons,
 		Attach:   func(ctx context.Context) (jetstream.Consumer, error) { return r.cfg.Bus.Consumer(ctx, r.cfg.Stage) },
 		Handle:   r.process,
@@ -190,7 +191,7 @@ func (r *Runner) slot(ctx context.Context, cons jetstream.Consumer) error {
 	})
 }
 
-func (r *Runner) jobEnded(job string, st bus.State) {
+func (r *Runner) jobEnded(job string, st protocol.State) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for c := range r.inflight[job] {
@@ -253,7 +254,7 @@ func (r *Runner) process(ctx context.Context, m jetstream.Msg) {
 	// A chunk's index is in its subject and its envelope; trusting a
 	// disagreeing envelope would write this chunk's output as another's and
 	// leave the subject's chunk missing forever.
-	if s, err := bus.ParseSubject(m.Subject()); err == nil && s.Chunk >= 0 && s.Chunk != env.Chunk {
+	if s, err := protocol.ParseSubject(m.Subject()); err == nil && s.Chunk >= 0 && s.Chunk != env.Chunk {
 		r.fail(ctx, log, m, env.Job, fmt.Sprintf("%s: %s: envelope names chunk %d", r.cfg.Stage, m.Subject(), env.Chunk))
 		return
 	}
@@ -304,7 +305,7 @@ func (r *Runner) process(ctx context.Context, m jetstream.Msg) {
 	}
 
 	d := &Delivery{Subject: m.Subject(), Env: env, NumDelivered: delivered, Worker: r.cfg.Worker, Stage: r.cfg.Stage, Log: log, msg: m, r: r}
-	d.Report(hctx, bus.Event{Kind: bus.EventStarted, Chunk: env.Chunk, Count: env.Count})
+	d.Report(hctx, protocol.Event{Kind: protocol.EventStarted, Chunk: env.Chunk, Count: env.Count})
 
 	hbDone := make(chan struct{})
 	go func() {
@@ -359,7 +360,7 @@ func (r *Runner) retry(ctx context.Context, log zerolog.Logger, m jetstream.Msg,
 	}
 	log.Warn().Err(err).Int("delivery", delivered).Dur("retry_in", delay).Msg("will retry")
 	if job != "" {
-		_ = r.cfg.Tracker.Record(ctx, bus.Event{Job: job, Stage: r.cfg.Stage, Kind: bus.EventRetry, Error: err.Error(), Worker: r.cfg.Worker})
+		_ = r.cfg.Tracker.Record(ctx, protocol.Event{Job: job, Stage: r.cfg.Stage, Kind: protocol.EventRetry, Error: err.Error(), Worker: r.cfg.Worker})
 	}
 	r.settle(log, m, "nak", m.NakWithDelay(delay))
 	r.count(false)
@@ -372,7 +373,7 @@ func (r *Runner) fail(ctx context.Context, log zerolog.Logger, m jetstream.Msg, 
 	if job != "" {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		if err := r.cfg.Tracker.Record(fctx, bus.Event{Job: job, Stage: r.cfg.Stage, Kind: bus.EventFailed, Error: reason, Worker: r.cfg.Worker}); err != nil {
+		if err := r.cfg.Tracker.Record(fctx, protocol.Event{Job: job, Stage: r.cfg.Stage, Kind: protocol.EventFailed, Error: reason, Worker: r.cfg.Worker}); err != nil {
 			log.Error().Err(err).Msg("could not record the failure")
 		}
 	}

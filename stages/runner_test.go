@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/bustest"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/reel-video/reel/stages"
 )
@@ -31,7 +32,7 @@ func setup(t *testing.T, lc bus.LayoutConfig) env {
 // run serves a textenc-stage runner with h until the test ends.
 func (e env) run(t *testing.T, h stages.Handler, mod func(*stages.Config)) {
 	t.Helper()
-	cfg := stages.Config{Stage: bus.StageTextEnc, Bus: e.b, Tracker: e.store, Handler: h,
+	cfg := stages.Config{Stage: protocol.StageTextEnc, Bus: e.b, Tracker: e.store, Handler: h,
 		RetryBase: 10 * time.Millisecond, AdmitDelay: 20 * time.Millisecond, Log: bustest.Logger(t)}
 	if mod != nil {
 		mod(&cfg)
@@ -53,9 +54,9 @@ func (e env) run(t *testing.T, h stages.Handler, mod func(*stages.Config)) {
 
 func (e env) submit(t *testing.T, o orchestrator.SubmitOptions) string {
 	t.Helper()
-	set := bus.DefaultSettings()
+	set := protocol.DefaultSettings()
 	set.Frames = 16
-	id, err := e.store.Submit(bustest.Ctx(t, 10*time.Second), bus.Request{Prompt: "p"}, set, o)
+	id, err := e.store.Submit(bustest.Ctx(t, 10*time.Second), protocol.Request{Prompt: "p"}, set, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +74,7 @@ func (e env) wait(t *testing.T, id string) *orchestrator.Job {
 
 // succeed finishes the job (stands in for the rest of the pipeline).
 func succeed(ctx context.Context, d *stages.Delivery) error {
-	d.Report(ctx, bus.Event{Kind: bus.EventSucceeded, Video: &bus.VideoInfo{Object: "x"}})
+	d.Report(ctx, protocol.Event{Kind: protocol.EventSucceeded, Video: &protocol.VideoInfo{Object: "x"}})
 	return nil
 }
 
@@ -89,10 +90,10 @@ func TestAlwaysFailingHandlerDeadLetters(t *testing.T) {
 	}), nil)
 	id := e.submit(t, orchestrator.SubmitOptions{})
 	j := e.wait(t, id)
-	if j.State != bus.StateFailed || !strings.Contains(j.Error, "gave up after 3 deliveries: GPU on fire") {
+	if j.State != protocol.StateFailed || !strings.Contains(j.Error, "gave up after 3 deliveries: GPU on fire") {
 		t.Fatalf("job: %s %q", j.State, j.Error)
 	}
-	if got := j.Stages[bus.StageTextEnc].Retries; got != 2 {
+	if got := j.Stages[protocol.StageTextEnc].Retries; got != 2 {
 		t.Errorf("retries recorded: %d, want 2", got)
 	}
 	adv := nextDLQ(t, e.b)
@@ -113,7 +114,7 @@ type advisory struct {
 func nextDLQ(t *testing.T, b *bus.Bus) advisory {
 	t.Helper()
 	ctx := bustest.Ctx(t, 30*time.Second)
-	c, err := b.JS.OrderedConsumer(ctx, bus.DLQStreamName, jetstream.OrderedConsumerConfig{})
+	c, err := b.JS.OrderedConsumer(ctx, protocol.DLQStreamName, jetstream.OrderedConsumerConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +136,7 @@ func TestHungWorkerMessageRedelivered(t *testing.T) {
 	ctx := bustest.Ctx(t, 30*time.Second)
 	id := e.submit(t, orchestrator.SubmitOptions{})
 	// The "hung" worker: pulls the message on the shared consumer and goes silent.
-	cons, err := e.b.Consumer(ctx, bus.StageTextEnc)
+	cons, err := e.b.Consumer(ctx, protocol.StageTextEnc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +148,7 @@ func TestHungWorkerMessageRedelivered(t *testing.T) {
 		delivery.Store(int32(d.NumDelivered))
 		return succeed(ctx, d)
 	}), nil)
-	if j := e.wait(t, id); j.State != bus.StateSucceeded {
+	if j := e.wait(t, id); j.State != protocol.StateSucceeded {
 		t.Fatalf("job: %s %q", j.State, j.Error)
 	}
 	if n := delivery.Load(); n != 2 {
@@ -165,7 +166,7 @@ func TestMaxDeliveriesAdvisoryFailsJob(t *testing.T) {
 	go func() { dlDone <- orchestrator.DeadLetters{Store: e.store}.Run(dctx) }()
 	defer func() { stop(); <-dlDone }()
 	id := e.submit(t, orchestrator.SubmitOptions{})
-	cons, err := e.b.Consumer(ctx, bus.StageTextEnc)
+	cons, err := e.b.Consumer(ctx, protocol.StageTextEnc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +187,7 @@ func TestMaxDeliveriesAdvisoryFailsJob(t *testing.T) {
 		third <- err
 	}()
 	j := e.wait(t, id)
-	if j.State != bus.StateFailed || !strings.Contains(j.Error, "after 2 deliveries (dead letter") {
+	if j.State != protocol.StateFailed || !strings.Contains(j.Error, "after 2 deliveries (dead letter") {
 		t.Fatalf("job: %s %q", j.State, j.Error)
 	}
 }
@@ -202,7 +203,7 @@ func TestCancelStopsRunningHandler(t *testing.T) {
 				returned <- step
 				return ctx.Err()
 			}
-			d.Report(ctx, bus.Event{Kind: bus.EventStep, Step: step, Total: 1000})
+			d.Report(ctx, protocol.Event{Kind: protocol.EventStep, Step: step, Total: 1000})
 			if step == 2 {
 				close(atStep2)
 				<-ctx.Done() // a long step, interrupted by the cancel
@@ -217,7 +218,7 @@ func TestCancelStopsRunningHandler(t *testing.T) {
 	if step := <-returned; step != 3 {
 		t.Fatalf("handler stopped at step %d, want 3", step)
 	}
-	if j := e.wait(t, id); j.State != bus.StateCancelled {
+	if j := e.wait(t, id); j.State != protocol.StateCancelled {
 		t.Fatalf("job: %s", j.State)
 	}
 }
@@ -231,7 +232,7 @@ func TestDeadline(t *testing.T) {
 	}), nil)
 	id := e.submit(t, orchestrator.SubmitOptions{Deadline: 300 * time.Millisecond})
 	j := e.wait(t, id)
-	if j.State != bus.StateFailed || !strings.Contains(j.Error, "deadline") {
+	if j.State != protocol.StateFailed || !strings.Contains(j.Error, "deadline") {
 		t.Fatalf("job: %s %q", j.State, j.Error)
 	}
 }
@@ -269,7 +270,7 @@ func TestAdmission(t *testing.T) {
 			return func() { released <- struct{}{} }, nil
 		}
 	})
-	if j := e.wait(t, first); j.State != bus.StateSucceeded {
+	if j := e.wait(t, first); j.State != protocol.StateSucceeded {
 		t.Fatalf("job: %s %q", j.State, j.Error)
 	}
 	mu.Lock()
@@ -290,7 +291,7 @@ func TestAdmission(t *testing.T) {
 		}
 	})
 	j := e2.wait(t, e2.submit(t, orchestrator.SubmitOptions{}))
-	if j.State != bus.StateFailed || !strings.Contains(j.Error, "largest budget") {
+	if j.State != protocol.StateFailed || !strings.Contains(j.Error, "largest budget") {
 		t.Fatalf("job: %s %q", j.State, j.Error)
 	}
 }
@@ -299,14 +300,14 @@ func TestAdmission(t *testing.T) {
 func TestSubmitQueueBound(t *testing.T) {
 	e := setup(t, bus.LayoutConfig{MaxQueue: 2})
 	ctx := bustest.Ctx(t, 10*time.Second)
-	if _, err := e.b.Consumer(ctx, bus.StageTextEnc); err != nil { // a stage attached, nobody serving
+	if _, err := e.b.Consumer(ctx, protocol.StageTextEnc); err != nil { // a stage attached, nobody serving
 		t.Fatal(err)
 	}
 	e.submit(t, orchestrator.SubmitOptions{})
 	e.submit(t, orchestrator.SubmitOptions{})
 	// The server updates a consumer's pending count asynchronously after a
 	// publish, so the bound is checked once both jobs show as pending.
-	c, err := e.b.Consumer(ctx, bus.StageTextEnc)
+	c, err := e.b.Consumer(ctx, protocol.StageTextEnc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,8 +325,8 @@ func TestSubmitQueueBound(t *testing.T) {
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
-	set := bus.DefaultSettings()
-	_, err = e.store.Submit(ctx, bus.Request{Prompt: "p"}, set, orchestrator.SubmitOptions{})
+	set := protocol.DefaultSettings()
+	_, err = e.store.Submit(ctx, protocol.Request{Prompt: "p"}, set, orchestrator.SubmitOptions{})
 	if !errors.Is(err, orchestrator.ErrQueueFull) || !strings.Contains(err.Error(), "2 jobs are waiting (limit 2)") {
 		t.Fatalf("third submission: %v", err)
 	}
@@ -336,7 +337,7 @@ func TestSubmitQueueBound(t *testing.T) {
 func watchPulls(t *testing.T, b *bus.Bus, stage string) <-chan *nats.Msg {
 	t.Helper()
 	pulls := make(chan *nats.Msg, 64)
-	sub, err := b.NC.ChanSubscribe("$JS.API.CONSUMER.MSG.NEXT."+bus.StreamName+"."+bus.ConsumerName(stage), pulls)
+	sub, err := b.NC.ChanSubscribe("$JS.API.CONSUMER.MSG.NEXT."+protocol.StreamName+"."+protocol.ConsumerName(stage), pulls)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +354,7 @@ func watchPulls(t *testing.T, b *bus.Bus, stage string) <-chan *nats.Msg {
 func TestConsumerDeletedWhileServing(t *testing.T) {
 	e := setup(t, bus.LayoutConfig{})
 	ctx := bustest.Ctx(t, 30*time.Second)
-	pulls := watchPulls(t, e.b, bus.StageTextEnc)
+	pulls := watchPulls(t, e.b, protocol.StageTextEnc)
 	awaitPulls := func(n int) {
 		t.Helper()
 		for range n {
@@ -371,11 +372,11 @@ func TestConsumerDeletedWhileServing(t *testing.T) {
 	for round := range 2 { // twice: a re-attached slot survives the next deletion too
 		awaitPulls(need)
 		need = 3
-		if err := e.b.Stream.DeleteConsumer(ctx, bus.ConsumerName(bus.StageTextEnc)); err != nil {
+		if err := e.b.Stream.DeleteConsumer(ctx, protocol.ConsumerName(protocol.StageTextEnc)); err != nil {
 			t.Fatal(err)
 		}
 		id := e.submit(t, orchestrator.SubmitOptions{})
-		if j := e.wait(t, id); j.State != bus.StateSucceeded {
+		if j := e.wait(t, id); j.State != protocol.StateSucceeded {
 			t.Fatalf("round %d: job after the consumer was deleted: %s %q", round, j.State, j.Error)
 		}
 	}
@@ -386,8 +387,8 @@ func TestConsumerDeletedWhileServing(t *testing.T) {
 func TestClosedConnectionEndsRun(t *testing.T) {
 	e := setup(t, bus.LayoutConfig{})
 	ctx := bustest.Ctx(t, 30*time.Second)
-	pulls := watchPulls(t, e.b, bus.StageTextEnc)
-	r, err := stages.NewRunner(stages.Config{Stage: bus.StageTextEnc, Bus: e.b, Tracker: e.store,
+	pulls := watchPulls(t, e.b, protocol.StageTextEnc)
+	r, err := stages.NewRunner(stages.Config{Stage: protocol.StageTextEnc, Bus: e.b, Tracker: e.store,
 		Handler: stages.HandlerFunc(succeed), Log: bustest.Logger(t)})
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/spf13/pflag"
 )
 
@@ -41,16 +42,16 @@ func (f *layoutFlags) register(fs *pflag.FlagSet) {
 
 // settingsFlags are a job's settings.
 type settingsFlags struct {
-	set       bus.Settings
+	set       protocol.Settings
 	negative  string
 	seamBlend float64
 }
 
 func (f *settingsFlags) register(fs *pflag.FlagSet) {
-	d := bus.DefaultSettings()
-	fs.IntVar(&f.set.Frames, "frames", d.Frames, fmt.Sprintf("video frames: a multiple of %d up to %d", bus.FramesPerChunk, bus.MaxFrames))
-	fs.IntVar(&f.set.Steps, "steps", d.Steps, fmt.Sprintf("denoising steps (%d..%d)", bus.MinSteps, bus.MaxSteps))
-	fs.Float64Var(&f.set.Guidance, "guidance", d.Guidance, fmt.Sprintf("classifier-free guidance scale (0..%d)", bus.MaxGuidance))
+	d := protocol.DefaultSettings()
+	fs.IntVar(&f.set.Frames, "frames", d.Frames, fmt.Sprintf("video frames: a multiple of %d up to %d", protocol.FramesPerChunk, protocol.MaxFrames))
+	fs.IntVar(&f.set.Steps, "steps", d.Steps, fmt.Sprintf("denoising steps (%d..%d)", protocol.MinSteps, protocol.MaxSteps))
+	fs.Float64Var(&f.set.Guidance, "guidance", d.Guidance, fmt.Sprintf("classifier-free guidance scale (0..%d)", protocol.MaxGuidance))
 	fs.Float64Var(&f.set.Shift, "shift", d.Shift, "sigma schedule shift (> 0)")
 	fs.Int64Var(&f.set.Seed, "seed", 0, "noise seed")
 	fs.StringVar(&f.negative, "negative", "", "negative prompt")
@@ -60,13 +61,13 @@ func (f *settingsFlags) register(fs *pflag.FlagSet) {
 	fs.Float64Var(&f.seamBlend, "seam-blend", -1, "weight a chunk-boundary frame takes from its neighbour, 0..0.5 (0 off; default: the encode stage's)")
 }
 
-func (f *settingsFlags) request(prompt string) (bus.Request, bus.Settings) {
+func (f *settingsFlags) request(prompt string) (protocol.Request, protocol.Settings) {
 	s := f.set
 	if f.seamBlend >= 0 {
 		v := f.seamBlend
 		s.SeamBlend = &v
 	}
-	return bus.Request{Prompt: prompt, Negative: f.negative}, s
+	return protocol.Request{Prompt: prompt, Negative: f.negative}, s
 }
 
 // parseReplicas parses "vaedecode=3,denoise=1" (or "all" for one of each).
@@ -76,7 +77,7 @@ func parseReplicas(s string) (map[string]int, error) {
 		return out, nil
 	}
 	if s == "all" {
-		for _, st := range bus.Stages() {
+		for _, st := range protocol.Stages() {
 			out[st] = 1
 		}
 		return out, nil
@@ -86,7 +87,7 @@ func parseReplicas(s string) (map[string]int, error) {
 		if !ok {
 			n = "1"
 		}
-		if _, err := bus.InputKind(name); err != nil {
+		if _, err := protocol.InputKind(name); err != nil {
 			return nil, err
 		}
 		v, err := strconv.Atoi(n)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/pipeline"
@@ -88,7 +89,7 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 	go func() {
 		stagesDone <- pipeline.Run(sctx, pipeline.Options{
 			Bus:           b,
-			Stages:        map[string]int{bus.StageTextEnc: 1, bus.StageDenoise: 1, bus.StageVAEDecode: f.vae, bus.StageEncode: 1},
+			Stages:        map[string]int{protocol.StageTextEnc: 1, protocol.StageDenoise: 1, protocol.StageVAEDecode: f.vae, protocol.StageEncode: 1},
 			DeadLetters:   true,
 			Encode:        pipeline.EncodeOptions{FFmpeg: f.ffmpeg},
 			EngineOptions: f.weights.opts,
@@ -129,7 +130,7 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 	if err != nil {
 		return err
 	}
-	if j.State != bus.StateSucceeded {
+	if j.State != protocol.StateSucceeded {
 		return &exitError{1, fmt.Errorf("job %s %s: %s", id, j.State, j.Error)}
 	}
 	out := f.out

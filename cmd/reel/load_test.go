@@ -10,6 +10,7 @@ import (
 
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/bustest"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/rs/zerolog"
 )
@@ -66,12 +67,12 @@ func TestLoad200Jobs(t *testing.T) {
 	}
 	defer b.Close()
 	store := orchestrator.NewStore(b, zerolog.Nop())
-	set := bus.DefaultSettings()
+	set := protocol.DefaultSettings()
 	set.Frames, set.Steps = 16, 4
 	runJobs := func(k int) []string {
 		ids := make([]string, k)
 		for i := range ids {
-			id, err := store.Submit(ctx, bus.Request{Prompt: fmt.Sprintf("load job %d", i)}, set, orchestrator.SubmitOptions{})
+			id, err := store.Submit(ctx, protocol.Request{Prompt: fmt.Sprintf("load job %d", i)}, set, orchestrator.SubmitOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -82,7 +83,7 @@ func TestLoad200Jobs(t *testing.T) {
 			if err != nil {
 				t.Fatalf("wait %s: %v", id, err)
 			}
-			if j.State != bus.StateSucceeded {
+			if j.State != protocol.StateSucceeded {
 				t.Fatalf("job %s: %s %q", id, j.State, j.Error)
 			}
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/schollz/progressbar/v3"
 )
@@ -27,7 +28,7 @@ type progress struct {
 	textDone bool
 }
 
-func newProgress(w io.Writer, set bus.Settings) *progress {
+func newProgress(w io.Writer, set protocol.Settings) *progress {
 	p := &progress{w: w, steps: set.Steps, chunks: set.Chunks(), decoded: map[int]bool{}, muxed: map[int]bool{}}
 	if f, ok := w.(*os.File); ok && isTerminal(f) {
 		p.bar = progressbar.NewOptions(1+p.steps+2*p.chunks,
@@ -42,18 +43,18 @@ func newProgress(w io.Writer, set bus.Settings) *progress {
 	return p
 }
 
-func (p *progress) event(ev bus.Event) {
+func (p *progress) event(ev protocol.Event) {
 	switch {
-	case ev.Kind == bus.EventDone && ev.Stage == bus.StageTextEnc:
+	case ev.Kind == protocol.EventDone && ev.Stage == protocol.StageTextEnc:
 		p.textDone = true
-	case ev.Kind == bus.EventStep:
+	case ev.Kind == protocol.EventStep:
 		p.step = ev.Step
 		if ev.Total > 0 {
 			p.steps = ev.Total
 		}
-	case ev.Kind == bus.EventChunk && ev.Stage == bus.StageVAEDecode:
+	case ev.Kind == protocol.EventChunk && ev.Stage == protocol.StageVAEDecode:
 		p.decoded[ev.Chunk] = true
-	case ev.Kind == bus.EventChunk && ev.Stage == bus.StageEncode:
+	case ev.Kind == protocol.EventChunk && ev.Stage == protocol.StageEncode:
 		p.muxed[ev.Chunk] = true
 	}
 	if p.bar == nil {
@@ -69,33 +70,33 @@ func (p *progress) event(ev bus.Event) {
 	_ = p.bar.Set(done)
 }
 
-func (p *progress) line(ev bus.Event) {
+func (p *progress) line(ev protocol.Event) {
 	switch ev.Kind {
-	case bus.EventStep:
+	case protocol.EventStep:
 		fmt.Fprintf(p.w, "%s %s step %d/%d\n", ev.Job, ev.Stage, ev.Step, ev.Total)
-	case bus.EventChunk:
+	case protocol.EventChunk:
 		verb, n := "decoded", len(p.decoded)
-		if ev.Stage == bus.StageEncode {
+		if ev.Stage == protocol.StageEncode {
 			verb, n = "muxed", len(p.muxed)
 		}
 		fmt.Fprintf(p.w, "%s %s %s chunk %d (%d/%d)\n", ev.Job, ev.Stage, verb, ev.Chunk, n, ev.Count)
-	case bus.EventStarted:
-		if ev.Count == 0 || ev.Stage != bus.StageVAEDecode {
+	case protocol.EventStarted:
+		if ev.Count == 0 || ev.Stage != protocol.StageVAEDecode {
 			fmt.Fprintf(p.w, "%s %s started on %s\n", ev.Job, ev.Stage, ev.Worker)
 		}
-	case bus.EventRetry:
+	case protocol.EventRetry:
 		fmt.Fprintf(p.w, "%s %s retrying: %s\n", ev.Job, ev.Stage, ev.Error)
-	case bus.EventFailed:
+	case protocol.EventFailed:
 		fmt.Fprintf(p.w, "%s failed in %s: %s\n", ev.Job, ev.Stage, ev.Error)
-	case bus.EventCancelled:
+	case protocol.EventCancelled:
 		fmt.Fprintf(p.w, "%s cancelled\n", ev.Job)
-	case bus.EventSucceeded:
+	case protocol.EventSucceeded:
 		if ev.Video != nil {
 			fmt.Fprintf(p.w, "%s succeeded: %d frames, %d fps, %s encoder\n", ev.Job, ev.Video.Frames, ev.Video.FPS, ev.Video.Encoder)
 		}
-	case bus.EventDone:
+	case protocol.EventDone:
 		fmt.Fprintf(p.w, "%s %s done\n", ev.Job, ev.Stage)
-	case bus.EventSubmitted:
+	case protocol.EventSubmitted:
 		fmt.Fprintf(p.w, "%s submitted\n", ev.Job)
 	}
 }
@@ -126,8 +127,8 @@ func follow(ctx context.Context, b *bus.Bus, store *orchestrator.Store, id strin
 		j, err := store.Wait(fctx, id)
 		done <- result{j, err}
 	}()
-	cons, err := b.JS.OrderedConsumer(fctx, bus.EventsStreamName, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{bus.EventSubject(id)},
+	cons, err := b.JS.OrderedConsumer(fctx, protocol.EventsStreamName, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{protocol.EventSubject(id)},
 	})
 	if err != nil {
 		return nil, err
@@ -137,14 +138,14 @@ func follow(ctx context.Context, b *bus.Bus, store *orchestrator.Store, id strin
 		return nil, err
 	}
 	defer it.Stop()
-	events := make(chan bus.Event)
+	events := make(chan protocol.Event)
 	go func() {
 		for {
 			m, err := it.Next(jetstream.NextContext(fctx))
 			if err != nil {
 				return
 			}
-			var ev bus.Event
+			var ev protocol.Event
 			if json.Unmarshal(m.Data(), &ev) == nil {
 				select {
 				case events <- ev:
@@ -154,8 +155,8 @@ func follow(ctx context.Context, b *bus.Bus, store *orchestrator.Store, id strin
 			}
 		}
 	}()
-	ended := func(ev bus.Event) bool {
-		return ev.Kind == bus.EventSucceeded || ev.Kind == bus.EventFailed || ev.Kind == bus.EventCancelled
+	ended := func(ev protocol.Event) bool {
+		return ev.Kind == protocol.EventSucceeded || ev.Kind == protocol.EventFailed || ev.Kind == protocol.EventCancelled
 	}
 	for {
 		select {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/internal/gpu"
 	"github.com/reel-video/reel/internal/mem"
 	"github.com/reel-video/reel/stages"
@@ -72,7 +73,7 @@ func (f *resourceFlags) setup(ctx context.Context, b *bus.Bus, stage string, slo
 	if rss, err := mem.ReadRSS(); err == nil {
 		est = est.WithRuntime(rss.Current)
 	}
-	if stage == bus.StageVAEDecode {
+	if stage == protocol.StageVAEDecode {
 		limitVAEHeap(est, slots, log)
 	}
 	// largest is the largest budget among this stage's live workers.
@@ -97,13 +98,13 @@ func (f *resourceFlags) setup(ctx context.Context, b *bus.Bus, stage string, slo
 	r.admit = func(_ context.Context, req stages.AdmitRequest) (func(), error) {
 		var e mem.Estimate
 		switch req.Stage {
-		case bus.StageTextEnc:
+		case protocol.StageTextEnc:
 			e = est.Text()
-		case bus.StageDenoise:
+		case protocol.StageDenoise:
 			e = est.Denoise(req.Settings.Frames, req.Settings.Steps, fp8)
-		case bus.StageVAEDecode:
+		case protocol.StageVAEDecode:
 			e = est.DecodeChunk()
-		case bus.StageEncode:
+		case protocol.StageEncode:
 			e = est.Encode(req.Settings.Frames)
 		default:
 			return nil, nil

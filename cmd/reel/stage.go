@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/model"
 	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/pipeline"
@@ -34,7 +35,7 @@ server or cluster, reconnecting forever. Streams, consumers and their settings
 are the server's: --max-age, --max-bytes, --js-replicas, --ack-wait,
 --max-deliver and --max-queue only apply when this process is the first to
 attach (provision a cluster with 'reel setup' instead).`,
-		ValidArgs: bus.Stages(),
+		ValidArgs: protocol.Stages(),
 		Args:      cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runStage(cmd.Context(), a, f, args[0], cmd)
@@ -86,7 +87,7 @@ func runStage(ctx context.Context, a *app, f *stageFlags, stage string, cmd *cob
 		return fmt.Errorf("--fault %q: want hang", f.fault)
 	}
 	var eng *model.Engine
-	if stage != bus.StageEncode {
+	if stage != protocol.StageEncode {
 		if eng, err = model.Load(f.weights.opts); err != nil {
 			return fmt.Errorf("load model: %w", err)
 		}

@@ -15,7 +15,7 @@ import (
 	"path/filepath"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/encode/video"
 )
@@ -55,7 +55,7 @@ func New(cfg Config) (*Handler, error) {
 	return &Handler{cfg: cfg}, nil
 }
 
-func (h *Handler) options(set bus.Settings) video.Options {
+func (h *Handler) options(set protocol.Settings) video.Options {
 	o := video.Options{Width: h.cfg.Width, Height: h.cfg.Height, FPS: h.cfg.FPS, Codec: h.cfg.Codec,
 		CRF: h.cfg.CRF, FFmpeg: h.cfg.FFmpeg, SeamBlend: h.cfg.SeamBlend}
 	if set.FPS > 0 {
@@ -81,7 +81,7 @@ func (h *Handler) Handle(ctx context.Context, d *stages.Delivery) error {
 	job, set := d.Env.Job, d.Env.Settings
 	count := set.Chunks()
 	if d.Env.Count != count {
-		return bus.Malformedf("frames chunk count %d, settings say %d", d.Env.Count, count)
+		return protocol.Malformedf("frames chunk count %d, settings say %d", d.Env.Count, count)
 	}
 	opts := h.options(set)
 	dir, err := os.MkdirTemp(h.cfg.WorkDir, "reel-encode-"+job+"-")
@@ -114,8 +114,8 @@ func (h *Handler) Handle(ctx context.Context, d *stages.Delivery) error {
 	if err != nil {
 		return err
 	}
-	info := bus.VideoInfo{
-		Object: bus.VideoObject(job), Encoder: res.Encoder, FallbackReason: res.FallbackReason,
+	info := protocol.VideoInfo{
+		Object: protocol.VideoObject(job), Encoder: res.Encoder, FallbackReason: res.FallbackReason,
 		Frames: res.Frames, FPS: opts.FPS, Width: opts.Width, Height: opts.Height, Bytes: len(mp4),
 		Seconds: res.Duration.Seconds(), FramesSHA256: hash,
 	}
@@ -125,22 +125,22 @@ func (h *Handler) Handle(ctx context.Context, d *stages.Delivery) error {
 		return fmt.Errorf("store video: %w", err)
 	}
 	if len(res.Poster) > 0 {
-		info.Poster = bus.PosterObject(job)
+		info.Poster = protocol.PosterObject(job)
 		if err := b.PutBlob(ctx, info.Poster, res.Poster, meta); err != nil {
 			return fmt.Errorf("store poster: %w", err)
 		}
 	}
 	if len(res.GIF) > 0 {
-		info.GIF = bus.GIFObject(job)
+		info.GIF = protocol.GIFObject(job)
 		if err := b.PutBlob(ctx, info.GIF, res.GIF, meta); err != nil {
 			return fmt.Errorf("store gif: %w", err)
 		}
 	}
-	env := &bus.Envelope{}
-	if err := env.SetBody(bus.VideoBody{Video: info}); err != nil {
+	env := &protocol.Envelope{}
+	if err := env.SetBody(protocol.VideoBody{Video: info}); err != nil {
 		return err
 	}
-	if err := d.Publish(ctx, bus.VideoSubject(job), env); err != nil {
+	if err := d.Publish(ctx, protocol.VideoSubject(job), env); err != nil {
 		return err
 	}
 	if res.FallbackReason != "" {
@@ -148,7 +148,7 @@ func (h *Handler) Handle(ctx context.Context, d *stages.Delivery) error {
 		// line only records the outcome.
 		d.Log.Info().Str("reason", res.FallbackReason).Msg("encoded with the pure-Go encoder")
 	}
-	d.Report(ctx, bus.Event{Kind: bus.EventSucceeded, Video: &info})
+	d.Report(ctx, protocol.Event{Kind: protocol.EventSucceeded, Video: &info})
 	return nil
 }
 
@@ -156,8 +156,8 @@ func (h *Handler) Handle(ctx context.Context, d *stages.Delivery) error {
 // it returns the SHA-256 of all frames (before the seam blend).
 func (h *Handler) feed(ctx context.Context, d *stages.Delivery, w *video.Writer, job string, count int) (string, error) {
 	b := d.Bus()
-	cons, err := b.JS.OrderedConsumer(ctx, bus.StreamName, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{bus.FramesFilter(job)},
+	cons, err := b.JS.OrderedConsumer(ctx, protocol.StreamName, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{protocol.FramesFilter(job)},
 	})
 	if err != nil {
 		return "", fmt.Errorf("follow frames of %s: %w", job, err)
@@ -183,16 +183,16 @@ func (h *Handler) feed(ctx context.Context, d *stages.Delivery, w *video.Writer,
 			return "", fmt.Errorf("%s: %w", m.Subject(), err)
 		}
 		if env.Job != job || env.Chunk < 0 || env.Chunk >= count || env.Count != count {
-			return "", bus.Malformedf("%s: chunk %d of %d for job %q", m.Subject(), env.Chunk, env.Count, env.Job)
+			return "", protocol.Malformedf("%s: chunk %d of %d for job %q", m.Subject(), env.Chunk, env.Count, env.Job)
 		}
-		if s, err := bus.ParseSubject(m.Subject()); err != nil || s.Chunk != env.Chunk {
+		if s, err := protocol.ParseSubject(m.Subject()); err != nil || s.Chunk != env.Chunk {
 			// Taken as another chunk, it would leave its own missing forever.
-			return "", bus.Malformedf("%s: envelope names chunk %d", m.Subject(), env.Chunk)
+			return "", protocol.Malformedf("%s: envelope names chunk %d", m.Subject(), env.Chunk)
 		}
 		if env.Chunk < next || pending[env.Chunk] != nil {
 			continue // duplicate (write-once subjects make this rare)
 		}
-		var body bus.FramesBody
+		var body protocol.FramesBody
 		if err := env.DecodeBody(&body); err != nil {
 			return "", err
 		}
@@ -208,7 +208,7 @@ func (h *Handler) feed(ctx context.Context, d *stages.Delivery, w *video.Writer,
 			if err := w.WriteChunk(px); err != nil {
 				return "", fmt.Errorf("mux chunk %d: %w", next, err)
 			}
-			d.Report(ctx, bus.Event{Kind: bus.EventChunk, Chunk: next, Count: count})
+			d.Report(ctx, protocol.Event{Kind: protocol.EventChunk, Chunk: next, Count: count})
 			next++
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/model"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/reel-video/reel/stages"
@@ -61,7 +62,7 @@ func (o Options) Validate() error {
 		return errors.New("pipeline: no stage to run")
 	}
 	for s, n := range o.Stages {
-		if _, err := bus.InputKind(s); err != nil {
+		if _, err := protocol.InputKind(s); err != nil {
 			return err
 		}
 		if n < 1 {
@@ -85,7 +86,7 @@ func Run(ctx context.Context, o Options) error {
 		o.Engine = e
 	}
 	var runners []*stages.Runner
-	for _, s := range bus.Stages() {
+	for _, s := range protocol.Stages() {
 		n, ok := o.Stages[s]
 		if !ok {
 			continue
@@ -132,7 +133,7 @@ func Run(ctx context.Context, o Options) error {
 
 func needsEngine(s map[string]int) bool {
 	for k := range s {
-		if k != bus.StageEncode {
+		if k != protocol.StageEncode {
 			return true
 		}
 	}
@@ -141,27 +142,27 @@ func needsEngine(s map[string]int) bool {
 
 // Handler builds one stage's handler on the engine.
 func Handler(stage string, o Options) (stages.Handler, error) {
-	if o.Engine == nil && stage != bus.StageEncode {
+	if o.Engine == nil && stage != protocol.StageEncode {
 		return nil, fmt.Errorf("stage %s needs the model", stage)
 	}
 	eng := engine{o.Engine}
 	switch stage {
-	case bus.StageTextEnc:
+	case protocol.StageTextEnc:
 		c := o.Engine.Config()
 		return textenc.New(textenc.Config{Encoder: eng, SeqLen: c.TextMaxLen, Dim: c.TextDim})
-	case bus.StageDenoise:
+	case protocol.StageDenoise:
 		c := o.Engine.Config()
 		lh, lw := c.Height/c.SpatialCompression, c.Width/c.SpatialCompression
 		return denoise.New(denoise.Config{Sampler: eng, SeqLen: c.TextMaxLen, Dim: c.TextDim,
 			Channels: c.LatentChannels, FramesPerChunk: c.LatentFramesPerChunk, Height: lh, Width: lw})
-	case bus.StageVAEDecode:
+	case protocol.StageVAEDecode:
 		c := o.Engine.Config()
 		lh, lw := c.Height/c.SpatialCompression, c.Width/c.SpatialCompression
 		return vaedecode.New(vaedecode.Config{Decoder: eng, Channels: c.LatentChannels, LatentFrames: c.LatentFramesPerChunk,
 			LatentH: lh, LatentW: lw, Frames: c.FramesPerChunk, Height: c.Height, Width: c.Width})
-	case bus.StageEncode:
+	case protocol.StageEncode:
 		fps := o.Encode.FPS
-		w, h, per := 64, 64, bus.FramesPerChunk
+		w, h, per := 64, 64, protocol.FramesPerChunk
 		if o.Engine != nil {
 			c := o.Engine.Config()
 			w, h, per = c.Width, c.Height, c.FramesPerChunk

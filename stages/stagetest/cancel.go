@@ -6,7 +6,7 @@ import (
 	"maps"
 	"testing"
 
-	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 )
 
 // 4. A job cancelled while its message is being handled stops, ends
@@ -19,7 +19,7 @@ func testCancel(t *testing.T, s Stage) {
 	cp := s.Cancel
 	e := NewEnv(t, s)
 	const job = "cancel-1"
-	sub, err := e.Bus.NC.SubscribeSync(bus.EventSubject(job))
+	sub, err := e.Bus.NC.SubscribeSync(protocol.EventSubject(job))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func testCancel(t *testing.T, s Stage) {
 		if err != nil {
 			t.Fatalf("cancel point never reached: %v", err)
 		}
-		var ev bus.Event
+		var ev protocol.Event
 		if json.Unmarshal(m.Data, &ev) == nil && cp.Reached(ev) {
 			break
 		}
@@ -100,7 +100,7 @@ func checkCancelled(t *testing.T, e *Env, job string, atCancel map[string][]byte
 	if err != nil {
 		t.Fatal(err)
 	}
-	if j.State != bus.StateCancelled {
+	if j.State != protocol.StateCancelled {
 		t.Errorf("job %s, want cancelled", j.Summary())
 	}
 }

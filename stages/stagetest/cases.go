@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/stages"
 )
 
@@ -26,7 +26,7 @@ func (e *Env) triggers(in []Input) []Input {
 // CheckOutputs checks that job's outputs are exactly the stage's Outputs:
 // one message per subject, produced by this stage for this job, with the
 // job's settings, chunk index and count, and a correct body.
-func (e *Env) CheckOutputs(t testing.TB, job string, set bus.Settings) {
+func (e *Env) CheckOutputs(t testing.TB, job string, set protocol.Settings) {
 	t.Helper()
 	outs := e.Outputs(job)
 	wants := e.Stage.Outputs(t, job, set)
@@ -70,16 +70,16 @@ func testValidInput(t *testing.T, s Stage) {
 	j := e.WaitDone(job)
 	e.CheckOutputs(t, job, s.Settings)
 
-	if j.State == bus.StateFailed || j.State == bus.StateCancelled {
+	if j.State == protocol.StateFailed || j.State == protocol.StateCancelled {
 		t.Fatalf("job %s", j.Summary())
 	}
 	st := j.Stages[s.Name]
-	if st.State != bus.StateSucceeded || st.Started == nil || st.Finished == nil || !slices.Equal(st.Workers, []string{e.Worker}) {
+	if st.State != protocol.StateSucceeded || st.Started == nil || st.Finished == nil || !slices.Equal(st.Workers, []string{e.Worker}) {
 		t.Errorf("stage record %+v: want succeeded with start, finish and worker %s", st, e.Worker)
 	}
 	evs := e.Events(job)
-	if !slices.ContainsFunc(evs, func(ev bus.Event) bool {
-		return ev.Kind == bus.EventStarted && ev.Stage == s.Name && ev.Worker == e.Worker
+	if !slices.ContainsFunc(evs, func(ev protocol.Event) bool {
+		return ev.Kind == protocol.EventStarted && ev.Stage == s.Name && ev.Worker == e.Worker
 	}) {
 		t.Errorf("no started event from %s: %+v", e.Worker, evs)
 	}
@@ -168,7 +168,7 @@ func testRerun(t *testing.T, s Stage) {
 				}
 			}
 			e.CheckOutputs(t, job, s.Settings)
-			if j.State == bus.StateFailed || j.State == bus.StateCancelled {
+			if j.State == protocol.StateFailed || j.State == protocol.StateCancelled {
 				t.Fatalf("job %s", j.Summary())
 			}
 			// Each input must really have been handled again, except when

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/model"
 )
 
@@ -27,16 +27,16 @@ func Engine(t testing.TB) *model.Engine {
 
 // Settings are small job settings: 16 frames per chunk × chunks, steps
 // sampler steps, a fixed seed.
-func Settings(chunks, steps int) bus.Settings {
-	s := bus.DefaultSettings()
-	s.Frames, s.Steps, s.Seed = chunks*bus.FramesPerChunk, steps, 7
+func Settings(chunks, steps int) protocol.Settings {
+	s := protocol.DefaultSettings()
+	s.Frames, s.Steps, s.Seed = chunks*protocol.FramesPerChunk, steps, 7
 	return s
 }
 
 // Prompt is the request every job of the suite uses: determinism is
 // checked by two jobs with the same prompt and settings.
-func Prompt() bus.Request {
-	return bus.Request{Prompt: "a red ball bouncing", Negative: "blurry"}
+func Prompt() protocol.Request {
+	return protocol.Request{Prompt: "a red ball bouncing", Negative: "blurry"}
 }
 
 func ctxFor(t testing.TB) context.Context {
@@ -47,7 +47,7 @@ func ctxFor(t testing.TB) context.Context {
 
 // Text is the engine's text stage output for req: what reel.text.<job>
 // carries.
-func Text(t testing.TB, req bus.Request) bus.TextBody {
+func Text(t testing.TB, req protocol.Request) protocol.TextBody {
 	t.Helper()
 	e := Engine(t)
 	c := e.Config()
@@ -59,15 +59,15 @@ func Text(t testing.TB, req bus.Request) bus.TextBody {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return bus.TextBody{
-		Cond: bus.F32Tensor(cond.Hidden, c.TextMaxLen, c.TextDim), CondMask: cond.Mask,
-		Uncond: bus.F32Tensor(uncond.Hidden, c.TextMaxLen, c.TextDim), UncondMask: uncond.Mask,
+	return protocol.TextBody{
+		Cond: protocol.F32Tensor(cond.Hidden, c.TextMaxLen, c.TextDim), CondMask: cond.Mask,
+		Uncond: protocol.F32Tensor(uncond.Hidden, c.TextMaxLen, c.TextDim), UncondMask: uncond.Mask,
 	}
 }
 
 // Latents are the engine's normalised latent chunks [8, 4, 8, 8] for req
 // and set, sampled directly (no stage involved).
-func Latents(t testing.TB, req bus.Request, set bus.Settings) [][]float32 {
+func Latents(t testing.TB, req protocol.Request, set protocol.Settings) [][]float32 {
 	t.Helper()
 	e := Engine(t)
 	cond, err := e.EncodeText(ctxFor(t), req.Prompt)
@@ -93,7 +93,7 @@ func Latents(t testing.TB, req bus.Request, set bus.Settings) [][]float32 {
 
 // Frames are the engine's RGB24 frames [16, 64, 64, 3] of each chunk,
 // decoded directly from Latents.
-func Frames(t testing.TB, req bus.Request, set bus.Settings) [][]byte {
+func Frames(t testing.TB, req protocol.Request, set protocol.Settings) [][]byte {
 	t.Helper()
 	out := make([][]byte, 0, set.Chunks())
 	for _, chunk := range Latents(t, req, set) {
@@ -113,9 +113,9 @@ func DecodeChunk(t testing.TB, chunk []float32) []byte {
 }
 
 // Envelope builds an input envelope as the producing stage would publish it.
-func Envelope(t testing.TB, job, stage string, set bus.Settings, chunk, count int, body any) *bus.Envelope {
+func Envelope(t testing.TB, job, stage string, set protocol.Settings, chunk, count int, body any) *protocol.Envelope {
 	t.Helper()
-	env := &bus.Envelope{V: bus.SchemaVersion, Job: job, Stage: stage, Attempt: 1, Settings: set, Chunk: chunk, Count: count}
+	env := &protocol.Envelope{V: protocol.SchemaVersion, Job: job, Stage: stage, Attempt: 1, Settings: set, Chunk: chunk, Count: count}
 	if err := env.SetBody(body); err != nil {
 		t.Fatal(err)
 	}
@@ -127,17 +127,17 @@ func Envelope(t testing.TB, job, stage string, set bus.Settings, chunk, count in
 // jobs with the same settings. The zero value is ready to use.
 type PerSettings[V any] struct {
 	mu sync.Mutex
-	m  map[bus.Settings]V
+	m  map[protocol.Settings]V
 }
 
 // Get returns the fixture for set, computing it with compute the first time.
-func (p *PerSettings[V]) Get(set bus.Settings, compute func() V) V {
+func (p *PerSettings[V]) Get(set protocol.Settings, compute func() V) V {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	v, ok := p.m[set]
 	if !ok {
 		if p.m == nil {
-			p.m = map[bus.Settings]V{}
+			p.m = map[protocol.Settings]V{}
 		}
 		v = compute()
 		p.m[set] = v

@@ -7,7 +7,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/stages"
 )
 
@@ -44,7 +44,7 @@ func New(cfg Config) (*Handler, error) {
 
 // Handle encodes the prompt and the negative prompt and publishes both.
 func (h *Handler) Handle(ctx context.Context, d *stages.Delivery) error {
-	var req bus.Request
+	var req protocol.Request
 	if err := d.Env.DecodeBody(&req); err != nil {
 		return err
 	}
@@ -59,18 +59,18 @@ func (h *Handler) Handle(ctx context.Context, d *stages.Delivery) error {
 	if err != nil {
 		return err
 	}
-	body := bus.TextBody{
-		Cond: bus.F32Tensor(cond.hidden, h.cfg.SeqLen, h.cfg.Dim), CondMask: cond.mask,
-		Uncond: bus.F32Tensor(uncond.hidden, h.cfg.SeqLen, h.cfg.Dim), UncondMask: uncond.mask,
+	body := protocol.TextBody{
+		Cond: protocol.F32Tensor(cond.hidden, h.cfg.SeqLen, h.cfg.Dim), CondMask: cond.mask,
+		Uncond: protocol.F32Tensor(uncond.hidden, h.cfg.SeqLen, h.cfg.Dim), UncondMask: uncond.mask,
 	}
-	env := &bus.Envelope{}
+	env := &protocol.Envelope{}
 	if err := env.SetBody(body); err != nil {
 		return err
 	}
-	if err := d.Publish(ctx, bus.TextSubject(d.Env.Job), env); err != nil {
+	if err := d.Publish(ctx, protocol.TextSubject(d.Env.Job), env); err != nil {
 		return err
 	}
-	d.Report(ctx, bus.Event{Kind: bus.EventDone})
+	d.Report(ctx, protocol.Event{Kind: protocol.EventDone})
 	return nil
 }
 

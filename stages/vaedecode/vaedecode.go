@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/stages"
 )
 
@@ -50,9 +50,9 @@ func New(cfg Config) (*Handler, error) {
 func (h *Handler) Handle(ctx context.Context, d *stages.Delivery) error {
 	env := d.Env
 	if env.Count != env.Settings.Chunks() || env.Chunk < 0 || env.Chunk >= env.Count {
-		return bus.Malformedf("chunk %d of %d does not fit %d frames", env.Chunk, env.Count, env.Settings.Frames)
+		return protocol.Malformedf("chunk %d of %d does not fit %d frames", env.Chunk, env.Count, env.Settings.Frames)
 	}
-	var body bus.LatentBody
+	var body protocol.LatentBody
 	if err := env.DecodeBody(&body); err != nil {
 		return err
 	}
@@ -67,13 +67,13 @@ func (h *Handler) Handle(ctx context.Context, d *stages.Delivery) error {
 	if len(rgb) != h.cfg.Frames*h.cfg.Height*h.cfg.Width*3 {
 		return stages.Permanent(fmt.Errorf("decoder returned %d bytes, want %d frames of %dx%d RGB", len(rgb), h.cfg.Frames, h.cfg.Width, h.cfg.Height))
 	}
-	out := &bus.Envelope{Chunk: env.Chunk, Count: env.Count}
-	if err := out.SetBody(bus.FramesBody{Frames: bus.U8Tensor(rgb, h.cfg.Frames, h.cfg.Height, h.cfg.Width, 3)}); err != nil {
+	out := &protocol.Envelope{Chunk: env.Chunk, Count: env.Count}
+	if err := out.SetBody(protocol.FramesBody{Frames: protocol.U8Tensor(rgb, h.cfg.Frames, h.cfg.Height, h.cfg.Width, 3)}); err != nil {
 		return err
 	}
-	if err := d.Publish(ctx, bus.FramesSubject(env.Job, env.Chunk), out); err != nil {
+	if err := d.Publish(ctx, protocol.FramesSubject(env.Job, env.Chunk), out); err != nil {
 		return err
 	}
-	d.Report(ctx, bus.Event{Kind: bus.EventChunk, Chunk: env.Chunk, Count: env.Count})
+	d.Report(ctx, protocol.Event{Kind: protocol.EventChunk, Chunk: env.Chunk, Count: env.Count})
 	return nil
 }

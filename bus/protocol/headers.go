@@ -1,0 +1,10 @@
+package protocol
+
+// Headers carried by every stage message (outside the reserved Nats- prefix),
+// readable even when the body is not.
+const (
+	HeaderJob    = "Reel-Job"
+	HeaderStage  = "Reel-Stage"
+	HeaderSchema = "Reel-Schema"
+	HeaderChunk  = "Reel-Chunk"
+)

@@ -38,7 +38,7 @@ func conv3D(im *impl, out, in []float32, t, h, w int, cw *ConvWeight) {
 		rowBias: cw.Bias,
 		source:  func() panelSource { return newConvSource(in, cw, t, h, w) },
 	}
-	g.run(im.mk)
+	g.run(im)
 }
 
 // PixelShuffle3D rearranges in [C·ft·fh·fw, T, H, W] into out

@@ -17,8 +17,14 @@
 // row scale) one panel at a time, so no float32 copy of it exists;
 // Conv3D builds im2col panels straight from its input (so its scratch is a
 // panel per goroutine); Attention packs each head's Kᵀ and V once. Row tiles
-// × column panels are split across runtime.GOMAXPROCS(0) goroutines per
-// call.
+// × column panels are cut into a few parts per goroutine and run on a
+// Pool, persistent workers started once per process (pool.go), with at
+// most runtime.GOMAXPROCS(0) goroutines per call; parts are taken
+// dynamically, so a core shared with another process does less of the
+// work. Elementwise work on a product (GELU, a gated residual add) runs
+// in the GEMM's epilogue, tile by tile while the tile is in cache
+// (LinearGELU, LinearResidual); the model's other elementwise passes use
+// ParallelRows.
 //
 // # Implementations
 //

@@ -65,7 +65,7 @@ func checkLinearWeight(t *testing.T, im *impl, r *rand.Rand, m int, w *Weight, b
 	for i := range y {
 		if e := math.Abs(float64(y[i]) - want[i]); e > tol*mag[i] || math.IsNaN(float64(y[i])) {
 			t.Fatalf("m=%d in=%d out=%d fp8=%v: y[%d]=%g want %g (err %.3g, bound %.3g, naive %g)",
-				m, in, out, w.fp8 != nil, i, y[i], want[i], e, tol*mag[i], ref[i])
+				m, in, out, w.fp8.codes != nil, i, y[i], want[i], e, tol*mag[i], ref[i])
 		}
 		if e := math.Abs(float64(ref[i]) - want[i]); e > tol*mag[i] {
 			t.Fatalf("naive reference out of bound at %d: %g vs %g", i, ref[i], want[i])

@@ -1,6 +1,5 @@
 package kernels
 
-
 // Weight is the weight of a Linear layer in PyTorch layout [Out, In]:
 // y = x·Wᵀ. It holds either float32 values or FP8 E4M3FN codes with one
 // float32 scale per output row (w[o][i] = decode(code[o][i]) · scale[o]).

@@ -211,6 +211,9 @@ func (g *gemm) edgeTile(fn kernelFunc, tile []float32, a *float32, panel []float
 }
 
 // fillBias sets C[i0:i1, j0:j1] to the bias (zero when there is none).
+// A row of one full 32- or 16-wide panel, the common case (a convolution's
+// row bias before each tile's first K-block), is one fixed-size array
+// store, which compiles to a few vector moves instead of a scalar loop.
 func (g *gemm) fillBias(i0, i1, j0, j1 int) {
 	for i := i0; i < i1; i++ {
 		row := g.c[i*g.ldc+j0 : i*g.ldc+j1]
@@ -218,11 +221,17 @@ func (g *gemm) fillBias(i0, i1, j0, j1 int) {
 		if g.rowBias != nil {
 			rb = g.rowBias[i]
 		}
-		if g.colBias != nil {
+		switch {
+		case g.colBias != nil:
 			for j := range row {
 				row[j] = g.colBias[j0+j] + rb
 			}
-		} else {
+		case len(row) == 32:
+			*(*[32]float32)(row) = [32]float32{rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb,
+				rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb}
+		case len(row) == 16:
+			*(*[16]float32)(row) = [16]float32{rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb}
+		default:
 			for j := range row {
 				row[j] = rb
 			}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -118,6 +119,12 @@ func (b *Bus) PublishOnce(ctx context.Context, subject string, env *protocol.Env
 			switch apiErr.ErrorCode {
 			case jetstream.JSErrCodeStreamWrongLastSequence:
 				return true, nil // the subject already holds its message
+			case errCodeStoreFailed:
+				// The stream's own write-once rule (one message per
+				// subject, discard new) refused it: same verdict.
+				if strings.Contains(apiErr.Description, perSubjectLimit) {
+					return true, nil
+				}
 			case jetstream.JSErrCodeStreamWrongLastSequenceConstant, errCodeDuplicateInProcess:
 				// A clustered stream answers a publish racing another on
 				// the same subject (two workers on a redelivered message)
@@ -142,6 +149,11 @@ const (
 	// 2.11+): a message with the same Nats-Msg-Id is still being stored.
 	errCodeDuplicateInProcess jetstream.ErrorCode = 10158
 	inProcessRetries                              = 5 // 20 ms doubling: 620 ms in all
+	// errCodeStoreFailed is JSStreamStoreFailedF, the generic "could not
+	// store" code; perSubjectLimit is its description when the per-subject
+	// limit refused the message (nats-server's ErrMaxMsgsPerSubject).
+	errCodeStoreFailed jetstream.ErrorCode = 10077
+	perSubjectLimit                        = "maximum messages per subject exceeded"
 )
 
 func (b *Bus) claim(ctx context.Context, subject string, env *protocol.Envelope) error {

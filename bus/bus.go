@@ -91,6 +91,12 @@ func ClaimThreshold(maxPayload int) int {
 // holds a message (a redelivered or re-run handler), nothing is added and
 // duplicate is true. Large bodies are claim-checked first.
 func (b *Bus) PublishOnce(ctx context.Context, subject string, env *protocol.Envelope) (duplicate bool, err error) {
+	return b.PublishOnceWith(ctx, subject, env, nil)
+}
+
+// PublishOnceWith is PublishOnce with extra headers (a prompt's
+// Reel-Deadline).
+func (b *Bus) PublishOnceWith(ctx context.Context, subject string, env *protocol.Envelope, extra nats.Header) (duplicate bool, err error) {
 	env.V = protocol.SchemaVersion
 	if len(env.Body) > b.claimAt {
 		if err := b.claim(ctx, subject, env); err != nil {
@@ -103,6 +109,9 @@ func (b *Bus) PublishOnce(ctx context.Context, subject string, env *protocol.Env
 	}
 	m := nats.NewMsg(subject)
 	m.Data = data
+	for k, vs := range extra {
+		m.Header[k] = vs
+	}
 	m.Header.Set(protocol.HeaderJob, env.Job)
 	m.Header.Set(protocol.HeaderStage, env.Stage)
 	m.Header.Set(protocol.HeaderSchema, strconv.Itoa(protocol.SchemaVersion))

@@ -133,7 +133,7 @@ func decodeJSONPrompt(job string, data []byte) (*Envelope, error) {
 func decodeMsgpackPrompt(job string, data []byte) (*Envelope, error) {
 	var m map[string]any
 	if err := msgpack.Unmarshal(data, &m); err != nil {
-		return nil, Malformedf("prompt: neither a JSON object nor a msgpack envelope: %v", err)
+		return nil, Malformedf("envelope: neither a msgpack envelope nor a JSON object: %v", err)
 	}
 	f := newFields(m)
 	v, ok := f.int("v")
@@ -160,7 +160,7 @@ func decodeMsgpackPrompt(job string, data []byte) (*Envelope, error) {
 		s.settings(&env.Settings)
 	}
 	if _, ok := m["claim"]; ok && m["claim"] != nil {
-		f.fail("claim", "a prompt travels inline (prompts are at most 2048 bytes)")
+		f.fail("claim", "not resolved (resolve a claim-checked body before decoding the prompt)")
 	}
 	body, _ := f.bytes("body")
 	if f.first() != nil {

@@ -73,8 +73,8 @@ func TestDecodePrompt(t *testing.T) {
 		{name: "msgpack prompt int", data: msgpackPrompt(t, map[string]any{"v": 1, "job": "j1"}, map[string]any{"prompt": 5}), wantErr: "prompt: want a string, got int", kind: protocol.ErrMalformed},
 		{name: "msgpack seed string", data: msgpackPrompt(t, map[string]any{"v": 1, "job": "j1", "settings": map[string]any{"seed": "4"}}, map[string]any{"prompt": "p"}), wantErr: "seed: want an integer, got string", kind: protocol.ErrMalformed},
 		{name: "msgpack no body", data: msgpackPrompt(t, map[string]any{"v": 1, "job": "j1"}, nil), wantErr: "body: is required", kind: protocol.ErrMalformed},
-		{name: "garbage", data: []byte{0xc1}, wantErr: "neither a JSON object nor a msgpack envelope", kind: protocol.ErrMalformed},
-		{name: "empty", data: nil, wantErr: "neither a JSON object nor a msgpack envelope", kind: protocol.ErrMalformed},
+		{name: "garbage", data: []byte{0xc1}, wantErr: "envelope: neither a msgpack envelope nor a JSON object", kind: protocol.ErrMalformed},
+		{name: "empty", data: nil, wantErr: "envelope: neither a msgpack envelope nor a JSON object", kind: protocol.ErrMalformed},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -32,7 +32,8 @@ type Options struct {
 	Engine        *model.Engine
 	EngineOptions model.Options
 	Encode        EncodeOptions
-	// DeadLetters also runs the dead-letter handler in this process.
+	// DeadLetters also runs the dead-letter handler and the job-record
+	// projector (orchestrator.Projector) in this process.
 	DeadLetters bool
 	// Runner hooks (internal/mem, internal/gpu).
 	Admit      func(ctx context.Context, req stages.AdmitRequest) (release func(), err error)
@@ -126,6 +127,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if o.DeadLetters {
 		wg.Go(func() { fail(orchestrator.DeadLetters{Store: store}.Run(ctx)) })
+		wg.Go(func() { fail(orchestrator.Projector{Store: store}.Run(ctx)) })
 	}
 	wg.Wait()
 	return first

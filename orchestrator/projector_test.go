@@ -59,34 +59,13 @@ func waitRecord(t *testing.T, b *bus.Bus, id string, ok func(*orchestrator.Job) 
 }
 
 // events reads every event of a job.
-func events(t *testing.T, b *bus.Bus, id string) []protocol.Event {
+func events(t *testing.T, store *orchestrator.Store, id string) []protocol.Event {
 	t.Helper()
-	ctx := bustest.Ctx(t, 10*time.Second)
-	c, err := b.JS.OrderedConsumer(ctx, protocol.EventsStreamName, jetstream.OrderedConsumerConfig{FilterSubjects: []string{protocol.EventSubject(id)}})
+	evs, err := store.Events(bustest.Ctx(t, 10*time.Second), id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, err := b.Events.Info(ctx, jetstream.WithSubjectFilter(protocol.EventSubject(id)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := int(info.State.Subjects[protocol.EventSubject(id)])
-	var out []protocol.Event
-	if n == 0 {
-		return nil
-	}
-	batch, err := c.Fetch(n, jetstream.FetchMaxWait(5*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for m := range batch.Messages() {
-		var ev protocol.Event
-		if err := json.Unmarshal(m.Data(), &ev); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, ev)
-	}
-	return out
+	return evs
 }
 
 // A plain JSON prompt published by any client is a job: the projector
@@ -105,7 +84,7 @@ func TestProjectorJSONPromptIsAJob(t *testing.T) {
 	if j.State != protocol.StateQueued || j.Prompt != "a red circle moving right" || j.Settings != want {
 		t.Fatalf("record %+v", j)
 	}
-	evs := events(t, b, "j1")
+	evs := events(t, store, "j1")
 	if len(evs) != 1 || evs[0].Kind != protocol.EventSubmitted || evs[0].Settings == nil || *evs[0].Settings != want {
 		t.Fatalf("events %+v", evs)
 	}
@@ -176,7 +155,7 @@ func TestProjectorFirstEndingEventWins(t *testing.T) {
 	if err := store.Cancel(ctx, id, "user"); err == nil || !strings.Contains(err.Error(), "already succeeded") {
 		t.Fatalf("cancel: %v", err)
 	}
-	folded := orchestrator.Fold(id, events(t, b, id))
+	folded := orchestrator.Fold(id, events(t, store, id))
 	folded.Seq = j.Seq
 	a, _ := json.Marshal(folded)
 	c, _ := json.Marshal(j)

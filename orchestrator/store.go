@@ -298,3 +298,46 @@ func (s *Store) Settled(ctx context.Context, id string) error {
 		}
 	}
 }
+
+// Events returns the events of job id on the bus now, in stream order.
+func (s *Store) Events(ctx context.Context, id string) ([]protocol.Event, error) {
+	if err := protocol.ValidJobID(id); err != nil {
+		return nil, err
+	}
+	subject := protocol.EventSubject(id)
+	info, err := s.b.Events.Info(ctx, jetstream.WithSubjectFilter(subject))
+	if err != nil {
+		return nil, err
+	}
+	n := int(info.State.Subjects[subject])
+	if n == 0 {
+		return nil, nil
+	}
+	cons, err := s.b.JS.OrderedConsumer(ctx, protocol.EventsStreamName, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]protocol.Event, 0, n)
+	for len(out) < n {
+		batch, err := cons.Fetch(n-len(out), jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			return out, err
+		}
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			var ev protocol.Event
+			if err := json.Unmarshal(m.Data(), &ev); err != nil {
+				return out, fmt.Errorf("event %s: %w", subject, err)
+			}
+			out = append(out, ev)
+		}
+		if err := batch.Error(); err != nil {
+			return out, err
+		}
+		if got == 0 {
+			return out, fmt.Errorf("events of %s: %d of %d read", id, len(out), n)
+		}
+	}
+	return out, nil
+}

@@ -100,4 +100,3 @@ func TestSplitDeploymentWatchers(t *testing.T) {
 		}
 	}
 }
-

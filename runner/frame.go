@@ -56,6 +56,10 @@ func (f *frameReader) next() ([]byte, error) {
 
 // garbage describes a stream that is not the protocol, quoting its start.
 func (f *frameReader) garbage(what string) error {
+	if n := min(f.r.Buffered(), 64-len(f.first)); n > 0 { // what else already arrived
+		more, _ := f.r.Peek(n)
+		f.remember(more)
+	}
 	return fmt.Errorf("%w: %s; stdout began with %s", ErrProtocol, what, quote(f.first))
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -33,7 +34,8 @@ type process struct {
 	dead    chan struct{} // closed when every pending call has been failed
 	err     error         // why it died, with exit status and stderr tail; set before dead closes
 
-	hello Hello
+	hello   Hello
+	closing atomic.Bool // close was called: its death is no news
 }
 
 // call is one request in flight.
@@ -155,7 +157,14 @@ func (p *process) writeLoop() {
 		select {
 		case b := <-p.out:
 			if err := writeFrame(p.stdin, b); err != nil {
-				p.kill(fmt.Errorf("writing to the runner's stdin: %w", err))
+				// Usually the runner has exited: let the reader, which sees
+				// what it printed last, name the cause; kill only a runner
+				// that closed its stdin and lives on.
+				select {
+				case <-p.dead:
+				case <-time.After(time.Second):
+					p.kill(fmt.Errorf("writing to the runner's stdin: %w", err))
+				}
 				return
 			}
 		case <-p.dead:
@@ -200,7 +209,11 @@ func (p *process) readLoop(outR *os.File, stderrDone <-chan struct{}) {
 	for _, c := range calls {
 		c.done <- result{err: fmt.Errorf("%w: %s: %w", ErrTransient, c.op, p.err)}
 	}
-	p.log.Warn().Err(p.err).Msg("runner stopped")
+	lvl := zerolog.WarnLevel
+	if p.closing.Load() {
+		lvl = zerolog.InfoLevel
+	}
+	p.log.WithLevel(lvl).Err(p.err).Msg("runner stopped")
 }
 
 func (p *process) dispatch(body []byte) error {
@@ -370,6 +383,7 @@ func (p *process) alive() bool {
 // close ends the runner: stdin closes (a runner exits on EOF), and after
 // grace it is killed.
 func (p *process) close(grace time.Duration) error {
+	p.closing.Store(true)
 	p.stdin.Close()
 	select {
 	case <-p.exited:

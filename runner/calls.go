@@ -31,17 +31,17 @@ func (e *Engine) EncodeText(ctx context.Context, prompt string) ([]float32, []bo
 	if err := e.do(ctx, &encodeTextRequest{request: request{Op: opEncodeText}, Prompt: prompt}, &r, nil); err != nil {
 		return nil, nil, err
 	}
-	t := e.manifest.Text
-	hidden, err := r.Hidden.Float32s(t.MaxLen, t.Dim)
+	m := e.manifest
+	hidden, err := r.Hidden.Float32s(m.TextLength, m.TextDim)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: encode_text hidden: %w", ErrProtocol, err)
 	}
-	m, err := r.Mask.Bytes(t.MaxLen)
+	mb, err := r.Mask.Bytes(m.TextLength)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: encode_text mask: %w", ErrProtocol, err)
 	}
-	mask := make([]bool, len(m))
-	for i, b := range m {
+	mask := make([]bool, len(mb))
+	for i, b := range mb {
 		mask[i] = b != 0
 	}
 	return hidden, mask, nil
@@ -49,17 +49,16 @@ func (e *Engine) EncodeText(ctx context.Context, prompt string) ([]float32, []bo
 
 // Sample denoises model.Noise(p.Seed, ·) — computed here and sent, so every
 // engine starts from the same noise — into a normalised latent [C, T, h, w]
-// with T = Frames/video frames per chunk·latent frames per chunk. A nil
+// with T = Manifest.LatentFrames(Frames). A nil
 // uncond.Hidden turns guidance off. progress runs on the calling goroutine
 // after each step. When ctx ends the runner is told to cancel and Sample
 // returns at once.
 func (e *Engine) Sample(ctx context.Context, cond, uncond Text, p Params, progress func(step, total int)) ([]float32, error) {
 	m := e.manifest
-	if p.Frames <= 0 || p.Frames%m.Video.FramesPerChunk != 0 {
-		return nil, fmt.Errorf("%w: frames %d is not a positive multiple of %d", ErrBadInput, p.Frames, m.Video.FramesPerChunk)
+	if p.Frames <= 0 || p.Frames%m.FramesPerChunk != 0 {
+		return nil, fmt.Errorf("%w: frames %d is not a positive multiple of %d", ErrBadInput, p.Frames, m.FramesPerChunk)
 	}
-	t := p.Frames / m.Video.FramesPerChunk * m.Latent.FramesPerChunk
-	shape := []int{m.Latent.Channels, t, m.Latent.Height, m.Latent.Width}
+	shape := []int{m.LatentChannels, m.LatentFrames(p.Frames), m.LatentHeight, m.LatentWidth}
 	n := shape[0] * shape[1] * shape[2] * shape[3]
 	c, err := e.textTensors("prompt", cond)
 	if err != nil {
@@ -87,10 +86,10 @@ func (e *Engine) Sample(ctx context.Context, cond, uncond Text, p Params, progre
 }
 
 func (e *Engine) textTensors(what string, t Text) (textTensors, error) {
-	g := e.manifest.Text
-	if len(t.Mask) != g.MaxLen || len(t.Hidden) != g.MaxLen*g.Dim {
+	m := e.manifest
+	if len(t.Mask) != m.TextLength || len(t.Hidden) != m.TextLength*m.TextDim {
 		return textTensors{}, fmt.Errorf("%w: %s embedding has %d values and %d mask entries, want [%d, %d]",
-			ErrBadInput, what, len(t.Hidden), len(t.Mask), g.MaxLen, g.Dim)
+			ErrBadInput, what, len(t.Hidden), len(t.Mask), m.TextLength, m.TextDim)
 	}
 	mask := make([]byte, len(t.Mask))
 	for i, b := range t.Mask {
@@ -98,7 +97,7 @@ func (e *Engine) textTensors(what string, t Text) (textTensors, error) {
 			mask[i] = 1
 		}
 	}
-	return textTensors{Hidden: bus.F32Tensor(t.Hidden, g.MaxLen, g.Dim), Mask: bus.U8Tensor(mask, g.MaxLen)}, nil
+	return textTensors{Hidden: bus.F32Tensor(t.Hidden, m.TextLength, m.TextDim), Mask: bus.U8Tensor(mask, m.TextLength)}, nil
 }
 
 // DecodeChunk decodes one normalised latent chunk into RGB24 frames
@@ -106,18 +105,16 @@ func (e *Engine) textTensors(what string, t Text) (textTensors, error) {
 // as model.ToRGB24.
 func (e *Engine) DecodeChunk(ctx context.Context, chunk []float32) ([]byte, error) {
 	m := e.manifest
-	l := m.Latent
-	if len(chunk) != l.ChunkLen() {
-		return nil, fmt.Errorf("%w: latent chunk has %d values, want %d", ErrBadInput, len(chunk), l.ChunkLen())
+	if len(chunk) != m.ChunkLatentSize() {
+		return nil, fmt.Errorf("%w: latent chunk has %d values, want %d", ErrBadInput, len(chunk), m.ChunkLatentSize())
 	}
 	req := &decodeChunkRequest{request: request{Op: opDecodeChunk},
-		Latent: bus.F32Tensor(chunk, l.Channels, l.FramesPerChunk, l.Height, l.Width)}
+		Latent: bus.F32Tensor(chunk, m.LatentChannels, m.LatentFramesPerChunk, m.LatentHeight, m.LatentWidth)}
 	var r decodeChunkResult
 	if err := e.do(ctx, req, &r, nil); err != nil {
 		return nil, err
 	}
-	v := m.Video
-	px, err := r.Frames.Bytes(v.FramesPerChunk, v.Height, v.Width, 3)
+	px, err := r.Frames.Bytes(m.FramesPerChunk, m.Height, m.Width, 3)
 	if err != nil {
 		return nil, fmt.Errorf("%w: decode_chunk frames: %w", ErrProtocol, err)
 	}

@@ -114,10 +114,10 @@ func (e *Engine) process(ctx context.Context) (*process, error) {
 		}
 	}
 	p, err := startProcess(ctx, e.cfg)
-	if err == nil && p.hello.Manifest.WeightsDigest != e.manifest.WeightsDigest {
+	if err == nil && p.hello.Manifest.Digest != e.manifest.Digest {
 		p.close(e.cfg.StopTimeout)
 		err = fmt.Errorf("%w: restarted runner serves weights %s, not %s", ErrStart,
-			p.hello.Manifest.WeightsDigest, e.manifest.WeightsDigest)
+			p.hello.Manifest.Digest, e.manifest.Digest)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()

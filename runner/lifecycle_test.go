@@ -72,8 +72,7 @@ def send(m):
     b = msgpack.packb(m, use_bin_type=True)
     out.write(struct.pack(">I", len(b)) + b); out.flush()
 req = read()
-send({"id": req["id"], "ok": True, "protocol": 1, "manifest": {"name": "fake", "weights_digest": "sha256:0",
-      "text": {"max_len": 4, "dim": 2}}})
+send({"id": req["id"], "ok": True, "protocol": 1, "manifest": {"model": "fake", "text_length": 4, "text_dim": 2}})
 req = read()
 print("INFO stuck on", req["op"], file=sys.stderr, flush=True)
 time.sleep(600)

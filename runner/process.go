@@ -107,7 +107,7 @@ func startProcess(ctx context.Context, cfg Config) (*process, error) {
 		<-p.dead
 		return nil, fmt.Errorf("%w: %w", ErrStart, p.err)
 	}
-	p.log.Info().Str("model", p.hello.Manifest.Name).Str("device", p.hello.Capabilities.Device).
+	p.log.Info().Str("model", p.hello.Manifest.Model).Str("device", p.hello.Capabilities.Device).
 		Bool("fp8", p.hello.Capabilities.FP8).Msg("runner ready")
 	go p.watchdog(cfg.PingInterval, cfg.PingTimeout)
 	return p, nil

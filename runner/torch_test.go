@@ -2,30 +2,42 @@ package runner_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/reel-video/reel/model"
+	"github.com/reel-video/reel/model/weights"
 	"github.com/reel-video/reel/runner"
 )
 
 func TestTorchHello(t *testing.T) {
 	e := startTorch(t, nil)
 	m := e.Manifest()
-	want := runner.Manifest{Name: "reel-tiny",
-		Latent: runner.LatentGeometry{Channels: 8, FramesPerChunk: 4, Height: 8, Width: 8},
-		Video:  runner.VideoGeometry{FramesPerChunk: 16, Height: 64, Width: 64, FPS: 8},
-		Text:   runner.TextGeometry{MaxLen: 96, Dim: 256}}
-	if m.Name != want.Name || m.Latent != want.Latent || m.Video != want.Video || m.Text != want.Text {
-		t.Errorf("manifest %+v, want geometry of %+v", m, want)
+	h := sha256.New()
+	for _, b := range [][]byte{weights.Text(), weights.DiT(), weights.VAE()} {
+		h.Write(b)
 	}
-	if len(m.WeightsDigest) != len("sha256:")+64 || len(m.Weights) != 3 {
-		t.Errorf("weights digest %q, per file %v", m.WeightsDigest, m.Weights)
+	want := runner.Manifest{Model: "reel-tiny", Checkpoint: "reel-tiny", Digest: "sha256:" + hex.EncodeToString(h.Sum(nil)),
+		LatentChannels: 8, LatentHeight: 8, LatentWidth: 8, LatentFramesPerChunk: 4, FramesPerChunk: 16,
+		Width: 64, Height: 64, FPS: 8, TextLength: 96, TextDim: 256,
+		MaxFrames: 48, WindowFrames: 48, OverlapFrames: 16, MaxSteps: 200, MaxGuidance: 100,
+		Defaults: runner.ManifestDefaults{Frames: 48, Steps: 30, Guidance: 5, Shift: 3},
+		Files:    runner.ManifestBytes{Text: int64(len(weights.Text())), DiT: int64(len(weights.DiT())), VAE: int64(len(weights.VAE()))},
+		FP8:      true}
+	if m.Resident.DiT <= m.Files.DiT || m.Resident.Text <= 0 || m.Resident.VAE <= 0 {
+		t.Errorf("resident %+v: the CPU runner keeps float32 weights, more than the files %+v", m.Resident, m.Files)
 	}
-	h := e.Hello()
-	if h.Capabilities.Device != "cpu" || h.Capabilities.FP8 || h.Capabilities.DType != "float32" {
-		t.Errorf("capabilities %+v, want cpu float32 without FP8 GEMMs", h.Capabilities)
+	m.Resident = runner.ManifestBytes{}
+	if !reflect.DeepEqual(m, want) {
+		t.Errorf("manifest\n%+v\nwant\n%+v", m, want)
+	}
+	hello := e.Hello()
+	if c := hello.Capabilities; c.Device != "cpu" || c.FP8 || c.DType != "float32" {
+		t.Errorf("capabilities %+v, want cpu float32 without FP8 GEMMs", c)
 	}
 	mem, err := e.Health(ctxTimeout(t, time.Minute))
 	if err != nil {

@@ -4,7 +4,6 @@ Supports the dtypes the reel checkpoints use: F32, BF16 (widened exactly to floa
 F8_E4M3 (kept as raw uint8 codes; decode with e4m3_table). PyTorch 1.13 has no float8
 dtype, so FP8 codes travel as uint8 and are decoded through a 256-entry table.
 """
-import hashlib
 import json
 import struct
 
@@ -30,18 +29,23 @@ def e4m3_table():
 
 
 class Checkpoint:
-    """One safetensors file: tensors by name, __metadata__, and the file's sha256."""
+    """One safetensors file: tensors by name, __metadata__, and its bytes (raw)."""
 
     def __init__(self, path):
         with open(path, "rb") as f:
             raw = f.read()
         self.path = path
-        self.sha256 = hashlib.sha256(raw).hexdigest()
+        self.raw = raw
         n = struct.unpack("<Q", raw[:8])[0]
         header = json.loads(raw[8:8 + n])
         self.metadata = header.pop("__metadata__", {})
         self._header = header
         self._data = memoryview(raw)[8 + n:]
+
+    def release(self):
+        """Drop the file's bytes once the model holds its own copies."""
+        self.raw = None
+        self._data = None
 
     def names(self):
         return list(self._header)

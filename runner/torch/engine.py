@@ -46,6 +46,10 @@ def fp8_self_test(device):
         raise RuntimeError(f"FP8 GEMM self-test: relative error {rel:.3g}")
 
 
+def module_bytes(m):
+    return sum(t.numel() * t.element_size() for t in list(m.parameters()) + list(m.buffers()))
+
+
 class ReelTiny:
     """The model on one device. CPU: float32 math on dequantised weights (matches the Go
     engine). CUDA: BF16, with FP8 GEMMs for the DiT block linears where supported."""
@@ -64,7 +68,13 @@ class ReelTiny:
         if any(c != cfgs[0] for c in cfgs):
             raise BadInput("the checkpoints' configs differ")
         self.cfg = c = cfgs[0]
-        self.digests = {k: v.sha256 for k, v in ck.items()}
+        # "sha256:" of the files' bytes concatenated text, DiT, VAE (protocol.Manifest.Digest)
+        h = hashlib.sha256()
+        for k in ("text", "dit", "vae"):
+            h.update(ck[k].raw)
+        self.digest = "sha256:" + h.hexdigest()
+        self.file_bytes = {k: len(v.raw) for k, v in ck.items()}
+        self.dit_fp8 = any(ck["dit"].dtype(n) == "F8_E4M3" for n in ck["dit"].names())
         self.fp8 = False
         self.fp8_reason = "CPU: float32 on dequantised weights"
         if cuda:
@@ -87,7 +97,8 @@ class ReelTiny:
         self.dec = self._load(reeltiny.Decoder(c), ck["vae"], "vae.decoder.")
         self.latent_mean = ck["vae"].get("vae.latent_mean").to(self.device)
         self.latent_std = ck["vae"].get("vae.latent_std").to(self.device)
-        self._null = {}
+        for v in ck.values():
+            v.release()
         log.info("loaded %s on %s (%s, %s; attention %s)", c["name"], self.device,
                  str(self.dtype).replace("torch.", ""), self.fp8_reason,
                  "sdpa" if reeltiny.HAVE_SDPA else "manual")
@@ -117,21 +128,24 @@ class ReelTiny:
         return module
 
     def manifest(self):
+        """The model manifest, the shape of reel's bus/protocol.Manifest (the Go engine's
+        model.Engine.Manifest); the limits are the Go engine's (model/manifest.go), except
+        max_frames: this runner samples one window (no windowed long videos yet)."""
         c = self.cfg
-        lf, s = c["latent_frames_per_chunk"], c["spatial_compression"]
-        h = hashlib.sha256()
-        for k in ("dit", "text", "vae"):
-            h.update(bytes.fromhex(self.digests[k]))
+        s = c["spatial_compression"]
+        window = 3 * c["frames_per_chunk"]  # the clip length reel-tiny was trained on
         return {
-            "name": c["name"],
-            "weights_digest": "sha256:" + h.hexdigest(),
-            "weights": dict(self.digests),
-            "latent": {"channels": c["latent_channels"], "frames_per_chunk": lf,
-                       "height": c["height"] // s, "width": c["width"] // s},
-            "video": {"frames_per_chunk": c["frames_per_chunk"], "height": c["height"],
-                      "width": c["width"], "fps": c["fps"]},
-            "text": {"max_len": c["text_max_len"], "dim": c["text_dim"]},
-            "defaults": {"frames": 48, "steps": 30, "guidance": 5.0, "shift": 3.0},
+            "model": c["name"], "checkpoint": c["name"], "digest": self.digest,
+            "latent_channels": c["latent_channels"], "latent_height": c["height"] // s,
+            "latent_width": c["width"] // s, "latent_frames_per_chunk": c["latent_frames_per_chunk"],
+            "frames_per_chunk": c["frames_per_chunk"], "width": c["width"], "height": c["height"],
+            "fps": c["fps"], "text_length": c["text_max_len"], "text_dim": c["text_dim"],
+            "max_frames": window, "window_frames": window, "overlap_frames": c["frames_per_chunk"],
+            "max_steps": 200, "max_guidance": 100.0,
+            "defaults": {"frames": window, "steps": 30, "guidance": 5.0, "shift": 3.0},
+            "resident": {k: module_bytes(m) for k, m in (("text", self.text), ("dit", self.dit), ("vae", self.dec))},
+            "files": dict(self.file_bytes),
+            "fp8": self.dit_fp8,
         }
 
     @torch.no_grad()

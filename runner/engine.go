@@ -16,12 +16,12 @@ type Engine struct {
 	manifest Manifest
 	stop     chan struct{} // closed by Close
 
-	startMu sync.Mutex // held while (re)starting, so one start runs at a time
-	mu      sync.Mutex
-	proc    *process  // nil or dead: start one before the next call
-	hello   Hello     // of the current or last process
-	notYet  time.Time // no restart before this (backoff)
-	closed  bool
+	starting chan struct{} // a token held while (re)starting: one start at a time
+	mu       sync.Mutex
+	proc     *process  // nil or dead: start one before the next call
+	hello    Hello     // of the current or last process
+	notYet   time.Time // no restart before this (backoff)
+	closed   bool
 }
 
 // Start launches the runner and waits for its hello (cfg.HelloTimeout). A
@@ -34,7 +34,8 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{cfg: cfg, manifest: p.hello.Manifest, stop: make(chan struct{}), proc: p, hello: p.hello}
+	e := &Engine{cfg: cfg, manifest: p.hello.Manifest, stop: make(chan struct{}), starting: make(chan struct{}, 1),
+		proc: p, hello: p.hello}
 	go e.restartAfterDeath(p)
 	return e, nil
 }
@@ -91,8 +92,12 @@ func (e *Engine) process(ctx context.Context) (*process, error) {
 	if p, ok := e.live(); ok {
 		return p, nil
 	}
-	e.startMu.Lock()
-	defer e.startMu.Unlock()
+	select { // wait for a start in progress, but no longer than the caller
+	case e.starting <- struct{}{}:
+		defer func() { <-e.starting }()
+	case <-ctx.Done():
+		return nil, fmt.Errorf("runner: waiting for the runner to start: %w", ctx.Err())
+	}
 	if p, ok := e.live(); ok {
 		return p, nil
 	}
@@ -171,8 +176,8 @@ func (e *Engine) Close() error {
 	e.closed = true
 	close(e.stop)
 	e.mu.Unlock()
-	e.startMu.Lock() // a start in progress finishes (and sees closed) first
-	defer e.startMu.Unlock()
+	e.starting <- struct{}{} // a start in progress ends (it sees closed or stop) first
+	defer func() { <-e.starting }()
 	e.mu.Lock()
 	p := e.proc
 	e.mu.Unlock()

@@ -193,3 +193,54 @@ func TestTorchKilledMidCall(t *testing.T) {
 		t.Errorf("runner pid %d after restart, was %d", p, pid)
 	}
 }
+
+// kindRunner answers encode_text with an error of the kind named by the
+// prompt.
+const kindRunner = `import struct, sys, msgpack
+inp, out = sys.stdin.buffer, sys.stdout.buffer
+def send(m):
+    b = msgpack.packb(m, use_bin_type=True)
+    out.write(struct.pack(">I", len(b)) + b); out.flush()
+while True:
+    h = inp.read(4)
+    if not h:
+        break
+    req = msgpack.unpackb(inp.read(struct.unpack(">I", h)[0]))
+    if req["op"] == "hello":
+        send({"id": req["id"], "ok": True, "protocol": 1, "manifest": {"model": "fake", "text_length": 4, "text_dim": 2}})
+    elif req["op"] == "encode_text":
+        send({"id": req["id"], "ok": False, "error": {"kind": req["prompt"], "message": "as asked"}})
+    else:
+        send({"id": req["id"], "ok": True, "memory": {"rss_bytes": 1}})
+`
+
+// TestErrorKinds: the runner's error kinds reach the caller as the
+// package's sentinels, and an error answer does not restart the runner.
+func TestErrorKinds(t *testing.T) {
+	needPython(t, "msgpack")
+	script := writeScript(t, "kinds.py", kindRunner)
+	e, err := runner.Start(context.Background(), runner.Config{Command: []string{python, script}, Log: testLog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	pid := e.PID()
+	for _, tc := range []struct {
+		kind      string
+		is, isNot error
+	}{
+		{"bad_input", runner.ErrBadInput, runner.ErrTransient},
+		{"oom", runner.ErrOOM, runner.ErrTransient},
+		{"transient", runner.ErrTransient, runner.ErrBadInput},
+		{"something new", runner.ErrTransient, runner.ErrOOM},
+	} {
+		_, _, err := e.EncodeText(ctxTimeout(t, 30*time.Second), tc.kind)
+		var re *runner.Error
+		if !errors.Is(err, tc.is) || errors.Is(err, tc.isNot) || !errors.As(err, &re) || re.Kind != tc.kind {
+			t.Errorf("kind %q: %v; want it to match %v and not %v", tc.kind, err, tc.is, tc.isNot)
+		}
+	}
+	if mem, err := e.Health(ctxTimeout(t, 30*time.Second)); err != nil || mem.RSSBytes != 1 || e.PID() != pid {
+		t.Errorf("after error answers: health %+v, %v; pid %d, was %d", mem, err, e.PID(), pid)
+	}
+}

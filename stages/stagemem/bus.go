@@ -166,13 +166,14 @@ func (b *Bus) Blob(name string) (Blob, error) {
 
 // record appends an event, timed now when it carries no time (as the job
 // store does).
-func (b *Bus) record(ev protocol.Event) {
+func (b *Bus) record(ev protocol.Event) protocol.Event {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if ev.Time.IsZero() {
 		ev.Time = b.now()
 	}
 	b.events = append(b.events, ev)
+	return ev
 }
 
 // Events returns the events reported for job, in order.

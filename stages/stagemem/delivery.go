@@ -25,6 +25,9 @@ type Options struct {
 	Attempt int
 	// Log, if set, is the base logger; nil = a disabled one.
 	Log *zerolog.Logger
+	// OnReport, if set, is called with each event the handler reports
+	// once it is recorded (progress for an embedding, a cue for a test).
+	OnReport func(protocol.Event)
 }
 
 // Delivery is one message of a Bus being handled: the in-memory
@@ -37,6 +40,7 @@ type Delivery struct {
 	worker  string
 	attempt int
 	log     zerolog.Logger
+	report  func(protocol.Event)
 
 	heartbeats atomic.Int64
 }
@@ -68,7 +72,7 @@ func (b *Bus) Deliver(subject string, o Options) (*Delivery, error) {
 	if s.Chunk >= 0 && s.Chunk != env.Chunk {
 		return nil, protocol.Malformedf("%s: envelope names chunk %d", subject, env.Chunk)
 	}
-	d := &Delivery{bus: b, subject: subject, env: env, stage: o.Stage, worker: o.Worker, attempt: o.Attempt}
+	d := &Delivery{bus: b, subject: subject, env: env, stage: o.Stage, worker: o.Worker, attempt: o.Attempt, report: o.OnReport}
 	if d.worker == "" {
 		d.worker = DefaultWorker
 	}
@@ -85,6 +89,20 @@ func (b *Bus) Deliver(subject string, o Options) (*Delivery, error) {
 	}
 	d.log = lc.Logger()
 	return d, nil
+}
+
+// Handle delivers the message on subject to h as the runner does: the
+// started event first, then the handler. It returns the delivery (for its
+// heartbeats) and the handler's error; a message Deliver refuses never
+// reaches h.
+func (b *Bus) Handle(ctx context.Context, h stages.Handler, subject string, o Options) (*Delivery, error) {
+	d, err := b.Deliver(subject, o)
+	if err != nil {
+		return nil, err
+	}
+	env := d.Envelope()
+	d.Report(ctx, protocol.Event{Kind: protocol.EventStarted, Chunk: env.Chunk, Count: env.Count})
+	return d, h.Handle(ctx, d)
 }
 
 // consumerOf is the stage consuming messages of kind.
@@ -124,7 +142,10 @@ func (d *Delivery) Report(ctx context.Context, ev protocol.Event) {
 		return
 	}
 	ev.Job, ev.Stage, ev.Worker = d.env.Job, d.stage, d.worker
-	d.bus.record(ev)
+	ev = d.bus.record(ev)
+	if d.report != nil {
+		d.report(ev)
+	}
 }
 
 // Publish writes a stage output on a write-once subject with the delivered

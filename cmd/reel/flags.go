@@ -8,6 +8,7 @@ import (
 
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/internal/envconfig"
 	"github.com/spf13/pflag"
 )
 
@@ -15,7 +16,7 @@ import (
 type natsFlags struct{ cc bus.ConnectConfig }
 
 func (f *natsFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&f.cc.URL, "nats", bus.URLFromEnv(), "NATS server URL(s), comma-separated (env REEL_NATS)")
+	fs.StringVar(&f.cc.URL, "nats", envconfig.NATSURL(), "NATS server URL(s), comma-separated (env REEL_NATS)")
 	fs.StringVar(&f.cc.User, "nats-user", "", "NATS user")
 	fs.StringVar(&f.cc.Password, "nats-password", "", "NATS password")
 	fs.StringVar(&f.cc.Token, "nats-token", "", "NATS token")

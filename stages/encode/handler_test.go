@@ -14,6 +14,7 @@ import (
 	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/encode"
+	"github.com/reel-video/reel/stages/encode/video"
 	"github.com/reel-video/reel/stages/stagemem"
 	"github.com/reel-video/reel/stages/stagetest/fixture"
 )
@@ -291,5 +292,13 @@ func TestHandlerCancelled(t *testing.T) {
 	}
 	if _, err := b.Blob(protocol.VideoObject(job)); !errors.Is(err, protocol.ErrMissing) {
 		t.Errorf("stored a video after the cancel (%v)", err)
+	}
+}
+
+// The one codec a job may name is the one the video library writes by
+// default.
+func TestCodecIsTheVideoDefault(t *testing.T) {
+	if protocol.CodecH264 != video.DefaultCodec {
+		t.Errorf("protocol codec %q, video default %q", protocol.CodecH264, video.DefaultCodec)
 	}
 }

@@ -79,7 +79,7 @@ func New(conn *Conn, lay *Layout) *Bus {
 // headers.
 func ClaimThreshold(maxPayload int) int {
 	if maxPayload <= 0 {
-		maxPayload = 1 << 20
+		maxPayload = DefaultMaxPayload
 	}
 	return maxPayload * 3 / 4
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -29,10 +30,6 @@ func JobOf(h nats.Header, subject string) string {
 	}
 	return ""
 }
-
-// ErrMissing marks input that is gone (aged out of its stream or bucket):
-// retrying cannot help.
-var ErrMissing = errors.New("input missing")
 
 // Bus is a connection plus the set-up layout: what stages and clients use.
 type Bus struct {
@@ -191,7 +188,7 @@ func (b *Bus) Resolve(ctx context.Context, env *protocol.Envelope) error {
 	}
 	data, err := b.Blobs.GetBytes(ctx, c.Name)
 	if IsNotFound(err) {
-		return fmt.Errorf("%w: claim-checked body %s is not in bucket %s (retention %s)", ErrMissing, c.Name, c.Bucket, b.Cfg.MaxAge)
+		return fmt.Errorf("%w: claim-checked body %s is not in bucket %s (retention %s)", protocol.ErrMissing, c.Name, c.Bucket, b.Cfg.MaxAge)
 	}
 	if err != nil {
 		return fmt.Errorf("claim %s: %w", c.Name, err)
@@ -217,26 +214,35 @@ func (b *Bus) Decode(ctx context.Context, data []byte) (*protocol.Envelope, erro
 func (b *Bus) LastMsg(ctx context.Context, subject string) (*jetstream.RawStreamMsg, error) {
 	m, err := b.Stream.GetLastMsgForSubject(ctx, subject)
 	if IsNotFound(err) {
-		return nil, fmt.Errorf("%w: no message on %s in stream %s (retention %s)", ErrMissing, subject, protocol.StreamName, b.Cfg.MaxAge)
+		return nil, fmt.Errorf("%w: no message on %s in stream %s (retention %s)", protocol.ErrMissing, subject, protocol.StreamName, b.Cfg.MaxAge)
 	}
 	return m, err
 }
 
 // PutBlob stores data in the blobs bucket, in chunks that fit max_payload.
 func (b *Bus) PutBlob(ctx context.Context, name string, data []byte, meta map[string]string) error {
+	return b.PutBlobFrom(ctx, name, bytes.NewReader(data), meta)
+}
+
+// PutBlobFrom streams r into the blobs bucket, in chunks that fit
+// max_payload, without holding the whole object in memory.
+func (b *Bus) PutBlobFrom(ctx context.Context, name string, r io.Reader, meta map[string]string) error {
 	_, err := b.Blobs.Put(ctx, jetstream.ObjectMeta{
 		Name:     name,
 		Metadata: meta,
 		Opts:     &jetstream.ObjectMetaOptions{ChunkSize: b.chunkSize},
-	}, bytes.NewReader(data))
-	return err
+	}, r)
+	if err != nil {
+		return fmt.Errorf("store %s: %w", name, err)
+	}
+	return nil
 }
 
 // GetBlob reads an object from the blobs bucket.
 func (b *Bus) GetBlob(ctx context.Context, name string) ([]byte, error) {
 	data, err := b.Blobs.GetBytes(ctx, name)
 	if IsNotFound(err) {
-		return nil, fmt.Errorf("%w: %s is not in bucket %s (retention %s)", ErrMissing, name, protocol.BlobsBucket, b.Cfg.MaxAge)
+		return nil, fmt.Errorf("%w: %s is not in bucket %s (retention %s)", protocol.ErrMissing, name, protocol.BlobsBucket, b.Cfg.MaxAge)
 	}
 	return data, err
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/protocol"
 )
 
@@ -137,7 +136,7 @@ func (s *Store) Replay(ctx context.Context, r ReplayRequest) (string, error) {
 		if env.Claim != nil {
 			if _, err := s.b.Blobs.GetInfo(ctx, env.Claim.Name); err != nil {
 				return "", fmt.Errorf("replay %s of %s: %w: claim-checked body %s of %s is gone (bucket %s, retention %s)",
-					r.Stage, parent.ID, bus.ErrMissing, env.Claim.Name, subj, protocol.BlobsBucket, s.b.Cfg.MaxAge)
+					r.Stage, parent.ID, protocol.ErrMissing, env.Claim.Name, subj, protocol.BlobsBucket, s.b.Cfg.MaxAge)
 			}
 		}
 		envs = append(envs, env)
@@ -213,7 +212,7 @@ func (s *Store) ReplayWindow(ctx context.Context, stage string, since, until tim
 	}
 	if info.State.Msgs == 0 {
 		return 0, fmt.Errorf("%w: no %s input in stream %s (retention %s, first message %s)",
-			bus.ErrMissing, stage, protocol.StreamName, s.b.Cfg.MaxAge, info.State.FirstTime.Format(time.RFC3339))
+			protocol.ErrMissing, stage, protocol.StreamName, s.b.Cfg.MaxAge, info.State.FirstTime.Format(time.RFC3339))
 	}
 	var jobs []string
 	for {
@@ -240,7 +239,7 @@ func (s *Store) ReplayWindow(ctx context.Context, stage string, since, until tim
 	}
 	if len(jobs) == 0 && since.Before(info.State.FirstTime) {
 		return 0, fmt.Errorf("%w: the oldest %s input in stream %s is from %s (retention %s)",
-			bus.ErrMissing, stage, protocol.StreamName, info.State.FirstTime.Format(time.RFC3339), s.b.Cfg.MaxAge)
+			protocol.ErrMissing, stage, protocol.StreamName, info.State.FirstTime.Format(time.RFC3339), s.b.Cfg.MaxAge)
 	}
 	for _, j := range jobs {
 		child, err := s.Replay(ctx, ReplayRequest{Stage: stage, Job: j, Set: set})

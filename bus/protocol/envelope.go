@@ -17,6 +17,10 @@ const SchemaVersion = 1
 // job instead of retrying.
 var ErrMalformed = errors.New("malformed message")
 
+// ErrMissing marks input that is gone (aged out of its stream or bucket):
+// retrying cannot help.
+var ErrMissing = errors.New("input missing")
+
 // Malformedf returns an error wrapping ErrMalformed.
 func Malformedf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))

@@ -12,7 +12,7 @@ import (
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/orchestrator"
-	"github.com/reel-video/reel/stages"
+	"github.com/reel-video/reel/stages/worker"
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 )
@@ -300,7 +300,7 @@ func newWorkersCommand(a *app) *cobra.Command {
 		Short: "List live stage workers (heartbeats), with device and memory",
 		Args:  cobra.NoArgs,
 		RunE: withClient(a, &nf, func(cmd *cobra.Command, _ []string, b *bus.Bus, _ *orchestrator.Store) error {
-			ws, err := stages.ListWorkers(cmd.Context(), b)
+			ws, err := worker.ListWorkers(cmd.Context(), b)
 			if err != nil {
 				return err
 			}

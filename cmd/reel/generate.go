@@ -13,6 +13,7 @@ import (
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/pipeline"
+	"github.com/reel-video/reel/stages/worker"
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 )
@@ -91,9 +92,9 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 			Bus:           b,
 			Stages:        map[string]int{protocol.StageTextEnc: 1, protocol.StageDenoise: 1, protocol.StageVAEDecode: f.vae, protocol.StageEncode: 1},
 			DeadLetters:   true,
-			Encode:        pipeline.EncodeOptions{FFmpeg: f.ffmpeg},
+			Output:        stages.OutputDefaults{FFmpeg: f.ffmpeg},
 			EngineOptions: f.weights.opts,
-			Started:       func([]*stages.Runner) { close(started) },
+			Started:       func([]*worker.Runner) { close(started) },
 			Log:           log,
 		})
 	}()

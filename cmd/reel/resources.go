@@ -13,6 +13,7 @@ import (
 	"github.com/reel-video/reel/internal/gpu"
 	"github.com/reel-video/reel/internal/mem"
 	"github.com/reel-video/reel/stages"
+	"github.com/reel-video/reel/stages/worker"
 	"github.com/rs/zerolog"
 	"github.com/spf13/pflag"
 )
@@ -33,8 +34,8 @@ func (f *resourceFlags) register(fs *pflag.FlagSet) {
 
 // resources wires the stage runner's hooks.
 type resources struct {
-	admit    func(ctx context.Context, req stages.AdmitRequest) (func(), error)
-	describe func(info *stages.WorkerInfo)
+	admit    func(ctx context.Context, req worker.AdmitRequest) (func(), error)
+	describe func(info *worker.WorkerInfo)
 	close    func()
 }
 
@@ -80,7 +81,7 @@ func (f *resourceFlags) setup(ctx context.Context, b *bus.Bus, stage string, slo
 	largest := func() int64 {
 		lctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		ws, err := stages.ListWorkers(lctx, b)
+		ws, err := worker.ListWorkers(lctx, b)
 		if err != nil {
 			return 0
 		}
@@ -95,7 +96,7 @@ func (f *resourceFlags) setup(ctx context.Context, b *bus.Bus, stage string, slo
 	gate := mem.NewGate(budget.Bytes, largest)
 	log.Info().Str("budget", budget.String()).Str("device", pl.Label()).Msg("resources")
 	r := &resources{close: func() { _ = pl.Close() }}
-	r.admit = func(_ context.Context, req stages.AdmitRequest) (func(), error) {
+	r.admit = func(_ context.Context, req worker.AdmitRequest) (func(), error) {
 		var e mem.Estimate
 		switch req.Stage {
 		case protocol.StageTextEnc:
@@ -115,7 +116,7 @@ func (f *resourceFlags) setup(ctx context.Context, b *bus.Bus, stage string, slo
 		}
 		return release, err
 	}
-	r.describe = func(info *stages.WorkerInfo) {
+	r.describe = func(info *worker.WorkerInfo) {
 		info.Device = pl.Label()
 		info.MemBudgetBytes = uint64(budget.Bytes)
 		if rss, err := mem.ReadRSS(); err == nil {

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/reel-video/reel/bus"
-	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/pipeline"
+	"github.com/reel-video/reel/stages/worker"
 	"github.com/spf13/cobra"
 )
 
@@ -79,8 +79,8 @@ func runServer(ctx context.Context, a *app, f *serverFlags, cmd *cobra.Command) 
 	log.Info().Str("url", srv.ClientURL()).Str("data", f.srv.DataDir).Msg("reel server ready")
 	fmt.Fprintln(cmd.OutOrStdout(), srv.ClientURL())
 	err = pipeline.Run(ctx, pipeline.Options{
-		Bus: b, Stages: reps, DeadLetters: true, Encode: f.encode.o, EngineOptions: f.weights.opts, Log: log,
-		Started: func(rs []*stages.Runner) {
+		Bus: b, Stages: reps, DeadLetters: true, Output: f.encode.o, EngineOptions: f.weights.opts, Log: log,
+		Started: func(rs []*worker.Runner) {
 			for _, r := range rs {
 				log.Info().Str("worker", r.Worker()).Msg("stage started")
 			}

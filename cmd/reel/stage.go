@@ -98,8 +98,8 @@ func runStage(ctx context.Context, a *app, f *stageFlags, stage string, cmd *cob
 	}
 	defer res.close()
 	return pipeline.Run(ctx, pipeline.Options{
-		Bus: b, Stages: map[string]int{stage: f.concurrency}, DeadLetters: f.deadLetters, Engine: eng,
-		Encode: encodeOpts, Log: log, Middleware: mw,
+		Bus: b, Stages: map[string]int{stage: f.concurrency}, DeadLetters: f.deadLetters, Engine: engineOf(eng),
+		Output: encodeOpts, Log: log, Middleware: mw,
 		Admit: res.admit, Describe: res.describe,
 	})
 }
@@ -107,9 +107,18 @@ func runStage(ctx context.Context, a *app, f *stageFlags, stage string, cmd *cob
 // hang is the "hang" fault: the handler holds its message (the runner keeps
 // heartbeating) until the process stops — a worker to kill -9 mid-job.
 func hang(stages.Handler) stages.Handler {
-	return stages.HandlerFunc(func(ctx context.Context, d *stages.Delivery) error {
-		d.Log.Warn().Str("subject", d.Subject).Msg("fault: holding message")
+	return stages.HandlerFunc(func(ctx context.Context, d stages.Delivery) error {
+		d.Log().Warn().Str("subject", d.Subject()).Msg("fault: holding message")
 		<-ctx.Done()
 		return ctx.Err()
 	})
+}
+
+// engineOf serves a loaded Go engine, or lets the pipeline decide (nil) for
+// a stage that needs none.
+func engineOf(e *model.Engine) pipeline.Engine {
+	if e == nil {
+		return nil
+	}
+	return pipeline.GoEngine(e)
 }

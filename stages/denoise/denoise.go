@@ -50,6 +50,23 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// Descriptor declares the stage.
+func Descriptor() stages.Descriptor {
+	spec, _ := protocol.Spec(protocol.StageDenoise)
+	return stages.Descriptor{StageSpec: spec, NeedsEngine: true, New: newFromDeps,
+		ReplaySettings: append(protocol.GenerationSettings(), protocol.OutputSettings()...)}
+}
+
+func newFromDeps(d stages.Deps) (stages.Handler, error) {
+	s, err := stages.EngineAs[Sampler](d, protocol.StageDenoise)
+	if err != nil {
+		return nil, err
+	}
+	m := d.Manifest
+	return New(Config{Sampler: s, SeqLen: m.TextLength, Dim: m.TextDim, Channels: m.LatentChannels,
+		FramesPerChunk: m.LatentFramesPerChunk, Height: m.LatentHeight, Width: m.LatentWidth})
+}
+
 // Handler is the stage handler.
 type Handler struct{ cfg Config }
 
@@ -62,17 +79,17 @@ func New(cfg Config) (*Handler, error) {
 }
 
 // Handle samples the latent and publishes it chunk by chunk.
-func (h *Handler) Handle(ctx context.Context, d *stages.Delivery) error {
-	set := d.Env.Settings
+func (h *Handler) Handle(ctx context.Context, d stages.Delivery) error {
+	set := d.Envelope().Settings
 	count := set.Chunks()
-	job := d.Env.Job
+	job := d.Envelope().Job
 	if h.published(ctx, d, job, count) {
-		d.Log.Info().Msg("all latent chunks already published (redelivery); not sampling again")
+		d.Log().Info().Msg("all latent chunks already published (redelivery); not sampling again")
 		d.Report(ctx, protocol.Event{Kind: protocol.EventDone})
 		return nil
 	}
 	var body protocol.TextBody
-	if err := d.Env.DecodeBody(&body); err != nil {
+	if err := d.Envelope().DecodeBody(&body); err != nil {
 		return err
 	}
 	cond, err := h.text(body.Cond, body.CondMask, "cond")
@@ -110,9 +127,9 @@ func (h *Handler) Handle(ctx context.Context, d *stages.Delivery) error {
 
 // published reports whether every latent chunk of the job is already on the
 // stream (a redelivery after a crash between publish and ack).
-func (h *Handler) published(ctx context.Context, d *stages.Delivery, job string, count int) bool {
+func (h *Handler) published(ctx context.Context, d stages.Delivery, job string, count int) bool {
 	for i := range count {
-		if _, err := d.Bus().Stream.GetLastMsgForSubject(ctx, protocol.LatentSubject(job, i)); err != nil {
+		if ok, err := d.Has(ctx, protocol.LatentSubject(job, i)); err != nil || !ok {
 			return false
 		}
 	}

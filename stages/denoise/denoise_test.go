@@ -10,12 +10,13 @@ import (
 	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/reel-video/reel/stages"
+	"github.com/reel-video/reel/stages/denoise"
 	"github.com/reel-video/reel/stages/pipeline"
 	"github.com/reel-video/reel/stages/stagetest"
 )
 
 func handler(t testing.TB) stages.Handler {
-	h, err := pipeline.Handler(protocol.StageDenoise, pipeline.Options{Engine: stagetest.Engine(t)})
+	h, err := pipeline.Handler(denoise.Descriptor(), pipeline.Options{Engine: pipeline.GoEngine(stagetest.Engine(t))})
 	if err != nil {
 		t.Fatal(err)
 	}

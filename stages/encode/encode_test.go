@@ -128,7 +128,7 @@ func TestConformance(t *testing.T) {
 		Artifacts: artifacts,
 		Progress:  progress,
 		Malformed: []stagetest.Malformed{
-			{Name: "FramesShape", Reason: "reel.frames.poison-1.0: malformed message: tensor shape [16 64 64 4], want [16 64 64 3]",
+			{Name: "FramesShape", Reason: "reel.frames.poison-1.0: malformed message: frames tensor shape [16 64 64 4], want [frames, height, width, 3]",
 				Corrupt: chunk(0, badShape)},
 			{Name: "FramesDType", Reason: `malformed message: tensor dtype "f32", want "u8"`,
 				Corrupt: chunk(0, func(t testing.TB, x *stagetest.Input) {

@@ -22,6 +22,7 @@ import (
 	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/denoise"
 	"github.com/reel-video/reel/stages/pipeline"
+	"github.com/reel-video/reel/stages/worker"
 )
 
 var (
@@ -53,9 +54,9 @@ func serve(t *testing.T, b *bus.Bus, st map[string]int, mw ...stages.Middleware)
 	started := make(chan struct{})
 	go func() {
 		done <- pipeline.Run(ctx, pipeline.Options{
-			Bus: b, Stages: st, Engine: engine(t), DeadLetters: true, Middleware: mw,
-			Encode:  pipeline.EncodeOptions{WorkDir: t.TempDir()},
-			Started: func([]*stages.Runner) { close(started) },
+			Bus: b, Stages: st, Engine: pipeline.GoEngine(engine(t)), DeadLetters: true, Middleware: mw,
+			Output:  stages.OutputDefaults{WorkDir: t.TempDir()},
+			Started: func([]*worker.Runner) { close(started) },
 			Log:     bustest.Logger(t),
 		})
 	}()
@@ -170,8 +171,8 @@ func barrier(n int) (stages.Middleware, func() int) {
 	held, max := 0, 0
 	ready := make(chan struct{})
 	return func(next stages.Handler) stages.Handler {
-			return stages.HandlerFunc(func(ctx context.Context, d *stages.Delivery) error {
-				if d.Stage == protocol.StageVAEDecode {
+			return stages.HandlerFunc(func(ctx context.Context, d stages.Delivery) error {
+				if s, _ := protocol.ParseSubject(d.Subject()); s.Kind == protocol.KindLatent {
 					mu.Lock()
 					held++
 					if held > max {
@@ -275,9 +276,9 @@ func TestCancelDuringDenoise(t *testing.T) {
 	_, b := bustest.Start(t, bustest.Options{})
 	stopped := make(chan error, 1)
 	watch := func(next stages.Handler) stages.Handler {
-		return stages.HandlerFunc(func(ctx context.Context, d *stages.Delivery) error {
+		return stages.HandlerFunc(func(ctx context.Context, d stages.Delivery) error {
 			err := next.Handle(ctx, d)
-			if d.Stage == protocol.StageDenoise {
+			if s, _ := protocol.ParseSubject(d.Subject()); s.Kind == protocol.KindText {
 				stopped <- err
 			}
 			return err
@@ -432,7 +433,7 @@ func TestReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = store.Replay(ctx, orchestrator.ReplayRequest{Stage: protocol.StageVAEDecode, Job: orig.ID})
-	if !errors.Is(err, bus.ErrMissing) || !strings.Contains(err.Error(), "reel.latent."+orig.ID+".1") || !strings.Contains(err.Error(), "retention") {
+	if !errors.Is(err, protocol.ErrMissing) || !strings.Contains(err.Error(), "reel.latent."+orig.ID+".1") || !strings.Contains(err.Error(), "retention") {
 		t.Fatalf("replay of purged input: %v", err)
 	}
 

@@ -44,8 +44,12 @@ func (e *Env) CheckOutputs(t testing.TB, job string, set protocol.Settings) {
 			t.Errorf("%s: envelope job %q stage %q chunk %d/%d attempt %d, want %q %q %d/%d",
 				w.Subject, env.Job, env.Stage, env.Chunk, env.Count, env.Attempt, job, e.Stage.Name, w.Chunk, w.Count)
 		}
-		if !reflect.DeepEqual(env.Settings, set) {
-			t.Errorf("%s: settings %+v, want %+v", w.Subject, env.Settings, set)
+		wantSet := set
+		if w.Settings != nil {
+			wantSet = *w.Settings
+		}
+		if !reflect.DeepEqual(env.Settings, wantSet) {
+			t.Errorf("%s: settings %+v, want %+v", w.Subject, env.Settings, wantSet)
 		}
 		if w.Body != nil {
 			if err := w.Body(env.Body); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/reel-video/reel/stages"
+	"github.com/reel-video/reel/stages/worker"
 )
 
 // wait bounds every condition wait of the suite.
@@ -55,7 +56,7 @@ func newEnv(t testing.TB, s Stage, mw ...stages.Middleware) *Env {
 	// The probe is innermost so that it sees every run of the handler,
 	// in-process retries included.
 	all := append(mw, stages.Retry{Initial: 10 * time.Millisecond}.Middleware(), e.probe.middleware())
-	r, err := stages.NewRunner(stages.Config{
+	r, err := worker.New(worker.Config{
 		Stage: s.Name, Bus: b, Tracker: e.Store, Handler: s.Handler(t), Worker: e.Worker,
 		RetryBase: 10 * time.Millisecond, AdmitDelay: 10 * time.Millisecond,
 		Middleware: all, Log: bustest.Logger(t),

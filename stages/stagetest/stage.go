@@ -1,6 +1,6 @@
 // Package stagetest is a conformance suite every pipeline stage runs (the
 // idea of Watermill's pubsub/tests): the stage's real handler behind the real
-// runner (stages.NewRunner) on a real embedded nats-server, fed real inputs
+// runner (worker.New) on a real embedded nats-server, fed real inputs
 // made by the engine, and checked for what the bus contract promises:
 // write-once outputs of the right shape, idempotent re-runs, poison messages
 // terminated with a reason, cancellation within one step or chunk, and
@@ -57,6 +57,9 @@ type Want struct {
 	// Body checks the resolved body: dtype, shape and, where the engine can
 	// say, the exact values.
 	Body func(body []byte) error
+	// Settings, if set, are the settings the output must carry instead of
+	// the job's (textenc resolves the model's defaults at intake).
+	Settings *protocol.Settings
 }
 
 // Malformed is one kind of poison input.

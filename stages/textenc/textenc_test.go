@@ -12,10 +12,11 @@ import (
 	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/pipeline"
 	"github.com/reel-video/reel/stages/stagetest"
+	"github.com/reel-video/reel/stages/textenc"
 )
 
 func handler(t testing.TB) stages.Handler {
-	h, err := pipeline.Handler(protocol.StageTextEnc, pipeline.Options{Engine: stagetest.Engine(t)})
+	h, err := pipeline.Handler(textenc.Descriptor(), pipeline.Options{Engine: pipeline.GoEngine(stagetest.Engine(t))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,10 +28,15 @@ func inputs(t testing.TB, job string, set protocol.Settings) []stagetest.Input {
 		Env: stagetest.Envelope(t, job, "submit", set, 0, 0, stagetest.Prompt())}}
 }
 
-// outputs: one text message whose embeddings are the engine's, exactly.
+// outputs: one text message whose embeddings are the engine's, exactly,
+// carrying the job's settings with the model's fps resolved.
 func outputs(t testing.TB, job string, set protocol.Settings) []stagetest.Want {
 	want := stagetest.Text(t, stagetest.Prompt())
-	return []stagetest.Want{{Subject: protocol.TextSubject(job), Body: func(body []byte) error {
+	resolved := set
+	if resolved.FPS == 0 {
+		resolved.FPS = stagetest.Engine(t).Config().FPS
+	}
+	return []stagetest.Want{{Subject: protocol.TextSubject(job), Settings: &resolved, Body: func(body []byte) error {
 		var got protocol.TextBody
 		if err := (&protocol.Envelope{Body: body}).DecodeBody(&got); err != nil {
 			return err

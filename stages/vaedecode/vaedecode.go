@@ -35,6 +35,23 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// Descriptor declares the stage.
+func Descriptor() stages.Descriptor {
+	spec, _ := protocol.Spec(protocol.StageVAEDecode)
+	return stages.Descriptor{StageSpec: spec, NeedsEngine: true, New: newFromDeps,
+		ReplaySettings: protocol.OutputSettings()}
+}
+
+func newFromDeps(d stages.Deps) (stages.Handler, error) {
+	dec, err := stages.EngineAs[Decoder](d, protocol.StageVAEDecode)
+	if err != nil {
+		return nil, err
+	}
+	m := d.Manifest
+	return New(Config{Decoder: dec, Channels: m.LatentChannels, LatentFrames: m.LatentFramesPerChunk,
+		LatentH: m.LatentHeight, LatentW: m.LatentWidth, Frames: m.FramesPerChunk, Height: m.Height, Width: m.Width})
+}
+
 // Handler is the stage handler.
 type Handler struct{ cfg Config }
 
@@ -47,8 +64,8 @@ func New(cfg Config) (*Handler, error) {
 }
 
 // Handle decodes one chunk and publishes its frames.
-func (h *Handler) Handle(ctx context.Context, d *stages.Delivery) error {
-	env := d.Env
+func (h *Handler) Handle(ctx context.Context, d stages.Delivery) error {
+	env := d.Envelope()
 	if env.Count != env.Settings.Chunks() || env.Chunk < 0 || env.Chunk >= env.Count {
 		return protocol.Malformedf("chunk %d of %d does not fit %d frames", env.Chunk, env.Count, env.Settings.Frames)
 	}

@@ -11,10 +11,11 @@ import (
 	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/pipeline"
 	"github.com/reel-video/reel/stages/stagetest"
+	"github.com/reel-video/reel/stages/vaedecode"
 )
 
 func handler(t testing.TB) stages.Handler {
-	h, err := pipeline.Handler(protocol.StageVAEDecode, pipeline.Options{Engine: stagetest.Engine(t)})
+	h, err := pipeline.Handler(vaedecode.Descriptor(), pipeline.Options{Engine: pipeline.GoEngine(stagetest.Engine(t))})
 	if err != nil {
 		t.Fatal(err)
 	}

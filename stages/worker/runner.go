@@ -1,4 +1,4 @@
-package stages
+package worker
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/pull"
 	"github.com/rs/zerolog"
 )
@@ -35,10 +36,10 @@ type AdmitRequest struct {
 
 // Config configures a Runner.
 type Config struct {
-	Stage   string   // required
-	Bus     *bus.Bus // required
-	Tracker Tracker  // required
-	Handler Handler  // required
+	Stage   string         // required
+	Bus     *bus.Bus       // required
+	Tracker Tracker        // required
+	Handler stages.Handler // required
 
 	Concurrency int           // worker slots in this process, default 1
 	Worker      string        // worker id, default host-pid-stage-rand
@@ -48,14 +49,14 @@ type Config struct {
 	AdmitDelay  time.Duration // delay when admission says retry later, default 2s
 
 	// Admit is called before a message is processed; an error wrapping
-	// ErrRetryLater naks it with AdmitDelay, any other error fails the job
+	// stages.ErrRetryLater naks it with AdmitDelay, any other error fails the job
 	// (terminated). On success, release (may be nil) is called once the
 	// handler returned, whatever the outcome.
 	Admit func(ctx context.Context, req AdmitRequest) (release func(), err error)
 	// Describe fills device and memory details into the worker heartbeat.
 	Describe func(info *WorkerInfo)
 
-	Middleware []Middleware // outermost first; Recoverer and Logging are always applied
+	Middleware []stages.Middleware // outermost first; Recoverer and Logging are always applied
 	Log        zerolog.Logger
 }
 
@@ -104,7 +105,7 @@ func (c *Config) Validate() error {
 // Runner serves one stage.
 type Runner struct {
 	cfg     Config
-	handler Handler
+	handler stages.Handler
 	log     zerolog.Logger
 
 	mu       sync.Mutex
@@ -116,16 +117,16 @@ type Runner struct {
 // ErrJobEnded is the cancel cause when a job is cancelled or failed elsewhere.
 var ErrJobEnded = errors.New("job ended")
 
-// NewRunner checks the config and builds a runner.
-func NewRunner(cfg Config) (*Runner, error) {
+// New checks the config and builds a runner.
+func New(cfg Config) (*Runner, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	mw := append([]Middleware{Recoverer(), Logging()}, cfg.Middleware...)
+	mw := append([]stages.Middleware{stages.Recoverer(), stages.Logging()}, cfg.Middleware...)
 	r := &Runner{
 		cfg:      cfg,
-		handler:  Chain(cfg.Handler, mw...),
+		handler:  stages.Chain(cfg.Handler, mw...),
 		log:      cfg.Log.With().Str("stage", cfg.Stage).Str("worker", cfg.Worker).Logger(),
 		inflight: map[string]map[*context.CancelCauseFunc]struct{}{},
 		kick:     make(chan struct{}, 1),
@@ -240,7 +241,7 @@ func (r *Runner) process(ctx context.Context, m jetstream.Msg) {
 			r.settle(log, m, "nak", m.Nak())
 			return
 		}
-		if IsPermanent(err) {
+		if stages.IsPermanent(err) {
 			r.fail(ctx, log, m, job, fmt.Sprintf("%s: %s: %v", r.cfg.Stage, m.Subject(), err))
 			return
 		}
@@ -291,7 +292,7 @@ func (r *Runner) process(ctx context.Context, m jetstream.Msg) {
 		req := AdmitRequest{Stage: r.cfg.Stage, Job: job, Settings: env.Settings, Chunk: env.Chunk, Count: env.Count}
 		release, err := r.cfg.Admit(hctx, req)
 		if err != nil {
-			if isRetryLater(err) {
+			if stages.IsRetryLater(err) {
 				log.Info().Err(err).Msg("not admitted here; leaving it for another worker")
 				r.settle(log, m, "nak", m.NakWithDelay(r.cfg.AdmitDelay))
 				return
@@ -304,7 +305,7 @@ func (r *Runner) process(ctx context.Context, m jetstream.Msg) {
 		}
 	}
 
-	d := &Delivery{Subject: m.Subject(), Env: env, NumDelivered: delivered, Worker: r.cfg.Worker, Stage: r.cfg.Stage, Log: log, msg: m, r: r}
+	d := &delivery{subject: m.Subject(), env: env, attempt: delivered, log: log, msg: m, r: r}
 	d.Report(hctx, protocol.Event{Kind: protocol.EventStarted, Chunk: env.Chunk, Count: env.Count})
 
 	hbDone := make(chan struct{})
@@ -337,16 +338,14 @@ func (r *Runner) process(ctx context.Context, m jetstream.Msg) {
 		r.settle(log, m, "nak", m.Nak())
 	case errors.Is(hctx.Err(), context.DeadlineExceeded) && !st.Deadline.IsZero():
 		r.fail(ctx, log, m, job, fmt.Sprintf("%s: deadline %s exceeded", r.cfg.Stage, st.Deadline.Format(time.RFC3339)))
-	case isRetryLater(err):
+	case stages.IsRetryLater(err):
 		r.settle(log, m, "nak", m.NakWithDelay(r.cfg.AdmitDelay))
-	case IsPermanent(err):
+	case stages.IsPermanent(err):
 		r.fail(ctx, log, m, job, fmt.Sprintf("%s: %v", r.cfg.Stage, err))
 	default:
 		r.retry(ctx, log, m, job, delivered, err)
 	}
 }
-
-func isRetryLater(err error) bool { return errors.Is(err, ErrRetryLater) }
 
 // retry naks with backoff, or gives up after MaxDeliver.
 func (r *Runner) retry(ctx context.Context, log zerolog.Logger, m jetstream.Msg, job string, delivered int, err error) {

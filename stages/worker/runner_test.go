@@ -1,4 +1,4 @@
-package stages_test
+package worker_test
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/reel-video/reel/stages"
+	"github.com/reel-video/reel/stages/worker"
 )
 
 type env struct {
@@ -30,14 +31,14 @@ func setup(t *testing.T, lc bus.LayoutConfig) env {
 }
 
 // run serves a textenc-stage runner with h until the test ends.
-func (e env) run(t *testing.T, h stages.Handler, mod func(*stages.Config)) {
+func (e env) run(t *testing.T, h stages.Handler, mod func(*worker.Config)) {
 	t.Helper()
-	cfg := stages.Config{Stage: protocol.StageTextEnc, Bus: e.b, Tracker: e.store, Handler: h,
+	cfg := worker.Config{Stage: protocol.StageTextEnc, Bus: e.b, Tracker: e.store, Handler: h,
 		RetryBase: 10 * time.Millisecond, AdmitDelay: 20 * time.Millisecond, Log: bustest.Logger(t)}
 	if mod != nil {
 		mod(&cfg)
 	}
-	r, err := stages.NewRunner(cfg)
+	r, err := worker.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +78,7 @@ func (e env) wait(t *testing.T, id string) *orchestrator.Job {
 }
 
 // succeed finishes the job (stands in for the rest of the pipeline).
-func succeed(ctx context.Context, d *stages.Delivery) error {
+func succeed(ctx context.Context, d stages.Delivery) error {
 	d.Report(ctx, protocol.Event{Kind: protocol.EventSucceeded, Video: &protocol.VideoInfo{Object: "x"}})
 	return nil
 }
@@ -88,7 +89,7 @@ func succeed(ctx context.Context, d *stages.Delivery) error {
 func TestAlwaysFailingHandlerDeadLetters(t *testing.T) {
 	e := setup(t, bus.LayoutConfig{MaxDeliver: 3})
 	var calls atomic.Int32
-	e.run(t, stages.HandlerFunc(func(ctx context.Context, d *stages.Delivery) error {
+	e.run(t, stages.HandlerFunc(func(ctx context.Context, d stages.Delivery) error {
 		calls.Add(1)
 		return errors.New("GPU on fire")
 	}), nil)
@@ -148,8 +149,8 @@ func TestHungWorkerMessageRedelivered(t *testing.T) {
 		t.Fatal(err)
 	}
 	var delivery atomic.Int32
-	e.run(t, stages.HandlerFunc(func(ctx context.Context, d *stages.Delivery) error {
-		delivery.Store(int32(d.NumDelivered))
+	e.run(t, stages.HandlerFunc(func(ctx context.Context, d stages.Delivery) error {
+		delivery.Store(int32(d.Attempt()))
 		return succeed(ctx, d)
 	}), nil)
 	if j := e.wait(t, id); j.State != protocol.StateSucceeded {
@@ -201,7 +202,7 @@ func TestCancelStopsRunningHandler(t *testing.T) {
 	e := setup(t, bus.LayoutConfig{})
 	atStep2 := make(chan struct{})
 	returned := make(chan int, 1)
-	e.run(t, stages.HandlerFunc(func(ctx context.Context, d *stages.Delivery) error {
+	e.run(t, stages.HandlerFunc(func(ctx context.Context, d stages.Delivery) error {
 		for step := 1; ; step++ {
 			if ctx.Err() != nil {
 				returned <- step
@@ -230,7 +231,7 @@ func TestCancelStopsRunningHandler(t *testing.T) {
 // A job past its deadline fails with a clear state, before or while running.
 func TestDeadline(t *testing.T) {
 	e := setup(t, bus.LayoutConfig{})
-	e.run(t, stages.HandlerFunc(func(ctx context.Context, d *stages.Delivery) error {
+	e.run(t, stages.HandlerFunc(func(ctx context.Context, d stages.Delivery) error {
 		<-ctx.Done()
 		return ctx.Err()
 	}), nil)
@@ -248,7 +249,7 @@ func TestAdmission(t *testing.T) {
 	var mu sync.Mutex
 	var who string
 	h := func(name string) stages.Handler {
-		return stages.HandlerFunc(func(ctx context.Context, d *stages.Delivery) error {
+		return stages.HandlerFunc(func(ctx context.Context, d stages.Delivery) error {
 			mu.Lock()
 			who = name
 			mu.Unlock()
@@ -257,8 +258,8 @@ func TestAdmission(t *testing.T) {
 	}
 	var refused atomic.Int32
 	refusedOnce := make(chan struct{})
-	e.run(t, h("small"), func(c *stages.Config) {
-		c.Admit = func(ctx context.Context, r stages.AdmitRequest) (func(), error) {
+	e.run(t, h("small"), func(c *worker.Config) {
+		c.Admit = func(ctx context.Context, r worker.AdmitRequest) (func(), error) {
 			if refused.Add(1) == 1 {
 				close(refusedOnce)
 			}
@@ -269,8 +270,8 @@ func TestAdmission(t *testing.T) {
 	// Only the small worker runs: the job waits, refused at least once.
 	<-refusedOnce
 	released := make(chan struct{}, 2)
-	e.run(t, h("big"), func(c *stages.Config) {
-		c.Admit = func(context.Context, stages.AdmitRequest) (func(), error) {
+	e.run(t, h("big"), func(c *worker.Config) {
+		c.Admit = func(context.Context, worker.AdmitRequest) (func(), error) {
 			return func() { released <- struct{}{} }, nil
 		}
 	})
@@ -289,8 +290,8 @@ func TestAdmission(t *testing.T) {
 	}
 
 	e2 := setup(t, bus.LayoutConfig{})
-	e2.run(t, h("any"), func(c *stages.Config) {
-		c.Admit = func(context.Context, stages.AdmitRequest) (func(), error) {
+	e2.run(t, h("any"), func(c *worker.Config) {
+		c.Admit = func(context.Context, worker.AdmitRequest) (func(), error) {
 			return nil, errors.New("needs 900 GiB, the largest budget is 64 GiB")
 		}
 	})
@@ -369,7 +370,7 @@ func TestConsumerDeletedWhileServing(t *testing.T) {
 			}
 		}
 	}
-	e.run(t, stages.HandlerFunc(succeed), func(c *stages.Config) { c.Concurrency = 2 })
+	e.run(t, stages.HandlerFunc(succeed), func(c *worker.Config) { c.Concurrency = 2 })
 	// Each slot pulls once when it attaches and once after each message it
 	// handled: 2 pulls at start, then 2 re-attaches + 1 after the job.
 	need := 2
@@ -392,7 +393,7 @@ func TestClosedConnectionEndsRun(t *testing.T) {
 	e := setup(t, bus.LayoutConfig{})
 	ctx := bustest.Ctx(t, 30*time.Second)
 	pulls := watchPulls(t, e.b, protocol.StageTextEnc)
-	r, err := stages.NewRunner(stages.Config{Stage: protocol.StageTextEnc, Bus: e.b, Tracker: e.store,
+	r, err := worker.New(worker.Config{Stage: protocol.StageTextEnc, Bus: e.b, Tracker: e.store,
 		Handler: stages.HandlerFunc(succeed), Log: bustest.Logger(t)})
 	if err != nil {
 		t.Fatal(err)

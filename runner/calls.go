@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/model"
 )
 
@@ -65,7 +65,7 @@ func (e *Engine) Sample(ctx context.Context, cond, uncond Text, p Params, progre
 		return nil, err
 	}
 	req := &sampleRequest{request: request{Op: opSample}, Cond: c,
-		Noise:  bus.F32Tensor(model.Noise(p.Seed, n), shape...),
+		Noise:  protocol.F32Tensor(model.Noise(p.Seed, n), shape...),
 		Frames: p.Frames, Steps: p.Steps, Guidance: p.Guidance, Shift: p.Shift, Seed: p.Seed}
 	if uncond.Hidden != nil {
 		u, err := e.textTensors("negative prompt", uncond)
@@ -97,7 +97,7 @@ func (e *Engine) textTensors(what string, t Text) (textTensors, error) {
 			mask[i] = 1
 		}
 	}
-	return textTensors{Hidden: bus.F32Tensor(t.Hidden, m.TextLength, m.TextDim), Mask: bus.U8Tensor(mask, m.TextLength)}, nil
+	return textTensors{Hidden: protocol.F32Tensor(t.Hidden, m.TextLength, m.TextDim), Mask: protocol.U8Tensor(mask, m.TextLength)}, nil
 }
 
 // DecodeChunk decodes one normalised latent chunk into RGB24 frames
@@ -109,7 +109,7 @@ func (e *Engine) DecodeChunk(ctx context.Context, chunk []float32) ([]byte, erro
 		return nil, fmt.Errorf("%w: latent chunk has %d values, want %d", ErrBadInput, len(chunk), m.ChunkLatentSize())
 	}
 	req := &decodeChunkRequest{request: request{Op: opDecodeChunk},
-		Latent: bus.F32Tensor(chunk, m.LatentChannels, m.LatentFramesPerChunk, m.LatentHeight, m.LatentWidth)}
+		Latent: protocol.F32Tensor(chunk, m.LatentChannels, m.LatentFramesPerChunk, m.LatentHeight, m.LatentWidth)}
 	var r decodeChunkResult
 	if err := e.do(ctx, req, &r, nil); err != nil {
 		return nil, err

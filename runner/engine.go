@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/reel-video/reel/bus/protocol"
 )
 
 // Engine is a supervised runner: one live child at a time, replaced after
@@ -13,7 +15,7 @@ import (
 // a time, in order of arrival.
 type Engine struct {
 	cfg      Config
-	manifest Manifest
+	manifest protocol.Manifest
 	stop     chan struct{} // closed by Close
 
 	starting chan struct{} // a token held while (re)starting: one start at a time
@@ -42,7 +44,7 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 
 // Manifest is the model manifest of the runner's first hello (a restarted
 // runner must state the same one).
-func (e *Engine) Manifest() Manifest { return e.manifest }
+func (e *Engine) Manifest() protocol.Manifest { return e.manifest }
 
 // Hello is the latest runner's hello answer (capabilities, memory at start).
 func (e *Engine) Hello() Hello {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/model"
 	"github.com/reel-video/reel/model/weights"
 	"github.com/reel-video/reel/runner"
@@ -21,17 +22,17 @@ func TestTorchHello(t *testing.T) {
 	for _, b := range [][]byte{weights.Text(), weights.DiT(), weights.VAE()} {
 		h.Write(b)
 	}
-	want := runner.Manifest{Model: "reel-tiny", Checkpoint: "reel-tiny", Digest: "sha256:" + hex.EncodeToString(h.Sum(nil)),
+	want := protocol.Manifest{Model: "reel-tiny", Checkpoint: "reel-tiny", Digest: "sha256:" + hex.EncodeToString(h.Sum(nil)),
 		LatentChannels: 8, LatentHeight: 8, LatentWidth: 8, LatentFramesPerChunk: 4, FramesPerChunk: 16,
 		Width: 64, Height: 64, FPS: 8, TextLength: 96, TextDim: 256,
 		MaxFrames: 48, WindowFrames: 48, OverlapFrames: 16, MaxSteps: 200, MaxGuidance: 100,
-		Defaults: runner.ManifestDefaults{Frames: 48, Steps: 30, Guidance: 5, Shift: 3},
-		Files:    runner.ManifestBytes{Text: int64(len(weights.Text())), DiT: int64(len(weights.DiT())), VAE: int64(len(weights.VAE()))},
+		Defaults: protocol.ManifestDefaults{Frames: 48, Steps: 30, Guidance: 5, Shift: 3},
+		Files:    protocol.ManifestBytes{Text: int64(len(weights.Text())), DiT: int64(len(weights.DiT())), VAE: int64(len(weights.VAE()))},
 		FP8:      true}
 	if m.Resident.DiT <= m.Files.DiT || m.Resident.Text <= 0 || m.Resident.VAE <= 0 {
 		t.Errorf("resident %+v: the CPU runner keeps float32 weights, more than the files %+v", m.Resident, m.Files)
 	}
-	m.Resident = runner.ManifestBytes{}
+	m.Resident = protocol.ManifestBytes{}
 	if !reflect.DeepEqual(m, want) {
 		t.Errorf("manifest\n%+v\nwant\n%+v", m, want)
 	}
@@ -100,7 +101,7 @@ func TestTorchSampleDecodeMatchGo(t *testing.T) {
 	if len(steps) != p.Steps || steps[0] != 1 || steps[len(steps)-1] != p.Steps {
 		t.Errorf("progress steps %v, want 1..%d", steps, p.Steps)
 	}
-	want, err := g.Sample(ctx, cond, uncond, model.SampleParams(p), nil)
+	want, err := g.Sample(ctx, cond, uncond, model.SampleParams{Frames: p.Frames, Steps: p.Steps, Guidance: p.Guidance, Shift: p.Shift, Seed: p.Seed}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

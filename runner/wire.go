@@ -1,6 +1,6 @@
 package runner
 
-import "github.com/reel-video/reel/bus"
+import "github.com/reel-video/reel/bus/protocol"
 
 // ProtocolVersion is the protocol version this package speaks.
 const ProtocolVersion = 1
@@ -40,25 +40,25 @@ type encodeTextRequest struct {
 }
 
 type textTensors struct {
-	Hidden bus.Tensor `msgpack:"hidden"`
-	Mask   bus.Tensor `msgpack:"mask"`
+	Hidden protocol.Tensor `msgpack:"hidden"`
+	Mask   protocol.Tensor `msgpack:"mask"`
 }
 
 type sampleRequest struct {
 	request
-	Cond     textTensors  `msgpack:"cond"`
-	Uncond   *textTensors `msgpack:"uncond,omitempty"`
-	Noise    bus.Tensor   `msgpack:"noise"`
-	Frames   int          `msgpack:"frames"`
-	Steps    int          `msgpack:"steps"`
-	Guidance float64      `msgpack:"guidance"`
-	Shift    float64      `msgpack:"shift"`
-	Seed     int64        `msgpack:"seed"`
+	Cond     textTensors     `msgpack:"cond"`
+	Uncond   *textTensors    `msgpack:"uncond,omitempty"`
+	Noise    protocol.Tensor `msgpack:"noise"`
+	Frames   int             `msgpack:"frames"`
+	Steps    int             `msgpack:"steps"`
+	Guidance float64         `msgpack:"guidance"`
+	Shift    float64         `msgpack:"shift"`
+	Seed     int64           `msgpack:"seed"`
 }
 
 type decodeChunkRequest struct {
 	request
-	Latent bus.Tensor `msgpack:"latent"`
+	Latent protocol.Tensor `msgpack:"latent"`
 }
 
 type cancelRequest struct {
@@ -88,16 +88,16 @@ type progress struct {
 }
 
 type encodeTextResult struct {
-	Hidden bus.Tensor `msgpack:"hidden"`
-	Mask   bus.Tensor `msgpack:"mask"`
+	Hidden protocol.Tensor `msgpack:"hidden"`
+	Mask   protocol.Tensor `msgpack:"mask"`
 }
 
 type sampleResult struct {
-	Latent bus.Tensor `msgpack:"latent"`
+	Latent protocol.Tensor `msgpack:"latent"`
 }
 
 type decodeChunkResult struct {
-	Frames bus.Tensor `msgpack:"frames"`
+	Frames protocol.Tensor `msgpack:"frames"`
 }
 
 type healthResult struct {

@@ -68,6 +68,7 @@ func newRoot() *cobra.Command {
 		newGPUsCommand(),
 		newGPUProbeCommand(),
 		newQuantizeCommand(),
+		newBenchCommand(),
 		newEnvCommand(),
 	)
 	return root

@@ -55,12 +55,13 @@ type ditWork struct {
 
 func (m *dit) newWork(b, t int) *ditWork {
 	d := m.d
-	n := t * (latentSide / 2) * (latentSide / 2)
+	gh, gw := m.cfg.LatentHeight()/patchSide, m.cfg.LatentWidth()/patchSide // token grid
+	n := t * gh * gw
 	pin := m.cfg.LatentChannels * 4
 	rows := b * n
 	return &ditWork{
 		b: b, n: n, t: t,
-		rope:  newRopeTable(t, latentSide/2, latentSide/2, m.cfg.RopeSplit, m.cfg.RopeBase),
+		rope:  newRopeTable(t, gh, gw, m.cfg.RopeSplit, m.cfg.RopeBase),
 		tok:   make([]float32, n*pin),
 		x:     make([]float32, rows*d),
 		y:     make([]float32, rows*d),
@@ -78,8 +79,8 @@ func (m *dit) newWork(b, t int) *ditWork {
 	}
 }
 
-// forward computes the velocity for latent z [C, T, 8, 8] at sigma under
-// each text condition: out[i] (len C·T·64) receives v(z, sigma, conds[i]).
+// forward computes the velocity for latent z [C, T, H, W] at sigma under
+// each text condition: out[i] (len C·T·H·W) receives v(z, sigma, conds[i]).
 // The conditions are stacked into one batch of len(conds)·n rows so every
 // Linear runs as a single larger GEMM; only attention is per sequence.
 func (m *dit) forward(w *ditWork, z []float32, sigma float32, conds []*textCond, out [][]float32) {
@@ -90,7 +91,7 @@ func (m *dit) forward(w *ditWork, z []float32, sigma float32, conds []*textCond,
 
 	// Patch embedding is the same for every condition (block 0 copies it
 	// to the other sequences).
-	patchify(w.tok, z, m.cfg.LatentChannels, w.t, latentSide, latentSide)
+	patchify(w.tok, z, m.cfg.LatentChannels, w.t, m.cfg.LatentHeight(), m.cfg.LatentWidth())
 	kernels.Linear(w.x[:n*d], w.tok, n, m.patchW, m.patchB)
 
 	// Timestep conditioning (one row): temb and the AdaLN-single vector.
@@ -179,7 +180,7 @@ func (m *dit) forward(w *ditWork, z []float32, sigma float32, conds []*textCond,
 	modulate(w.y, w.x, rows, d, scale, shift, eps)
 	kernels.Linear(w.p, w.y, rows, m.projW, m.projB)
 	for b := range conds {
-		unpatchify(out[b], w.p[b*n*pin:(b+1)*n*pin], m.cfg.LatentChannels, w.t, latentSide, latentSide)
+		unpatchify(out[b], w.p[b*n*pin:(b+1)*n*pin], m.cfg.LatentChannels, w.t, m.cfg.LatentHeight(), m.cfg.LatentWidth())
 	}
 }
 

@@ -101,7 +101,7 @@ func (v *vaeDecoder) denormalize(z []float32) []float32 {
 // call's memory is fixed instead of depending on when the GC runs.
 func (v *vaeDecoder) decode(z []float32, t int) []float32 {
 	eps := float32(v.cfg.NormEps)
-	h, w := latentSide, latentSide
+	h, w := v.cfg.LatentHeight(), v.cfg.LatentWidth()
 	// size: the largest activation (channels × grid after each stage);
 	// resSize: the largest one a residual block sees, which is all its
 	// second scratch buffer needs.

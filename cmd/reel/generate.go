@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/pipeline"
+	"github.com/reel-video/reel/stages/worker"
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 )
@@ -88,11 +90,11 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 	go func() {
 		stagesDone <- pipeline.Run(sctx, pipeline.Options{
 			Bus:           b,
-			Stages:        map[string]int{bus.StageTextEnc: 1, bus.StageDenoise: 1, bus.StageVAEDecode: f.vae, bus.StageEncode: 1},
+			Stages:        map[string]int{protocol.StageTextEnc: 1, protocol.StageDenoise: 1, protocol.StageVAEDecode: f.vae, protocol.StageEncode: 1},
 			DeadLetters:   true,
-			Encode:        pipeline.EncodeOptions{FFmpeg: f.ffmpeg},
+			Output:        stages.OutputDefaults{FFmpeg: f.ffmpeg},
 			EngineOptions: f.weights.opts,
-			Started:       func([]*stages.Runner) { close(started) },
+			Started:       func([]*worker.Runner) { close(started) },
 			Log:           log,
 		})
 	}()
@@ -117,7 +119,7 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 		return err
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "job %s\n", id)
-	j, err := follow(ctx, b, store, id, cmd.ErrOrStderr())
+	j, err := follow(ctx, store, id, cmd.ErrOrStderr())
 	if ctx.Err() != nil {
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -129,7 +131,7 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 	if err != nil {
 		return err
 	}
-	if j.State != bus.StateSucceeded {
+	if j.State != protocol.StateSucceeded {
 		return &exitError{1, fmt.Errorf("job %s %s: %s", id, j.State, j.Error)}
 	}
 	out := f.out

@@ -4,14 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"runtime/debug"
 	"time"
 
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/internal/envconfig"
 	"github.com/reel-video/reel/internal/gpu"
 	"github.com/reel-video/reel/internal/mem"
 	"github.com/reel-video/reel/stages"
+	"github.com/reel-video/reel/stages/worker"
 	"github.com/rs/zerolog"
 	"github.com/spf13/pflag"
 )
@@ -32,8 +34,8 @@ func (f *resourceFlags) register(fs *pflag.FlagSet) {
 
 // resources wires the stage runner's hooks.
 type resources struct {
-	admit    func(ctx context.Context, req stages.AdmitRequest) (func(), error)
-	describe func(info *stages.WorkerInfo)
+	admit    func(ctx context.Context, req worker.AdmitRequest) (func(), error)
+	describe func(info *worker.WorkerInfo)
 	close    func()
 }
 
@@ -72,14 +74,14 @@ func (f *resourceFlags) setup(ctx context.Context, b *bus.Bus, stage string, slo
 	if rss, err := mem.ReadRSS(); err == nil {
 		est = est.WithRuntime(rss.Current)
 	}
-	if stage == bus.StageVAEDecode {
+	if stage == protocol.StageVAEDecode {
 		limitVAEHeap(est, slots, log)
 	}
 	// largest is the largest budget among this stage's live workers.
 	largest := func() int64 {
 		lctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		ws, err := stages.ListWorkers(lctx, b)
+		ws, err := worker.ListWorkers(lctx, b)
 		if err != nil {
 			return 0
 		}
@@ -94,16 +96,16 @@ func (f *resourceFlags) setup(ctx context.Context, b *bus.Bus, stage string, slo
 	gate := mem.NewGate(budget.Bytes, largest)
 	log.Info().Str("budget", budget.String()).Str("device", pl.Label()).Msg("resources")
 	r := &resources{close: func() { _ = pl.Close() }}
-	r.admit = func(_ context.Context, req stages.AdmitRequest) (func(), error) {
+	r.admit = func(_ context.Context, req worker.AdmitRequest) (func(), error) {
 		var e mem.Estimate
 		switch req.Stage {
-		case bus.StageTextEnc:
+		case protocol.StageTextEnc:
 			e = est.Text()
-		case bus.StageDenoise:
+		case protocol.StageDenoise:
 			e = est.Denoise(req.Settings.Frames, req.Settings.Steps, fp8)
-		case bus.StageVAEDecode:
+		case protocol.StageVAEDecode:
 			e = est.DecodeChunk()
-		case bus.StageEncode:
+		case protocol.StageEncode:
 			e = est.Encode(req.Settings.Frames)
 		default:
 			return nil, nil
@@ -114,7 +116,7 @@ func (f *resourceFlags) setup(ctx context.Context, b *bus.Bus, stage string, slo
 		}
 		return release, err
 	}
-	r.describe = func(info *stages.WorkerInfo) {
+	r.describe = func(info *worker.WorkerInfo) {
 		info.Device = pl.Label()
 		info.MemBudgetBytes = uint64(budget.Bytes)
 		if rss, err := mem.ReadRSS(); err == nil {
@@ -137,7 +139,7 @@ func (f *resourceFlags) setup(ctx context.Context, b *bus.Bus, stage string, slo
 // length. The limit is soft (the GC works harder, nothing is killed), and a
 // GOMEMLIMIT set by the operator wins.
 func limitVAEHeap(est mem.Estimator, slots int, log zerolog.Logger) {
-	if _, ok := os.LookupEnv("GOMEMLIMIT"); ok {
+	if envconfig.GoMemLimitSet() {
 		return
 	}
 	e := est.DecodeChunk()

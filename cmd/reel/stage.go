@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/model"
 	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/pipeline"
@@ -34,7 +35,7 @@ server or cluster, reconnecting forever. Streams, consumers and their settings
 are the server's: --max-age, --max-bytes, --js-replicas, --ack-wait,
 --max-deliver and --max-queue only apply when this process is the first to
 attach (provision a cluster with 'reel setup' instead).`,
-		ValidArgs: bus.Stages(),
+		ValidArgs: protocol.Stages(),
 		Args:      cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runStage(cmd.Context(), a, f, args[0], cmd)
@@ -86,7 +87,7 @@ func runStage(ctx context.Context, a *app, f *stageFlags, stage string, cmd *cob
 		return fmt.Errorf("--fault %q: want hang", f.fault)
 	}
 	var eng *model.Engine
-	if stage != bus.StageEncode {
+	if stage != protocol.StageEncode {
 		if eng, err = model.Load(f.weights.opts); err != nil {
 			return fmt.Errorf("load model: %w", err)
 		}
@@ -97,8 +98,8 @@ func runStage(ctx context.Context, a *app, f *stageFlags, stage string, cmd *cob
 	}
 	defer res.close()
 	return pipeline.Run(ctx, pipeline.Options{
-		Bus: b, Stages: map[string]int{stage: f.concurrency}, DeadLetters: f.deadLetters, Engine: eng,
-		Encode: encodeOpts, Log: log, Middleware: mw,
+		Bus: b, Stages: map[string]int{stage: f.concurrency}, DeadLetters: f.deadLetters, Engine: engineOf(eng),
+		Output: encodeOpts, Log: log, Middleware: mw,
 		Admit: res.admit, Describe: res.describe,
 	})
 }
@@ -106,9 +107,18 @@ func runStage(ctx context.Context, a *app, f *stageFlags, stage string, cmd *cob
 // hang is the "hang" fault: the handler holds its message (the runner keeps
 // heartbeating) until the process stops — a worker to kill -9 mid-job.
 func hang(stages.Handler) stages.Handler {
-	return stages.HandlerFunc(func(ctx context.Context, d *stages.Delivery) error {
-		d.Log.Warn().Str("subject", d.Subject).Msg("fault: holding message")
+	return stages.HandlerFunc(func(ctx context.Context, d stages.Delivery) error {
+		d.Log().Warn().Str("subject", d.Subject()).Msg("fault: holding message")
 		<-ctx.Done()
 		return ctx.Err()
 	})
+}
+
+// engineOf serves a loaded Go engine, or lets the pipeline decide (nil) for
+// a stage that needs none.
+func engineOf(e *model.Engine) pipeline.Engine {
+	if e == nil {
+		return nil
+	}
+	return pipeline.GoEngine(e)
 }

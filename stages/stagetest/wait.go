@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/orchestrator"
 )
 
@@ -73,7 +73,7 @@ func (e *Env) WaitDone(job string) *orchestrator.Job {
 	e.T.Helper()
 	e.WaitJob(job, func(j *orchestrator.Job) bool {
 		s := j.Stages[e.Stage.Name]
-		return j.State.Terminal() || (s != nil && s.State == bus.StateSucceeded)
+		return j.State.Terminal() || (s != nil && s.State == protocol.StateSucceeded)
 	})
 	e.Settled()
 	j, err := e.Store.Get(e.ctx(), job)
@@ -122,7 +122,7 @@ func (e *Env) waitTerminated(seq uint64) []advisory {
 		if err := json.Unmarshal(m.Data(), &a); err != nil {
 			e.T.Fatal(err)
 		}
-		if !strings.Contains(a.Type, "terminated") || a.Consumer != bus.ConsumerName(e.Stage.Name) {
+		if !strings.Contains(a.Type, "terminated") || a.Consumer != protocol.ConsumerName(e.Stage.Name) {
 			continue
 		}
 		out = append(out, a)

@@ -1,4 +1,4 @@
-package stages
+package worker
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 )
 
 // WorkerInfo is a worker's heartbeat in KV reel-workers (key
@@ -105,7 +106,7 @@ func ListWorkers(ctx context.Context, b *bus.Bus) ([]WorkerInfo, error) {
 	_ = lister.Stop()
 	slices.SortFunc(out, func(a, b WorkerInfo) int {
 		if a.Stage != b.Stage {
-			return slices.Index(bus.Stages(), a.Stage) - slices.Index(bus.Stages(), b.Stage)
+			return slices.Index(protocol.Stages(), a.Stage) - slices.Index(protocol.Stages(), b.Stage)
 		}
 		if a.Worker < b.Worker {
 			return -1

@@ -1,4 +1,4 @@
-package bus
+package protocol
 
 import (
 	"encoding/binary"
@@ -16,6 +16,10 @@ const SchemaVersion = 1
 // unknown schema, wrong tensor shape): the stage terminates it and fails its
 // job instead of retrying.
 var ErrMalformed = errors.New("malformed message")
+
+// ErrMissing marks input that is gone (aged out of its stream or bucket):
+// retrying cannot help.
+var ErrMissing = errors.New("input missing")
 
 // Malformedf returns an error wrapping ErrMalformed.
 func Malformedf(format string, args ...any) error {

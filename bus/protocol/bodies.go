@@ -1,4 +1,4 @@
-package bus
+package protocol
 
 // TextBody is published by textenc on reel.text.<job>.
 type TextBody struct {

@@ -1,4 +1,4 @@
-package bus
+package protocol
 
 import (
 	"errors"
@@ -104,3 +104,10 @@ func (r Request) Validate() error {
 	}
 	return nil
 }
+
+// GenerationSettings names the settings that shape what is generated (the
+// JSON/msgpack keys).
+func GenerationSettings() []string { return []string{"frames", "steps", "guidance", "shift", "seed"} }
+
+// OutputSettings names the settings that only shape the encoded file.
+func OutputSettings() []string { return []string{"fps", "codec", "crf", "seam_blend"} }

@@ -1,4 +1,4 @@
-package stages_test
+package worker_test
 
 import (
 	"context"
@@ -14,8 +14,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/bustest"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/reel-video/reel/stages"
+	"github.com/reel-video/reel/stages/worker"
 )
 
 type env struct {
@@ -29,33 +31,37 @@ func setup(t *testing.T, lc bus.LayoutConfig) env {
 }
 
 // run serves a textenc-stage runner with h until the test ends.
-func (e env) run(t *testing.T, h stages.Handler, mod func(*stages.Config)) {
+func (e env) run(t *testing.T, h stages.Handler, mod func(*worker.Config)) {
 	t.Helper()
-	cfg := stages.Config{Stage: bus.StageTextEnc, Bus: e.b, Tracker: e.store, Handler: h,
+	cfg := worker.Config{Stage: protocol.StageTextEnc, Bus: e.b, Tracker: e.store, Handler: h,
 		RetryBase: 10 * time.Millisecond, AdmitDelay: 20 * time.Millisecond, Log: bustest.Logger(t)}
 	if mod != nil {
 		mod(&cfg)
 	}
-	r, err := stages.NewRunner(cfg)
+	r, err := worker.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
+	done := make(chan error, 2)
 	go func() { done <- r.Run(ctx) }()
+	// The job records (deadline, cancel) are the projector's.
+	go func() { done <- orchestrator.Projector{Store: e.store}.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
+		for range 2 {
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
 		}
 	})
 }
 
 func (e env) submit(t *testing.T, o orchestrator.SubmitOptions) string {
 	t.Helper()
-	set := bus.DefaultSettings()
+	set := protocol.DefaultSettings()
 	set.Frames = 16
-	id, err := e.store.Submit(bustest.Ctx(t, 10*time.Second), bus.Request{Prompt: "p"}, set, o)
+	id, err := e.store.Submit(bustest.Ctx(t, 10*time.Second), protocol.Request{Prompt: "p"}, set, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,8 +78,8 @@ func (e env) wait(t *testing.T, id string) *orchestrator.Job {
 }
 
 // succeed finishes the job (stands in for the rest of the pipeline).
-func succeed(ctx context.Context, d *stages.Delivery) error {
-	d.Report(ctx, bus.Event{Kind: bus.EventSucceeded, Video: &bus.VideoInfo{Object: "x"}})
+func succeed(ctx context.Context, d stages.Delivery) error {
+	d.Report(ctx, protocol.Event{Kind: protocol.EventSucceeded, Video: &protocol.VideoInfo{Object: "x"}})
 	return nil
 }
 
@@ -83,16 +89,16 @@ func succeed(ctx context.Context, d *stages.Delivery) error {
 func TestAlwaysFailingHandlerDeadLetters(t *testing.T) {
 	e := setup(t, bus.LayoutConfig{MaxDeliver: 3})
 	var calls atomic.Int32
-	e.run(t, stages.HandlerFunc(func(ctx context.Context, d *stages.Delivery) error {
+	e.run(t, stages.HandlerFunc(func(ctx context.Context, d stages.Delivery) error {
 		calls.Add(1)
 		return errors.New("GPU on fire")
 	}), nil)
 	id := e.submit(t, orchestrator.SubmitOptions{})
 	j := e.wait(t, id)
-	if j.State != bus.StateFailed || !strings.Contains(j.Error, "gave up after 3 deliveries: GPU on fire") {
+	if j.State != protocol.StateFailed || !strings.Contains(j.Error, "gave up after 3 deliveries: GPU on fire") {
 		t.Fatalf("job: %s %q", j.State, j.Error)
 	}
-	if got := j.Stages[bus.StageTextEnc].Retries; got != 2 {
+	if got := j.Stages[protocol.StageTextEnc].Retries; got != 2 {
 		t.Errorf("retries recorded: %d, want 2", got)
 	}
 	adv := nextDLQ(t, e.b)
@@ -113,7 +119,7 @@ type advisory struct {
 func nextDLQ(t *testing.T, b *bus.Bus) advisory {
 	t.Helper()
 	ctx := bustest.Ctx(t, 30*time.Second)
-	c, err := b.JS.OrderedConsumer(ctx, bus.DLQStreamName, jetstream.OrderedConsumerConfig{})
+	c, err := b.JS.OrderedConsumer(ctx, protocol.DLQStreamName, jetstream.OrderedConsumerConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +141,7 @@ func TestHungWorkerMessageRedelivered(t *testing.T) {
 	ctx := bustest.Ctx(t, 30*time.Second)
 	id := e.submit(t, orchestrator.SubmitOptions{})
 	// The "hung" worker: pulls the message on the shared consumer and goes silent.
-	cons, err := e.b.Consumer(ctx, bus.StageTextEnc)
+	cons, err := e.b.Consumer(ctx, protocol.StageTextEnc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,11 +149,11 @@ func TestHungWorkerMessageRedelivered(t *testing.T) {
 		t.Fatal(err)
 	}
 	var delivery atomic.Int32
-	e.run(t, stages.HandlerFunc(func(ctx context.Context, d *stages.Delivery) error {
-		delivery.Store(int32(d.NumDelivered))
+	e.run(t, stages.HandlerFunc(func(ctx context.Context, d stages.Delivery) error {
+		delivery.Store(int32(d.Attempt()))
 		return succeed(ctx, d)
 	}), nil)
-	if j := e.wait(t, id); j.State != bus.StateSucceeded {
+	if j := e.wait(t, id); j.State != protocol.StateSucceeded {
 		t.Fatalf("job: %s %q", j.State, j.Error)
 	}
 	if n := delivery.Load(); n != 2 {
@@ -165,7 +171,7 @@ func TestMaxDeliveriesAdvisoryFailsJob(t *testing.T) {
 	go func() { dlDone <- orchestrator.DeadLetters{Store: e.store}.Run(dctx) }()
 	defer func() { stop(); <-dlDone }()
 	id := e.submit(t, orchestrator.SubmitOptions{})
-	cons, err := e.b.Consumer(ctx, bus.StageTextEnc)
+	cons, err := e.b.Consumer(ctx, protocol.StageTextEnc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +192,7 @@ func TestMaxDeliveriesAdvisoryFailsJob(t *testing.T) {
 		third <- err
 	}()
 	j := e.wait(t, id)
-	if j.State != bus.StateFailed || !strings.Contains(j.Error, "after 2 deliveries (dead letter") {
+	if j.State != protocol.StateFailed || !strings.Contains(j.Error, "after 2 deliveries (dead letter") {
 		t.Fatalf("job: %s %q", j.State, j.Error)
 	}
 }
@@ -196,13 +202,13 @@ func TestCancelStopsRunningHandler(t *testing.T) {
 	e := setup(t, bus.LayoutConfig{})
 	atStep2 := make(chan struct{})
 	returned := make(chan int, 1)
-	e.run(t, stages.HandlerFunc(func(ctx context.Context, d *stages.Delivery) error {
+	e.run(t, stages.HandlerFunc(func(ctx context.Context, d stages.Delivery) error {
 		for step := 1; ; step++ {
 			if ctx.Err() != nil {
 				returned <- step
 				return ctx.Err()
 			}
-			d.Report(ctx, bus.Event{Kind: bus.EventStep, Step: step, Total: 1000})
+			d.Report(ctx, protocol.Event{Kind: protocol.EventStep, Step: step, Total: 1000})
 			if step == 2 {
 				close(atStep2)
 				<-ctx.Done() // a long step, interrupted by the cancel
@@ -217,7 +223,7 @@ func TestCancelStopsRunningHandler(t *testing.T) {
 	if step := <-returned; step != 3 {
 		t.Fatalf("handler stopped at step %d, want 3", step)
 	}
-	if j := e.wait(t, id); j.State != bus.StateCancelled {
+	if j := e.wait(t, id); j.State != protocol.StateCancelled {
 		t.Fatalf("job: %s", j.State)
 	}
 }
@@ -225,13 +231,13 @@ func TestCancelStopsRunningHandler(t *testing.T) {
 // A job past its deadline fails with a clear state, before or while running.
 func TestDeadline(t *testing.T) {
 	e := setup(t, bus.LayoutConfig{})
-	e.run(t, stages.HandlerFunc(func(ctx context.Context, d *stages.Delivery) error {
+	e.run(t, stages.HandlerFunc(func(ctx context.Context, d stages.Delivery) error {
 		<-ctx.Done()
 		return ctx.Err()
 	}), nil)
 	id := e.submit(t, orchestrator.SubmitOptions{Deadline: 300 * time.Millisecond})
 	j := e.wait(t, id)
-	if j.State != bus.StateFailed || !strings.Contains(j.Error, "deadline") {
+	if j.State != protocol.StateFailed || !strings.Contains(j.Error, "deadline") {
 		t.Fatalf("job: %s %q", j.State, j.Error)
 	}
 }
@@ -243,7 +249,7 @@ func TestAdmission(t *testing.T) {
 	var mu sync.Mutex
 	var who string
 	h := func(name string) stages.Handler {
-		return stages.HandlerFunc(func(ctx context.Context, d *stages.Delivery) error {
+		return stages.HandlerFunc(func(ctx context.Context, d stages.Delivery) error {
 			mu.Lock()
 			who = name
 			mu.Unlock()
@@ -252,8 +258,8 @@ func TestAdmission(t *testing.T) {
 	}
 	var refused atomic.Int32
 	refusedOnce := make(chan struct{})
-	e.run(t, h("small"), func(c *stages.Config) {
-		c.Admit = func(ctx context.Context, r stages.AdmitRequest) (func(), error) {
+	e.run(t, h("small"), func(c *worker.Config) {
+		c.Admit = func(ctx context.Context, r worker.AdmitRequest) (func(), error) {
 			if refused.Add(1) == 1 {
 				close(refusedOnce)
 			}
@@ -264,12 +270,12 @@ func TestAdmission(t *testing.T) {
 	// Only the small worker runs: the job waits, refused at least once.
 	<-refusedOnce
 	released := make(chan struct{}, 2)
-	e.run(t, h("big"), func(c *stages.Config) {
-		c.Admit = func(context.Context, stages.AdmitRequest) (func(), error) {
+	e.run(t, h("big"), func(c *worker.Config) {
+		c.Admit = func(context.Context, worker.AdmitRequest) (func(), error) {
 			return func() { released <- struct{}{} }, nil
 		}
 	})
-	if j := e.wait(t, first); j.State != bus.StateSucceeded {
+	if j := e.wait(t, first); j.State != protocol.StateSucceeded {
 		t.Fatalf("job: %s %q", j.State, j.Error)
 	}
 	mu.Lock()
@@ -284,13 +290,13 @@ func TestAdmission(t *testing.T) {
 	}
 
 	e2 := setup(t, bus.LayoutConfig{})
-	e2.run(t, h("any"), func(c *stages.Config) {
-		c.Admit = func(context.Context, stages.AdmitRequest) (func(), error) {
+	e2.run(t, h("any"), func(c *worker.Config) {
+		c.Admit = func(context.Context, worker.AdmitRequest) (func(), error) {
 			return nil, errors.New("needs 900 GiB, the largest budget is 64 GiB")
 		}
 	})
 	j := e2.wait(t, e2.submit(t, orchestrator.SubmitOptions{}))
-	if j.State != bus.StateFailed || !strings.Contains(j.Error, "largest budget") {
+	if j.State != protocol.StateFailed || !strings.Contains(j.Error, "largest budget") {
 		t.Fatalf("job: %s %q", j.State, j.Error)
 	}
 }
@@ -299,14 +305,14 @@ func TestAdmission(t *testing.T) {
 func TestSubmitQueueBound(t *testing.T) {
 	e := setup(t, bus.LayoutConfig{MaxQueue: 2})
 	ctx := bustest.Ctx(t, 10*time.Second)
-	if _, err := e.b.Consumer(ctx, bus.StageTextEnc); err != nil { // a stage attached, nobody serving
+	if _, err := e.b.Consumer(ctx, protocol.StageTextEnc); err != nil { // a stage attached, nobody serving
 		t.Fatal(err)
 	}
 	e.submit(t, orchestrator.SubmitOptions{})
 	e.submit(t, orchestrator.SubmitOptions{})
 	// The server updates a consumer's pending count asynchronously after a
 	// publish, so the bound is checked once both jobs show as pending.
-	c, err := e.b.Consumer(ctx, bus.StageTextEnc)
+	c, err := e.b.Consumer(ctx, protocol.StageTextEnc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,9 +330,9 @@ func TestSubmitQueueBound(t *testing.T) {
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
-	set := bus.DefaultSettings()
-	_, err = e.store.Submit(ctx, bus.Request{Prompt: "p"}, set, orchestrator.SubmitOptions{})
-	if !errors.Is(err, orchestrator.ErrQueueFull) || !strings.Contains(err.Error(), "2 jobs are waiting (limit 2)") {
+	set := protocol.DefaultSettings()
+	_, err = e.store.Submit(ctx, protocol.Request{Prompt: "p"}, set, orchestrator.SubmitOptions{})
+	if !errors.Is(err, orchestrator.ErrQueueFull) || !strings.Contains(err.Error(), "queue full (2 waiting, limit 2)") {
 		t.Fatalf("third submission: %v", err)
 	}
 }
@@ -336,7 +342,7 @@ func TestSubmitQueueBound(t *testing.T) {
 func watchPulls(t *testing.T, b *bus.Bus, stage string) <-chan *nats.Msg {
 	t.Helper()
 	pulls := make(chan *nats.Msg, 64)
-	sub, err := b.NC.ChanSubscribe("$JS.API.CONSUMER.MSG.NEXT."+bus.StreamName+"."+bus.ConsumerName(stage), pulls)
+	sub, err := b.NC.ChanSubscribe("$JS.API.CONSUMER.MSG.NEXT."+protocol.StreamName+"."+protocol.ConsumerName(stage), pulls)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +359,7 @@ func watchPulls(t *testing.T, b *bus.Bus, stage string) <-chan *nats.Msg {
 func TestConsumerDeletedWhileServing(t *testing.T) {
 	e := setup(t, bus.LayoutConfig{})
 	ctx := bustest.Ctx(t, 30*time.Second)
-	pulls := watchPulls(t, e.b, bus.StageTextEnc)
+	pulls := watchPulls(t, e.b, protocol.StageTextEnc)
 	awaitPulls := func(n int) {
 		t.Helper()
 		for range n {
@@ -364,18 +370,18 @@ func TestConsumerDeletedWhileServing(t *testing.T) {
 			}
 		}
 	}
-	e.run(t, stages.HandlerFunc(succeed), func(c *stages.Config) { c.Concurrency = 2 })
+	e.run(t, stages.HandlerFunc(succeed), func(c *worker.Config) { c.Concurrency = 2 })
 	// Each slot pulls once when it attaches and once after each message it
 	// handled: 2 pulls at start, then 2 re-attaches + 1 after the job.
 	need := 2
 	for round := range 2 { // twice: a re-attached slot survives the next deletion too
 		awaitPulls(need)
 		need = 3
-		if err := e.b.Stream.DeleteConsumer(ctx, bus.ConsumerName(bus.StageTextEnc)); err != nil {
+		if err := e.b.Stream.DeleteConsumer(ctx, protocol.ConsumerName(protocol.StageTextEnc)); err != nil {
 			t.Fatal(err)
 		}
 		id := e.submit(t, orchestrator.SubmitOptions{})
-		if j := e.wait(t, id); j.State != bus.StateSucceeded {
+		if j := e.wait(t, id); j.State != protocol.StateSucceeded {
 			t.Fatalf("round %d: job after the consumer was deleted: %s %q", round, j.State, j.Error)
 		}
 	}
@@ -386,8 +392,8 @@ func TestConsumerDeletedWhileServing(t *testing.T) {
 func TestClosedConnectionEndsRun(t *testing.T) {
 	e := setup(t, bus.LayoutConfig{})
 	ctx := bustest.Ctx(t, 30*time.Second)
-	pulls := watchPulls(t, e.b, bus.StageTextEnc)
-	r, err := stages.NewRunner(stages.Config{Stage: bus.StageTextEnc, Bus: e.b, Tracker: e.store,
+	pulls := watchPulls(t, e.b, protocol.StageTextEnc)
+	r, err := worker.New(worker.Config{Stage: protocol.StageTextEnc, Bus: e.b, Tracker: e.store,
 		Handler: stages.HandlerFunc(succeed), Log: bustest.Logger(t)})
 	if err != nil {
 		t.Fatal(err)

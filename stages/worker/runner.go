@@ -1,4 +1,4 @@
-package stages
+package worker
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/pull"
 	"github.com/rs/zerolog"
 )
@@ -19,25 +21,25 @@ import (
 // Tracker is the job-state side the runner needs (orchestrator.Store).
 type Tracker interface {
 	Lookup(ctx context.Context, job string) (bus.JobStatus, error)
-	Record(ctx context.Context, ev bus.Event) error
-	WatchEnded(ctx context.Context, fn func(job string, st bus.State)) error
+	Record(ctx context.Context, ev protocol.Event) error
+	WatchEnded(ctx context.Context, fn func(job string, st protocol.State)) error
 }
 
 // AdmitRequest describes a message before it is taken.
 type AdmitRequest struct {
 	Stage    string
 	Job      string
-	Settings bus.Settings
+	Settings protocol.Settings
 	Chunk    int
 	Count    int
 }
 
 // Config configures a Runner.
 type Config struct {
-	Stage   string   // required
-	Bus     *bus.Bus // required
-	Tracker Tracker  // required
-	Handler Handler  // required
+	Stage   string         // required
+	Bus     *bus.Bus       // required
+	Tracker Tracker        // required
+	Handler stages.Handler // required
 
 	Concurrency int           // worker slots in this process, default 1
 	Worker      string        // worker id, default host-pid-stage-rand
@@ -47,14 +49,14 @@ type Config struct {
 	AdmitDelay  time.Duration // delay when admission says retry later, default 2s
 
 	// Admit is called before a message is processed; an error wrapping
-	// ErrRetryLater naks it with AdmitDelay, any other error fails the job
+	// stages.ErrRetryLater naks it with AdmitDelay, any other error fails the job
 	// (terminated). On success, release (may be nil) is called once the
 	// handler returned, whatever the outcome.
 	Admit func(ctx context.Context, req AdmitRequest) (release func(), err error)
 	// Describe fills device and memory details into the worker heartbeat.
 	Describe func(info *WorkerInfo)
 
-	Middleware []Middleware // outermost first; Recoverer and Logging are always applied
+	Middleware []stages.Middleware // outermost first; Recoverer and Logging are always applied
 	Log        zerolog.Logger
 }
 
@@ -82,7 +84,7 @@ func (c *Config) setDefaults() {
 
 // Validate checks the configuration (after defaults).
 func (c *Config) Validate() error {
-	if _, err := bus.InputKind(c.Stage); err != nil {
+	if _, err := protocol.InputKind(c.Stage); err != nil {
 		return err
 	}
 	switch {
@@ -103,7 +105,7 @@ func (c *Config) Validate() error {
 // Runner serves one stage.
 type Runner struct {
 	cfg     Config
-	handler Handler
+	handler stages.Handler
 	log     zerolog.Logger
 
 	mu       sync.Mutex
@@ -112,19 +114,23 @@ type Runner struct {
 	kick     chan struct{} // refresh the worker heartbeat now
 }
 
+// settleTimeout bounds the double ack of a handled message and the record
+// of a failed job, which outlive the slot's context (shutdown).
+const settleTimeout = 10 * time.Second
+
 // ErrJobEnded is the cancel cause when a job is cancelled or failed elsewhere.
 var ErrJobEnded = errors.New("job ended")
 
-// NewRunner checks the config and builds a runner.
-func NewRunner(cfg Config) (*Runner, error) {
+// New checks the config and builds a runner.
+func New(cfg Config) (*Runner, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	mw := append([]Middleware{Recoverer(), Logging()}, cfg.Middleware...)
+	mw := append([]stages.Middleware{stages.Recoverer(), stages.Logging()}, cfg.Middleware...)
 	r := &Runner{
 		cfg:      cfg,
-		handler:  Chain(cfg.Handler, mw...),
+		handler:  stages.Chain(cfg.Handler, mw...),
 		log:      cfg.Log.With().Str("stage", cfg.Stage).Str("worker", cfg.Worker).Logger(),
 		inflight: map[string]map[*context.CancelCauseFunc]struct{}{},
 		kick:     make(chan struct{}, 1),
@@ -147,7 +153,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	if err := r.cfg.Tracker.WatchEnded(ctx, r.jobEnded); err != nil {
 		return err
 	}
-	r.log.Info().Int("concurrency", r.cfg.Concurrency).Str("consumer", bus.ConsumerName(r.cfg.Stage)).Msg("stage serving")
+	r.log.Info().Int("concurrency", r.cfg.Concurrency).Str("consumer", protocol.ConsumerName(r.cfg.Stage)).Msg("stage serving")
 	// A slot ends early only with an error (a closed connection): then the
 	// whole runner stops, rather than serving on with fewer slots.
 	sctx, stopAll := context.WithCancel(ctx)
@@ -182,7 +188,7 @@ func (r *Runner) Run(ctx context.Context) error {
 // start-up, with backoff; only a closed connection ends it with an error.
 func (r *Runner) slot(ctx context.Context, cons jetstream.Consumer) error {
 	return pull.Serve(ctx, pull.Options{
-		Name:     bus.ConsumerName(r.cfg.Stage),
+		Name:     protocol.ConsumerName(r.cfg.Stage),
 		Consumer: cons,
 		Attach:   func(ctx context.Context) (jetstream.Consumer, error) { return r.cfg.Bus.Consumer(ctx, r.cfg.Stage) },
 		Handle:   r.process,
@@ -190,7 +196,7 @@ func (r *Runner) slot(ctx context.Context, cons jetstream.Consumer) error {
 	})
 }
 
-func (r *Runner) jobEnded(job string, st bus.State) {
+func (r *Runner) jobEnded(job string, st protocol.State) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for c := range r.inflight[job] {
@@ -233,13 +239,13 @@ func (r *Runner) process(ctx context.Context, m jetstream.Msg) {
 	job := bus.JobOf(m.Headers(), m.Subject())
 	log := r.log.With().Str("job", job).Str("subject", m.Subject()).Logger()
 
-	env, err := r.cfg.Bus.Decode(ctx, m.Data())
+	env, err := r.cfg.Bus.DecodeMsg(ctx, m.Subject(), m.Data())
 	if err != nil {
 		if ctx.Err() != nil {
 			r.settle(log, m, "nak", m.Nak())
 			return
 		}
-		if IsPermanent(err) {
+		if stages.IsPermanent(err) {
 			r.fail(ctx, log, m, job, fmt.Sprintf("%s: %s: %v", r.cfg.Stage, m.Subject(), err))
 			return
 		}
@@ -253,7 +259,7 @@ func (r *Runner) process(ctx context.Context, m jetstream.Msg) {
 	// A chunk's index is in its subject and its envelope; trusting a
 	// disagreeing envelope would write this chunk's output as another's and
 	// leave the subject's chunk missing forever.
-	if s, err := bus.ParseSubject(m.Subject()); err == nil && s.Chunk >= 0 && s.Chunk != env.Chunk {
+	if s, err := protocol.ParseSubject(m.Subject()); err == nil && s.Chunk >= 0 && s.Chunk != env.Chunk {
 		r.fail(ctx, log, m, env.Job, fmt.Sprintf("%s: %s: envelope names chunk %d", r.cfg.Stage, m.Subject(), env.Chunk))
 		return
 	}
@@ -290,7 +296,7 @@ func (r *Runner) process(ctx context.Context, m jetstream.Msg) {
 		req := AdmitRequest{Stage: r.cfg.Stage, Job: job, Settings: env.Settings, Chunk: env.Chunk, Count: env.Count}
 		release, err := r.cfg.Admit(hctx, req)
 		if err != nil {
-			if isRetryLater(err) {
+			if stages.IsRetryLater(err) {
 				log.Info().Err(err).Msg("not admitted here; leaving it for another worker")
 				r.settle(log, m, "nak", m.NakWithDelay(r.cfg.AdmitDelay))
 				return
@@ -303,8 +309,8 @@ func (r *Runner) process(ctx context.Context, m jetstream.Msg) {
 		}
 	}
 
-	d := &Delivery{Subject: m.Subject(), Env: env, NumDelivered: delivered, Worker: r.cfg.Worker, Stage: r.cfg.Stage, Log: log, msg: m, r: r}
-	d.Report(hctx, bus.Event{Kind: bus.EventStarted, Chunk: env.Chunk, Count: env.Count})
+	d := &delivery{subject: m.Subject(), env: env, attempt: delivered, log: log, msg: m, r: r}
+	d.Report(hctx, protocol.Event{Kind: protocol.EventStarted, Chunk: env.Chunk, Count: env.Count})
 
 	hbDone := make(chan struct{})
 	go func() {
@@ -324,7 +330,7 @@ func (r *Runner) process(ctx context.Context, m jetstream.Msg) {
 
 	switch {
 	case err == nil:
-		actx, acancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		actx, acancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 		defer acancel()
 		r.settle(log, m, "ack", m.DoubleAck(actx))
 		r.count(true)
@@ -336,16 +342,14 @@ func (r *Runner) process(ctx context.Context, m jetstream.Msg) {
 		r.settle(log, m, "nak", m.Nak())
 	case errors.Is(hctx.Err(), context.DeadlineExceeded) && !st.Deadline.IsZero():
 		r.fail(ctx, log, m, job, fmt.Sprintf("%s: deadline %s exceeded", r.cfg.Stage, st.Deadline.Format(time.RFC3339)))
-	case isRetryLater(err):
+	case stages.IsRetryLater(err):
 		r.settle(log, m, "nak", m.NakWithDelay(r.cfg.AdmitDelay))
-	case IsPermanent(err):
+	case stages.IsPermanent(err):
 		r.fail(ctx, log, m, job, fmt.Sprintf("%s: %v", r.cfg.Stage, err))
 	default:
 		r.retry(ctx, log, m, job, delivered, err)
 	}
 }
-
-func isRetryLater(err error) bool { return errors.Is(err, ErrRetryLater) }
 
 // retry naks with backoff, or gives up after MaxDeliver.
 func (r *Runner) retry(ctx context.Context, log zerolog.Logger, m jetstream.Msg, job string, delivered int, err error) {
@@ -359,7 +363,7 @@ func (r *Runner) retry(ctx context.Context, log zerolog.Logger, m jetstream.Msg,
 	}
 	log.Warn().Err(err).Int("delivery", delivered).Dur("retry_in", delay).Msg("will retry")
 	if job != "" {
-		_ = r.cfg.Tracker.Record(ctx, bus.Event{Job: job, Stage: r.cfg.Stage, Kind: bus.EventRetry, Error: err.Error(), Worker: r.cfg.Worker})
+		_ = r.cfg.Tracker.Record(ctx, protocol.Event{Job: job, Stage: r.cfg.Stage, Kind: protocol.EventRetry, Error: err.Error(), Worker: r.cfg.Worker})
 	}
 	r.settle(log, m, "nak", m.NakWithDelay(delay))
 	r.count(false)
@@ -370,9 +374,9 @@ func (r *Runner) retry(ctx context.Context, log zerolog.Logger, m jetstream.Msg,
 func (r *Runner) fail(ctx context.Context, log zerolog.Logger, m jetstream.Msg, job, reason string) {
 	log.Error().Str("reason", reason).Msg("failing job; message terminated")
 	if job != "" {
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 		defer cancel()
-		if err := r.cfg.Tracker.Record(fctx, bus.Event{Job: job, Stage: r.cfg.Stage, Kind: bus.EventFailed, Error: reason, Worker: r.cfg.Worker}); err != nil {
+		if err := r.cfg.Tracker.Record(fctx, protocol.Event{Job: job, Stage: r.cfg.Stage, Kind: protocol.EventFailed, Error: reason, Worker: r.cfg.Worker}); err != nil {
 			log.Error().Err(err).Msg("could not record the failure")
 		}
 	}

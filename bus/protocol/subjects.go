@@ -1,4 +1,4 @@
-package bus
+package protocol
 
 import (
 	"fmt"
@@ -19,20 +19,6 @@ const (
 	EventsPrefix  = "reel.events"
 )
 
-// Stage names. Each stage has one durable pull consumer, named
-// "reel-<stage>", shared by all of its replicas.
-const (
-	StageTextEnc   = "textenc"
-	StageDenoise   = "denoise"
-	StageVAEDecode = "vaedecode"
-	StageEncode    = "encode"
-)
-
-// Stages lists the pipeline in order.
-func Stages() []string {
-	return []string{StageTextEnc, StageDenoise, StageVAEDecode, StageEncode}
-}
-
 // Kinds of messages on stream REEL (the second subject token).
 const (
 	KindPrompt = "prompt"
@@ -41,41 +27,6 @@ const (
 	KindFrames = "frames"
 	KindVideo  = "video"
 )
-
-// InputKind is the kind of message a stage consumes.
-func InputKind(stage string) (string, error) {
-	switch stage {
-	case StageTextEnc:
-		return KindPrompt, nil
-	case StageDenoise:
-		return KindText, nil
-	case StageVAEDecode:
-		return KindLatent, nil
-	case StageEncode:
-		return KindFrames, nil
-	}
-	return "", fmt.Errorf("unknown stage %q (want one of %s)", stage, strings.Join(Stages(), ", "))
-}
-
-// ConsumerName is the durable consumer of a stage.
-func ConsumerName(stage string) string { return "reel-" + stage }
-
-// ConsumerFilter is the filter subject of a stage's consumer. The encode
-// stage is triggered by chunk 0 of a job's frames and reads the other chunks
-// of that job itself, so that one encode worker assembles one whole video.
-func ConsumerFilter(stage string) (string, error) {
-	kind, err := InputKind(stage)
-	if err != nil {
-		return "", err
-	}
-	switch kind {
-	case KindFrames:
-		return "reel.frames.*.0", nil
-	case KindLatent:
-		return "reel.latent.*.*", nil
-	}
-	return "reel." + kind + ".*", nil
-}
 
 // PromptSubject etc. build subjects.
 func PromptSubject(job string) string { return "reel.prompt." + job }

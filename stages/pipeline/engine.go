@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/internal/mem"
 	"github.com/reel-video/reel/model"
 	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/denoise"
@@ -29,6 +30,18 @@ func (a engine) Manifest() protocol.Manifest {
 		MaxSteps: protocol.MaxSteps, MaxGuidance: protocol.MaxGuidance, FP8: a.e.DiTFP8(),
 		Defaults: protocol.ManifestDefaults{Frames: d.Frames, Steps: d.Steps, Guidance: d.Guidance, Shift: d.Shift},
 	}
+}
+
+// MemArch is the engine's layer widths, from the config it runs, for the
+// memory estimates (internal/mem).
+func (a engine) MemArch() mem.Arch {
+	c := a.e.Config()
+	ar := mem.Arch{DiTDim: c.DiTDim, DiTLayers: c.DiTLayers, DiTHeads: c.DiTHeads}
+	if len(c.Patch) > 0 {
+		ar.PatchSide = c.Patch[len(c.Patch)-1]
+	}
+	copy(ar.VAEChannels[:], c.VAEChannels)
+	return ar
 }
 
 func wrap(err error) error {

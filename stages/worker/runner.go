@@ -213,6 +213,9 @@ func (r *Runner) register(job string, c *context.CancelCauseFunc) func() {
 	r.inflight[job][c] = struct{}{}
 	r.stats.busy++
 	r.stats.jobs = append(r.stats.jobs, job)
+	// Other workers' admission reads busy slots from the heartbeat: tell
+	// them now, not at the next tick.
+	r.kickHeartbeat()
 	return func() {
 		r.mu.Lock()
 		defer r.mu.Unlock()
@@ -227,6 +230,7 @@ func (r *Runner) register(job string, c *context.CancelCauseFunc) func() {
 				break
 			}
 		}
+		r.kickHeartbeat()
 	}
 }
 
@@ -411,7 +415,13 @@ func (r *Runner) count(ok bool) {
 		r.stats.failed++
 	}
 	r.mu.Unlock()
-	select { // refresh the heartbeat soon (non-blocking, coalesced)
+	r.kickHeartbeat()
+}
+
+// kickHeartbeat refreshes the worker heartbeat soon (non-blocking,
+// coalesced).
+func (r *Runner) kickHeartbeat() {
+	select {
 	case r.kick <- struct{}{}:
 	default:
 	}

@@ -106,7 +106,15 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg LayoutConfig) (*Layo
 		"reel.prompt.*", "reel.text.*", "reel.latent.*.*", "reel.frames.*.*", "reel.video.*")
 	reel.Metadata = cfg.metadata()
 	reel.Duplicates = min(2*time.Minute, cfg.MaxAge) // the server's default, which must not exceed MaxAge
-	reel.Discard = jetstream.DiscardOld
+	// Every subject of REEL is write-once, and the server enforces it for
+	// every publisher (a second `nats pub` on a prompt subject is refused
+	// with "maximum messages per subject exceeded"). Per-subject discard-new
+	// needs the stream's discard policy to be new as well: a full stream
+	// then refuses new jobs' messages instead of evicting the inputs of
+	// jobs still in flight (docs/protocol.md, "Write-once").
+	reel.MaxMsgsPerSubject = 1
+	reel.DiscardNewPerSubject = true
+	reel.Discard = jetstream.DiscardNew
 	streams := []struct {
 		into *jetstream.Stream
 		cfg  jetstream.StreamConfig
@@ -256,6 +264,46 @@ func (l *Layout) DLQConsumer(ctx context.Context) (jetstream.Consumer, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("consumer reel-deadletters: %w", err)
+	}
+	return c, nil
+}
+
+// Durable consumers of the job-record projector (orchestrator.Projector):
+// one on the prompts of stream REEL, one on REEL_EVENTS, each shared by
+// every process hosting a projector.
+const (
+	ProjectorPromptsConsumer = "reel-projector-prompts"
+	ProjectorEventsConsumer  = "reel-projector-events"
+	// projectorAckWait is short: the projector takes one message at a time
+	// (MaxAckPending 1, to fold in stream order), so a host that died
+	// holding one stalls every job's record for this long.
+	projectorAckWait = 5 * time.Second
+)
+
+// ProjectorPrompts is the projector's durable consumer of prompt messages.
+func (l *Layout) ProjectorPrompts(ctx context.Context) (jetstream.Consumer, error) {
+	return l.projectorConsumer(ctx, l.Stream, ProjectorPromptsConsumer, protocol.PromptSubject("*"))
+}
+
+// ProjectorEvents is the projector's durable consumer of job events.
+func (l *Layout) ProjectorEvents(ctx context.Context) (jetstream.Consumer, error) {
+	return l.projectorConsumer(ctx, l.Events, ProjectorEventsConsumer, protocol.EventSubject("*"))
+}
+
+func (l *Layout) projectorConsumer(ctx context.Context, s jetstream.Stream, name, filter string) (jetstream.Consumer, error) {
+	c, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:       name,
+		Description:   "reel job-record projector",
+		FilterSubject: filter,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       min(projectorAckWait, l.Cfg.AckWait),
+		MaxAckPending: 1, // in stream order, one at a time, across all hosts
+		ReplayPolicy:  jetstream.ReplayInstantPolicy,
+		Replicas:      l.Cfg.Replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s: %w", name, err)
 	}
 	return c, nil
 }

@@ -67,6 +67,7 @@ func newRoot() *cobra.Command {
 		newGPUsCommand(),
 		newGPUProbeCommand(),
 		newQuantizeCommand(),
+		newBenchCommand(),
 	)
 	return root
 }

@@ -40,7 +40,8 @@ type Options struct {
 	Engine        Engine
 	EngineOptions model.Options
 	Output        stages.OutputDefaults
-	// DeadLetters also runs the dead-letter handler in this process.
+	// DeadLetters also runs the dead-letter handler and the job-record
+	// projector (orchestrator.Projector) in this process.
 	DeadLetters bool
 	// Resources is the process's resource policy (memory budget,
 	// admission, device details in heartbeats).
@@ -136,6 +137,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if o.DeadLetters {
 		wg.Go(func() { fail(orchestrator.DeadLetters{Store: store}.Run(ctx)) })
+		wg.Go(func() { fail(orchestrator.Projector{Store: store}.Run(ctx)) })
 	}
 	wg.Wait()
 	return first

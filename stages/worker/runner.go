@@ -243,7 +243,7 @@ func (r *Runner) process(ctx context.Context, m jetstream.Msg) {
 	job := bus.JobOf(m.Headers(), m.Subject())
 	log := r.log.With().Str("job", job).Str("subject", m.Subject()).Logger()
 
-	env, err := r.cfg.Bus.Decode(ctx, m.Data())
+	env, err := r.cfg.Bus.DecodeMsg(ctx, m.Subject(), m.Data())
 	if err != nil {
 		if ctx.Err() != nil {
 			r.settle(log, m, "nak", m.Nak())

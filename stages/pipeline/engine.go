@@ -17,20 +17,9 @@ type engine struct{ e *model.Engine }
 // GoEngine serves the model stages with the built-in pure-Go engine.
 func GoEngine(e *model.Engine) Engine { return engine{e} }
 
-// Manifest describes the loaded model.
-func (a engine) Manifest() protocol.Manifest {
-	c := a.e.Config()
-	d := model.DefaultSampleParams()
-	return protocol.Manifest{
-		Model: c.Name, Checkpoint: c.Name,
-		LatentChannels: c.LatentChannels, LatentHeight: c.Height / c.SpatialCompression, LatentWidth: c.Width / c.SpatialCompression,
-		LatentFramesPerChunk: c.LatentFramesPerChunk, FramesPerChunk: c.FramesPerChunk,
-		Width: c.Width, Height: c.Height, FPS: c.FPS, TextLength: c.TextMaxLen, TextDim: c.TextDim,
-		MaxFrames: protocol.MaxFrames, WindowFrames: 3 * c.FramesPerChunk, OverlapFrames: c.FramesPerChunk,
-		MaxSteps: protocol.MaxSteps, MaxGuidance: protocol.MaxGuidance, FP8: a.e.DiTFP8(),
-		Defaults: protocol.ManifestDefaults{Frames: d.Frames, Steps: d.Steps, Guidance: d.Guidance, Shift: d.Shift},
-	}
-}
+// Manifest describes the loaded model (geometry as Options chose it,
+// weight sizes measured at Load).
+func (a engine) Manifest() protocol.Manifest { return a.e.Manifest() }
 
 // MemArch is the engine's layer widths, from the config it runs, for the
 // memory estimates (internal/mem).

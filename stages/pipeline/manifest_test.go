@@ -11,6 +11,7 @@ import (
 	"github.com/reel-video/reel/model"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/reel-video/reel/stages/pipeline"
+	"github.com/reel-video/reel/stages/worker"
 )
 
 // A second model manifest, reel-tiny's weights run at 96×64 and 12 fps
@@ -35,6 +36,8 @@ func TestSecondModelManifestFlowsThroughAllStages(t *testing.T) {
 	// ... and the 96×64 one on the three model stages.
 	run(t, b, pipeline.Options{Engine: pipeline.GoEngine(wide),
 		Stages: map[string]int{protocol.StageTextEnc: 1, protocol.StageDenoise: 1, protocol.StageVAEDecode: 1}})
+
+	heartbeats(t, b, protocol.StageVAEDecode, "both models up", func(ws []worker.WorkerInfo) bool { return len(ws) == 2 })
 
 	for _, tc := range []struct {
 		model string

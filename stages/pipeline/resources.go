@@ -121,7 +121,7 @@ func (p *policy) handOver(ctx context.Context, req worker.AdmitRequest, why stri
 				return fmt.Errorf("%w: this worker %s; worker %s serves it", stages.ErrRetryLater, why, w.Worker)
 			}
 		}
-		if serving == 0 {
+		if serving == 0 && p.workers.Warm() {
 			return stages.Permanent(fmt.Errorf("%w %s (stage %s)", errNoModel, want, p.desc.Name))
 		}
 		if err := p.wait(ctx, nil, changed); err != nil {

@@ -148,10 +148,12 @@ func TestSmallWorkerLeavesJobToBusyBigOneWithoutBurningDeliveries(t *testing.T) 
 	_ = big
 }
 
-// A job naming a model no denoise worker serves fails with a reason that
-// says so, instead of waiting or dying as a dead letter.
+// A job naming a model no worker serves fails with a reason that says so,
+// instead of waiting forever or dying as a dead letter.
 func TestJobNamingAnUnservedModelFails(t *testing.T) {
-	_, b := bustest.Start(t, bustest.Options{})
+	// The verdict waits until the worker map has seen a heartbeat
+	// interval (WorkerTTL/3): a short TTL keeps the test short.
+	_, b := bustest.Start(t, bustest.Options{Layout: bus.LayoutConfig{WorkerTTL: 3 * time.Second}})
 	store := orchestrator.NewStore(b, bustest.Logger(t))
 	run(t, b, pipeline.Options{DeadLetters: true, Stages: all(1)})
 	set := small()

@@ -415,7 +415,8 @@ func (r *Runner) count(ok bool) {
 		r.stats.failed++
 	}
 	r.mu.Unlock()
-	r.kickHeartbeat()
+	// The heartbeat is refreshed when the slot lets go of the message
+	// (register's release), with these counts.
 }
 
 // kickHeartbeat refreshes the worker heartbeat soon (non-blocking,

@@ -19,7 +19,8 @@ import (
 // bucket's TTL counts as gone even before the server expires it (an
 // expiry is not announced to watchers).
 type Workers struct {
-	ttl time.Duration
+	ttl     time.Duration
+	started time.Time
 
 	mu      sync.Mutex
 	byKey   map[string]WorkerInfo
@@ -35,7 +36,7 @@ func WatchWorkers(ctx context.Context, kv jetstream.KeyValue, ttl time.Duration)
 	if err != nil {
 		return nil, fmt.Errorf("watch %s: %w", protocol.WorkersBucket, err)
 	}
-	ws := &Workers{ttl: ttl, byKey: map[string]WorkerInfo{}, changed: make(chan struct{})}
+	ws := &Workers{ttl: ttl, started: time.Now(), byKey: map[string]WorkerInfo{}, changed: make(chan struct{})}
 	ready := make(chan struct{})
 	go func() {
 		defer func() { _ = w.Stop() }()
@@ -84,6 +85,12 @@ func (ws *Workers) apply(e jetstream.KeyValueEntry) {
 	close(ws.changed)
 	ws.changed = make(chan struct{})
 }
+
+// Warm reports whether the map has watched for a heartbeat interval
+// (a third of the TTL): long enough that every live worker, including one
+// started together with this process, has put its heartbeat. Before that,
+// a worker missing from the map may just not have reported yet.
+func (ws *Workers) Warm() bool { return time.Since(ws.started) >= ws.ttl/3 }
 
 // Changed is closed at the next update of any heartbeat.
 func (ws *Workers) Changed() <-chan struct{} {

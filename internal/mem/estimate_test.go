@@ -20,6 +20,9 @@ func TestEstimatesMatchMeasuredPeaks(t *testing.T) {
 	// binary's: measure it, as a stage does at start-up.
 	fp8, arch := loadedModel(t, model.Options{})
 	f32m, _ := loadedModel(t, model.Options{DiTPath: bf16Path()})
+	// The same weights at 96x64: activations follow the manifest's
+	// geometry.
+	wide, _ := loadedModel(t, model.Options{Width: 96, Height: 64})
 	e := Default(arch).WithRuntime(measure(t, "idle:0:0").Peak)
 	t.Logf("test binary runtime baseline: %s", FormatSize(e.Runtime))
 	tests := []struct {
@@ -39,6 +42,10 @@ func TestEstimatesMatchMeasuredPeaks(t *testing.T) {
 		{"whole:192:0", e.DecodeWhole(fp8, 192)},
 		{"encode:192:0", e.Encode(fp8, 192)},
 		{"encode:768:0", e.Encode(fp8, 768)},
+		{"denoise:48:30:96x64", e.Denoise(wide, 48, 30)},
+		{"chunked:192:0:96x64", e.DecodeChunk(wide)},
+		{"whole:192:0:96x64", e.DecodeWhole(wide, 192)},
+		{"encode:768:0:96x64", e.Encode(wide, 768)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.workload, func(t *testing.T) {

@@ -55,6 +55,7 @@ func (f *settingsFlags) register(fs *pflag.FlagSet) {
 	fs.Float64Var(&f.set.Shift, "shift", d.Shift, "sigma schedule shift (> 0)")
 	fs.Int64Var(&f.set.Seed, "seed", 0, "noise seed")
 	fs.StringVar(&f.negative, "negative", "", "negative prompt")
+	fs.StringVar(&f.set.Model, "model", "", `model to run on, as workers advertise it (e.g. "reel-tiny@96x64"; default: the one served)`)
 	fs.IntVar(&f.set.FPS, "fps", 0, "output fps (0: the model's)")
 	fs.IntVar(&f.set.CRF, "crf", 0, "x264 CRF (0: the encode stage's default)")
 	fs.StringVar(&f.set.Codec, "codec", "", `output codec ("" = the encode stage's default; h264 is the one supported)`)

@@ -70,13 +70,20 @@ func (f *settingsFlags) request(prompt string) (protocol.Request, protocol.Setti
 	return protocol.Request{Prompt: prompt, Negative: f.negative}, s
 }
 
-// parseReplicas parses "vaedecode=3,denoise=1" (or "all" for one of each).
+// --replicas values besides stage=N lists.
+const (
+	replicasAll  = "all"
+	replicasNone = "none"
+)
+
+// parseReplicas parses "vaedecode=3,denoise=1" ("all" for one of each,
+// "none" or "" for none).
 func parseReplicas(s string) (map[string]int, error) {
 	out := map[string]int{}
-	if s == "" {
+	if s == "" || s == replicasNone {
 		return out, nil
 	}
-	if s == "all" {
+	if s == replicasAll {
 		for _, st := range protocol.Stages() {
 			out[st] = 1
 		}

@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/model"
 	"github.com/reel-video/reel/stages/pipeline"
 	"github.com/reel-video/reel/stages/worker"
 	"github.com/spf13/cobra"
@@ -17,6 +21,7 @@ type serverFlags struct {
 	replicas string
 	encode   encodeFlags
 	weights  weightFlags
+	api      apiFlags
 }
 
 func newServerCommand(a *app) *cobra.Command {
@@ -25,9 +30,11 @@ func newServerCommand(a *app) *cobra.Command {
 		Use:   "server",
 		Short: "Run the embedded NATS server (JetStream) for stages and clients, optionally with stages",
 		Long: `Server runs nats-server with JetStream on --host:--port, storing under --data,
-and sets up reel's streams, buckets and consumers. With --replicas it also
-runs stages in this process, e.g. --replicas textenc=1,denoise=1,vaedecode=3,encode=1
-(or --replicas all). Other machines attach with 'reel stage X --nats nats://HOST:PORT'.`,
+and sets up reel's streams, buckets and consumers. It also runs every stage in
+this process unless --replicas says otherwise, e.g. --replicas
+textenc=1,denoise=1,vaedecode=3,encode=1, or --replicas none for a bare bus.
+Other machines attach with 'reel stage X --nats nats://HOST:PORT'. The HTTP
+API (OpenAI Videos shape) and web UI listen on --api.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runServer(cmd.Context(), a, f, cmd) },
 	}
@@ -45,10 +52,11 @@ runs stages in this process, e.g. --replicas textenc=1,denoise=1,vaedecode=3,enc
 	fs.StringVar(&f.srv.TLSCert, "tls-cert", "", "serve TLS with this certificate (PEM)")
 	fs.StringVar(&f.srv.TLSKey, "tls-key", "", "key of --tls-cert (PEM)")
 	fs.StringVar(&f.srv.TLSCA, "tls-ca", "", "require client certificates signed by this CA (mutual TLS)")
-	fs.StringVar(&f.replicas, "replicas", "", `stages to run here: "all" or stage=N,... (e.g. vaedecode=3,denoise=1)`)
+	fs.StringVar(&f.replicas, "replicas", replicasAll, `stages to run here: "all", "none" or stage=N,... (e.g. vaedecode=3,denoise=1)`)
 	f.encode.register(fs)
 	f.layout.register(fs)
 	f.weights.register(fs)
+	f.api.register(fs, "127.0.0.1:8080")
 	return cmd
 }
 
@@ -58,6 +66,10 @@ func runServer(ctx context.Context, a *app, f *serverFlags, cmd *cobra.Command) 
 		return err
 	}
 	if err := f.encode.validate(); err != nil {
+		return err
+	}
+	keys, err := f.api.check()
+	if err != nil {
 		return err
 	}
 	log, err := a.logger(cmd.ErrOrStderr())
@@ -78,14 +90,39 @@ func runServer(ctx context.Context, a *app, f *serverFlags, cmd *cobra.Command) 
 	defer b.Close()
 	log.Info().Str("url", srv.ClientURL()).Str("data", f.srv.DataDir).Msg("reel server ready")
 	fmt.Fprintln(cmd.OutOrStdout(), srv.ClientURL())
+	// The API checks requests against the model's manifest, so the model
+	// is loaded even for a bare bus; the stages share the one engine.
+	eng, err := model.Load(f.weights.opts)
+	if err != nil {
+		return fmt.Errorf("load model: %w", err)
+	}
+	engine := pipeline.GoEngine(eng)
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	var wg sync.WaitGroup
+	if f.api.enabled() {
+		wg.Go(func() {
+			if err := serveAPI(ctx, &f.api, keys, b, []protocol.Manifest{engine.Manifest()}, nil, log, cmd.OutOrStdout()); err != nil {
+				stop(err)
+			}
+		})
+	}
 	err = pipeline.Run(ctx, pipeline.Options{
-		Bus: b, Stages: reps, DeadLetters: true, Output: f.encode.o, EngineOptions: f.weights.opts, Log: log,
+		Bus: b, Stages: reps, DeadLetters: true, Output: f.encode.o, Engine: engine, Log: log,
 		Started: func(rs []*worker.Runner) {
 			for _, r := range rs {
 				log.Info().Str("worker", r.Worker()).Msg("stage started")
 			}
 		},
 	})
+	stop(err)
+	wg.Wait()
 	log.Info().Msg("shutting down")
+	if err == nil {
+		err = context.Cause(ctx)
+		if errors.Is(err, context.Canceled) {
+			err = nil
+		}
+	}
 	return err
 }

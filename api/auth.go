@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -102,7 +103,9 @@ func presentedKey(r *http.Request) string {
 		return ""
 	}
 	if c, err := r.Cookie(KeyCookie); err == nil {
-		return c.Value
+		if v, err := url.QueryUnescape(c.Value); err == nil {
+			return v // the UI writes it with encodeURIComponent
+		}
 	}
 	return ""
 }

@@ -54,6 +54,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(
 		newGenerateCommand(a),
 		newServerCommand(a),
+		newGatewayCommand(a),
 		newStageCommand(a),
 		newSubmitCommand(a),
 		newStatusCommand(a),
@@ -67,6 +68,7 @@ func newRoot() *cobra.Command {
 		newGPUsCommand(),
 		newGPUProbeCommand(),
 		newQuantizeCommand(),
+		newVersionCommand(),
 	)
 	return root
 }

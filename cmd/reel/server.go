@@ -9,7 +9,9 @@ import (
 
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/internal/metrics"
 	"github.com/reel-video/reel/model"
+	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/pipeline"
 	"github.com/reel-video/reel/stages/worker"
 	"github.com/spf13/cobra"
@@ -22,6 +24,7 @@ type serverFlags struct {
 	encode   encodeFlags
 	weights  weightFlags
 	api      apiFlags
+	metrics  metricsFlags
 }
 
 func newServerCommand(a *app) *cobra.Command {
@@ -57,6 +60,7 @@ API (OpenAI Videos shape) and web UI listen on --api.`,
 	f.layout.register(fs)
 	f.weights.register(fs)
 	f.api.register(fs, "127.0.0.1:8080")
+	f.metrics.register(fs)
 	return cmd
 }
 
@@ -99,16 +103,28 @@ func runServer(ctx context.Context, a *app, f *serverFlags, cmd *cobra.Command) 
 	engine := pipeline.GoEngine(eng)
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
+	m := metrics.New()
+	m.WatchBus(b, protocol.Stages(), true)
+	if err := m.WatchJobs(ctx, b.Jobs); err != nil {
+		return err
+	}
+	checks := []metrics.Check{metrics.Connected(b)}
+	for st := range reps {
+		checks = append(checks, metrics.ConsumerAttached(b, st))
+	}
+	f.metrics.serveProbes(ctx, &metrics.Probes{Metrics: m, Checks: checks}, cmd.OutOrStdout(), log, stop)
+	go warnIdleStages(ctx, b, log, srv.ClientURL())
 	var wg sync.WaitGroup
 	if f.api.enabled() {
 		wg.Go(func() {
-			if err := serveAPI(ctx, &f.api, keys, b, []protocol.Manifest{engine.Manifest()}, nil, log, cmd.OutOrStdout()); err != nil {
+			if err := serveAPI(ctx, &f.api, keys, b, []protocol.Manifest{engine.Manifest()}, m.Handler(), log, cmd.OutOrStdout()); err != nil {
 				stop(err)
 			}
 		})
 	}
 	err = pipeline.Run(ctx, pipeline.Options{
 		Bus: b, Stages: reps, DeadLetters: true, Output: f.encode.o, Engine: engine, Log: log,
+		Middleware: []stages.Middleware{m.Middleware()}, Describe: m.Describe(nil),
 		Started: func(rs []*worker.Runner) {
 			for _, r := range rs {
 				log.Info().Str("worker", r.Worker()).Msg("stage started")

@@ -109,3 +109,31 @@ func tail(s string, n int) string {
 	}
 	return s
 }
+
+// `reel gateway` serves the API for a bus it does not run: a bare server
+// plus a gateway answers /readyz and lists the model; an API beyond
+// loopback without a key refuses to start, naming what to set.
+func TestGateway(t *testing.T) {
+	_, url := start(t, true, "server", "--port", "-1", "--data", t.TempDir())
+	gw, _ := start(t, false, "gateway", "--nats", url, "--api", "127.0.0.1:0", "--api-key", "gw-key", "--log-format", "json")
+	base := apiURL(t, gw)
+	if got := status(base + "/readyz"); got != 200 {
+		t.Errorf("gateway /readyz: %d", got)
+	}
+	if got := status(base + "/v1/models"); got != 401 {
+		t.Errorf("gateway /v1/models without a key: %d", got)
+	}
+	if got := status(base + "/metrics"); got != 200 {
+		t.Errorf("gateway /metrics: %d", got)
+	}
+	ctx := bustest.Ctx(t, time.Minute)
+	for _, args := range [][]string{
+		{"gateway", "--nats", url, "--api", "0.0.0.0:0"},
+		{"server", "--port", "-1", "--data", t.TempDir(), "--api", "0.0.0.0:0"},
+	} {
+		_, stderr, code := run(t, ctx, args...)
+		if code == 0 || !strings.Contains(stderr, "refusing to serve the API beyond loopback without an API key") || !strings.Contains(stderr, "REEL_API_KEYS") {
+			t.Errorf("%v: exit %d\n%s", args, code, stderr)
+		}
+	}
+}

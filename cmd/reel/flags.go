@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -16,11 +17,13 @@ type natsFlags struct{ cc bus.ConnectConfig }
 
 func (f *natsFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.cc.URL, "nats", bus.URLFromEnv(), "NATS server URL(s), comma-separated (env REEL_NATS)")
-	fs.StringVar(&f.cc.User, "nats-user", "", "NATS user")
-	fs.StringVar(&f.cc.Password, "nats-password", "", "NATS password")
-	fs.StringVar(&f.cc.Token, "nats-token", "", "NATS token")
-	fs.StringVar(&f.cc.CredsFile, "nats-creds", "", "NATS credentials file (JWT + NKey)")
-	fs.StringVar(&f.cc.NKeyFile, "nats-nkey", "", "NATS NKey seed file")
+	// Credentials also come from the environment, so that a Kubernetes
+	// Secret or compose file need not put them on the command line.
+	fs.StringVar(&f.cc.User, "nats-user", os.Getenv("REEL_NATS_USER"), "NATS user (env REEL_NATS_USER)")
+	fs.StringVar(&f.cc.Password, "nats-password", os.Getenv("REEL_NATS_PASSWORD"), "NATS password (env REEL_NATS_PASSWORD)")
+	fs.StringVar(&f.cc.Token, "nats-token", os.Getenv("REEL_NATS_TOKEN"), "NATS token (env REEL_NATS_TOKEN)")
+	fs.StringVar(&f.cc.CredsFile, "nats-creds", os.Getenv("REEL_NATS_CREDS"), "NATS credentials file (JWT + NKey; env REEL_NATS_CREDS)")
+	fs.StringVar(&f.cc.NKeyFile, "nats-nkey", os.Getenv("REEL_NATS_NKEY"), "NATS NKey seed file (env REEL_NATS_NKEY)")
 	fs.StringVar(&f.cc.TLSCA, "tls-ca", "", "CA certificate (PEM) to verify the NATS server")
 	fs.StringVar(&f.cc.TLSCert, "tls-cert", "", "client certificate (PEM) for mutual TLS")
 	fs.StringVar(&f.cc.TLSKey, "tls-key", "", "client key (PEM) for mutual TLS")

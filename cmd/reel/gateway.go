@@ -72,10 +72,16 @@ func runGateway(ctx context.Context, a *app, f *gatewayFlags, cmd *cobra.Command
 	m := metrics.New()
 	m.WatchBus(b, protocol.Stages(), true)
 	if err := m.WatchJobs(ctx, b.Jobs); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting
+		}
 		return err
 	}
 	f.metrics.serveProbes(ctx, &metrics.Probes{Metrics: m, Checks: []metrics.Check{metrics.Connected(b)}}, cmd.OutOrStdout(), log, stop)
 	err = serveAPI(ctx, &f.api, keys, b, []protocol.Manifest{pipeline.GoEngine(eng).Manifest()}, m.Handler(), log, cmd.OutOrStdout())
+	if err != nil && ctx.Err() != nil {
+		err = nil // stopped while starting
+	}
 	if err == nil {
 		if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
 			err = cause

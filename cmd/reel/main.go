@@ -69,6 +69,7 @@ func newRoot() *cobra.Command {
 		newGPUProbeCommand(),
 		newQuantizeCommand(),
 		newVersionCommand(),
+		newProbeCommand(),
 	)
 	return root
 }

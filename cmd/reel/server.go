@@ -106,6 +106,9 @@ func runServer(ctx context.Context, a *app, f *serverFlags, cmd *cobra.Command) 
 	m := metrics.New()
 	m.WatchBus(b, protocol.Stages(), true)
 	if err := m.WatchJobs(ctx, b.Jobs); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting
+		}
 		return err
 	}
 	checks := []metrics.Check{metrics.Connected(b)}
@@ -117,7 +120,7 @@ func runServer(ctx context.Context, a *app, f *serverFlags, cmd *cobra.Command) 
 	var wg sync.WaitGroup
 	if f.api.enabled() {
 		wg.Go(func() {
-			if err := serveAPI(ctx, &f.api, keys, b, []protocol.Manifest{engine.Manifest()}, m.Handler(), log, cmd.OutOrStdout()); err != nil {
+			if err := serveAPI(ctx, &f.api, keys, b, []protocol.Manifest{engine.Manifest()}, m.Handler(), log, cmd.OutOrStdout()); err != nil && ctx.Err() == nil {
 				stop(err)
 			}
 		})

@@ -137,3 +137,20 @@ func TestGateway(t *testing.T) {
 		}
 	}
 }
+
+// A bare server warns when a job waits for a stage with no live worker,
+// saying how to start one.
+func TestServerWarnsIdleStage(t *testing.T) {
+	srv, url := start(t, true, "server", "--port", "-1", "--data", t.TempDir(), "--log-format", "json")
+	ctx := bustest.Ctx(t, time.Minute)
+	if _, stderr, code := run(t, ctx, "submit", "a", "purple", "square", "--nats", url); code != 0 {
+		t.Fatalf("submit of an unquoted prompt: %s", stderr)
+	}
+	if err := srv.stderr.waitFor(ctx, "wait for stage textenc, which has no live worker: start one with 'reel stage textenc --nats "+url); err != nil {
+		t.Fatalf("%v\n%s", err, srv.stderr)
+	}
+	out, _, _ := run(t, ctx, "jobs", "--nats", url)
+	if !strings.Contains(out, "a purple square") {
+		t.Errorf("the unquoted words were not joined into one prompt:\n%s", out)
+	}
+}

@@ -35,7 +35,9 @@ func warnIdleStages(ctx context.Context, b *bus.Bus, log zerolog.Logger, url str
 			live[w.Stage] = true
 		}
 		for _, st := range protocol.Stages() {
-			cons, err := b.Stream.Consumer(ctx, protocol.ConsumerName(st))
+			// Attach as a stage would (creating the durable consumer if no
+			// stage ever did), so its pending count covers every message.
+			cons, err := b.Consumer(ctx, st)
 			if err != nil {
 				continue
 			}

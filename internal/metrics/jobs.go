@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -28,8 +27,7 @@ func (m *Metrics) WatchJobs(ctx context.Context, jobs jetstream.KeyValue) error 
 	}
 	go func() {
 		defer func() { _ = w.Stop() }()
-		var mu sync.Mutex
-		states := map[string]protocol.State{}
+		states := map[string]protocol.State{} // only this goroutine uses it
 		live := false // past the initial values: transitions are new
 		for {
 			select {
@@ -39,13 +37,11 @@ func (m *Metrics) WatchJobs(ctx context.Context, jobs jetstream.KeyValue) error 
 				if !ok {
 					return
 				}
-				mu.Lock()
 				if e == nil {
 					live = true
 				} else {
 					m.jobUpdate(states, e, live)
 				}
-				mu.Unlock()
 			}
 		}
 	}()

@@ -28,7 +28,7 @@ func (m *Metrics) WatchJobs(ctx context.Context, jobs jetstream.KeyValue) error 
 	go func() {
 		defer func() { _ = w.Stop() }()
 		states := map[string]protocol.State{} // only this goroutine uses it
-		live := false // past the initial values: transitions are new
+		live := false                         // past the initial values: transitions are new
 		for {
 			select {
 			case <-ctx.Done():

@@ -110,13 +110,41 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	j, err := s.cfg.Backend.Job(ctx, id)
+	j, err := s.submitted(ctx, Submission{ID: id, Request: c.Request, Settings: c.Settings})
 	if err != nil {
 		return err
 	}
 	s.cfg.Log.Info().Str("job", id).Str("owner", owner).Int("frames", c.Settings.Frames).Msg("api: video created")
 	writeJSON(w, http.StatusOK, s.video(j))
 	return nil
+}
+
+// recordWait bounds how long create waits for a new job's record: where the
+// record is a projection of the prompt message, it appears a moment after
+// the publish.
+const recordWait = 5 * time.Second
+
+// submitted returns the new job's record once it is there, so that the
+// client's first retrieve finds it; past recordWait it answers with the
+// job as submitted (queued).
+func (s *Server) submitted(ctx context.Context, sub Submission) (*orchestrator.Job, error) {
+	deadline := time.Now().Add(recordWait)
+	for delay := 5 * time.Millisecond; ; delay = min(2*delay, 200*time.Millisecond) {
+		j, err := s.cfg.Backend.Job(ctx, sub.ID)
+		if !errors.Is(err, orchestrator.ErrNotFound) {
+			return j, err
+		}
+		if time.Now().After(deadline) {
+			now := time.Now().UTC()
+			return &orchestrator.Job{ID: sub.ID, Prompt: sub.Request.Prompt, Negative: sub.Request.Negative,
+				Settings: sub.Settings, State: protocol.StateQueued, Created: now, Updated: now}, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(delay):
+		}
+	}
 }
 
 func (s *Server) retrieve(w http.ResponseWriter, r *http.Request) error {

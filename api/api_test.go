@@ -156,6 +156,7 @@ func TestKeysSeparateOwners(t *testing.T) {
 			}
 		}
 	}
+	e.listed(t, "alice-key", 1)
 	var page struct {
 		Data []api.Video `json:"data"`
 	}
@@ -257,6 +258,7 @@ func TestListPages(t *testing.T) {
 	for range 3 {
 		ids = append(ids, e.create(t, "", nil).ID)
 	}
+	e.listed(t, "", 3)
 	type page struct {
 		Data    []api.Video `json:"data"`
 		HasMore bool        `json:"has_more"`

@@ -15,12 +15,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/reel-video/reel/internal/envconfig"
 	"golang.org/x/time/rate"
 )
 
 // KeysEnv is the environment variable with API keys (comma-separated), so
 // that keys need not appear on a command line (Kubernetes: a Secret as env).
-const KeysEnv = "REEL_API_KEYS"
+const KeysEnv = envconfig.APIKeys
 
 // KeyCookie is the cookie the web UI keeps the key in: <video src> and
 // download links cannot send an Authorization header.

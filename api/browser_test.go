@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/reel-video/reel/api"
+	"github.com/reel-video/reel/internal/envconfig"
 )
 
 // chromium finds the browser as stages/encode/video's playback test does:
@@ -19,7 +20,7 @@ import (
 // chromium-browser on PATH; missing, it skips loudly (fails in CI).
 func chromium(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("REEL_CHROMIUM"); p != "" {
+	if p := envconfig.String(envconfig.Chromium); p != "" {
 		return p
 	}
 	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
@@ -34,7 +35,7 @@ func chromium(t *testing.T) string {
 	}
 	msg := fmt.Sprintf("MISSING TOOL, CHECK NOT RUN: chromium (BROWSER UI CHECK) not available (%v). Install the Debian package \"chromium\"; set REEL_VIDEO_REQUIRE_TOOLS=1 to make this a failure.", err)
 	fmt.Fprintln(os.Stderr, "api: "+msg)
-	if os.Getenv("REEL_VIDEO_REQUIRE_TOOLS") == "1" {
+	if envconfig.Bool(envconfig.VideoRequireTools) {
 		t.Fatal(msg)
 	}
 	t.Skip(msg)
@@ -109,7 +110,7 @@ func TestBrowserUI(t *testing.T) {
 		got.Prompt != "a red circle moving right" || !strings.Contains(got.Poster, "variant=thumbnail") {
 		t.Errorf("page: %+v", got)
 	}
-	dir := os.Getenv("REEL_SCREENSHOT_DIR")
+	dir := envconfig.String(envconfig.ScreenshotDir)
 	if dir == "" {
 		dir = t.TempDir()
 	}

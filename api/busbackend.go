@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -115,35 +114,20 @@ func (k *BusBackend) Blob(ctx context.Context, name string) ([]byte, error) {
 	return k.b.GetBlob(ctx, name)
 }
 
-// Follow replays the job's events and follows new ones.
+// Follow replays the job's events and follows new ones, through its first
+// ending event.
 func (k *BusBackend) Follow(ctx context.Context, id string, fn func(protocol.Event) bool) error {
-	cons, err := k.b.JS.OrderedConsumer(ctx, protocol.EventsStreamName, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{protocol.EventSubject(id)},
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	err := k.store.Follow(fctx, id, func(ev protocol.Event) {
+		if fctx.Err() == nil && !fn(ev) {
+			cancel()
+		}
 	})
-	if err != nil {
-		return fmt.Errorf("follow %s: %w", id, err)
+	if fctx.Err() != nil {
+		return nil // the caller stopped, or ctx ended
 	}
-	it, err := cons.Messages()
-	if err != nil {
-		return fmt.Errorf("follow %s: %w", id, err)
-	}
-	defer it.Stop()
-	for {
-		m, err := it.Next(jetstream.NextContext(ctx))
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("follow %s: %w", id, err)
-		}
-		var ev protocol.Event
-		if json.Unmarshal(m.Data(), &ev) != nil {
-			continue
-		}
-		if !fn(ev) {
-			return nil
-		}
-	}
+	return err
 }
 
 // Workers lists the live worker heartbeats.

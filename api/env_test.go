@@ -24,16 +24,13 @@ import (
 
 var (
 	engOnce sync.Once
-	eng     pipeline.Engine
+	eng     *model.Engine
 	engErr  error
 )
 
-func engine(t *testing.T) pipeline.Engine {
+func engine(t *testing.T) *model.Engine {
 	t.Helper()
-	engOnce.Do(func() {
-		e, err := model.Load(model.Options{})
-		eng, engErr = pipeline.GoEngine(e), err
-	})
+	engOnce.Do(func() { eng, engErr = model.Load(model.Options{}) })
 	if engErr != nil {
 		t.Fatal(engErr)
 	}
@@ -51,9 +48,7 @@ type env struct {
 func newEnv(t *testing.T, cfg api.Config, bare bool) *env {
 	t.Helper()
 	_, b := bustest.Start(t, bustest.Options{})
-	if !bare {
-		serve(t, b)
-	}
+	serve(t, b, bare)
 	ctx := bustest.Ctx(t, 30*time.Second)
 	backend, err := api.NewBusBackend(ctx, b, orchestrator.NewStore(b, bustest.Logger(t)))
 	if err != nil {
@@ -69,15 +64,20 @@ func newEnv(t *testing.T, cfg api.Config, bare bool) *env {
 	return &env{b: b, srv: srv}
 }
 
-func serve(t *testing.T, b *bus.Bus) {
+// serve runs every stage, or with bare none: only what every deployment
+// has somewhere, the record projector and the dead-letter handler.
+func serve(t *testing.T, b *bus.Bus, bare bool) {
 	t.Helper()
+	st := map[string]int{protocol.StageTextEnc: 1, protocol.StageDenoise: 1, protocol.StageVAEDecode: 1, protocol.StageEncode: 1}
+	if bare {
+		st = nil
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	started := make(chan struct{})
 	go func() {
 		done <- pipeline.Run(ctx, pipeline.Options{
-			Bus: b, Engine: engine(t), DeadLetters: true,
-			Stages:  map[string]int{protocol.StageTextEnc: 1, protocol.StageDenoise: 1, protocol.StageVAEDecode: 1, protocol.StageEncode: 1},
+			Bus: b, Engine: pipeline.GoEngine(engine(t)), DeadLetters: true, Stages: st,
 			Output:  stages.OutputDefaults{WorkDir: t.TempDir()},
 			Started: func([]*worker.Runner) { close(started) },
 			Log:     bustest.Logger(t),
@@ -178,6 +178,27 @@ func (e *env) wait(t *testing.T, key, id string) api.Video {
 		case <-ctx.Done():
 			t.Fatalf("video %s still %s", id, v.Status)
 		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// listed waits until the key's list shows n videos: the list reads job
+// records, which the projector writes a moment after each create.
+func (e *env) listed(t *testing.T, key string, n int) {
+	t.Helper()
+	ctx := bustest.Ctx(t, 30*time.Second)
+	for {
+		var page struct {
+			Data []api.Video `json:"data"`
+		}
+		e.call(t, "GET", "/v1/videos?limit=100", key, nil, nil, &page)
+		if len(page.Data) >= n {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("list shows %d videos, want %d", len(page.Data), n)
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
 }

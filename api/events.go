@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/orchestrator"
 )
 
 // keepAlive is how often an idle event stream gets a comment line, so that
@@ -54,7 +55,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	}()
 	tick := time.NewTicker(keepAlive)
 	defer tick.Stop()
-	n := 0
+	// The record is a projection of these very events and may lag them, so
+	// each message carries the video as the events so far fold to.
+	var seen []protocol.Event
 	for {
 		select {
 		case <-ctx.Done():
@@ -70,19 +73,19 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 			}
 			fl.Flush()
 		case ev := <-evs:
-			n++
-			if cur, err := s.cfg.Backend.Job(ctx, j.ID); err == nil {
-				j = cur
+			seen = append(seen, ev)
+			if f := orchestrator.Fold(j.ID, seen); f != nil && f.Settings.Frames > 0 {
+				j = f
 			}
 			data, err := json.Marshal(sseEvent{Event: ev, Video: s.video(j)})
 			if err != nil {
 				return nil
 			}
-			if _, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", n, ev.Kind, data); err != nil {
+			if _, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", len(seen), ev.Kind, data); err != nil {
 				return nil
 			}
 			fl.Flush()
-			if ev.Kind == protocol.EventSucceeded || ev.Kind == protocol.EventFailed || ev.Kind == protocol.EventCancelled {
+			if ev.Ended() {
 				return nil
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -78,7 +79,7 @@ func New(conn *Conn, lay *Layout) *Bus {
 // headers.
 func ClaimThreshold(maxPayload int) int {
 	if maxPayload <= 0 {
-		maxPayload = 1 << 20
+		maxPayload = DefaultMaxPayload
 	}
 	return maxPayload * 3 / 4
 }
@@ -87,6 +88,12 @@ func ClaimThreshold(maxPayload int) int {
 // holds a message (a redelivered or re-run handler), nothing is added and
 // duplicate is true. Large bodies are claim-checked first.
 func (b *Bus) PublishOnce(ctx context.Context, subject string, env *protocol.Envelope) (duplicate bool, err error) {
+	return b.PublishOnceWith(ctx, subject, env, nil)
+}
+
+// PublishOnceWith is PublishOnce with extra headers (a prompt's
+// Reel-Deadline).
+func (b *Bus) PublishOnceWith(ctx context.Context, subject string, env *protocol.Envelope, extra nats.Header) (duplicate bool, err error) {
 	env.V = protocol.SchemaVersion
 	if len(env.Body) > b.claimAt {
 		if err := b.claim(ctx, subject, env); err != nil {
@@ -99,6 +106,9 @@ func (b *Bus) PublishOnce(ctx context.Context, subject string, env *protocol.Env
 	}
 	m := nats.NewMsg(subject)
 	m.Data = data
+	for k, vs := range extra {
+		m.Header[k] = vs
+	}
 	m.Header.Set(protocol.HeaderJob, env.Job)
 	m.Header.Set(protocol.HeaderStage, env.Stage)
 	m.Header.Set(protocol.HeaderSchema, strconv.Itoa(protocol.SchemaVersion))
@@ -115,6 +125,12 @@ func (b *Bus) PublishOnce(ctx context.Context, subject string, env *protocol.Env
 			switch apiErr.ErrorCode {
 			case jetstream.JSErrCodeStreamWrongLastSequence:
 				return true, nil // the subject already holds its message
+			case errCodeStoreFailed:
+				// The stream's own write-once rule (one message per
+				// subject, discard new) refused it: same verdict.
+				if strings.Contains(apiErr.Description, perSubjectLimit) {
+					return true, nil
+				}
 			case jetstream.JSErrCodeStreamWrongLastSequenceConstant, errCodeDuplicateInProcess:
 				// A clustered stream answers a publish racing another on
 				// the same subject (two workers on a redelivered message)
@@ -138,7 +154,15 @@ const (
 	// errCodeDuplicateInProcess is JSStreamDuplicateMessageConflict (server
 	// 2.11+): a message with the same Nats-Msg-Id is still being stored.
 	errCodeDuplicateInProcess jetstream.ErrorCode = 10158
-	inProcessRetries                              = 5 // 20 ms doubling: 620 ms in all
+	// errCodeStoreFailed is JSStreamStoreFailedF, the generic "could not
+	// store" code; perSubjectLimit is its description when the per-subject
+	// limit refused the message (nats-server's ErrMaxMsgsPerSubject).
+	errCodeStoreFailed jetstream.ErrorCode = 10077
+)
+
+const (
+	inProcessRetries = 5 // 20 ms doubling: 620 ms in all
+	perSubjectLimit  = "maximum messages per subject exceeded"
 )
 
 func (b *Bus) claim(ctx context.Context, subject string, env *protocol.Envelope) error {

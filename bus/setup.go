@@ -11,7 +11,21 @@ import (
 	"github.com/reel-video/reel/bus/protocol"
 )
 
-// LayoutConfig sizes the streams, buckets and consumers.
+// Layout defaults: what a zero LayoutConfig field means (and the CLI flags'
+// defaults).
+const (
+	DefaultMaxAge        = 7 * 24 * time.Hour
+	DefaultMaxBytes      = 2 << 30
+	DefaultReplicas      = 1
+	DefaultAckWait       = 30 * time.Second
+	DefaultMaxDeliver    = 5
+	DefaultMaxAckPending = 256
+	DefaultWorkerTTL     = 30 * time.Second
+	DefaultMaxQueue      = 1000
+)
+
+// LayoutConfig sizes the streams, buckets and consumers; zero fields take
+// the Default* values.
 type LayoutConfig struct {
 	MaxAge   time.Duration // retention of stage inputs, events and blobs; default 7 days
 	MaxBytes int64         // REEL stream and blobs bucket each; events, DLQ and jobs get a quarter; default 2 GiB
@@ -27,28 +41,28 @@ type LayoutConfig struct {
 
 func (c *LayoutConfig) setDefaults() {
 	if c.MaxAge == 0 {
-		c.MaxAge = 7 * 24 * time.Hour
+		c.MaxAge = DefaultMaxAge
 	}
 	if c.MaxBytes == 0 {
-		c.MaxBytes = 2 << 30
+		c.MaxBytes = DefaultMaxBytes
 	}
 	if c.Replicas == 0 {
-		c.Replicas = 1
+		c.Replicas = DefaultReplicas
 	}
 	if c.AckWait == 0 {
-		c.AckWait = 30 * time.Second
+		c.AckWait = DefaultAckWait
 	}
 	if c.MaxDeliver == 0 {
-		c.MaxDeliver = 5
+		c.MaxDeliver = DefaultMaxDeliver
 	}
 	if c.MaxAckPending == 0 {
-		c.MaxAckPending = 256
+		c.MaxAckPending = DefaultMaxAckPending
 	}
 	if c.WorkerTTL == 0 {
-		c.WorkerTTL = 30 * time.Second
+		c.WorkerTTL = DefaultWorkerTTL
 	}
 	if c.MaxQueue == 0 {
-		c.MaxQueue = 1000
+		c.MaxQueue = DefaultMaxQueue
 	}
 }
 
@@ -106,7 +120,15 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg LayoutConfig) (*Layo
 		"reel.prompt.*", "reel.text.*", "reel.latent.*.*", "reel.frames.*.*", "reel.video.*")
 	reel.Metadata = cfg.metadata()
 	reel.Duplicates = min(2*time.Minute, cfg.MaxAge) // the server's default, which must not exceed MaxAge
-	reel.Discard = jetstream.DiscardOld
+	// Every subject of REEL is write-once, and the server enforces it for
+	// every publisher (a second `nats pub` on a prompt subject is refused
+	// with "maximum messages per subject exceeded"). Per-subject discard-new
+	// needs the stream's discard policy to be new as well: a full stream
+	// then refuses new jobs' messages instead of evicting the inputs of
+	// jobs still in flight (docs/protocol.md, "Write-once").
+	reel.MaxMsgsPerSubject = 1
+	reel.DiscardNewPerSubject = true
+	reel.Discard = jetstream.DiscardNew
 	streams := []struct {
 		into *jetstream.Stream
 		cfg  jetstream.StreamConfig
@@ -256,6 +278,46 @@ func (l *Layout) DLQConsumer(ctx context.Context) (jetstream.Consumer, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("consumer reel-deadletters: %w", err)
+	}
+	return c, nil
+}
+
+// Durable consumers of the job-record projector (orchestrator.Projector):
+// one on the prompts of stream REEL, one on REEL_EVENTS, each shared by
+// every process hosting a projector.
+const (
+	ProjectorPromptsConsumer = "reel-projector-prompts"
+	ProjectorEventsConsumer  = "reel-projector-events"
+	// projectorAckWait is short: the projector takes one message at a time
+	// (MaxAckPending 1, to fold in stream order), so a host that died
+	// holding one stalls every job's record for this long.
+	projectorAckWait = 5 * time.Second
+)
+
+// ProjectorPrompts is the projector's durable consumer of prompt messages.
+func (l *Layout) ProjectorPrompts(ctx context.Context) (jetstream.Consumer, error) {
+	return l.projectorConsumer(ctx, l.Stream, ProjectorPromptsConsumer, protocol.PromptSubject("*"))
+}
+
+// ProjectorEvents is the projector's durable consumer of job events.
+func (l *Layout) ProjectorEvents(ctx context.Context) (jetstream.Consumer, error) {
+	return l.projectorConsumer(ctx, l.Events, ProjectorEventsConsumer, protocol.EventSubject("*"))
+}
+
+func (l *Layout) projectorConsumer(ctx context.Context, s jetstream.Stream, name, filter string) (jetstream.Consumer, error) {
+	c, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:       name,
+		Description:   "reel job-record projector",
+		FilterSubject: filter,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       min(projectorAckWait, l.Cfg.AckWait),
+		MaxAckPending: 1, // in stream order, one at a time, across all hosts
+		ReplayPolicy:  jetstream.ReplayInstantPolicy,
+		Replicas:      l.Cfg.Replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s: %w", name, err)
 	}
 	return c, nil
 }

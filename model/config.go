@@ -42,17 +42,20 @@ var ErrConfig = errors.New("model: bad config")
 
 // The parts of the architecture that the Go code hard-wires (the layer
 // graph of reel_tiny.py); a config that disagrees is rejected at load
-// rather than producing garbage.
+// rather than producing garbage. The frame size is not among them: the DiT
+// is patches plus RoPE and the VAE is convolutional, so any multiple of
+// frameQuantum runs on the same weights (see Options.Width).
 const (
-	latentChannels   = 8
-	latentFrames     = 4 // latent frames per chunk
-	latentSide       = 8 // latent height and width
-	latentPlane      = latentSide * latentSide
-	framesPerChunk   = 16
-	pixelSide        = 64
-	patchSide        = 2
-	vaeStages        = 4
-	textVocabMinimum = 256 + 3 // bytes + BOS, EOS, PAD
+	latentChannels      = 8
+	latentFrames        = 4 // latent frames per chunk
+	framesPerChunk      = 16
+	spatialCompression  = 8 // the VAE's three 2× spatial upsamplings
+	temporalCompression = framesPerChunk / latentFrames
+	patchSide           = 2
+	frameQuantum        = spatialCompression * patchSide // frame sides are multiples of this
+	maxFrameSide        = 4096                           // catches typos before they allocate gigabytes
+	vaeStages           = 4
+	textVocabMinimum    = 256 + 3 // bytes + BOS, EOS, PAD
 )
 
 // ParseConfig decodes the JSON config of a weight file and checks that it
@@ -79,9 +82,11 @@ func (c Config) validate() error {
 		c.TemporalCompression != framesPerChunk/latentFrames:
 		return bad("chunking %d latent -> %d frames (x%d), want %d -> %d", c.LatentFramesPerChunk,
 			c.FramesPerChunk, c.TemporalCompression, latentFrames, framesPerChunk)
-	case c.Height != pixelSide || c.Width != pixelSide || c.SpatialCompression != pixelSide/latentSide:
-		return bad("frame %dx%d /%d, want %dx%d /%d", c.Width, c.Height, c.SpatialCompression,
-			pixelSide, pixelSide, pixelSide/latentSide)
+	case c.SpatialCompression != spatialCompression:
+		return bad("spatial_compression %d, want %d", c.SpatialCompression, spatialCompression)
+	case !frameSideOK(c.Width) || !frameSideOK(c.Height):
+		return bad("frame %dx%d: sides must be positive multiples of %d up to %d", c.Width, c.Height,
+			frameQuantum, maxFrameSide)
 	case c.FPS <= 0:
 		return bad("fps %d", c.FPS)
 	case c.TextVocab < textVocabMinimum || c.TextMaxLen < 2:
@@ -121,6 +126,8 @@ func (c Config) validate() error {
 
 func tokenOK(id, vocab int) bool { return id >= 256 && id < vocab }
 
+func frameSideOK(n int) bool { return n > 0 && n%frameQuantum == 0 && n <= maxFrameSide }
+
 // equal reports whether two configs describe the same model.
 func (c Config) equal(o Config) bool {
 	return c.Name == o.Name && c.Height == o.Height && c.Width == o.Width && c.FPS == o.FPS &&
@@ -132,6 +139,22 @@ func (c Config) equal(o Config) bool {
 		c.TextPad == o.TextPad && c.DiTDim == o.DiTDim && c.DiTLayers == o.DiTLayers &&
 		c.DiTHeads == o.DiTHeads && slices.Equal(c.Patch, o.Patch) && slices.Equal(c.RopeSplit, o.RopeSplit) &&
 		c.RopeBase == o.RopeBase && c.NormEps == o.NormEps && slices.Equal(c.VAEChannels, o.VAEChannels)
+}
+
+// LatentHeight is the latent grid's height (Height / SpatialCompression).
+func (c Config) LatentHeight() int { return c.Height / c.SpatialCompression }
+
+// LatentWidth is the latent grid's width (Width / SpatialCompression).
+func (c Config) LatentWidth() int { return c.Width / c.SpatialCompression }
+
+// latentPlane is the number of latent values per channel and latent frame.
+func (c Config) latentPlane() int { return c.LatentHeight() * c.LatentWidth() }
+
+// LatentSize is the number of values of a normalised latent for a video of
+// frames frames: LatentChannels · LatentFrames(frames) · LatentHeight ·
+// LatentWidth.
+func (c Config) LatentSize(frames int) int {
+	return c.LatentChannels * c.LatentFrames(frames) * c.latentPlane()
 }
 
 // LatentFrames returns the number of latent frames for a video of frames

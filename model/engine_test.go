@@ -164,7 +164,9 @@ func TestParseConfigRejects(t *testing.T) {
 		{`"dit_heads": 4`, `"dit_heads": 3`},
 		{`"patch": [1, 2, 2]`, `"patch": [2, 2, 2]`},
 		{`"text_pad": 258`, `"text_pad": 259`},
-		{`"height": 64`, `"height": 128`},
+		{`"height": 64`, `"height": 72`}, // not a multiple of 16 (any multiple runs: see TestFrameSize)
+		{`"width": 64`, `"width": 0`},
+		{`"spatial_compression": 8`, `"spatial_compression": 16`},
 		{`"vae_channels": [128, 64, 32, 16]`, `"vae_channels": [128, 64, 32]`},
 		{`"norm_eps": 1e-06`, `"norm_eps": 0`},
 		{`"fps": 8`, `"fps": "8"`},

@@ -18,10 +18,18 @@ var ErrWeights = errors.New("model: bad weights")
 // dtype. The weights it loads (f32, linear, smallLinear) are fresh copies:
 // none aliases the file buffer, so the caller may drop the file (and the
 // loaded model's memory is exactly what it keeps); only get's raw tensor
-// points into the file.
+// points into the file. kept (when not nil) adds up the bytes of what they
+// returned: the loaded model's resident weights, reported by the Manifest.
 type tensors struct {
 	file string
 	f    *safetensors.File
+	kept *int64
+}
+
+func (s tensors) keep(n int) {
+	if s.kept != nil {
+		*s.kept += int64(n)
+	}
 }
 
 func (s tensors) get(name string, shape ...int) (*safetensors.Tensor, error) {
@@ -35,8 +43,16 @@ func (s tensors) get(name string, shape ...int) (*safetensors.Tensor, error) {
 	return t, nil
 }
 
-// f32 returns a tensor widened to float32 (F32, BF16 and F16 widen exactly).
+// f32 returns a tensor widened to float32 (F32, BF16 and F16 widen
+// exactly), counted as kept.
 func (s tensors) f32(name string, shape ...int) ([]float32, error) {
+	v, err := s.widen(name, shape...)
+	s.keep(4 * len(v))
+	return v, err
+}
+
+// widen is f32 for values the caller repacks (not counted as kept).
+func (s tensors) widen(name string, shape ...int) ([]float32, error) {
 	t, err := s.get(name, shape...)
 	if err != nil {
 		return nil, err
@@ -56,18 +72,22 @@ func (s tensors) linear(name string, out, in int) (*kernels.Weight, error) {
 	if err != nil {
 		return nil, err
 	}
+	var w *kernels.Weight
 	if t.DType == safetensors.F8_E4M3 {
-		scale, err := s.f32(name+"_scale", out)
+		scale, err := s.widen(name+"_scale", out)
 		if err != nil {
 			return nil, err
 		}
-		return kernels.NewWeightFP8(out, in, slices.Clone(t.Data), scale), nil
+		w = kernels.NewWeightFP8(out, in, slices.Clone(t.Data), scale)
+	} else {
+		v, err := s.widen(name, out, in)
+		if err != nil {
+			return nil, err
+		}
+		w = kernels.NewWeightF32(out, in, v)
 	}
-	w, err := s.f32(name, out, in)
-	if err != nil {
-		return nil, err
-	}
-	return kernels.NewWeightF32(out, in, w), nil
+	s.keep(w.Bytes())
+	return w, nil
 }
 
 // smallLinear loads a Linear layer (weight and bias) outside the DiT blocks
@@ -75,7 +95,7 @@ func (s tensors) linear(name string, out, in int) (*kernels.Weight, error) {
 // caption MLP (once per Sample call). In compact mode a BF16 weight stays
 // BF16 and is widened exactly when used; otherwise it becomes float32.
 func (s tensors) smallLinear(prefix string, out, in int, compact bool) (*smallLinear, error) {
-	bias, err := s.f32(prefix+".bias", out)
+	bias, err := s.widen(prefix+".bias", out)
 	if err != nil {
 		return nil, err
 	}
@@ -89,11 +109,10 @@ func (s tensors) smallLinear(prefix string, out, in int, compact bool) (*smallLi
 		for i := range l.bf16 {
 			l.bf16[i] = binary.LittleEndian.Uint16(t.Data[2*i:])
 		}
-		return l, nil
-	}
-	if l.f32, err = s.f32(prefix+".weight", out, in); err != nil {
+	} else if l.f32, err = s.widen(prefix+".weight", out, in); err != nil {
 		return nil, err
 	}
+	s.keep(l.bytes())
 	return l, nil
 }
 

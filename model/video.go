@@ -6,44 +6,48 @@ import (
 	"math"
 )
 
-// LatentChunk returns a copy of latent chunk i, [8, 4, 8, 8], of a latent
-// [8, T, 8, 8]. It panics if the latent is not that size or i is out of
-// range, like slice indexing.
+// LatentChunk returns a copy of latent chunk i, [C, 4, H, W], of a latent
+// [C, T, H, W] with C = 8 latent channels (the plane H·W is len(lat)/(8·T),
+// so any frame size works). It panics if the latent is not that shape or i
+// is out of range, like slice indexing.
 func LatentChunk(lat []float32, t, i int) []float32 {
-	if len(lat) != latentChannels*t*latentPlane || i < 0 || (i+1)*latentFrames > t {
+	if t <= 0 || len(lat)%(latentChannels*t) != 0 || i < 0 || (i+1)*latentFrames > t {
 		panic(fmt.Sprintf("model: LatentChunk(%d values, T=%d, chunk %d): out of range", len(lat), t, i))
 	}
-	out := make([]float32, latentChannels*latentFrames*latentPlane)
-	per := latentFrames * latentPlane
+	plane := len(lat) / (latentChannels * t)
+	out := make([]float32, latentChannels*latentFrames*plane)
+	per := latentFrames * plane
 	for c := 0; c < latentChannels; c++ {
-		src := lat[(c*t+i*latentFrames)*latentPlane:]
+		src := lat[(c*t+i*latentFrames)*plane:]
 		copy(out[c*per:(c+1)*per], src[:per])
 	}
 	return out
 }
 
-// DecodeChunk decodes one normalised latent chunk [8, 4, 8, 8]: it
+// DecodeChunk decodes one normalised latent chunk [8, 4, h, w] (h, w =
+// Config.LatentHeight, LatentWidth; 8×8 for reel-tiny's native 64×64): it
 // de-normalises z·std+mean per channel and returns the video chunk
-// [3, 16, 64, 64] (values about [−1, 1]). The result depends on this chunk
-// only, so chunks may be decoded anywhere, in any order.
+// [3, 16, Height, Width] (values about [−1, 1]). The result depends on this
+// chunk only, so chunks may be decoded anywhere, in any order.
 func (e *Engine) DecodeChunk(ctx context.Context, chunk []float32) ([]float32, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if want := latentChannels * latentFrames * latentPlane; len(chunk) != want {
+	if want := e.cfg.LatentSize(framesPerChunk); len(chunk) != want {
 		return nil, fmt.Errorf("%w: latent chunk has %d values, want %d", ErrInput, len(chunk), want)
 	}
 	return e.vae.decode(e.vae.denormalize(chunk), latentFrames), nil
 }
 
-// DecodeChunks decodes a normalised latent [8, T, 8, 8] chunk by chunk
-// (exactly as DecodeChunk on each LatentChunk) into [3, 4T, 64, 64].
+// DecodeChunks decodes a normalised latent [8, T, h, w] chunk by chunk
+// (exactly as DecodeChunk on each LatentChunk) into [3, 4T, Height, Width].
 func (e *Engine) DecodeChunks(ctx context.Context, lat []float32, t int) ([]float32, error) {
-	if t <= 0 || t%latentFrames != 0 || len(lat) != latentChannels*t*latentPlane {
-		return nil, fmt.Errorf("%w: latent of %d values is not [8, %d, 8, 8] with T a multiple of %d", ErrInput, len(lat), t, latentFrames)
+	if t <= 0 || t%latentFrames != 0 || len(lat) != latentChannels*t*e.cfg.latentPlane() {
+		return nil, fmt.Errorf("%w: latent of %d values is not [8, %d, %d, %d] with T a multiple of %d", ErrInput,
+			len(lat), t, e.cfg.LatentHeight(), e.cfg.LatentWidth(), latentFrames)
 	}
 	frames := t / latentFrames * framesPerChunk
-	plane := pixelSide * pixelSide
+	plane := e.cfg.Height * e.cfg.Width
 	out := make([]float32, 3*frames*plane)
 	for i := 0; i < t/latentFrames; i++ {
 		vid, err := e.DecodeChunk(ctx, LatentChunk(lat, t, i))
@@ -59,15 +63,16 @@ func (e *Engine) DecodeChunks(ctx context.Context, lat []float32, t int) ([]floa
 }
 
 // DecodeLatent runs the decoder once over a whole normalised latent
-// [8, T, 8, 8] (any T ≥ 1), returning [3, 4T, 64, 64]. Unlike DecodeChunks
-// the temporal convolutions see across chunk borders, and memory grows with
-// T; it exists to measure what chunking saves.
+// [8, T, h, w] (any T ≥ 1), returning [3, 4T, Height, Width]. Unlike
+// DecodeChunks the temporal convolutions see across chunk borders, and
+// memory grows with T; it exists to measure what chunking saves.
 func (e *Engine) DecodeLatent(ctx context.Context, lat []float32, t int) ([]float32, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if t <= 0 || len(lat) != latentChannels*t*latentPlane {
-		return nil, fmt.Errorf("%w: latent of %d values is not [8, %d, 8, 8]", ErrInput, len(lat), t)
+	if t <= 0 || len(lat) != latentChannels*t*e.cfg.latentPlane() {
+		return nil, fmt.Errorf("%w: latent of %d values is not [8, %d, %d, %d]", ErrInput, len(lat), t,
+			e.cfg.LatentHeight(), e.cfg.LatentWidth())
 	}
 	return e.vae.decode(e.vae.denormalize(lat), t), nil
 }

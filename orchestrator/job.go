@@ -31,6 +31,10 @@ type Job struct {
 	// Parent is set on a replay: the job whose persisted stage input was reused.
 	Parent     string `json:"parent,omitempty"`
 	ReplayFrom string `json:"replay_from,omitempty"`
+	// Seq is the REEL_EVENTS stream sequence of the last event folded into
+	// the record (the projector skips events up to it when one is
+	// redelivered).
+	Seq uint64 `json:"seq,omitempty"`
 }
 
 // Stage is one stage's part of the record.
@@ -62,9 +66,11 @@ func (s *Stage) Seconds(now time.Time) float64 {
 	return end.Sub(*s.Started).Seconds()
 }
 
-func newJob(id string, req protocol.Request, set protocol.Settings, now time.Time) *Job {
-	j := &Job{ID: id, Prompt: req.Prompt, Negative: req.Negative, Settings: set, State: protocol.StateQueued,
-		Created: now, Updated: now, Stages: map[string]*Stage{}}
+// newJob is the record of a job before any event: created by its first
+// event, whichever it is (the submitted event may come after the first
+// stage's, from the projector's other consumer).
+func newJob(id string, now time.Time) *Job {
+	j := &Job{ID: id, State: protocol.StateQueued, Created: now, Updated: now, Stages: map[string]*Stage{}}
 	for _, s := range protocol.Stages() {
 		j.Stages[s] = &Stage{State: protocol.StateQueued}
 	}
@@ -83,9 +89,27 @@ func (j *Job) stage(name string) *Stage {
 	return s
 }
 
+// Fold is the job record that the events evs of job id (in stream order)
+// project to: what the projector writes to KV, computed anywhere.
+func Fold(id string, evs []protocol.Event) *Job {
+	var j *Job
+	for _, ev := range evs {
+		if j == nil {
+			j = newJob(id, ev.Time)
+		}
+		j.apply(ev)
+	}
+	return j
+}
+
 // apply folds an event into the record; it reports whether anything changed.
-// Terminal jobs only take the terminal event that made them so.
+// The submitted event fills in the request whenever it comes; otherwise a
+// terminal job takes nothing more: the first ending event in stream order
+// decides its state.
 func (j *Job) apply(ev protocol.Event) bool {
+	if ev.Kind == protocol.EventSubmitted {
+		return j.submitted(ev)
+	}
 	if j.State.Terminal() {
 		return false
 	}
@@ -163,6 +187,28 @@ func (j *Job) apply(ev protocol.Event) bool {
 		return false
 	}
 	j.Updated = now
+	return true
+}
+
+// submitted takes the request from the (first) submitted event.
+func (j *Job) submitted(ev protocol.Event) bool {
+	if ev.Settings == nil || j.Settings.Frames != 0 {
+		return false
+	}
+	j.Prompt, j.Negative, j.Settings = ev.Prompt, ev.Negative, *ev.Settings
+	j.Created, j.Deadline = ev.Time, ev.Deadline
+	j.Parent, j.ReplayFrom = ev.Parent, ev.ReplayFrom
+	if ev.ReplayFrom != "" {
+		for _, st := range protocol.Stages() {
+			if st == ev.ReplayFrom {
+				break
+			}
+			*j.stage(st) = Stage{State: protocol.StateSucceeded, ReusedFrom: ev.Parent}
+		}
+	}
+	if ev.Time.After(j.Updated) {
+		j.Updated = ev.Time
+	}
 	return true
 }
 

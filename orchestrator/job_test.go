@@ -10,7 +10,7 @@ import (
 
 func TestJobApplyStateMachine(t *testing.T) {
 	now := time.Unix(100, 0)
-	j := newJob("j", protocol.Request{Prompt: "p"}, protocol.DefaultSettings(), now)
+	j := newJob("j", now)
 	ev := func(kind, stage string, mod ...func(*protocol.Event)) bool {
 		e := protocol.Event{Job: "j", Stage: stage, Kind: kind, Time: now}
 		for _, m := range mod {
@@ -42,6 +42,29 @@ func TestJobApplyStateMachine(t *testing.T) {
 	}
 	if j.Stages[protocol.StageDenoise].State != protocol.StateCancelled {
 		t.Fatalf("unfinished stage of a failed job: %s", j.Stages[protocol.StageDenoise].State)
+	}
+}
+
+// The submitted event fills in the request whenever it is folded, even
+// after the job ended (textenc failed an invalid prompt before the
+// projector appended its submitted event), and only once.
+func TestFoldSubmittedInAnyOrder(t *testing.T) {
+	t0 := time.Unix(100, 0).UTC()
+	set := protocol.DefaultSettings()
+	set.Seed = 4
+	other := set
+	other.Seed = 5
+	j := Fold("j", []protocol.Event{
+		{Job: "j", Stage: protocol.StageTextEnc, Kind: protocol.EventFailed, Error: "prompt: is empty", Time: t0.Add(time.Second)},
+		{Job: "j", Kind: protocol.EventSubmitted, Prompt: "", Settings: &set, Time: t0},
+		{Job: "j", Kind: protocol.EventSubmitted, Prompt: "late", Settings: &other, Time: t0.Add(2 * time.Second)},
+	})
+	if j.State != protocol.StateFailed || j.Error != "prompt: is empty" || j.Settings.Seed != 4 || !j.Created.Equal(t0) || j.Prompt != "" {
+		t.Fatalf("record %+v", j)
+	}
+	r := Fold("r", []protocol.Event{{Job: "r", Kind: protocol.EventSubmitted, Prompt: "p", Settings: &set, Parent: "j", ReplayFrom: protocol.StageVAEDecode, Time: t0}})
+	if r.Parent != "j" || r.Stages[protocol.StageDenoise].ReusedFrom != "j" || r.Stages[protocol.StageVAEDecode].ReusedFrom != "" || r.State != protocol.StateQueued {
+		t.Fatalf("replay record %+v", r)
 	}
 }
 

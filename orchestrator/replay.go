@@ -129,7 +129,7 @@ func (s *Store) Replay(ctx context.Context, r ReplayRequest) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("replay %s of %s: %w", r.Stage, parent.ID, err)
 		}
-		env, err := protocol.UnmarshalEnvelope(m.Data)
+		env, err := decodeInput(subj, parent.ID, m.Data)
 		if err != nil {
 			return "", fmt.Errorf("replay %s of %s: %s: %w", r.Stage, parent.ID, subj, err)
 		}
@@ -146,15 +146,17 @@ func (s *Store) Replay(ctx context.Context, r ReplayRequest) (string, error) {
 	if id == "" {
 		id = NewJobID(now)
 	}
-	j := newJob(id, protocol.Request{Prompt: parent.Prompt, Negative: parent.Negative}, set, now)
-	j.Parent, j.ReplayFrom = parent.ID, r.Stage
-	for _, st := range protocol.Stages() {
-		if st == r.Stage {
-			break
+	if ok, err := s.Exists(ctx, id); err != nil || ok {
+		if err == nil {
+			err = fmt.Errorf("%w: %s", ErrJobExists, id)
 		}
-		j.Stages[st] = &Stage{State: protocol.StateSucceeded, ReusedFrom: parent.ID}
+		return "", err
 	}
-	if err := s.create(ctx, j); err != nil {
+	// The submitted event first: it carries the parent, which the prompt
+	// messages (the projector's other source) do not.
+	req := protocol.Request{Prompt: parent.Prompt, Negative: parent.Negative}
+	if err := s.Record(ctx, protocol.Event{Job: id, Kind: protocol.EventSubmitted, Prompt: req.Prompt, Negative: req.Negative,
+		Settings: &set, Parent: parent.ID, ReplayFrom: r.Stage, Time: now}); err != nil {
 		return "", err
 	}
 	// The same inputs, addressed to the new job.
@@ -163,16 +165,23 @@ func (s *Store) Replay(ctx context.Context, r ReplayRequest) (string, error) {
 		return "", err
 	}
 	for i, env := range envs {
-		env.Job, env.Settings, env.Stage, env.Attempt = id, set, "replay", 1
+		env.Job, env.Settings, env.Stage, env.Attempt = id, set, protocol.StageReplay, 1
 		if _, err := s.b.PublishOnce(ctx, targets[i], env); err != nil {
 			_ = s.Fail(ctx, id, "", fmt.Sprintf("replay: %v", err))
 			return "", err
 		}
 	}
-	if err := s.b.PublishEvent(ctx, protocol.Event{Job: id, Kind: protocol.EventSubmitted, Time: now}); err != nil {
-		s.log.Warn().Err(err).Str("job", id).Msg("submitted event")
-	}
 	return id, nil
+}
+
+// decodeInput decodes a persisted stage input: a prompt in either of its
+// encodings (a JSON prompt is replayed as the equivalent envelope), any
+// other input as the envelope it is.
+func decodeInput(subject, job string, data []byte) (*protocol.Envelope, error) {
+	if subject == protocol.PromptSubject(job) {
+		return protocol.DecodePromptMessage(job, data)
+	}
+	return protocol.UnmarshalEnvelope(data)
 }
 
 // ReplayWindow replays stage for every job whose stage input was stored in

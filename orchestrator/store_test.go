@@ -10,12 +10,13 @@ import (
 	"github.com/reel-video/reel/orchestrator"
 )
 
-// Events recorded at once by many workers all land in the record: a CAS
-// conflict on the job key is retried, not returned.
+// Events recorded at once by many workers all land in the record (the
+// workers only append; the projector folds them one at a time).
 func TestRecordConcurrentEventsAllApplied(t *testing.T) {
 	_, b := bustest.Start(t, bustest.Options{})
 	ctx := bustest.Ctx(t, time.Minute)
 	store := orchestrator.NewStore(b, bustest.Logger(t))
+	startProjector(t, store)
 	set := protocol.DefaultSettings()
 	set.Frames = 8 * protocol.FramesPerChunk
 	id, err := store.Submit(ctx, protocol.Request{Prompt: "a red circle moving right"}, set, orchestrator.SubmitOptions{})
@@ -37,10 +38,9 @@ func TestRecordConcurrentEventsAllApplied(t *testing.T) {
 			t.Fatalf("record: %v", err)
 		}
 	}
-	j, err := store.Get(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := waitRecord(t, b, id, func(j *orchestrator.Job) bool {
+		return len(j.Stages[protocol.StageVAEDecode].Chunks) == n
+	})
 	if s := j.Stages[protocol.StageVAEDecode]; len(s.Chunks) != n || s.State != protocol.StateSucceeded {
 		t.Fatalf("vaedecode after %d concurrent chunk events: %+v", n, s)
 	}

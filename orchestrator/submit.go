@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reel-video/reel/bus/protocol"
 )
@@ -33,9 +34,13 @@ func NewJobID(now time.Time) string {
 	return now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(r[:])
 }
 
-// ErrQueueFull is returned by Submit when more than the layout's MaxQueue
-// jobs wait for the first stage (a bounded queue: callers back off).
+// ErrQueueFull is returned by Submit when MaxQueue jobs already wait for the
+// first stage (a bounded queue: callers back off); a job published past the
+// bound by any other client fails with it (Projector).
 var ErrQueueFull = errors.New("queue full")
+
+// ErrJobExists is returned by Submit for a job id that already has a prompt.
+var ErrJobExists = errors.New("job exists")
 
 // queued is the number of jobs waiting for or in textenc. The server updates
 // a consumer's pending count asynchronously after a publish, so concurrent
@@ -55,8 +60,10 @@ func (s *Store) queued(ctx context.Context) (int, error) {
 	return int(info.NumPending) + info.NumAckPending, nil
 }
 
-// Submit validates the request, records the job as queued and publishes its
-// prompt message. It returns the job id.
+// Submit validates the request and publishes its prompt message: that is
+// the whole submission, as for any other client (the projector records the
+// job, textenc takes it). The queue bound is checked first, so that a full
+// queue is a synchronous error here. It returns the job id.
 func (s *Store) Submit(ctx context.Context, req protocol.Request, set protocol.Settings, o SubmitOptions) (string, error) {
 	if err := Validate(req, set); err != nil {
 		return "", err
@@ -67,7 +74,7 @@ func (s *Store) Submit(ctx context.Context, req protocol.Request, set protocol.S
 			return "", err
 		}
 		if n >= limit {
-			return "", fmt.Errorf("%w: %d jobs are waiting (limit %d); retry later", ErrQueueFull, n, limit)
+			return "", fmt.Errorf("%w (%d waiting, limit %d); retry later", ErrQueueFull, n, limit)
 		}
 	}
 	now := s.now()
@@ -78,24 +85,20 @@ func (s *Store) Submit(ctx context.Context, req protocol.Request, set protocol.S
 	if err := protocol.ValidJobID(id); err != nil {
 		return "", err
 	}
-	j := newJob(id, req, set, now)
-	if o.Deadline > 0 {
-		d := now.Add(o.Deadline)
-		j.Deadline = &d
-	}
-	if err := s.create(ctx, j); err != nil {
-		return "", err
-	}
-	env := &protocol.Envelope{Job: id, Stage: "submit", Attempt: 1, Settings: set}
+	env := &protocol.Envelope{Job: id, Stage: protocol.StageSubmit, Attempt: 1, Settings: set}
 	if err := env.SetBody(req); err != nil {
 		return "", err
 	}
-	if _, err := s.b.PublishOnce(ctx, protocol.PromptSubject(id), env); err != nil {
-		_ = s.Fail(ctx, id, "", fmt.Sprintf("submit: %v", err))
+	var hdr nats.Header
+	if o.Deadline > 0 {
+		hdr = nats.Header{protocol.HeaderDeadline: {now.Add(o.Deadline).Format(time.RFC3339Nano)}}
+	}
+	dup, err := s.b.PublishOnceWith(ctx, protocol.PromptSubject(id), env, hdr)
+	if err != nil {
 		return "", err
 	}
-	if err := s.b.PublishEvent(ctx, protocol.Event{Job: id, Kind: protocol.EventSubmitted, Time: now}); err != nil {
-		s.log.Warn().Err(err).Str("job", id).Msg("submitted event")
+	if dup {
+		return "", fmt.Errorf("%w: %s already has a prompt", ErrJobExists, id)
 	}
 	return id, nil
 }

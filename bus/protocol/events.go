@@ -45,4 +45,33 @@ type Event struct {
 	Error  string     `json:"error,omitempty"`
 	Video  *VideoInfo `json:"video,omitempty"`
 	Time   time.Time  `json:"time"`
+
+	// Set on submitted events only: the job's request as intake read it
+	// (settings with defaults filled in), its deadline, and for a replay
+	// the parent job and the stage replayed from.
+	Prompt     string     `json:"prompt,omitempty"`
+	Negative   string     `json:"negative,omitempty"`
+	Settings   *Settings  `json:"settings,omitempty"`
+	Deadline   *time.Time `json:"deadline,omitempty"`
+	Parent     string     `json:"parent,omitempty"`
+	ReplayFrom string     `json:"replay_from,omitempty"`
+}
+
+// Ended reports whether the event ends its job: the first one in stream
+// order decides the job's state; followers stop there.
+func (e Event) Ended() bool {
+	return e.Kind == EventSucceeded || e.Kind == EventFailed || e.Kind == EventCancelled
+}
+
+// EndState is the state an ending event puts its job in ("" otherwise).
+func (e Event) EndState() State {
+	switch e.Kind {
+	case EventSucceeded:
+		return StateSucceeded
+	case EventFailed:
+		return StateFailed
+	case EventCancelled:
+		return StateCancelled
+	}
+	return ""
 }

@@ -7,4 +7,7 @@ const (
 	HeaderStage  = "Reel-Stage"
 	HeaderSchema = "Reel-Schema"
 	HeaderChunk  = "Reel-Chunk"
+	// HeaderDeadline (RFC 3339) on a prompt message sets the job's
+	// deadline; past it the job fails.
+	HeaderDeadline = "Reel-Deadline"
 )

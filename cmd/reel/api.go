@@ -6,11 +6,11 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 
 	"github.com/reel-video/reel/api"
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/internal/envconfig"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/rs/zerolog"
 	"github.com/spf13/pflag"
@@ -44,7 +44,7 @@ func (f *apiFlags) check() (*api.Keys, error) {
 	if !f.enabled() {
 		return nil, nil
 	}
-	keys, err := api.LoadKeys(f.keys, f.keyFile, os.Getenv(api.KeysEnv))
+	keys, err := api.LoadKeys(f.keys, f.keyFile, envconfig.String(envconfig.APIKeys))
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/reel-video/reel/bus/bustest"
+	"github.com/reel-video/reel/internal/envconfig"
 )
 
 // conformanceDir holds the npm OpenAI SDK client (scripts/test.sh installs
@@ -31,7 +32,7 @@ func needSDK(t *testing.T) string {
 	if err != nil {
 		msg := fmt.Sprintf("MISSING TOOL, CHECK NOT RUN: node and the openai npm package (%v); run `npm ci` in conformance/openai (scripts/test.sh does)", err)
 		fmt.Fprintln(os.Stderr, "cmd/reel: "+msg)
-		if os.Getenv("REEL_VIDEO_REQUIRE_TOOLS") == "1" {
+		if envconfig.Bool(envconfig.VideoRequireTools) {
 			t.Fatal(msg)
 		}
 		t.Skip(msg)

@@ -162,7 +162,7 @@ func newWatchCommand(a *app) *cobra.Command {
 		Short: "Follow a job's events; exit 0 when it succeeds, 1 when it fails, 2 when cancelled",
 		Args:  cobra.ExactArgs(1),
 		RunE: withClient(a, &nf, func(cmd *cobra.Command, args []string, b *bus.Bus, store *orchestrator.Store) error {
-			j, err := follow(cmd.Context(), b, store, args[0], cmd.OutOrStdout())
+			j, err := follow(cmd.Context(), store, args[0], cmd.OutOrStdout())
 			if err != nil {
 				return err
 			}

@@ -2,13 +2,12 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/internal/envconfig"
 	"github.com/spf13/pflag"
 )
 
@@ -16,14 +15,14 @@ import (
 type natsFlags struct{ cc bus.ConnectConfig }
 
 func (f *natsFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&f.cc.URL, "nats", bus.URLFromEnv(), "NATS server URL(s), comma-separated (env REEL_NATS)")
+	fs.StringVar(&f.cc.URL, "nats", envconfig.NATSURL(), "NATS server URL(s), comma-separated (env REEL_NATS)")
 	// Credentials also come from the environment, so that a Kubernetes
 	// Secret or compose file need not put them on the command line.
-	fs.StringVar(&f.cc.User, "nats-user", os.Getenv("REEL_NATS_USER"), "NATS user (env REEL_NATS_USER)")
-	fs.StringVar(&f.cc.Password, "nats-password", os.Getenv("REEL_NATS_PASSWORD"), "NATS password (env REEL_NATS_PASSWORD)")
-	fs.StringVar(&f.cc.Token, "nats-token", os.Getenv("REEL_NATS_TOKEN"), "NATS token (env REEL_NATS_TOKEN)")
-	fs.StringVar(&f.cc.CredsFile, "nats-creds", os.Getenv("REEL_NATS_CREDS"), "NATS credentials file (JWT + NKey; env REEL_NATS_CREDS)")
-	fs.StringVar(&f.cc.NKeyFile, "nats-nkey", os.Getenv("REEL_NATS_NKEY"), "NATS NKey seed file (env REEL_NATS_NKEY)")
+	fs.StringVar(&f.cc.User, "nats-user", envconfig.String(envconfig.NATSUser), "NATS user (env REEL_NATS_USER)")
+	fs.StringVar(&f.cc.Password, "nats-password", envconfig.String(envconfig.NATSPassword), "NATS password (env REEL_NATS_PASSWORD)")
+	fs.StringVar(&f.cc.Token, "nats-token", envconfig.String(envconfig.NATSToken), "NATS token (env REEL_NATS_TOKEN)")
+	fs.StringVar(&f.cc.CredsFile, "nats-creds", envconfig.String(envconfig.NATSCreds), "NATS credentials file (JWT + NKey; env REEL_NATS_CREDS)")
+	fs.StringVar(&f.cc.NKeyFile, "nats-nkey", envconfig.String(envconfig.NATSNKey), "NATS NKey seed file (env REEL_NATS_NKEY)")
 	fs.StringVar(&f.cc.TLSCA, "tls-ca", "", "CA certificate (PEM) to verify the NATS server")
 	fs.StringVar(&f.cc.TLSCert, "tls-cert", "", "client certificate (PEM) for mutual TLS")
 	fs.StringVar(&f.cc.TLSKey, "tls-key", "", "client key (PEM) for mutual TLS")
@@ -35,12 +34,12 @@ func (f *natsFlags) register(fs *pflag.FlagSet) {
 type layoutFlags struct{ lc bus.LayoutConfig }
 
 func (f *layoutFlags) register(fs *pflag.FlagSet) {
-	fs.DurationVar(&f.lc.MaxAge, "max-age", 7*24*time.Hour, "retention of stage inputs, events and videos")
-	fs.Int64Var(&f.lc.MaxBytes, "max-bytes", 2<<30, "size limit of stream REEL and of the blobs bucket (bytes)")
-	fs.IntVar(&f.lc.Replicas, "js-replicas", 1, "JetStream replicas (3 on a cluster)")
-	fs.DurationVar(&f.lc.AckWait, "ack-wait", 30*time.Second, "ack wait of the stage consumers (workers heartbeat every third)")
-	fs.IntVar(&f.lc.MaxDeliver, "max-deliver", 5, "deliveries of a message before its job fails")
-	fs.IntVar(&f.lc.MaxQueue, "max-queue", 1000, "refuse submissions while this many jobs wait (-1: unlimited)")
+	fs.DurationVar(&f.lc.MaxAge, "max-age", bus.DefaultMaxAge, "retention of stage inputs, events and videos")
+	fs.Int64Var(&f.lc.MaxBytes, "max-bytes", bus.DefaultMaxBytes, "size limit of stream REEL and of the blobs bucket (bytes)")
+	fs.IntVar(&f.lc.Replicas, "js-replicas", bus.DefaultReplicas, "JetStream replicas (3 on a cluster)")
+	fs.DurationVar(&f.lc.AckWait, "ack-wait", bus.DefaultAckWait, "ack wait of the stage consumers (workers heartbeat every third)")
+	fs.IntVar(&f.lc.MaxDeliver, "max-deliver", bus.DefaultMaxDeliver, "deliveries of a message before its job fails")
+	fs.IntVar(&f.lc.MaxQueue, "max-queue", bus.DefaultMaxQueue, "refuse submissions while this many jobs wait (-1: unlimited)")
 }
 
 // settingsFlags are a job's settings.
@@ -58,7 +57,7 @@ func (f *settingsFlags) register(fs *pflag.FlagSet) {
 	fs.Float64Var(&f.set.Shift, "shift", d.Shift, "sigma schedule shift (> 0)")
 	fs.Int64Var(&f.set.Seed, "seed", 0, "noise seed")
 	fs.StringVar(&f.negative, "negative", "", "negative prompt")
-	fs.IntVar(&f.set.FPS, "fps", 0, "output fps (0: the model's, 8)")
+	fs.IntVar(&f.set.FPS, "fps", 0, "output fps (0: the model's)")
 	fs.IntVar(&f.set.CRF, "crf", 0, "x264 CRF (0: the encode stage's default)")
 	fs.StringVar(&f.set.Codec, "codec", "", `output codec ("" = the encode stage's default; h264 is the one supported)`)
 	fs.Float64Var(&f.seamBlend, "seam-blend", -1, "weight a chunk-boundary frame takes from its neighbour, 0..0.5 (0 off; default: the encode stage's)")

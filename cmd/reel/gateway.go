@@ -10,7 +10,6 @@ import (
 	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/internal/metrics"
 	"github.com/reel-video/reel/model"
-	"github.com/reel-video/reel/stages/pipeline"
 	"github.com/spf13/cobra"
 )
 
@@ -78,7 +77,7 @@ func runGateway(ctx context.Context, a *app, f *gatewayFlags, cmd *cobra.Command
 		return err
 	}
 	f.metrics.serveProbes(ctx, &metrics.Probes{Metrics: m, Checks: []metrics.Check{metrics.Connected(b)}}, cmd.OutOrStdout(), log, stop)
-	err = serveAPI(ctx, &f.api, keys, b, []protocol.Manifest{pipeline.GoEngine(eng).Manifest()}, m.Handler(), log, cmd.OutOrStdout())
+	err = serveAPI(ctx, &f.api, keys, b, []protocol.Manifest{eng.Manifest()}, m.Handler(), log, cmd.OutOrStdout())
 	if err != nil && ctx.Err() != nil {
 		err = nil // stopped while starting
 	}

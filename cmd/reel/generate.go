@@ -119,7 +119,7 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 		return err
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "job %s\n", id)
-	j, err := follow(ctx, b, store, id, cmd.ErrOrStderr())
+	j, err := follow(ctx, store, id, cmd.ErrOrStderr())
 	if ctx.Err() != nil {
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -6,10 +6,10 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
+	"github.com/reel-video/reel/internal/envconfig"
 	"github.com/reel-video/reel/internal/metrics"
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
@@ -20,7 +20,7 @@ import (
 type metricsFlags struct{ addr string }
 
 func (f *metricsFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&f.addr, "metrics", os.Getenv("REEL_METRICS"), `serve Prometheus /metrics and the /healthz and /readyz probes on this address (e.g. :9090; "" = off; env REEL_METRICS)`)
+	fs.StringVar(&f.addr, "metrics", envconfig.String(envconfig.Metrics), `serve Prometheus /metrics and the /healthz and /readyz probes on this address (e.g. :9090; "" = off; env REEL_METRICS)`)
 }
 
 // serveProbes serves p on the flag's address in the background until ctx

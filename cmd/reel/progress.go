@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/schollz/progressbar/v3"
@@ -41,6 +39,15 @@ func newProgress(w io.Writer, set protocol.Settings) *progress {
 		)
 	}
 	return p
+}
+
+// settings takes the job's settings from its submitted event (the bar is
+// sized by them; until then the defaults stand in).
+func (p *progress) settings(set protocol.Settings) {
+	p.steps, p.chunks = set.Steps, set.Chunks()
+	if p.bar != nil {
+		p.bar.ChangeMax(1 + p.steps + 2*p.chunks)
+	}
 }
 
 func (p *progress) event(ev protocol.Event) {
@@ -107,82 +114,53 @@ func (p *progress) finish() {
 	}
 }
 
-// follow shows a job's events from the start until it ends and returns its
-// final record.
-func follow(ctx context.Context, b *bus.Bus, store *orchestrator.Store, id string, w io.Writer) (*orchestrator.Job, error) {
-	j, err := store.Get(ctx, id)
+// notFoundAfter is how long follow waits for the first sign of a job that
+// is not on the bus yet: a plain `nats pub` returns before the server has
+// stored the prompt, and a watcher started right after it must not call
+// the job unknown.
+const notFoundAfter = 3 * time.Second
+
+// settleAfter bounds the wait, once the job has ended, for the projection
+// to show the end too, so that a `reel status` or `reel get` run right after
+// follow returns sees what follow saw.
+const settleAfter = 5 * time.Second
+
+// follow shows a job's events from its first through the first ending one,
+// read from one source, the job's events (REEL_EVENTS), and returns the
+// record they fold to.
+func follow(ctx context.Context, store *orchestrator.Store, id string, w io.Writer) (*orchestrator.Job, error) {
+	known, err := store.Exists(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	p := newProgress(w, j.Settings)
-	defer p.finish()
-	fctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	type result struct {
-		j   *orchestrator.Job
-		err error
+	fctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stop := func() bool { return true }
+	if !known {
+		t := time.AfterFunc(notFoundAfter, func() { cancel(fmt.Errorf("%w: %s", orchestrator.ErrNotFound, id)) })
+		stop = t.Stop
 	}
-	done := make(chan result, 1)
-	go func() {
-		j, err := store.Wait(fctx, id)
-		done <- result{j, err}
-	}()
-	cons, err := b.JS.OrderedConsumer(fctx, protocol.EventsStreamName, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{protocol.EventSubject(id)},
+	p := newProgress(w, protocol.DefaultSettings())
+	defer p.finish()
+	var evs []protocol.Event
+	err = store.Follow(fctx, id, func(ev protocol.Event) {
+		if len(evs) == 0 {
+			stop()
+		}
+		if ev.Kind == protocol.EventSubmitted && ev.Settings != nil {
+			p.settings(*ev.Settings)
+		}
+		p.event(ev)
+		evs = append(evs, ev)
 	})
 	if err != nil {
+		if cause := context.Cause(fctx); errors.Is(cause, orchestrator.ErrNotFound) {
+			return nil, cause
+		}
 		return nil, err
 	}
-	it, err := cons.Messages()
-	if err != nil {
-		return nil, err
-	}
-	defer it.Stop()
-	events := make(chan protocol.Event)
-	go func() {
-		for {
-			m, err := it.Next(jetstream.NextContext(fctx))
-			if err != nil {
-				return
-			}
-			var ev protocol.Event
-			if json.Unmarshal(m.Data(), &ev) == nil {
-				select {
-				case events <- ev:
-				case <-fctx.Done():
-					return
-				}
-			}
-		}
-	}()
-	ended := func(ev protocol.Event) bool {
-		return ev.Kind == protocol.EventSucceeded || ev.Kind == protocol.EventFailed || ev.Kind == protocol.EventCancelled
-	}
-	for {
-		select {
-		case ev := <-events:
-			p.event(ev)
-			if ended(ev) {
-				return store.Get(ctx, id)
-			}
-		case r := <-done:
-			if r.err != nil {
-				return nil, r.err
-			}
-			// The record ends just before its last event is appended: show
-			// that event too, unless it never comes.
-			late := time.After(2 * time.Second)
-			for {
-				select {
-				case ev := <-events:
-					p.event(ev)
-					if !ended(ev) {
-						continue
-					}
-				case <-late:
-				}
-				return r.j, nil
-			}
-		}
-	}
+	sctx, scancel := context.WithTimeout(ctx, settleAfter)
+	defer scancel()
+	_ = store.Settled(sctx, id) // a projector that lags or is not running: the events have said it
+	return orchestrator.Fold(id, evs), nil
 }

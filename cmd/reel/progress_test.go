@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -39,21 +41,37 @@ func TestProgressLinesCountChunksOnce(t *testing.T) {
 	}
 }
 
-// follow shows a job's history through its last event, even when the job
-// record (which ends first) is already terminal when follow starts.
+// follow shows a job's history through its ending event, also when the job
+// has ended before follow starts.
 func TestFollowShowsTheLastEvent(t *testing.T) {
 	_, b := bustest.Start(t, bustest.Options{})
 	ctx := bustest.Ctx(t, 30*time.Second)
 	store := orchestrator.NewStore(b, bustest.Logger(t))
+	pctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() { _ = orchestrator.Projector{Store: store}.Run(pctx) }()
 	id, err := store.Submit(ctx, protocol.Request{Prompt: "a red circle moving right"}, protocol.DefaultSettings(), orchestrator.SubmitOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The projector appends the submitted event on its own time: fail the
+	// job once it is there (a job that ends first shows no submitted line).
+	seen, found := context.WithCancel(ctx)
+	if err := store.Follow(seen, id, func(ev protocol.Event) {
+		if ev.Kind == protocol.EventSubmitted {
+			found()
+		}
+	}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("waiting for the submitted event: %v", err)
+	}
 	if err := store.Fail(ctx, id, protocol.StageDenoise, "boom"); err != nil {
 		t.Fatal(err)
 	}
+	if err := store.Settled(ctx, id); err != nil {
+		t.Fatal(err)
+	}
 	var out bytes.Buffer
-	j, err := follow(ctx, b, store, id, &out)
+	j, err := follow(ctx, store, id, &out)
 	if err != nil || j.State != protocol.StateFailed {
 		t.Fatalf("follow: %v %v", j, err)
 	}

@@ -72,7 +72,7 @@ duration ago (e.g. 2h).`,
 					return err
 				}
 				if watch {
-					j, err := follow(cmd.Context(), b, store, id, cmd.ErrOrStderr())
+					j, err := follow(cmd.Context(), store, id, cmd.ErrOrStderr())
 					if err != nil {
 						return err
 					}

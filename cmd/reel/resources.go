@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"runtime/debug"
 	"time"
 
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/internal/envconfig"
 	"github.com/reel-video/reel/internal/gpu"
 	"github.com/reel-video/reel/internal/mem"
 	"github.com/reel-video/reel/stages"
@@ -139,7 +139,7 @@ func (f *resourceFlags) setup(ctx context.Context, b *bus.Bus, stage string, slo
 // length. The limit is soft (the GC works harder, nothing is killed), and a
 // GOMEMLIMIT set by the operator wins.
 func limitVAEHeap(est mem.Estimator, slots int, log zerolog.Logger) {
-	if _, ok := os.LookupEnv("GOMEMLIMIT"); ok {
+	if envconfig.GoMemLimitSet() {
 		return
 	}
 	e := est.DecodeChunk()

@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/reel-video/reel/internal/envconfig"
 )
 
 // TestVAEMemory is the seed problem, measured: the VAE stage's peak RSS
@@ -23,7 +25,7 @@ import (
 // (Estimate.MemoryLimit, what a VAE worker should set); "chunked + GC" runs
 // runtime.GC() after each chunk instead.
 func TestVAEMemory(t *testing.T) {
-	if os.Getenv("REEL_MEM_BENCH") == "" {
+	if !envconfig.Bool(envconfig.MemBench) {
 		t.Skip("set REEL_MEM_BENCH=1 (about 30 s)")
 	}
 	e := Default().WithRuntime(measure(t, "idle:0:0").Peak)

@@ -1,11 +1,6 @@
 package kernels
 
-import (
-	"math"
-	"runtime"
-	"sync"
-	"sync/atomic"
-)
+import "math"
 
 // AttnParams describes a multi-head attention over token-major buffers:
 // head h of query token i is q[i*QStride + h*HeadDim : ... + HeadDim], and the
@@ -40,7 +35,7 @@ type AttnScratch struct {
 // Attention computes out = softmax(q·kᵀ/sqrt(HeadDim))·v per head.
 //
 // Work is split into (head, range of query blocks) items shared by up to
-// GOMAXPROCS goroutines; there are just enough ranges per head to give
+// GOMAXPROCS goroutines of the pool; there are just enough ranges per head to give
 // every goroutine an item. An item packs its head's Kᵀ and V panels once,
 // then for each block of attnBlock queries computes the scores S = Q·Kᵀ
 // with the GEMM micro-kernel, takes the softmax of each row in place, and
@@ -61,7 +56,7 @@ func (s *AttnScratch) attention(im *impl, out, q, k, v []float32, p AttnParams) 
 		(p.KeyMask != nil && len(p.KeyMask) != p.NK) {
 		panic("kernels: Attention: bad sizes")
 	}
-	threads := runtime.GOMAXPROCS(0)
+	threads := im.pool.Width(p.Heads * ((p.NQ + attnBlock - 1) / attnBlock))
 	if 4*p.NQ*p.NK*p.HeadDim*p.Heads < minParallelFlops {
 		threads = 1
 	}
@@ -78,28 +73,13 @@ func (s *AttnScratch) attention(im *impl, out, q, k, v []float32, p AttnParams) 
 			dropped = append(dropped, j)
 		}
 	}
-	var next atomic.Int64
-	work := func(a *attnScratch) {
+	for _, a := range s.per[:workers] {
 		a.reset(im, &p)
-		for {
-			it := int(next.Add(1) - 1)
-			if it >= items {
-				return
-			}
-			h, g := it/groups, it%groups
-			a.head(out, q, k, v, &p, dropped, h, blocks*g/groups, blocks*(g+1)/groups)
-		}
 	}
-	var wg sync.WaitGroup
-	for _, a := range s.per[1:workers] {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			work(a)
-		}()
-	}
-	work(s.per[0])
-	wg.Wait()
+	im.pool.For(workers, items, func(slot, it int) {
+		h, g := it/groups, it%groups
+		s.per[slot].head(out, q, k, v, &p, dropped, h, blocks*g/groups, blocks*(g+1)/groups)
+	})
 }
 
 // attnScratch is one goroutine's working memory.

@@ -1,62 +1,9 @@
 package pipeline
 
 import (
-	"context"
-	"errors"
-
-	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/model"
-	"github.com/reel-video/reel/stages"
-	"github.com/reel-video/reel/stages/denoise"
+	"github.com/reel-video/reel/stages/goengine"
 )
 
-// engine adapts *model.Engine to the stages' consumer-side interfaces.
-type engine struct{ e *model.Engine }
-
 // GoEngine serves the model stages with the built-in pure-Go engine.
-func GoEngine(e *model.Engine) Engine { return engine{e} }
-
-// Manifest describes the loaded model.
-func (a engine) Manifest() protocol.Manifest {
-	c := a.e.Config()
-	d := model.DefaultSampleParams()
-	return protocol.Manifest{
-		Model: c.Name, Checkpoint: c.Name,
-		LatentChannels: c.LatentChannels, LatentHeight: c.Height / c.SpatialCompression, LatentWidth: c.Width / c.SpatialCompression,
-		LatentFramesPerChunk: c.LatentFramesPerChunk, FramesPerChunk: c.FramesPerChunk,
-		Width: c.Width, Height: c.Height, FPS: c.FPS, TextLength: c.TextMaxLen, TextDim: c.TextDim,
-		MaxFrames: protocol.MaxFrames, WindowFrames: 3 * c.FramesPerChunk, OverlapFrames: c.FramesPerChunk,
-		MaxSteps: protocol.MaxSteps, MaxGuidance: protocol.MaxGuidance, FP8: a.e.DiTFP8(),
-		Defaults: protocol.ManifestDefaults{Frames: d.Frames, Steps: d.Steps, Guidance: d.Guidance, Shift: d.Shift},
-	}
-}
-
-func wrap(err error) error {
-	if errors.Is(err, model.ErrInput) {
-		return stages.Permanent(err)
-	}
-	return err
-}
-
-func (a engine) EncodeText(ctx context.Context, prompt string) ([]float32, []bool, error) {
-	emb, err := a.e.EncodeText(ctx, prompt)
-	if err != nil {
-		return nil, nil, wrap(err)
-	}
-	return emb.Hidden, emb.Mask, nil
-}
-
-func (a engine) Sample(ctx context.Context, cond, uncond denoise.Text, p denoise.Params, progress func(step, total int)) ([]float32, error) {
-	c := &model.TextEmbedding{Hidden: cond.Hidden, Mask: cond.Mask}
-	u := &model.TextEmbedding{Hidden: uncond.Hidden, Mask: uncond.Mask}
-	lat, err := a.e.Sample(ctx, c, u, model.SampleParams{Frames: p.Frames, Steps: p.Steps, Guidance: p.Guidance, Shift: p.Shift, Seed: p.Seed}, progress)
-	return lat, wrap(err)
-}
-
-func (a engine) DecodeChunk(ctx context.Context, chunk []float32) ([]byte, error) {
-	vid, err := a.e.DecodeChunk(ctx, chunk)
-	if err != nil {
-		return nil, wrap(err)
-	}
-	return model.ToRGB24(vid), nil
-}
+func GoEngine(e *model.Engine) Engine { return goengine.New(e) }

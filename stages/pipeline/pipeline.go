@@ -38,7 +38,8 @@ type Options struct {
 	Engine        Engine
 	EngineOptions model.Options
 	Output        stages.OutputDefaults
-	// DeadLetters also runs the dead-letter handler in this process.
+	// DeadLetters also runs the dead-letter handler and the job-record
+	// projector (orchestrator.Projector) in this process.
 	DeadLetters bool
 	// Runner hooks (internal/mem, internal/gpu).
 	Admit      func(ctx context.Context, req worker.AdmitRequest) (release func(), err error)
@@ -132,6 +133,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if o.DeadLetters {
 		wg.Go(func() { fail(orchestrator.DeadLetters{Store: store}.Run(ctx)) })
+		wg.Go(func() { fail(orchestrator.Projector{Store: store}.Run(ctx)) })
 	}
 	wg.Wait()
 	return first

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/orchestrator"
 )
 
 // 4. A job cancelled while its message is being handled stops, ends
@@ -96,10 +97,8 @@ func checkCancelled(t *testing.T, e *Env, job string, atCancel map[string][]byte
 	if after := e.Raw(job); !maps.EqualFunc(atCancel, after, bytes.Equal) {
 		t.Errorf("published after the cancel: %v, then %v", keys(atCancel), keys(after))
 	}
-	j, err := e.Store.Get(e.ctx(), job)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The record is a projection of the events: wait for it to end.
+	j := e.WaitJob(job, func(j *orchestrator.Job) bool { return j.State.Terminal() })
 	if j.State != protocol.StateCancelled {
 		t.Errorf("job %s, want cancelled", j.Summary())
 	}

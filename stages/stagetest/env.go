@@ -65,12 +65,16 @@ func newEnv(t testing.TB, s Stage, mw ...stages.Middleware) *Env {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
+	done := make(chan error, 2)
 	go func() { done <- r.Run(ctx) }()
+	// The job records are the projector's (as in every reel process).
+	go func() { done <- orchestrator.Projector{Store: e.Store}.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("runner: %v", err)
+		for range 2 {
+			if err := <-done; err != nil {
+				t.Errorf("runner or projector: %v", err)
+			}
 		}
 	})
 	return e

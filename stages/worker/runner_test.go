@@ -43,12 +43,16 @@ func (e env) run(t *testing.T, h stages.Handler, mod func(*worker.Config)) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
+	done := make(chan error, 2)
 	go func() { done <- r.Run(ctx) }()
+	// The job records (deadline, cancel) are the projector's.
+	go func() { done <- orchestrator.Projector{Store: e.store}.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
+		for range 2 {
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
 		}
 	})
 }
@@ -328,7 +332,7 @@ func TestSubmitQueueBound(t *testing.T) {
 	}
 	set := protocol.DefaultSettings()
 	_, err = e.store.Submit(ctx, protocol.Request{Prompt: "p"}, set, orchestrator.SubmitOptions{})
-	if !errors.Is(err, orchestrator.ErrQueueFull) || !strings.Contains(err.Error(), "2 jobs are waiting (limit 2)") {
+	if !errors.Is(err, orchestrator.ErrQueueFull) || !strings.Contains(err.Error(), "queue full (2 waiting, limit 2)") {
 		t.Fatalf("third submission: %v", err)
 	}
 }

@@ -80,6 +80,14 @@ func runServer(ctx context.Context, a *app, f *serverFlags, cmd *cobra.Command) 
 	if err != nil {
 		return err
 	}
+	// The API checks requests against the model's manifest, so the model
+	// is loaded even for a bare bus (the stages share the one engine); it
+	// loads before the server starts, so that everything is running once
+	// the URL is printed.
+	eng, err := model.Load(f.weights.opts)
+	if err != nil {
+		return fmt.Errorf("load model: %w", err)
+	}
 	srv, err := bus.StartServer(f.srv, log)
 	if err != nil {
 		return err
@@ -94,12 +102,6 @@ func runServer(ctx context.Context, a *app, f *serverFlags, cmd *cobra.Command) 
 	defer b.Close()
 	log.Info().Str("url", srv.ClientURL()).Str("data", f.srv.DataDir).Msg("reel server ready")
 	fmt.Fprintln(cmd.OutOrStdout(), srv.ClientURL())
-	// The API checks requests against the model's manifest, so the model
-	// is loaded even for a bare bus; the stages share the one engine.
-	eng, err := model.Load(f.weights.opts)
-	if err != nil {
-		return fmt.Errorf("load model: %w", err)
-	}
 	engine := pipeline.GoEngine(eng)
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)

@@ -39,9 +39,9 @@ func newGenerateCommand(a *app) *cobra.Command {
 four stages in this process through the same runner a standalone
 'reel stage' process uses, submits the prompt, shows progress, writes the
 MP4 and prints its path. Ctrl-C cancels the job and shuts down cleanly.`,
-		Args: cobra.ExactArgs(1),
+		Args: promptArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runGenerate(cmd.Context(), a, f, args[0], cmd)
+			return runGenerate(cmd.Context(), a, f, promptOf(args), cmd)
 		},
 	}
 	fs := cmd.Flags()

@@ -11,7 +11,21 @@ import (
 	"github.com/reel-video/reel/bus/protocol"
 )
 
-// LayoutConfig sizes the streams, buckets and consumers.
+// Layout defaults: what a zero LayoutConfig field means (and the CLI flags'
+// defaults).
+const (
+	DefaultMaxAge        = 7 * 24 * time.Hour
+	DefaultMaxBytes      = 2 << 30
+	DefaultReplicas      = 1
+	DefaultAckWait       = 30 * time.Second
+	DefaultMaxDeliver    = 5
+	DefaultMaxAckPending = 256
+	DefaultWorkerTTL     = 30 * time.Second
+	DefaultMaxQueue      = 1000
+)
+
+// LayoutConfig sizes the streams, buckets and consumers; zero fields take
+// the Default* values.
 type LayoutConfig struct {
 	MaxAge   time.Duration // retention of stage inputs, events and blobs; default 7 days
 	MaxBytes int64         // REEL stream and blobs bucket each; events, DLQ and jobs get a quarter; default 2 GiB
@@ -27,28 +41,28 @@ type LayoutConfig struct {
 
 func (c *LayoutConfig) setDefaults() {
 	if c.MaxAge == 0 {
-		c.MaxAge = 7 * 24 * time.Hour
+		c.MaxAge = DefaultMaxAge
 	}
 	if c.MaxBytes == 0 {
-		c.MaxBytes = 2 << 30
+		c.MaxBytes = DefaultMaxBytes
 	}
 	if c.Replicas == 0 {
-		c.Replicas = 1
+		c.Replicas = DefaultReplicas
 	}
 	if c.AckWait == 0 {
-		c.AckWait = 30 * time.Second
+		c.AckWait = DefaultAckWait
 	}
 	if c.MaxDeliver == 0 {
-		c.MaxDeliver = 5
+		c.MaxDeliver = DefaultMaxDeliver
 	}
 	if c.MaxAckPending == 0 {
-		c.MaxAckPending = 256
+		c.MaxAckPending = DefaultMaxAckPending
 	}
 	if c.WorkerTTL == 0 {
-		c.WorkerTTL = 30 * time.Second
+		c.WorkerTTL = DefaultWorkerTTL
 	}
 	if c.MaxQueue == 0 {
-		c.MaxQueue = 1000
+		c.MaxQueue = DefaultMaxQueue
 	}
 }
 

@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/internal/envconfig"
 	"github.com/spf13/pflag"
 )
 
@@ -15,7 +15,7 @@ import (
 type natsFlags struct{ cc bus.ConnectConfig }
 
 func (f *natsFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&f.cc.URL, "nats", bus.URLFromEnv(), "NATS server URL(s), comma-separated (env REEL_NATS)")
+	fs.StringVar(&f.cc.URL, "nats", envconfig.NATSURL(), "NATS server URL(s), comma-separated (env REEL_NATS)")
 	fs.StringVar(&f.cc.User, "nats-user", "", "NATS user")
 	fs.StringVar(&f.cc.Password, "nats-password", "", "NATS password")
 	fs.StringVar(&f.cc.Token, "nats-token", "", "NATS token")
@@ -32,12 +32,12 @@ func (f *natsFlags) register(fs *pflag.FlagSet) {
 type layoutFlags struct{ lc bus.LayoutConfig }
 
 func (f *layoutFlags) register(fs *pflag.FlagSet) {
-	fs.DurationVar(&f.lc.MaxAge, "max-age", 7*24*time.Hour, "retention of stage inputs, events and videos")
-	fs.Int64Var(&f.lc.MaxBytes, "max-bytes", 2<<30, "size limit of stream REEL and of the blobs bucket (bytes)")
-	fs.IntVar(&f.lc.Replicas, "js-replicas", 1, "JetStream replicas (3 on a cluster)")
-	fs.DurationVar(&f.lc.AckWait, "ack-wait", 30*time.Second, "ack wait of the stage consumers (workers heartbeat every third)")
-	fs.IntVar(&f.lc.MaxDeliver, "max-deliver", 5, "deliveries of a message before its job fails")
-	fs.IntVar(&f.lc.MaxQueue, "max-queue", 1000, "refuse submissions while this many jobs wait (-1: unlimited)")
+	fs.DurationVar(&f.lc.MaxAge, "max-age", bus.DefaultMaxAge, "retention of stage inputs, events and videos")
+	fs.Int64Var(&f.lc.MaxBytes, "max-bytes", bus.DefaultMaxBytes, "size limit of stream REEL and of the blobs bucket (bytes)")
+	fs.IntVar(&f.lc.Replicas, "js-replicas", bus.DefaultReplicas, "JetStream replicas (3 on a cluster)")
+	fs.DurationVar(&f.lc.AckWait, "ack-wait", bus.DefaultAckWait, "ack wait of the stage consumers (workers heartbeat every third)")
+	fs.IntVar(&f.lc.MaxDeliver, "max-deliver", bus.DefaultMaxDeliver, "deliveries of a message before its job fails")
+	fs.IntVar(&f.lc.MaxQueue, "max-queue", bus.DefaultMaxQueue, "refuse submissions while this many jobs wait (-1: unlimited)")
 }
 
 // settingsFlags are a job's settings.
@@ -56,7 +56,7 @@ func (f *settingsFlags) register(fs *pflag.FlagSet) {
 	fs.Int64Var(&f.set.Seed, "seed", 0, "noise seed")
 	fs.StringVar(&f.negative, "negative", "", "negative prompt")
 	fs.StringVar(&f.set.Model, "model", "", `model to run on, as workers advertise it (e.g. "reel-tiny@96x64"; default: the one served)`)
-	fs.IntVar(&f.set.FPS, "fps", 0, "output fps (0: the model's, 8)")
+	fs.IntVar(&f.set.FPS, "fps", 0, "output fps (0: the model's)")
 	fs.IntVar(&f.set.CRF, "crf", 0, "x264 CRF (0: the encode stage's default)")
 	fs.StringVar(&f.set.Codec, "codec", "", `output codec ("" = the encode stage's default; h264 is the one supported)`)
 	fs.Float64Var(&f.seamBlend, "seam-blend", -1, "weight a chunk-boundary frame takes from its neighbour, 0..0.5 (0 off; default: the encode stage's)")

@@ -11,6 +11,7 @@ import (
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/bustest"
 	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/internal/envconfig"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/rs/zerolog"
 )
@@ -45,13 +46,11 @@ func resetPeak(t *testing.T, pid int) {
 // close to its peak for a single job (workers hold one message at a time).
 // REEL_LOAD_JOBS changes the count; -short runs 40.
 func TestLoad200Jobs(t *testing.T) {
-	n := 200
+	n := envconfig.DefaultLoadJobs
 	if testing.Short() {
 		n = 40
 	}
-	if s := os.Getenv("REEL_LOAD_JOBS"); s != "" {
-		fmt.Sscanf(s, "%d", &n)
-	}
+	n = envconfig.Int(envconfig.LoadJobs, n)
 	dir := t.TempDir()
 	_, url := start(t, true, "server", "--port", "-1", "--data", filepath.Join(dir, "data"), "--log-format", "json")
 	names := []string{"textenc", "denoise", "vaedecode", "encode"}

@@ -46,6 +46,7 @@ func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "reel",
 		Short:         "Text to video over a NATS JetStream pipeline",
+		Long:          "Text to video over a NATS JetStream pipeline.\n\nEnvironment variables: `reel env` lists them.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -68,6 +69,7 @@ func newRoot() *cobra.Command {
 		newGPUProbeCommand(),
 		newQuantizeCommand(),
 		newBenchCommand(),
+		newEnvCommand(),
 	)
 	return root
 }

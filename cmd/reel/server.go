@@ -33,12 +33,12 @@ runs stages in this process, e.g. --replicas textenc=1,denoise=1,vaedecode=3,enc
 		RunE: func(cmd *cobra.Command, _ []string) error { return runServer(cmd.Context(), a, f, cmd) },
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&f.srv.Host, "host", "127.0.0.1", "listen address (0.0.0.0 for other machines: set --user/--password or --token)")
-	fs.IntVar(&f.srv.Port, "port", 4222, "client port (-1: any free port)")
+	fs.StringVar(&f.srv.Host, "host", bus.DefaultHost, "listen address (0.0.0.0 for other machines: set --user/--password or --token)")
+	fs.IntVar(&f.srv.Port, "port", bus.DefaultPort, "client port (-1: any free port)")
 	fs.StringVar(&f.srv.DataDir, "data", defaultDataDir(), "data directory (JetStream store; locked while running)")
-	fs.Int64Var(&f.srv.MaxMemory, "js-max-memory", 256<<20, "JetStream memory limit (bytes)")
-	fs.Int64Var(&f.srv.MaxStore, "js-max-store", 16<<30, "JetStream disk limit (bytes)")
-	fs.Int32Var(&f.srv.MaxPayload, "max-payload", 1<<20, "max message payload (bytes); bigger bodies go through the object store")
+	fs.Int64Var(&f.srv.MaxMemory, "js-max-memory", bus.DefaultMaxMemory, "JetStream memory limit (bytes)")
+	fs.Int64Var(&f.srv.MaxStore, "js-max-store", bus.DefaultMaxStore, "JetStream disk limit (bytes)")
+	fs.Int32Var(&f.srv.MaxPayload, "max-payload", bus.DefaultMaxPayload, "max message payload (bytes); bigger bodies go through the object store")
 	fs.IntVar(&f.srv.HTTPPort, "http-port", 0, "monitoring port (/jsz for KEDA); 0 = off")
 	fs.StringVar(&f.srv.User, "user", "", "require this client user")
 	fs.StringVar(&f.srv.Password, "password", "", "password of --user")

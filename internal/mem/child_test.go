@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reel-video/reel/internal/envconfig"
 	"github.com/reel-video/reel/model"
 	"github.com/reel-video/reel/stages/encode/video"
 	"github.com/rs/zerolog"
@@ -25,10 +26,10 @@ import (
 // shows in VmHWM. The child loads the real engine, runs the workload as the
 // stage would, and prints one JSON line.
 
-const childEnv = "REEL_MEM_CHILD"
+const childEnv = envconfig.MemChild
 
 func TestMain(m *testing.M) {
-	if w := os.Getenv(childEnv); w != "" {
+	if w := envconfig.String(childEnv); w != "" {
 		if err := runChild(context.Background(), w); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
@@ -110,7 +111,7 @@ func runChild(ctx context.Context, spec string) error {
 	if err != nil {
 		return err
 	}
-	if os.Getenv("REEL_MEM_DEBUG") != "" {
+	if envconfig.Bool(envconfig.MemDebug) {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		fmt.Fprintf(os.Stderr, "after load: heapAlloc %.1f heapInuse %.1f heapSys %.1f nextGC %.1f numGC %d sys %.1f stacks %.1f\n",
@@ -239,10 +240,10 @@ func measure(t testing.TB, spec string) measured {
 
 // TestMeasureSweep prints raw peaks for calibration (REEL_MEM_SWEEP=1).
 func TestMeasureSweep(t *testing.T) {
-	if os.Getenv("REEL_MEM_SWEEP") == "" {
+	if !envconfig.Bool(envconfig.MemSweep) {
 		t.Skip("set REEL_MEM_SWEEP=1")
 	}
-	for _, s := range strings.Fields(os.Getenv("REEL_MEM_SWEEP_LIST")) {
+	for _, s := range strings.Fields(envconfig.String(envconfig.MemSweepList)) {
 		m := measure(t, s)
 		t.Logf("%-18s load_peak %7.1f MiB resident %7.1f MiB peak %7.1f MiB  %.1fs", s,
 			float64(m.LoadPeak)/(1<<20), float64(m.Resident)/(1<<20), float64(m.Peak)/(1<<20), m.Seconds)

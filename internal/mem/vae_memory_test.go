@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/reel-video/reel/internal/envconfig"
 	"github.com/reel-video/reel/model"
 )
 
@@ -25,7 +26,7 @@ import (
 // (Estimate.MemoryLimit, what a VAE worker should set); "chunked + GC" runs
 // runtime.GC() after each chunk instead.
 func TestVAEMemory(t *testing.T) {
-	if os.Getenv("REEL_MEM_BENCH") == "" {
+	if !envconfig.Bool(envconfig.MemBench) {
 		t.Skip("set REEL_MEM_BENCH=1 (about 30 s)")
 	}
 	m, arch := loadedModel(t, model.Options{})

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"runtime/debug"
 	"time"
 
 	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/internal/envconfig"
 	"github.com/reel-video/reel/internal/mem"
 	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/worker"
@@ -210,7 +210,7 @@ func (p *policy) describe(res Resources) func(info *worker.WorkerInfo) {
 // chunk's, whatever the video's length. The limit is soft (the GC works
 // harder, nothing is killed), and a GOMEMLIMIT set by the operator wins.
 func limitVAEHeap(est mem.Estimator, m protocol.Manifest, slots int, log zerolog.Logger) {
-	if _, ok := os.LookupEnv("GOMEMLIMIT"); ok {
+	if envconfig.GoMemLimitSet() {
 		return
 	}
 	limit := est.DecodeChunk(m).MemoryLimitSlots(slots)

@@ -118,6 +118,10 @@ type Runner struct {
 	kick     chan struct{} // refresh the worker heartbeat now
 }
 
+// settleTimeout bounds the double ack of a handled message and the record
+// of a failed job, which outlive the slot's context (shutdown).
+const settleTimeout = 10 * time.Second
+
 // ErrJobEnded is the cancel cause when a job is cancelled or failed elsewhere.
 var ErrJobEnded = errors.New("job ended")
 
@@ -344,7 +348,7 @@ func (r *Runner) process(ctx context.Context, m jetstream.Msg) {
 
 	switch {
 	case err == nil:
-		actx, acancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		actx, acancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 		defer acancel()
 		r.settle(log, m, "ack", m.DoubleAck(actx))
 		r.count(true)
@@ -388,7 +392,7 @@ func (r *Runner) retry(ctx context.Context, log zerolog.Logger, m jetstream.Msg,
 func (r *Runner) fail(ctx context.Context, log zerolog.Logger, m jetstream.Msg, job, reason string) {
 	log.Error().Str("reason", reason).Msg("failing job; message terminated")
 	if job != "" {
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 		defer cancel()
 		if err := r.cfg.Tracker.Record(fctx, protocol.Event{Job: job, Stage: r.cfg.Stage, Kind: protocol.EventFailed, Error: reason, Worker: r.cfg.Worker}); err != nil {
 			log.Error().Err(err).Msg("could not record the failure")

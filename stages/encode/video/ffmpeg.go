@@ -57,6 +57,9 @@ type ffmpegProc struct {
 
 	done    chan struct{} // closed when the process has been reaped
 	waitErr error         // Wait's error with stderr; valid after done
+
+	inputEnded bool  // endInput ran
+	inputErr   error // endInput's flush or close error, reported by finish
 }
 
 // startFFmpeg starts bin writing to out. ctx cancellation kills the process
@@ -119,18 +122,33 @@ func (p *ffmpegProc) write(frame []byte) error {
 // rather than at Close.
 func (p *ffmpegProc) flush() error { return p.bw.Flush() }
 
-// finish closes stdin and waits; the error carries ffmpeg's stderr tail.
-func (p *ffmpegProc) finish() error {
+// endInput flushes and closes stdin, so ffmpeg drains its encoder and
+// writes the file while the caller does other work; finish then waits.
+// Calls after the first do nothing.
+func (p *ffmpegProc) endInput() {
+	if p.inputEnded {
+		return
+	}
+	p.inputEnded = true
 	ferr := p.bw.Flush()
 	cerr := p.stdin.Close()
+	switch {
+	case ferr != nil:
+		p.inputErr = ferr
+	case cerr != nil && !errors.Is(cerr, os.ErrClosed):
+		p.inputErr = cerr
+	}
+}
+
+// finish ends the input (if endInput has not) and waits; the error carries
+// ffmpeg's stderr tail.
+func (p *ffmpegProc) finish() error {
+	p.endInput()
 	if err := p.wait(); err != nil {
 		return err
 	}
-	if ferr != nil {
-		return p.describe(ferr)
-	}
-	if cerr != nil && !errors.Is(cerr, os.ErrClosed) {
-		return p.describe(cerr)
+	if p.inputErr != nil {
+		return p.describe(p.inputErr)
 	}
 	return nil
 }

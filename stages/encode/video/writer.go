@@ -37,7 +37,9 @@ type Result struct {
 // Frames go to ffmpeg as chunks arrive; every frame is also kept (after the
 // seam blend) because they are small — 12 KiB each for reel-tiny — and that
 // is what lets a failing ffmpeg degrade to the pure-Go encoder with the whole
-// video, and what the previews are made from.
+// video. The previews are built as frames arrive too (see previews), so
+// that Close only has their last, per-colour step left, which it runs while
+// ffmpeg finishes the MP4.
 //
 // WriteChunk and Close are meant to be called from one goroutine; Abort may
 // be called from any goroutine at any time.
@@ -49,6 +51,7 @@ type Writer struct {
 
 	mu       sync.Mutex // serialises WriteChunk, Close and Abort's cleanup
 	frames   [][]byte   // emitted frames, RGB24
+	prev     *previews  // poster and GIF, fed by emit
 	pending  []byte     // last frame of the previous chunk, held for the seam blend
 	fallback string     // why the pure-Go path is used ("" while ffmpeg is fine)
 	finished bool       // Close or Abort ran
@@ -73,7 +76,7 @@ func NewWriter(ctx context.Context, path string, opts Options, log zerolog.Logge
 	if err != nil {
 		return nil, err
 	}
-	w := &Writer{ctx: ctx, path: path, opts: o, log: log}
+	w := &Writer{ctx: ctx, path: path, opts: o, log: log, prev: newPreviews(o.Width, o.Height)}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -152,6 +155,9 @@ func (w *Writer) WriteChunk(frames []byte) error {
 // error is cancellation; an ffmpeg failure switches to the pure-Go path.
 func (w *Writer) emit(frames ...[]byte) error {
 	w.frames = append(w.frames, frames...)
+	for _, f := range frames {
+		w.prev.add(f)
+	}
 	p := w.proc()
 	if p == nil {
 		return nil
@@ -225,6 +231,10 @@ func (w *Writer) takeProc() *ffmpegProc {
 // Close flushes the held-back frame, finishes the MP4 at path and makes the
 // previews. If ffmpeg fails here the pure-Go encoder writes the file instead.
 // On error nothing is left at path's temporary names.
+//
+// ffmpeg's input is closed first, so that x264 encodes the frames its
+// lookahead still holds and the MP4 is written while this goroutine makes
+// the GIF: the two overlap rather than add up.
 func (w *Writer) Close() (Result, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -253,6 +263,11 @@ func (w *Writer) Close() (Result, error) {
 		Frames:   len(w.frames),
 		Duration: time.Duration(len(w.frames)) * time.Second / time.Duration(w.opts.FPS),
 	}
+	if p := w.proc(); p != nil {
+		p.endInput()
+	}
+	var perr error
+	res.Poster, res.GIF, perr = w.prev.finish(w.opts.FPS)
 	used, err := w.finishFFmpeg()
 	if err != nil {
 		w.cleanup()
@@ -268,11 +283,8 @@ func (w *Writer) Close() (Result, error) {
 		res.Encoder = EncoderPureGo
 		res.FallbackReason = w.fallback
 	}
-	if res.Poster, err = posterPNG(w.frames[0], w.opts.Width, w.opts.Height); err != nil {
-		return res, err
-	}
-	if res.GIF, err = animatedGIF(w.frames, w.opts.Width, w.opts.Height, w.opts.FPS); err != nil {
-		return res, err
+	if perr != nil {
+		return res, fmt.Errorf("video: previews: %w", perr)
 	}
 	return res, nil
 }
@@ -354,4 +366,5 @@ func (w *Writer) cleanup() {
 	_ = os.Remove(w.pureGoTemp())
 	w.frames = nil
 	w.pending = nil
+	w.prev = nil
 }

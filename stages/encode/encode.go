@@ -34,6 +34,11 @@ type Config struct {
 	SeamBlend      float64 // 0 = video default, negative = off
 	FFmpeg         string  // "" = PATH, "none" = pure Go
 	WorkDir        string  // temporary MP4s; default os.TempDir()
+	// ExpectWidth and ExpectHeight are the frame size the first job will
+	// likely have (the served model's), so that its ffmpeg can be started
+	// ahead of it (see spares); 0 = not known, no spare before a job. Unlike
+	// Width and Height, they refuse nothing.
+	ExpectWidth, ExpectHeight int
 }
 
 // Validate checks the configuration.
@@ -60,11 +65,15 @@ func newFromDeps(d stages.Deps) (stages.Handler, error) {
 		fps = d.Manifest.FPS // zero without an engine: jobs carry their fps (textenc resolves it)
 	}
 	return New(Config{FPS: fps, Codec: o.Codec,
-		CRF: o.CRF, SeamBlend: o.SeamBlend, FFmpeg: o.FFmpeg, WorkDir: o.WorkDir})
+		CRF: o.CRF, SeamBlend: o.SeamBlend, FFmpeg: o.FFmpeg, WorkDir: o.WorkDir,
+		ExpectWidth: d.Manifest.Width, ExpectHeight: d.Manifest.Height})
 }
 
 // Handler is the stage handler.
-type Handler struct{ cfg Config }
+type Handler struct {
+	cfg    Config
+	spares *spares
+}
 
 // New returns the handler.
 func New(cfg Config) (*Handler, error) {
@@ -74,7 +83,13 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.WorkDir == "" {
 		cfg.WorkDir = os.TempDir()
 	}
-	return &Handler{cfg: cfg}, nil
+	h := &Handler{cfg: cfg, spares: &spares{dir: cfg.WorkDir}}
+	if cfg.ExpectWidth > 0 && cfg.ExpectHeight > 0 && cfg.FPS > 0 {
+		o := h.options(protocol.Settings{})
+		o.Width, o.Height = cfg.ExpectWidth, cfg.ExpectHeight
+		go h.spares.start(o)
+	}
+	return h, nil
 }
 
 func (h *Handler) options(set protocol.Settings) video.Options {
@@ -125,10 +140,11 @@ func (h *Handler) Handle(ctx context.Context, d stages.Delivery) error {
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, job+".mp4")
-	w, err := video.NewWriter(ctx, path, opts, *d.Log())
+	w, err := h.spares.writer(ctx, path, opts, *d.Log())
 	if err != nil {
 		return stages.Permanent(err)
 	}
+	defer h.spares.startLater(opts)
 	closed := false
 	defer func() {
 		if !closed {

@@ -59,6 +59,7 @@ type Writer struct {
 	procMu  sync.Mutex  // guards ff so Abort can kill it without waiting for mu
 	ff      *ffmpegProc // nil on the pure-Go path
 	aborted atomic.Bool // set first thing in Abort: its kill is not an ffmpeg failure
+	release func()      // a spare's (NewSpareWriter) ties to ctx, undone when the writer ends; under mu
 }
 
 // ErrAborted is returned by a WriteChunk or Close that Abort interrupted.
@@ -69,17 +70,11 @@ var ErrAborted = errors.New("video: writer aborted")
 // is not an error: the writer uses the pure-Go encoder and says why.
 // ctx bounds the job: cancelling it kills ffmpeg.
 func NewWriter(ctx context.Context, path string, opts Options, log zerolog.Logger) (*Writer, error) {
-	if path == "" {
-		return nil, errors.New("video: empty output path")
-	}
-	o, err := opts.withDefaults()
+	w, err := newWriter(ctx, path, opts, log)
 	if err != nil {
 		return nil, err
 	}
-	w := &Writer{ctx: ctx, path: path, opts: o, log: log, prev: newPreviews(o.Width, o.Height)}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
+	o := w.opts
 	if o.FFmpeg == "none" {
 		log.Info().Str("path", path).Msg("video: ffmpeg disabled, using the pure-Go H.264 (I_PCM) encoder")
 		return w, nil
@@ -94,6 +89,22 @@ func NewWriter(ctx context.Context, path string, opts Options, log zerolog.Logge
 		w.degrade(err)
 	}
 	return w, nil
+}
+
+// newWriter validates the arguments and returns a writer with no encoder
+// process yet.
+func newWriter(ctx context.Context, path string, opts Options, log zerolog.Logger) (*Writer, error) {
+	if path == "" {
+		return nil, errors.New("video: empty output path")
+	}
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return &Writer{ctx: ctx, path: path, opts: o, log: log, prev: newPreviews(o.Width, o.Height)}, nil
 }
 
 // ffmpegTemp is where ffmpeg writes; it is renamed to path on success so a
@@ -242,6 +253,7 @@ func (w *Writer) Close() (Result, error) {
 		return Result{}, errors.New("video: Close after Close/Abort")
 	}
 	w.finished = true
+	defer w.unhook()
 	if err := w.interrupted(); err != nil {
 		w.cleanup()
 		return Result{}, err
@@ -353,6 +365,16 @@ func (w *Writer) Abort() {
 	}
 	w.finished = true
 	w.cleanup()
+	w.unhook()
+}
+
+// unhook undoes a spare's tie to the job's context once the writer has
+// ended and its ffmpeg has been reaped.
+func (w *Writer) unhook() {
+	if w.release != nil {
+		w.release()
+		w.release = nil
+	}
 }
 
 // cleanup kills ffmpeg if still running and removes temporary files. The
@@ -361,6 +383,7 @@ func (w *Writer) Abort() {
 func (w *Writer) cleanup() {
 	if p := w.takeProc(); p != nil {
 		p.kill()
+		_ = os.Remove(p.out) // a spare's output is not at ffmpegTemp
 	}
 	_ = os.Remove(w.ffmpegTemp())
 	_ = os.Remove(w.pureGoTemp())

@@ -16,11 +16,18 @@
 //     Result.FallbackReason; it never fails the job.
 //
 // Use: NewWriter, then WriteChunk for each chunk in order, then Close (the
-// MP4 appears at path only when Close succeeds, by rename). Every Writer must
+// MP4 appears at path only when Close succeeds, by rename). NewSpareWriter
+// is NewWriter on an ffmpeg started earlier (StartSpare), so that ffmpeg's
+// start-up is not what a job ends up waiting for. Every Writer must
 // end in Close or Abort; `defer w.Abort()` is safe, as Abort after a
 // successful Close does nothing. Cancelling the context or calling Abort ends
 // the job with an error (context.Canceled, ErrAborted), never a fallback.
 // Options.Validate checks job settings up front.
+//
+// Previews: the poster is the first frame; the GIF has one median-cut
+// palette over every pixel of the video. Its histogram is gathered as
+// frames are emitted, so Close is left with per-colour work and LZW, which
+// it does while ffmpeg finishes the MP4 (palette.go, preview.go).
 //
 // Colour: both paths convert RGB to BT.709 limited range (see yuv.go), so the
 // two outputs decode to the same colours and the pure-Go file decodes to

@@ -1,0 +1,55 @@
+#!/bin/sh
+# Per-job tail of `reel generate` side by side with `reel bench` (BENCHMARKS.md,
+# "Per-job tail"). Each round runs, one after the other: `reel generate` of the
+# default job with each binary given (a fresh --data directory each time), then
+# `reel bench --runs 1` with the first. For a generate run it prints the
+# whole-process wall time, and from generate's own progress lines (timestamped
+# here as they arrive on stderr) the tail: last chunk decoded -> job succeeded.
+# The summary gives the median and the best of each column.
+#
+# usage: stages/encode/bench/tail.sh ROUNDS REEL [REEL_B]
+set -eu
+rounds=$1; shift
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+prompt="a red circle moving right"
+
+# gen BIN: prints "WALL TAIL" in seconds.
+gen() {
+	rm -rf "$work/data"
+	perl -MTime::HiRes=time -e '
+		my $t0 = time; my ($dec, $ok);
+		open(my $p, "-|", "$ARGV[0] generate \"$ARGV[1]\" --data $ARGV[2]/data -o $ARGV[2]/out.mp4 2>&1 >/dev/null") or die;
+		while (<$p>) {
+			$dec = time if /decoded chunk \d+ \((\d+)\/\1\)/;
+			$ok = time if /succeeded:/;
+		}
+		close($p) or die "generate failed\n";
+		die "no progress lines\n" unless $dec && $ok;
+		printf "%.3f %.3f\n", time - $t0, $ok - $dec;
+	' "$1" "$prompt" "$work"
+}
+
+for r in $(seq "$rounds"); do
+	line="round $r"
+	for bin in "$@"; do
+		line="$line  $(basename "$bin"): $(gen "$bin")"
+	done
+	b=$("$1" bench --runs 1 | sed -n 's/^run 1:.*total \([0-9.]*\)s/\1/p')
+	echo "$line  bench: $b  load: $(cut -d' ' -f1 /proc/loadavg)"
+done | tee "$work/rounds"
+
+# Columns: for each binary its wall and tail, then bench's total.
+names=""
+for bin in "$@"; do names="$names $(basename "$bin")"; done
+perl -e '
+	my @bins = split " ", shift;
+	my @names = ((map { ("$_ wall", "$_ tail") } @bins), "bench total");
+	my @c;
+	while (<>) { my @n = /(\d+\.\d+)/g; pop @n; push @{$c[$_]}, $n[$_] for 0..$#n; }
+	for my $i (0..$#c) {
+		my @s = sort { $a <=> $b } @{$c[$i]}; my $n = @s;
+		my $med = ($s[int(($n - 1) / 2)] + $s[int($n / 2)]) / 2;
+		printf "%-22s median %.3f s  best %.3f s  (%d rounds)\n", $names[$i], $med, $s[0], $n;
+	}
+' "$names" "$work/rounds"

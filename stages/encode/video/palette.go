@@ -2,43 +2,49 @@ package video
 
 import (
 	"image/color"
+	"math"
 	"slices"
 )
 
-// colorHist counts a video's exact RGB colours as frames arrive and
-// remembers, for every pixel, which colour it was. That moves the per-pixel
-// work of the GIF preview (one map lookup each) to the time the frames come
-// in, overlapping the decode of the next chunk, so that once the stream ends
-// only per-colour work is left: the palette (medianCut) and one nearest
-// search per distinct colour (nearestIndex).
+// colorHist counts a video's exact RGB colours as frames arrive, so that
+// the GIF's histogram is built while the next chunks are decoded and once
+// the stream ends what is left is per-colour work (the palette, medianCut,
+// and one nearest search per distinct colour, paletteIndex) and one lookup
+// per pixel. (Keeping each pixel's colour id instead would save that
+// lookup, about 5 ms on reel-tiny's default job and hidden behind ffmpeg's
+// finish anyway, for 4 bytes a pixel: more than the frames themselves.)
 type colorHist struct {
 	ids    map[uint32]int32 // 0xRRGGBB → index into colors
 	colors []histColor      // distinct colours in order of first appearance
-	pixels []int32          // every pixel so far, as an index into colors
 }
 
 // histColor is one distinct colour, how many pixels have it, and its index
-// in colorHist.colors (which medianCut reorders a copy of).
+// in colorHist.colors (which medianCut reorders a copy of). 12 bytes: a
+// long, noisy video has hundreds of thousands of distinct colours.
 type histColor struct {
 	c  [3]uint8
-	n  int
+	n  uint32 // saturates; only the palette's weights use it
 	id int32
 }
 
 func newColorHist() *colorHist { return &colorHist{ids: make(map[uint32]int32)} }
 
+// key is a colour's map key.
+func key(r, g, b uint8) uint32 { return uint32(r)<<16 | uint32(g)<<8 | uint32(b) }
+
 // add counts one packed RGB24 frame.
 func (h *colorHist) add(rgb []byte) {
 	for i := 0; i+2 < len(rgb); i += 3 {
-		key := uint32(rgb[i])<<16 | uint32(rgb[i+1])<<8 | uint32(rgb[i+2])
+		key := key(rgb[i], rgb[i+1], rgb[i+2])
 		id, ok := h.ids[key]
 		if !ok {
 			id = int32(len(h.colors))
 			h.ids[key] = id
 			h.colors = append(h.colors, histColor{c: [3]uint8{rgb[i], rgb[i+1], rgb[i+2]}, id: id})
 		}
-		h.colors[id].n++
-		h.pixels = append(h.pixels, id)
+		if c := &h.colors[id]; c.n < math.MaxUint32 {
+			c.n++
+		}
 	}
 }
 
@@ -79,10 +85,11 @@ func medianCut(colors []histColor, n int) (pal color.Palette, box []uint8) {
 		l := 0
 		for _, p := range e[b.lo:b.hi] {
 			box[p.id] = uint8(bi)
-			s[0] += p.n * int(p.c[0])
-			s[1] += p.n * int(p.c[1])
-			s[2] += p.n * int(p.c[2])
-			l += p.n
+			n := int(p.n)
+			s[0] += n * int(p.c[0])
+			s[1] += n * int(p.c[1])
+			s[2] += n * int(p.c[2])
+			l += n
 		}
 		l = max(1, l)
 		pal = append(pal, color.RGBA{uint8((s[0] + l/2) / l), uint8((s[1] + l/2) / l), uint8((s[2] + l/2) / l), 255})
@@ -141,11 +148,11 @@ func sortByChannel(b, scratch []histColor, ch int) {
 func weightedMedian(b []histColor) int {
 	total := 0
 	for _, p := range b {
-		total += p.n
+		total += int(p.n)
 	}
 	acc := 0
 	for i, p := range b {
-		acc += p.n
+		acc += int(p.n)
 		if 2*acc >= total {
 			return min(i+1, len(b)-1)
 		}

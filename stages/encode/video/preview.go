@@ -2,6 +2,7 @@ package video
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/gif"
 	"image/png"
@@ -13,8 +14,8 @@ const gifColors = 256
 // previews builds the poster PNG and the animated GIF as frames are
 // emitted: the poster from the first frame at once, the GIF's colour
 // histogram frame by frame (colorHist). What is left when the stream ends
-// (finish) is per-colour work plus GIF's LZW, which the writer runs while
-// ffmpeg finishes the MP4.
+// (finish) is per-colour work, a lookup per pixel and GIF's LZW, which the
+// writer runs while ffmpeg finishes the MP4.
 type previews struct {
 	w, h   int
 	poster []byte
@@ -34,12 +35,16 @@ func (p *previews) add(rgb []byte) {
 	p.frames++
 }
 
-// finish returns the poster and a looping GIF at fps.
-func (p *previews) finish(fps int) (poster, anim []byte, err error) {
+// finish returns the poster and a looping GIF at fps of frames, the frames
+// given to add, in order.
+func (p *previews) finish(frames [][]byte, fps int) (poster, anim []byte, err error) {
 	if p.err != nil {
 		return nil, nil, p.err
 	}
-	anim, err = animatedGIF(p.hist, p.frames, p.w, p.h, fps)
+	if len(frames) != p.frames {
+		return nil, nil, fmt.Errorf("video: previews of %d frames, %d counted", len(frames), p.frames)
+	}
+	anim, err = animatedGIF(p.hist, frames, p.w, p.h, fps)
 	return p.poster, anim, err
 }
 
@@ -68,7 +73,7 @@ func posterPNG(rgb []byte, w, h int) ([]byte, error) {
 //
 // GIF delays are in 1/100 s, so 8 fps (12.5) cannot be exact per frame; the
 // delays alternate so the running total stays within 1/100 s of frames/fps.
-func animatedGIF(hist *colorHist, frames, w, h, fps int) ([]byte, error) {
+func animatedGIF(hist *colorHist, frames [][]byte, w, h, fps int) ([]byte, error) {
 	pal, entry := medianCut(hist.colors, gifColors)
 	idx := newPaletteIndex(pal)
 	// Each distinct colour's palette entry, then every pixel through it.
@@ -78,11 +83,10 @@ func animatedGIF(hist *colorHist, frames, w, h, fps int) ([]byte, error) {
 	// One global colour table (Config.ColorModel); frames whose palette
 	// equals it carry no local table.
 	g := &gif.GIF{LoopCount: 0, Config: image.Config{ColorModel: pal, Width: w, Height: h}}
-	n := w * h
-	for i := range frames {
+	for i, f := range frames {
 		img := image.NewPaletted(image.Rect(0, 0, w, h), pal)
-		for p, id := range hist.pixels[i*n : (i+1)*n] {
-			img.Pix[p] = entry[id]
+		for p := range img.Pix {
+			img.Pix[p] = entry[hist.ids[key(f[3*p], f[3*p+1], f[3*p+2])]]
 		}
 		g.Image = append(g.Image, img)
 		// Exact cumulative timing: frame i ends at round((i+1)·100/fps).

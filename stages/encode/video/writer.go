@@ -279,7 +279,7 @@ func (w *Writer) Close() (Result, error) {
 		p.endInput()
 	}
 	var perr error
-	res.Poster, res.GIF, perr = w.prev.finish(w.opts.FPS)
+	res.Poster, res.GIF, perr = w.prev.finish(w.frames, w.opts.FPS)
 	used, err := w.finishFFmpeg()
 	if err != nil {
 		w.cleanup()

@@ -26,6 +26,7 @@ const (
 	XDGDataHome   = "XDG_DATA_HOME"
 	CUDAVisible   = "CUDA_VISIBLE_DEVICES"
 	GoMemLimitVar = "GOMEMLIMIT"
+	Python        = "REEL_PYTHON"
 
 	// Read by tests only.
 	TestLog           = "REEL_TEST_LOG"
@@ -43,11 +44,16 @@ const (
 	GPUProbeTest     = "REEL_GPU_PROBE_TEST"
 	VideoCrashHelper = "REEL_VIDEO_CRASH_HELPER"
 	VideoCrashDir    = "REEL_VIDEO_CRASH_DIR"
+	RunnerTestStage  = "REEL_RUNNER_TEST_STAGE"
 )
 
 // DefaultNATSURL is the server a client or stage reaches when neither
 // --nats nor REEL_NATS names one.
 const DefaultNATSURL = "nats://127.0.0.1:4222"
+
+// DefaultPython is the interpreter of the bundled PyTorch runner when
+// neither --python nor REEL_PYTHON names one.
+const DefaultPython = "python3"
 
 // DefaultLoadJobs is the load test's job count without REEL_LOAD_JOBS.
 const DefaultLoadJobs = 200
@@ -82,6 +88,7 @@ func Vars() []Var {
 		{XDGDataHome, "~/.local/share", "generate, server", "default data directory $XDG_DATA_HOME/reel (an absolute path; else ignored)", Runtime},
 		{CUDAVisible, "all devices", "stage, gpus", "which GPUs a stage may see; --gpu N indexes the visible ones", Runtime},
 		{GoMemLimitVar, "none", "every process", "Go memory limit; also caps the default --mem-budget; when set, a vaedecode process keeps it instead of sizing its own", Runtime},
+		{Python, DefaultPython, "generate, server, stage", "default --python: the interpreter of the PyTorch runner (--engine torch)", Runtime},
 		{TestLog, "off", "tests", "1: tests log through t.Log instead of staying silent", Test},
 		{VideoRequireTools, "off", "tests", "1: a missing ffmpeg/ffprobe/chromium fails the video tests instead of skipping them (CI sets it)", Test},
 		{Chromium, "/usr/bin/chromium, then chromium or chromium-browser on PATH", "tests", "the browser binary for the playback test", Test},
@@ -95,6 +102,7 @@ func Vars() []Var {
 		{GPUProbeTest, "", "internal/gpu tests", "the behaviour of a re-executed GPU probe child", Child},
 		{VideoCrashHelper, "", "stages/encode/video tests", "1: the re-executed child crashes mid-encode", Child},
 		{VideoCrashDir, "", "stages/encode/video tests", "where the crashing child writes", Child},
+		{RunnerTestStage, "", "runner tests", "the runner script a re-executed stage process starts", Child},
 	}
 }
 
@@ -141,6 +149,14 @@ func NATSURL() string {
 		return u
 	}
 	return DefaultNATSURL
+}
+
+// PythonInterpreter is REEL_PYTHON, else DefaultPython.
+func PythonInterpreter() string {
+	if p := String(Python); p != "" {
+		return p
+	}
+	return DefaultPython
 }
 
 // DataHome is XDG_DATA_HOME when it is an absolute path, else "".

@@ -160,4 +160,3 @@ func TestGeometryDiff(t *testing.T) {
 		t.Errorf("diff %q", d)
 	}
 }
-

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (README quick start, CI). Installs what the tests
 # need when it is missing and this user can (ffmpeg for ffprobe checks,
-# chromium for the browser playback test), then runs every test.
+# chromium for the browser playback test, the Node conformance client's npm
+# packages, the stock nats CLI), then runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,20 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
+# The Node conformance client (docs/protocol.md) needs its npm packages.
+if command -v npm >/dev/null 2>&1; then
+  [ -d conformance/node/node_modules ] || (cd conformance/node && npm ci --no-audit --no-fund --silent) ||
+    echo "warning: npm ci failed; the Node conformance test will be skipped" >&2
+else
+  echo "warning: missing node/npm; the Node conformance test will be skipped" >&2
+fi
+# The stock nats CLI, for the test that submits a job with `nats pub`.
+if ! command -v nats >/dev/null 2>&1; then
+  natsbin="${XDG_CACHE_HOME:-$HOME/.cache}/reel/natscli-$(cat scripts/natscli.version)"
+  [ -x "$natsbin/nats" ] || { echo "installing the nats CLI (go install)"; GOBIN="$natsbin" go install "github.com/nats-io/natscli/nats@$(cat scripts/natscli.version)"; } ||
+    echo "warning: could not install the nats CLI; its test will be skipped" >&2
+fi
+
 go vet ./...
 go vet -tags purego ./model/kernels/
 go test -count=1 -timeout 40m ./...
@@ -27,3 +42,4 @@ go test -count=1 -tags purego ./model/kernels/
 go test -run '^$' -fuzz '^FuzzParse$' -fuzztime 15s ./model/safetensors/
 go test -run '^$' -fuzz '^FuzzUnmarshalEnvelope$' -fuzztime 15s ./bus/protocol/
 go test -run '^$' -fuzz '^FuzzTensor$' -fuzztime 10s ./bus/protocol/
+go test -run '^$' -fuzz '^FuzzDecodePrompt$' -fuzztime 10s ./bus/protocol/

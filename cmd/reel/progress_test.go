@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -52,6 +53,16 @@ func TestFollowShowsTheLastEvent(t *testing.T) {
 	id, err := store.Submit(ctx, protocol.Request{Prompt: "a red circle moving right"}, protocol.DefaultSettings(), orchestrator.SubmitOptions{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The projector appends the submitted event on its own time: fail the
+	// job once it is there (a job that ends first shows no submitted line).
+	seen, found := context.WithCancel(ctx)
+	if err := store.Follow(seen, id, func(ev protocol.Event) {
+		if ev.Kind == protocol.EventSubmitted {
+			found()
+		}
+	}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("waiting for the submitted event: %v", err)
 	}
 	if err := store.Fail(ctx, id, protocol.StageDenoise, "boom"); err != nil {
 		t.Fatal(err)

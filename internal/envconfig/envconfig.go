@@ -90,7 +90,7 @@ func Vars() []Var {
 		{GoMemLimitVar, "none", "every process", "Go memory limit; also caps the default --mem-budget; when set, a vaedecode process keeps it instead of sizing its own", Runtime},
 		{Python, DefaultPython, "generate, server, stage", "default --python: the interpreter of the PyTorch runner (--engine torch)", Runtime},
 		{TestLog, "off", "tests", "1: tests log through t.Log instead of staying silent", Test},
-		{VideoRequireTools, "off", "tests", "1: a missing ffmpeg/ffprobe/chromium fails the video tests instead of skipping them (CI sets it)", Test},
+		{VideoRequireTools, "off", "tests", "1: a missing tool (ffmpeg, ffprobe, chromium, torch, the Node client's modules) fails its tests instead of skipping them (CI sets it)", Test},
 		{Chromium, "/usr/bin/chromium, then chromium or chromium-browser on PATH", "tests", "the browser binary for the playback test", Test},
 		{GPULive, "off", "tests", "1: run the NVML test against the real driver", Test},
 		{MemBench, "off", "tests", "1: run the VAE memory benchmark (BENCHMARKS.md)", Test},
@@ -102,7 +102,7 @@ func Vars() []Var {
 		{GPUProbeTest, "", "internal/gpu tests", "the behaviour of a re-executed GPU probe child", Child},
 		{VideoCrashHelper, "", "stages/encode/video tests", "1: the re-executed child crashes mid-encode", Child},
 		{VideoCrashDir, "", "stages/encode/video tests", "where the crashing child writes", Child},
-		{RunnerTestStage, "", "runner tests", "the runner script a re-executed stage process starts", Child},
+		{RunnerTestStage, "", "runner tests", "the script a re-executed stage child starts a runner with", Child},
 	}
 }
 

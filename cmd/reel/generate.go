@@ -10,6 +10,7 @@ import (
 
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/internal/gpu"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/pipeline"
@@ -27,6 +28,7 @@ type generateFlags struct {
 	vae      int
 	timeout  time.Duration
 	weights  weightFlags
+	engine   engineFlags
 }
 
 func newGenerateCommand(a *app) *cobra.Command {
@@ -47,6 +49,7 @@ MP4 and prints its path. Ctrl-C cancels the job and shuts down cleanly.`,
 	f.settings.register(fs)
 	f.layout.register(fs)
 	f.weights.register(fs)
+	f.engine.register(fs)
 	fs.StringVarP(&f.out, "output", "o", "", "output MP4 (default ./<job id>.mp4)")
 	fs.StringVar(&f.dataDir, "data", defaultDataDir(), "data directory (JetStream store)")
 	fs.StringVar(&f.ffmpeg, "ffmpeg", "", `ffmpeg binary ("" = PATH, "none" = pure-Go encoder)`)
@@ -83,19 +86,25 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 	}
 	defer b.Close()
 
+	engs, err := f.engine.startEngines(ctx, protocol.Stages(), f.weights.opts, gpu.AutoGPU, log)
+	if err != nil {
+		return err
+	}
+	defer engs.Close()
+
 	// The stages stop when generate ends, whatever the outcome.
 	sctx, stopStages := context.WithCancel(context.WithoutCancel(ctx))
 	started := make(chan struct{})
 	stagesDone := make(chan error, 1)
 	go func() {
 		stagesDone <- pipeline.Run(sctx, pipeline.Options{
-			Bus:           b,
-			Stages:        map[string]int{protocol.StageTextEnc: 1, protocol.StageDenoise: 1, protocol.StageVAEDecode: f.vae, protocol.StageEncode: 1},
-			DeadLetters:   true,
-			Output:        stages.OutputDefaults{FFmpeg: f.ffmpeg},
-			EngineOptions: f.weights.opts,
-			Started:       func([]*worker.Runner) { close(started) },
-			Log:           log,
+			Bus:         b,
+			Stages:      map[string]int{protocol.StageTextEnc: 1, protocol.StageDenoise: 1, protocol.StageVAEDecode: f.vae, protocol.StageEncode: 1},
+			DeadLetters: true,
+			Output:      stages.OutputDefaults{FFmpeg: f.ffmpeg},
+			Engines:     engs,
+			Started:     func([]*worker.Runner) { close(started) },
+			Log:         log,
 		})
 	}()
 	defer func() {

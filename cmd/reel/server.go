@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/internal/gpu"
 	"github.com/reel-video/reel/stages/pipeline"
 	"github.com/reel-video/reel/stages/worker"
 	"github.com/spf13/cobra"
@@ -17,6 +20,7 @@ type serverFlags struct {
 	replicas string
 	encode   encodeFlags
 	weights  weightFlags
+	engine   engineFlags
 }
 
 func newServerCommand(a *app) *cobra.Command {
@@ -49,6 +53,7 @@ runs stages in this process, e.g. --replicas textenc=1,denoise=1,vaedecode=3,enc
 	f.encode.register(fs)
 	f.layout.register(fs)
 	f.weights.register(fs)
+	f.engine.register(fs)
 	return cmd
 }
 
@@ -78,8 +83,13 @@ func runServer(ctx context.Context, a *app, f *serverFlags, cmd *cobra.Command) 
 	defer b.Close()
 	log.Info().Str("url", srv.ClientURL()).Str("data", f.srv.DataDir).Msg("reel server ready")
 	fmt.Fprintln(cmd.OutOrStdout(), srv.ClientURL())
+	engs, err := f.engine.startEngines(ctx, slices.Collect(maps.Keys(reps)), f.weights.opts, gpu.AutoGPU, log)
+	if err != nil {
+		return err
+	}
+	defer engs.Close()
 	err = pipeline.Run(ctx, pipeline.Options{
-		Bus: b, Stages: reps, DeadLetters: true, Output: f.encode.o, EngineOptions: f.weights.opts, Log: log,
+		Bus: b, Stages: reps, DeadLetters: true, Output: f.encode.o, Engines: engs, Log: log,
 		Started: func(rs []*worker.Runner) {
 			for _, r := range rs {
 				log.Info().Str("worker", r.Worker()).Msg("stage started")

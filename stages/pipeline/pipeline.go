@@ -37,6 +37,9 @@ type Options struct {
 	// requested, the Go engine is loaded with EngineOptions.
 	Engine        Engine
 	EngineOptions model.Options
+	// Engines, when set, serve the stages they name instead (StartEngines:
+	// --engine per stage); the caller closes them.
+	Engines *Engines
 	Output        stages.OutputDefaults
 	// DeadLetters also runs the dead-letter handler and the job-record
 	// projector (orchestrator.Projector) in this process.
@@ -85,7 +88,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	store := orchestrator.NewStore(o.Bus, o.Log)
-	if o.Engine == nil && NeedsEngine(o.Stages) {
+	if o.Engine == nil && o.needsDefaultEngine() {
 		e, err := model.Load(o.EngineOptions)
 		if err != nil {
 			return fmt.Errorf("load model: %w", err)
@@ -104,8 +107,8 @@ func Run(ctx context.Context, o Options) error {
 		}
 		r, err := worker.New(worker.Config{
 			Stage: d.Name, Bus: o.Bus, Tracker: store, Handler: h, Concurrency: n,
-			Admit: o.Admit, Describe: o.Describe, Log: o.Log,
-			Middleware: append([]stages.Middleware{stages.Retry{}.Middleware()}, o.Middleware...),
+			Admit: o.Admit, Describe: describeWith(o.Describe, o.Engines), Log: o.Log,
+			Middleware: append([]stages.Middleware{stages.Retry{}.Middleware(), jobContext}, o.Middleware...),
 		})
 		if err != nil {
 			return err
@@ -142,10 +145,14 @@ func Run(ctx context.Context, o Options) error {
 // Handler builds one stage's handler from its descriptor.
 func Handler(d stages.Descriptor, o Options) (stages.Handler, error) {
 	deps := stages.Deps{Output: o.Output}
-	if o.Engine != nil {
-		deps.Engine, deps.Manifest = o.Engine, o.Engine.Manifest()
+	eng := o.Engine
+	if e := o.Engines.For(d.Name); e != nil {
+		eng = e
 	}
-	if d.NeedsEngine && o.Engine == nil {
+	if eng != nil {
+		deps.Engine, deps.Manifest = eng, eng.Manifest()
+	}
+	if d.NeedsEngine && eng == nil {
 		return nil, fmt.Errorf("stage %s needs the model", d.Name)
 	}
 	h, err := d.New(deps)

@@ -40,7 +40,7 @@ type Options struct {
 	// Engines, when set, serve the stages they name instead (StartEngines:
 	// --engine per stage); the caller closes them.
 	Engines *Engines
-	Output        stages.OutputDefaults
+	Output  stages.OutputDefaults
 	// DeadLetters also runs the dead-letter handler and the job-record
 	// projector (orchestrator.Projector) in this process.
 	DeadLetters bool

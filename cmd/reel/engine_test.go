@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -292,5 +293,117 @@ func TestSplitTorchVAEDecodeSurvivesRunnerKill(t *testing.T) {
 		if p := psnr(t, got, model.ToRGB24(want)); p < 40 {
 			t.Errorf("chunk %d: torch frames vs Go decode PSNR %.1f dB, want ≥ 40", i, p)
 		}
+	}
+}
+
+// A runner that crashes at start, hangs before its hello or prints garbage
+// makes `reel stage` exit non-zero within the start timeout, saying what
+// the runner did.
+func TestStageRunnerStartFailures(t *testing.T) {
+	ctx := bustest.Ctx(t, 3*time.Minute)
+	d := deploy(t, ctx)
+	for _, tc := range []struct {
+		name, script string
+		says         []string
+	}{
+		{"crash", "#!/bin/sh\necho 'ImportError: no module named torch' >&2\nexit 3\n",
+			[]string{"runner: start failed", "exit status 3", "no module named torch"}},
+		{"hang", "#!/bin/sh\necho 'loading weights' >&2\nexec sleep 60\n",
+			[]string{"runner: start failed", "no hello answer within 2s", "loading weights"}},
+		{"garbage", "#!/bin/sh\necho 'Hello from a chatty library'\nexec sleep 60\n",
+			[]string{"protocol violation", "Hello from a chatty library"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			script := filepath.Join(t.TempDir(), "runner.sh")
+			if err := os.WriteFile(script, []byte(tc.script), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			t0 := time.Now()
+			_, stderr, code := run(t, ctx, "stage", protocol.StageVAEDecode, "--nats", d.url, "--log-format", "json",
+				"--engine", "exec:"+script, "--runner-start-timeout", "2s")
+			took := time.Since(t0)
+			msg := lastLine(stderr)
+			t.Logf("exit %d after %v: %s", code, took.Round(time.Millisecond), msg)
+			if code == 0 {
+				t.Fatal("reel stage exited 0")
+			}
+			if !strings.HasPrefix(msg, "reel: stage vaedecode: engine exec:"+script+": ") {
+				t.Errorf("last line does not name the stage and engine: %s", msg)
+			}
+			for _, s := range tc.says {
+				if !strings.Contains(msg, s) {
+					t.Errorf("does not say %q", s)
+				}
+			}
+			if took > 30*time.Second {
+				t.Errorf("took %v", took)
+			}
+		})
+	}
+}
+
+// A runner that misbehaves mid-job (fakerunner.py on decode_chunk): the job
+// ends failed with the runner's reason, never hangs, and the stage serves
+// on. Garbage on the protocol fails it at once; a crash or a hang (killed
+// by the health ping) is retried, then fails after --max-deliver.
+func TestStageRunnerMidJobFaults(t *testing.T) {
+	needTool(t, torchPython+" with msgpack", exec.Command(torchPython, "-c", "import msgpack"))
+	fake, err := filepath.Abs("../../runner/testdata/fakerunner.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := bustest.Ctx(t, 5*time.Minute)
+	d := deploy(t, ctx, "--max-deliver", "2")
+	for _, s := range []string{protocol.StageTextEnc, protocol.StageDenoise, protocol.StageEncode} {
+		d.stage(t, s)
+	}
+	set := protocol.DefaultSettings()
+	set.Frames, set.Steps = 16, 1
+	for _, tc := range []struct {
+		mode    string
+		retried bool
+		says    []string
+	}{
+		{"garbage", false, []string{"protocol violation", "Traceback (most recent call last): oops"}},
+		{"crash", true, []string{"gave up after 2 deliveries", "exit status 3", "fake runner crashing on decode_chunk"}},
+		{"hang", true, []string{"gave up after 2 deliveries", "did not answer health within 1s (hung)"}},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			vae := d.stage(t, protocol.StageVAEDecode, "--engine", fmt.Sprintf("exec:%s %s --fail decode_chunk=%s", torchPython, fake, tc.mode),
+				"--runner-ping-timeout", "1s")
+			defer vae.stop(t)
+			id := d.submit(t, ctx, "a "+tc.mode+" runner", set)
+			wctx, cancel := context.WithTimeout(ctx, time.Minute)
+			defer cancel()
+			j, err := d.store.Wait(wctx, id)
+			if err != nil {
+				t.Fatalf("job %s: %v\n%s", id, err, vae.stderr)
+			}
+			t.Logf("%s: %s", j.State, j.Error)
+			if j.State != protocol.StateFailed || j.FailedStage != protocol.StageVAEDecode {
+				t.Fatalf("job %s in %q, want failed in vaedecode", j.State, j.FailedStage)
+			}
+			for _, s := range tc.says {
+				if !strings.Contains(j.Error, s) {
+					t.Errorf("error does not say %q", s)
+				}
+			}
+			// The runner's stderr is in the stage's log with the job id.
+			tagged := false
+			for _, line := range strings.Split(vae.stderr.String(), "\n") {
+				tagged = tagged || strings.Contains(line, "fake runner: decode_chunk for job "+id) && strings.Contains(line, `"job":"`+id+`"`)
+			}
+			if !tagged {
+				t.Errorf("no runner log line tagged with job %s", id)
+			}
+			if got := strings.Contains(vae.stderr.String(), "will retry"); got != tc.retried {
+				t.Errorf("redelivered: %v, want %v", got, tc.retried)
+			}
+			select {
+			case <-vae.exited:
+				t.Fatalf("the stage exited: %v\n%s", vae.waitErr, vae.stderr)
+			default:
+			}
+		})
 	}
 }

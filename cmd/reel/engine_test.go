@@ -234,6 +234,20 @@ func TestSplitTorchVAEDecodeSurvivesRunnerKill(t *testing.T) {
 	}
 	vae := d.stage(t, protocol.StageVAEDecode, "--engine", "torch", "--python", torchPython, "--device", "cpu")
 	pid := d.runnerPID(t, ctx, protocol.StageVAEDecode, 0)
+	// `reel workers` shows the runner: its pid, device and memory.
+	out, stderr, code := run(t, ctx, "workers", "--nats", d.url)
+	if want := fmt.Sprintf("torch pid %d cpu RSS ", pid); code != 0 || !strings.Contains(out, want) {
+		t.Errorf("reel workers (exit %d) does not show %q:\n%s%s", code, want, out, stderr)
+	}
+	ws, err := worker.ListWorkers(ctx, d.b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range ws {
+		if w.Stage == protocol.StageVAEDecode && (w.Engine != "torch" || w.Runner.RSSBytes < 50<<20) {
+			t.Errorf("heartbeat: engine %q, runner %+v: want torch with a loaded model's RSS", w.Engine, w.Runner)
+		}
+	}
 
 	set := protocol.DefaultSettings()
 	set.Frames, set.Steps, set.Seed = 128, 2, 5
@@ -244,6 +258,9 @@ func TestSplitTorchVAEDecodeSurvivesRunnerKill(t *testing.T) {
 	d.waitSubject(t, ctx, protocol.FramesSubject(id, 0))
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatalf("kill -9 runner %d: %v", pid, err)
+	}
+	if n := len(d.subjectCounts(t, ctx, protocol.FramesFilter(id))); n == chunks {
+		t.Fatalf("all %d chunks were decoded before the kill: not mid-job", n)
 	}
 	j := d.wait(t, ctx, id)
 	if j.State != protocol.StateSucceeded || j.Video.Frames != set.Frames {
@@ -261,7 +278,7 @@ func TestSplitTorchVAEDecodeSurvivesRunnerKill(t *testing.T) {
 	if err := vae.stderr.waitFor(ctx, "signal: killed"); err != nil {
 		t.Errorf("the stage did not log the runner's death: %v", err)
 	}
-	if strings.Contains(vae.stderr.String(), "retrying in-process") {
+	if strings.Contains(vae.stderr.String(), "decode_chunk: runner: transient failure") {
 		t.Log("the kill interrupted a decode_chunk call; it was retried")
 	}
 	if next := d.runnerPID(t, ctx, protocol.StageVAEDecode, pid); next == pid {

@@ -30,7 +30,7 @@ func client(ctx context.Context, a *app, nf *natsFlags, cmd *cobra.Command) (*bu
 	defer cancel()
 	b, err := bus.Open(bctx, nf.cc, bus.LayoutConfig{}, log)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, connectHint(err, nf.cc.URL)
 	}
 	return b, orchestrator.NewStore(b, log), nil
 }
@@ -59,13 +59,13 @@ func newSubmitCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "submit PROMPT",
 		Short: "Submit a job; prints the job id as the last line",
-		Args:  cobra.ExactArgs(1),
+		Args:  promptArgs,
 		// Bad settings are refused before anything connects.
 		PreRunE: func(_ *cobra.Command, args []string) error {
-			return orchestrator.Validate(sf.request(args[0]))
+			return orchestrator.Validate(sf.request(promptOf(args)))
 		},
 		RunE: withClient(a, &nf, func(cmd *cobra.Command, args []string, _ *bus.Bus, store *orchestrator.Store) error {
-			req, set := sf.request(args[0])
+			req, set := sf.request(promptOf(args))
 			id, err := store.Submit(cmd.Context(), req, set, orchestrator.SubmitOptions{Deadline: deadline})
 			if err != nil {
 				return err

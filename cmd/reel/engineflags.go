@@ -39,11 +39,11 @@ func (f *engineFlags) register(fs *pflag.FlagSet) {
 // devicePattern is what --device accepts.
 var devicePattern = regexp.MustCompile(`^(cpu|cuda:[0-9]+)$`)
 
-// config builds the engines' configuration for the given stages. gpuPin is
-// the --gpu of the process (gpu.AutoGPU where it has none): with a torch
-// runner and no --device, the runner computes on that GPU, if one is
-// usable, else on the CPU.
-func (f *engineFlags) config(ctx context.Context, stageNames []string, weights model.Options, gpuPin int, log zerolog.Logger) (pipeline.EngineConfig, error) {
+// config builds the engines' configuration for the given stages. goEngine,
+// if not nil, is a Go engine the process has loaded already; device is
+// where a torch runner computes without --device (the pinned GPU, see
+// pipeline.Resources.RunnerDevice; "" = cpu).
+func (f *engineFlags) config(stageNames []string, weights model.Options, goEngine *model.Engine, device string, log zerolog.Logger) (pipeline.EngineConfig, error) {
 	var engineStages []string
 	for _, d := range registry.All() {
 		if d.NeedsEngine && slices.Contains(stageNames, d.Name) {
@@ -60,36 +60,25 @@ func (f *engineFlags) config(ctx context.Context, stageNames []string, weights m
 	if f.device != "" && !devicePattern.MatchString(f.device) {
 		return pipeline.EngineConfig{}, fmt.Errorf("--device %q: want cpu or cuda:N", f.device)
 	}
-	cfg := pipeline.EngineConfig{Specs: specs, Weights: weights, Python: f.python, Device: f.device,
-		StartTimeout: f.startTimeout, PingTimeout: f.pingTimeout, Log: log}
-	torch := false
-	for _, s := range specs {
-		torch = torch || s.Kind == runner.KindTorch
+	if f.device != "" {
+		device = f.device
 	}
-	if torch && cfg.Device == "" {
-		cfg.Device = pinnedDevice(ctx, gpuPin, log)
-	}
-	return cfg, nil
+	return pipeline.EngineConfig{Specs: specs, Weights: weights, Go: goEngine, Python: f.python, Device: device,
+		StartTimeout: f.startTimeout, PingTimeout: f.pingTimeout, Log: log}, nil
 }
 
-// pinnedDevice is "cuda:N" for the GPU the placement pins (N its index
+// runnerDevice is "cuda:N" for the GPU the placement pins (N its index
 // among the visible devices, as CUDA numbers them), else "cpu".
-func pinnedDevice(ctx context.Context, pin int, log zerolog.Logger) string {
-	pl, err := gpu.Place(ctx, gpu.Config{Visible: gpu.VisibleFromEnv(), GPU: pin, Probe: selfProbe})
-	if err != nil {
-		log.Warn().Err(err).Msg("no GPU for the torch runner; it runs on the CPU")
-		return "cpu"
-	}
-	defer pl.Close()
+func runnerDevice(pl *gpu.Placement) string {
 	if !pl.OnGPU() {
 		return "cpu"
 	}
 	return fmt.Sprintf("cuda:%d", pl.Index())
 }
 
-// startEngines starts the engines of the given stages.
-func (f *engineFlags) startEngines(ctx context.Context, stageNames []string, weights model.Options, gpuPin int, log zerolog.Logger) (*pipeline.Engines, error) {
-	cfg, err := f.config(ctx, stageNames, weights, gpuPin, log)
+// startEngines starts the engines of the given stages (see config).
+func (f *engineFlags) startEngines(ctx context.Context, stageNames []string, weights model.Options, goEngine *model.Engine, device string, log zerolog.Logger) (*pipeline.Engines, error) {
+	cfg, err := f.config(stageNames, weights, goEngine, device, log)
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/protocol"
-	"github.com/reel-video/reel/internal/gpu"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/pipeline"
@@ -29,6 +28,7 @@ type generateFlags struct {
 	timeout  time.Duration
 	weights  weightFlags
 	engine   engineFlags
+	res      resourceFlags
 }
 
 func newGenerateCommand(a *app) *cobra.Command {
@@ -40,9 +40,9 @@ func newGenerateCommand(a *app) *cobra.Command {
 four stages in this process through the same runner a standalone
 'reel stage' process uses, submits the prompt, shows progress, writes the
 MP4 and prints its path. Ctrl-C cancels the job and shuts down cleanly.`,
-		Args: cobra.ExactArgs(1),
+		Args: promptArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runGenerate(cmd.Context(), a, f, args[0], cmd)
+			return runGenerate(cmd.Context(), a, f, promptOf(args), cmd)
 		},
 	}
 	fs := cmd.Flags()
@@ -50,6 +50,7 @@ MP4 and prints its path. Ctrl-C cancels the job and shuts down cleanly.`,
 	f.layout.register(fs)
 	f.weights.register(fs)
 	f.engine.register(fs)
+	f.res.register(fs)
 	fs.StringVarP(&f.out, "output", "o", "", "output MP4 (default ./<job id>.mp4)")
 	fs.StringVar(&f.dataDir, "data", defaultDataDir(), "data directory (JetStream store)")
 	fs.StringVar(&f.ffmpeg, "ffmpeg", "", `ffmpeg binary ("" = PATH, "none" = pure-Go encoder)`)
@@ -70,6 +71,11 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 	if a.logLevel == "info" {
 		log = log.Level(zerolog.WarnLevel) // the progress display says what happens
 	}
+	res, closeRes, err := f.res.setup(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer closeRes()
 	srv, err := bus.StartServer(bus.ServerConfig{DataDir: f.dataDir, DontListen: true}, log)
 	if err != nil {
 		if errors.Is(err, bus.ErrStoreLocked) {
@@ -85,8 +91,7 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 		return err
 	}
 	defer b.Close()
-
-	engs, err := f.engine.startEngines(ctx, protocol.Stages(), f.weights.opts, gpu.AutoGPU, log)
+	engs, err := f.engine.startEngines(ctx, protocol.Stages(), f.weights.opts, nil, res.RunnerDevice, log)
 	if err != nil {
 		return err
 	}
@@ -103,6 +108,7 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 			DeadLetters: true,
 			Output:      stages.OutputDefaults{FFmpeg: f.ffmpeg},
 			Engines:     engs,
+			Resources:   res,
 			Started:     func([]*worker.Runner) { close(started) },
 			Log:         log,
 		})

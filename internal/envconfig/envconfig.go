@@ -27,6 +27,13 @@ const (
 	CUDAVisible   = "CUDA_VISIBLE_DEVICES"
 	GoMemLimitVar = "GOMEMLIMIT"
 	Python        = "REEL_PYTHON"
+	NATSUser      = "REEL_NATS_USER"
+	NATSPassword  = "REEL_NATS_PASSWORD"
+	NATSToken     = "REEL_NATS_TOKEN"
+	NATSCreds     = "REEL_NATS_CREDS"
+	NATSNKey      = "REEL_NATS_NKEY"
+	APIKeys       = "REEL_API_KEYS"
+	Metrics       = "REEL_METRICS"
 
 	// Read by tests only.
 	TestLog           = "REEL_TEST_LOG"
@@ -38,6 +45,7 @@ const (
 	MemSweep          = "REEL_MEM_SWEEP"
 	MemSweepList      = "REEL_MEM_SWEEP_LIST"
 	LoadJobs          = "REEL_LOAD_JOBS"
+	ScreenshotDir     = "REEL_SCREENSHOT_DIR"
 
 	// Set by a test for the child process it re-executes itself as.
 	MemChild         = "REEL_MEM_CHILD"
@@ -89,15 +97,23 @@ func Vars() []Var {
 		{CUDAVisible, "all devices", "stage, gpus", "which GPUs a stage may see; --gpu N indexes the visible ones", Runtime},
 		{GoMemLimitVar, "none", "every process", "Go memory limit; also caps the default --mem-budget; when set, a vaedecode process keeps it instead of sizing its own", Runtime},
 		{Python, DefaultPython, "generate, server, stage", "default --python: the interpreter of the PyTorch runner (--engine torch)", Runtime},
+		{NATSUser, "none", "every client and stage command", "default --nats-user (credentials stay off the command line)", Runtime},
+		{NATSPassword, "none", "every client and stage command", "default --nats-password", Runtime},
+		{NATSToken, "none", "every client and stage command", "default --nats-token", Runtime},
+		{NATSCreds, "none", "every client and stage command", "default --nats-creds: a NATS credentials file", Runtime},
+		{NATSNKey, "none", "every client and stage command", "default --nats-nkey: an NKey seed file", Runtime},
+		{APIKeys, "none", "server, gateway", "accepted API keys, comma-separated (docs/api.md); with none the API only listens on loopback", Runtime},
+		{Metrics, "off", "server, gateway, stage", "default --metrics: the address of /metrics, /healthz and /readyz", Runtime},
 		{TestLog, "off", "tests", "1: tests log through t.Log instead of staying silent", Test},
 		{VideoRequireTools, "off", "tests", "1: a missing tool (ffmpeg, ffprobe, chromium, torch, the Node client's modules) fails its tests instead of skipping them (CI sets it)", Test},
-		{Chromium, "/usr/bin/chromium, then chromium or chromium-browser on PATH", "tests", "the browser binary for the playback test", Test},
+		{Chromium, "/usr/bin/chromium, then chromium or chromium-browser on PATH", "tests", "the browser binary for the playback and web UI tests", Test},
 		{GPULive, "off", "tests", "1: run the NVML test against the real driver", Test},
 		{MemBench, "off", "tests", "1: run the VAE memory benchmark (BENCHMARKS.md)", Test},
 		{MemDebug, "off", "tests", "1: the memory-measuring child prints Go heap statistics", Test},
 		{MemSweep, "off", "tests", "1: run the memory calibration sweep over REEL_MEM_SWEEP_LIST", Test},
 		{MemSweepList, "none", "tests", "workloads of the calibration sweep, space-separated", Test},
 		{LoadJobs, strconv.Itoa(DefaultLoadJobs), "tests", "jobs in the load test (-short: 40)", Test},
+		{ScreenshotDir, "a temporary directory", "tests", "where the web UI test saves reel-ui.png", Test},
 		{MemChild, "", "internal/mem tests", "the workload a re-executed memory-measuring child runs", Child},
 		{GPUProbeTest, "", "internal/gpu tests", "the behaviour of a re-executed GPU probe child", Child},
 		{VideoCrashHelper, "", "stages/encode/video tests", "1: the re-executed child crashes mid-encode", Child},

@@ -27,6 +27,9 @@ type EngineConfig struct {
 	// the Go engine loads them, runners are handed the same files, and a
 	// runner must serve the frame size asked for.
 	Weights model.Options
+	// Go, if set, is the Go engine the process has loaded already (with
+	// Weights); the Go stages use it instead of loading another.
+	Go *model.Engine
 	// Python and Device start the bundled PyTorch runner (runner.TorchOptions).
 	Python, Device string
 	// CacheDir receives the built-in weights and the runner's sources for
@@ -100,6 +103,9 @@ func SpecName(s runner.Spec) string {
 
 func (es *Engines) start(ctx context.Context, cfg EngineConfig, spec runner.Spec, name string) (Engine, error) {
 	if spec.Kind == runner.KindGo {
+		if cfg.Go != nil {
+			return GoEngine(cfg.Go), nil
+		}
 		e, err := model.Load(cfg.Weights)
 		if err != nil {
 			return nil, fmt.Errorf("load model: %w", err)
@@ -267,4 +273,12 @@ func (o Options) needsDefaultEngine() bool {
 		}
 	}
 	return false
+}
+
+// engineFor is the engine of a stage: Engines' if they name it, else Engine.
+func (o Options) engineFor(stage string) Engine {
+	if e := o.Engines.For(stage); e != nil {
+		return e
+	}
+	return o.Engine
 }

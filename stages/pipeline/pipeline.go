@@ -10,9 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/internal/mem"
 	"github.com/reel-video/reel/model"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/reel-video/reel/stages"
@@ -44,9 +46,9 @@ type Options struct {
 	// DeadLetters also runs the dead-letter handler and the job-record
 	// projector (orchestrator.Projector) in this process.
 	DeadLetters bool
-	// Runner hooks (internal/mem, internal/gpu).
-	Admit      func(ctx context.Context, req worker.AdmitRequest) (release func(), err error)
-	Describe   func(info *worker.WorkerInfo)
+	// Resources is the process's resource policy (memory budget,
+	// admission, device details in heartbeats).
+	Resources  Resources
 	Middleware []stages.Middleware
 	// Started, if set, is called with the runners once they are built.
 	Started func([]*worker.Runner)
@@ -95,24 +97,26 @@ func Run(ctx context.Context, o Options) error {
 		}
 		o.Engine = GoEngine(e)
 	}
+	workers, err := worker.WatchWorkers(ctx, o.Bus.Workers, o.Bus.Cfg.WorkerTTL)
+	if err != nil {
+		return err
+	}
+	pols := o.policies(workers)
 	var runners []*worker.Runner
-	for _, d := range registry.All() {
-		n, ok := o.Stages[d.Name]
-		if !ok {
-			continue
-		}
-		h, err := Handler(d, o)
+	for _, p := range pols {
+		h, err := Handler(p.desc, o)
 		if err != nil {
 			return err
 		}
 		r, err := worker.New(worker.Config{
-			Stage: d.Name, Bus: o.Bus, Tracker: store, Handler: h, Concurrency: n,
-			Admit: o.Admit, Describe: describeWith(o.Describe, o.Engines), Log: o.Log,
+			Stage: p.desc.Name, Bus: o.Bus, Tracker: store, Handler: h, Concurrency: o.Stages[p.desc.Name],
+			Admit: p.admit, Describe: describeWith(p.describe(o.Resources), o.Engines), Log: o.Log,
 			Middleware: append([]stages.Middleware{stages.Retry{}.Middleware(), jobContext}, o.Middleware...),
 		})
 		if err != nil {
 			return err
 		}
+		p.self = r.Worker()
 		runners = append(runners, r)
 	}
 	if o.Started != nil {
@@ -142,13 +146,55 @@ func Run(ctx context.Context, o Options) error {
 	return first
 }
 
+// policies builds the admission policy of each requested stage, in
+// pipeline order, around one memory gate for the process.
+func (o Options) policies(workers *worker.Workers) []*policy {
+	res := o.Resources
+	if res.Poll <= 0 {
+		res.Poll = time.Second
+	}
+	var gate *mem.Gate
+	if res.Budget.Bytes > 0 {
+		gate = mem.NewGate(res.Budget.Bytes)
+	}
+	var out []*policy
+	for _, d := range registry.All() {
+		n, ok := o.Stages[d.Name]
+		if !ok {
+			continue
+		}
+		// Each stage's engine: a runner keeps its model's memory in its
+		// own process, so there is no arch to estimate from here.
+		var arch mem.Arch
+		var manifest *protocol.Manifest
+		if e := o.engineFor(d.Name); e != nil {
+			m := e.Manifest()
+			manifest = &m
+			if a, ok := e.(MemArch); ok {
+				arch = a.MemArch()
+			}
+		}
+		est := mem.Default(arch)
+		if res.Runtime > 0 {
+			est = est.WithRuntime(res.Runtime)
+		}
+		p := &policy{desc: d, est: est, estimate: !d.NeedsEngine || arch.Valid(), gate: gate, workers: workers,
+			poll: res.Poll, log: o.Log.With().Str("stage", d.Name).Logger()}
+		if d.NeedsEngine {
+			p.manifest = manifest
+		}
+		out = append(out, p)
+		if res.LimitVAEHeap && len(o.Stages) == 1 && d.Name == protocol.StageVAEDecode && manifest != nil && arch.Valid() {
+			limitVAEHeap(est, *manifest, n, o.Log)
+		}
+	}
+	return out
+}
+
 // Handler builds one stage's handler from its descriptor.
 func Handler(d stages.Descriptor, o Options) (stages.Handler, error) {
 	deps := stages.Deps{Output: o.Output}
-	eng := o.Engine
-	if e := o.Engines.For(d.Name); e != nil {
-		eng = e
-	}
+	eng := o.engineFor(d.Name)
 	if eng != nil {
 		deps.Engine, deps.Manifest = eng, eng.Manifest()
 	}

@@ -112,7 +112,7 @@ func TestGenerateTorchMatchesGo(t *testing.T) {
 	}
 }
 
-// deployment is a bare `reel server` and a client of it.
+// deployment is a bare `reel server` (no stages, no API) and a client of it.
 type deployment struct {
 	url   string
 	dir   string
@@ -123,7 +123,7 @@ type deployment struct {
 func deploy(t *testing.T, ctx context.Context, serverArgs ...string) *deployment {
 	t.Helper()
 	dir := t.TempDir()
-	args := append([]string{"server", "--port", "-1", "--data", filepath.Join(dir, "data"), "--log-format", "json"}, serverArgs...)
+	args := append([]string{"server", "--port", "-1", "--data", filepath.Join(dir, "data"), "--replicas", "none", "--api", apiOff, "--log-format", "json"}, serverArgs...)
 	_, url := start(t, true, args...)
 	b, err := bus.Open(ctx, bus.ConnectConfig{URL: url, Name: t.Name()}, bus.LayoutConfig{}, bustest.Logger(t))
 	if err != nil {
@@ -227,7 +227,7 @@ func (d *deployment) message(t *testing.T, ctx context.Context, subject string, 
 // on.
 func TestSplitTorchVAEDecodeSurvivesRunnerKill(t *testing.T) {
 	needTorch(t)
-	ctx := bustest.Ctx(t, 10*time.Minute)
+	ctx := bustest.Ctx(t, 5*time.Minute)
 	d := deploy(t, ctx)
 	for _, s := range []string{protocol.StageTextEnc, protocol.StageDenoise, protocol.StageEncode} {
 		d.stage(t, s)

@@ -168,7 +168,7 @@ func (o Options) policies(workers *worker.Workers) []*policy {
 		var arch mem.Arch
 		var manifest *protocol.Manifest
 		if e := o.engineFor(d.Name); e != nil {
-			m := e.Manifest()
+			m := admissionManifest(d.Name, e)
 			manifest = &m
 			if a, ok := e.(MemArch); ok {
 				arch = a.MemArch()

@@ -9,18 +9,15 @@ import (
 )
 
 // CheckJob says why an engine whose manifest is m cannot sample a job with
-// settings p, naming the engine and the manifest field, or returns nil.
-// Intake validates jobs against the fleet's limits; a runner serving less
-// (the bundled one samples one trained window, 48 frames) refuses here
-// instead of failing somewhere in the runner.
+// settings p (protocol.Manifest.CheckSettings, naming the field and the
+// limit), or returns nil. The stage's admission checks the same before a
+// message is taken; this catches the handler run any other way, before the
+// runner is asked (the bundled runner samples one trained window, 48
+// frames, where the Go engine samples windows up to 768).
 func CheckJob(engine string, m protocol.Manifest, p denoise.Params) error {
-	switch {
-	case p.Frames > m.MaxFrames:
-		return fmt.Errorf("engine %s serves at most %d frames (its manifest's max_frames); the job asks for %d", engine, m.MaxFrames, p.Frames)
-	case p.Steps > m.MaxSteps:
-		return fmt.Errorf("engine %s serves at most %d steps (max_steps); the job asks for %d", engine, m.MaxSteps, p.Steps)
-	case p.Guidance > m.MaxGuidance:
-		return fmt.Errorf("engine %s serves guidance up to %v (max_guidance); the job asks for %v", engine, m.MaxGuidance, p.Guidance)
+	s := protocol.Settings{Frames: p.Frames, Steps: p.Steps, Guidance: p.Guidance, Shift: p.Shift, Seed: p.Seed}
+	if err := m.CheckSettings(s); err != nil {
+		return fmt.Errorf("engine %s: %w", engine, err)
 	}
 	return nil
 }

@@ -118,7 +118,7 @@ func TestSampleChecksTheManifest(t *testing.T) {
 	e := fake(t)
 	text := denoise.Text{Hidden: make([]float32, 96*256), Mask: make([]bool, 96)}
 	_, err := e.Sample(t.Context(), text, text, denoise.Params{Frames: 96, Steps: 2, Guidance: 5, Shift: 3}, nil)
-	if !stages.IsPermanent(err) || !strings.Contains(err.Error(), "at most 48 frames (its manifest's max_frames); the job asks for 96") {
+	if !stages.IsPermanent(err) || !strings.Contains(err.Error(), "engine exec:fakerunner.py: frames: 96 is not a positive multiple of 16 up to 48") {
 		t.Fatalf("96 frames on a 48-frame runner: %v", err)
 	}
 	lat, err := e.Sample(t.Context(), text, text, denoise.Params{Frames: 48, Steps: 2, Guidance: 5, Shift: 3, Seed: 1}, nil)

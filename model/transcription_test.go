@@ -10,11 +10,11 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/reel-video/reel/internal/envconfig"
+	"github.com/reel-video/reel/internal/tooltest"
 	"github.com/reel-video/reel/model/safetensors"
 )
 
-const python = "/usr/bin/python3"
+const python = tooltest.Python
 
 // refModelDir finds the reference model (reel_tiny.py and its BF16
 // weights), which lives in shared/refmodel beside the checkout or a
@@ -42,13 +42,7 @@ func refModelDir(t *testing.T) string {
 // /usr/bin/python3 cannot import torch.
 func needTorch(t *testing.T) {
 	t.Helper()
-	if out, err := exec.Command(python, "-c", "import torch, numpy").CombinedOutput(); err != nil {
-		msg := python + " with torch and numpy is needed for the PyTorch transcription (Debian python3-torch): " + err.Error() + ": " + string(out)
-		if envconfig.Bool(envconfig.VideoRequireTools) {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	tooltest.NeedPython(t, "torch, numpy")
 }
 
 func f32Tensor(name string, v []float32, shape ...int) safetensors.Tensor {

@@ -7,39 +7,29 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/rs/zerolog"
-)
-
-// Headers carried by every stage message (outside the reserved Nats- prefix),
-// readable even when the body is not.
-const (
-	HeaderJob    = "Reel-Job"
-	HeaderStage  = "Reel-Stage"
-	HeaderSchema = "Reel-Schema"
-	HeaderChunk  = "Reel-Chunk"
 )
 
 // JobOf is the job a stage message belongs to: its Reel-Job header, or the
 // job token of its subject when the header is missing or invalid (a message
 // whose body cannot be read still names its job). "" when neither does.
 func JobOf(h nats.Header, subject string) string {
-	if job := h.Get(HeaderJob); ValidJobID(job) == nil {
+	if job := h.Get(protocol.HeaderJob); protocol.ValidJobID(job) == nil {
 		return job
 	}
-	if s, err := ParseSubject(subject); err == nil {
+	if s, err := protocol.ParseSubject(subject); err == nil {
 		return s.Job
 	}
 	return ""
 }
-
-// ErrMissing marks input that is gone (aged out of its stream or bucket):
-// retrying cannot help.
-var ErrMissing = errors.New("input missing")
 
 // Bus is a connection plus the set-up layout: what stages and clients use.
 type Bus struct {
@@ -89,7 +79,7 @@ func New(conn *Conn, lay *Layout) *Bus {
 // headers.
 func ClaimThreshold(maxPayload int) int {
 	if maxPayload <= 0 {
-		maxPayload = 1 << 20
+		maxPayload = DefaultMaxPayload
 	}
 	return maxPayload * 3 / 4
 }
@@ -97,8 +87,14 @@ func ClaimThreshold(maxPayload int) int {
 // PublishOnce publishes env on a write-once subject. If the subject already
 // holds a message (a redelivered or re-run handler), nothing is added and
 // duplicate is true. Large bodies are claim-checked first.
-func (b *Bus) PublishOnce(ctx context.Context, subject string, env *Envelope) (duplicate bool, err error) {
-	env.V = SchemaVersion
+func (b *Bus) PublishOnce(ctx context.Context, subject string, env *protocol.Envelope) (duplicate bool, err error) {
+	return b.PublishOnceWith(ctx, subject, env, nil)
+}
+
+// PublishOnceWith is PublishOnce with extra headers (a prompt's
+// Reel-Deadline).
+func (b *Bus) PublishOnceWith(ctx context.Context, subject string, env *protocol.Envelope, extra nats.Header) (duplicate bool, err error) {
+	env.V = protocol.SchemaVersion
 	if len(env.Body) > b.claimAt {
 		if err := b.claim(ctx, subject, env); err != nil {
 			return false, err
@@ -110,11 +106,14 @@ func (b *Bus) PublishOnce(ctx context.Context, subject string, env *Envelope) (d
 	}
 	m := nats.NewMsg(subject)
 	m.Data = data
-	m.Header.Set(HeaderJob, env.Job)
-	m.Header.Set(HeaderStage, env.Stage)
-	m.Header.Set(HeaderSchema, strconv.Itoa(SchemaVersion))
+	for k, vs := range extra {
+		m.Header[k] = vs
+	}
+	m.Header.Set(protocol.HeaderJob, env.Job)
+	m.Header.Set(protocol.HeaderStage, env.Stage)
+	m.Header.Set(protocol.HeaderSchema, strconv.Itoa(protocol.SchemaVersion))
 	if env.Count > 0 {
-		m.Header.Set(HeaderChunk, strconv.Itoa(env.Chunk))
+		m.Header.Set(protocol.HeaderChunk, strconv.Itoa(env.Chunk))
 	}
 	for attempt := 0; ; attempt++ {
 		ack, err := b.JS.PublishMsg(ctx, m, jetstream.WithMsgID(subject), jetstream.WithExpectLastSequencePerSubject(0))
@@ -126,6 +125,12 @@ func (b *Bus) PublishOnce(ctx context.Context, subject string, env *Envelope) (d
 			switch apiErr.ErrorCode {
 			case jetstream.JSErrCodeStreamWrongLastSequence:
 				return true, nil // the subject already holds its message
+			case errCodeStoreFailed:
+				// The stream's own write-once rule (one message per
+				// subject, discard new) refused it: same verdict.
+				if strings.Contains(apiErr.Description, perSubjectLimit) {
+					return true, nil
+				}
 			case jetstream.JSErrCodeStreamWrongLastSequenceConstant, errCodeDuplicateInProcess:
 				// A clustered stream answers a publish racing another on
 				// the same subject (two workers on a redelivered message)
@@ -149,12 +154,20 @@ const (
 	// errCodeDuplicateInProcess is JSStreamDuplicateMessageConflict (server
 	// 2.11+): a message with the same Nats-Msg-Id is still being stored.
 	errCodeDuplicateInProcess jetstream.ErrorCode = 10158
-	inProcessRetries                              = 5 // 20 ms doubling: 620 ms in all
+	// errCodeStoreFailed is JSStreamStoreFailedF, the generic "could not
+	// store" code; perSubjectLimit is its description when the per-subject
+	// limit refused the message (nats-server's ErrMaxMsgsPerSubject).
+	errCodeStoreFailed jetstream.ErrorCode = 10077
 )
 
-func (b *Bus) claim(ctx context.Context, subject string, env *Envelope) error {
+const (
+	inProcessRetries = 5 // 20 ms doubling: 620 ms in all
+	perSubjectLimit  = "maximum messages per subject exceeded"
+)
+
+func (b *Bus) claim(ctx context.Context, subject string, env *protocol.Envelope) error {
 	sum := sha256.Sum256(env.Body)
-	c := &Claim{Bucket: BlobsBucket, Name: "claim/" + subject, Size: len(env.Body), SHA256: hex.EncodeToString(sum[:])}
+	c := &protocol.Claim{Bucket: protocol.BlobsBucket, Name: "claim/" + subject, Size: len(env.Body), SHA256: hex.EncodeToString(sum[:])}
 	if info, err := b.Blobs.GetInfo(ctx, c.Name); err == nil && info.Metadata["sha256"] == c.SHA256 {
 		env.Body, env.Claim = nil, c // identical body already stored by an earlier attempt
 		return nil
@@ -168,32 +181,32 @@ func (b *Bus) claim(ctx context.Context, subject string, env *Envelope) error {
 }
 
 // Resolve replaces a claim with the stored body.
-func (b *Bus) Resolve(ctx context.Context, env *Envelope) error {
+func (b *Bus) Resolve(ctx context.Context, env *protocol.Envelope) error {
 	if env.Claim == nil {
 		return nil
 	}
 	c := env.Claim
-	if c.Bucket != BlobsBucket {
-		return Malformedf("claim in unknown bucket %q", c.Bucket)
+	if c.Bucket != protocol.BlobsBucket {
+		return protocol.Malformedf("claim in unknown bucket %q", c.Bucket)
 	}
 	data, err := b.Blobs.GetBytes(ctx, c.Name)
 	if IsNotFound(err) {
-		return fmt.Errorf("%w: claim-checked body %s is not in bucket %s (retention %s)", ErrMissing, c.Name, c.Bucket, b.Cfg.MaxAge)
+		return fmt.Errorf("%w: claim-checked body %s is not in bucket %s (retention %s)", protocol.ErrMissing, c.Name, c.Bucket, b.Cfg.MaxAge)
 	}
 	if err != nil {
 		return fmt.Errorf("claim %s: %w", c.Name, err)
 	}
 	sum := sha256.Sum256(data)
 	if len(data) != c.Size || hex.EncodeToString(sum[:]) != c.SHA256 {
-		return Malformedf("claim %s: size/sha256 mismatch", c.Name)
+		return protocol.Malformedf("claim %s: size/sha256 mismatch", c.Name)
 	}
 	env.Body, env.Claim = data, nil
 	return nil
 }
 
 // Decode unmarshals a stage message and resolves its claim.
-func (b *Bus) Decode(ctx context.Context, data []byte) (*Envelope, error) {
-	env, err := UnmarshalEnvelope(data)
+func (b *Bus) Decode(ctx context.Context, data []byte) (*protocol.Envelope, error) {
+	env, err := protocol.UnmarshalEnvelope(data)
 	if err != nil {
 		return env, err
 	}
@@ -204,26 +217,35 @@ func (b *Bus) Decode(ctx context.Context, data []byte) (*Envelope, error) {
 func (b *Bus) LastMsg(ctx context.Context, subject string) (*jetstream.RawStreamMsg, error) {
 	m, err := b.Stream.GetLastMsgForSubject(ctx, subject)
 	if IsNotFound(err) {
-		return nil, fmt.Errorf("%w: no message on %s in stream %s (retention %s)", ErrMissing, subject, StreamName, b.Cfg.MaxAge)
+		return nil, fmt.Errorf("%w: no message on %s in stream %s (retention %s)", protocol.ErrMissing, subject, protocol.StreamName, b.Cfg.MaxAge)
 	}
 	return m, err
 }
 
 // PutBlob stores data in the blobs bucket, in chunks that fit max_payload.
 func (b *Bus) PutBlob(ctx context.Context, name string, data []byte, meta map[string]string) error {
+	return b.PutBlobFrom(ctx, name, bytes.NewReader(data), meta)
+}
+
+// PutBlobFrom streams r into the blobs bucket, in chunks that fit
+// max_payload, without holding the whole object in memory.
+func (b *Bus) PutBlobFrom(ctx context.Context, name string, r io.Reader, meta map[string]string) error {
 	_, err := b.Blobs.Put(ctx, jetstream.ObjectMeta{
 		Name:     name,
 		Metadata: meta,
 		Opts:     &jetstream.ObjectMetaOptions{ChunkSize: b.chunkSize},
-	}, bytes.NewReader(data))
-	return err
+	}, r)
+	if err != nil {
+		return fmt.Errorf("store %s: %w", name, err)
+	}
+	return nil
 }
 
 // GetBlob reads an object from the blobs bucket.
 func (b *Bus) GetBlob(ctx context.Context, name string) ([]byte, error) {
 	data, err := b.Blobs.GetBytes(ctx, name)
 	if IsNotFound(err) {
-		return nil, fmt.Errorf("%w: %s is not in bucket %s (retention %s)", ErrMissing, name, BlobsBucket, b.Cfg.MaxAge)
+		return nil, fmt.Errorf("%w: %s is not in bucket %s (retention %s)", protocol.ErrMissing, name, protocol.BlobsBucket, b.Cfg.MaxAge)
 	}
 	return data, err
 }

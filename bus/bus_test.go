@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/bustest"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -23,20 +24,20 @@ func TestServerRefusesLockedStoreDir(t *testing.T) {
 }
 
 func TestEnvelopeRoundTripAndMalformed(t *testing.T) {
-	env := &bus.Envelope{Job: "j1", Stage: "denoise", Settings: bus.DefaultSettings(), Chunk: 1, Count: 3}
+	env := &protocol.Envelope{Job: "j1", Stage: "denoise", Settings: protocol.DefaultSettings(), Chunk: 1, Count: 3}
 	lat := []float32{1, -2.5, 3e-8, 0}
-	if err := env.SetBody(bus.LatentBody{Latent: bus.F32Tensor(lat, 1, 4)}); err != nil {
+	if err := env.SetBody(protocol.LatentBody{Latent: protocol.F32Tensor(lat, 1, 4)}); err != nil {
 		t.Fatal(err)
 	}
 	data, err := env.Marshal()
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := bus.UnmarshalEnvelope(data)
+	got, err := protocol.UnmarshalEnvelope(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var body bus.LatentBody
+	var body protocol.LatentBody
 	if err := got.DecodeBody(&body); err != nil {
 		t.Fatal(err)
 	}
@@ -44,19 +45,19 @@ func TestEnvelopeRoundTripAndMalformed(t *testing.T) {
 	if err != nil || len(v) != 4 || v[1] != -2.5 || v[2] != 3e-8 {
 		t.Fatalf("tensor round trip: got %v, %v", v, err)
 	}
-	if _, err := body.Latent.Float32s(2, 2); !errors.Is(err, bus.ErrMalformed) {
-		t.Fatalf("wrong shape: got %v, want ErrMalformed", err)
+	if _, err := body.Latent.Float32s(2, 2); !errors.Is(err, protocol.ErrMalformed) {
+		t.Fatalf("wrong shape: got %v, want protocol.ErrMalformed", err)
 	}
 
 	bad := map[string][]byte{
 		"garbage": []byte("\xc1not msgpack"),
-		"schema":  mustMarshal(t, map[string]any{"v": 99, "job": "j1", "settings": bus.DefaultSettings()}),
-		"job":     mustMarshal(t, map[string]any{"v": 1, "job": "a.b", "settings": bus.DefaultSettings()}),
-		"frames":  mustMarshal(t, map[string]any{"v": 1, "job": "j", "settings": bus.Settings{Frames: 17, Steps: 1, Shift: 1}}),
+		"schema":  mustMarshal(t, map[string]any{"v": 99, "job": "j1", "settings": protocol.DefaultSettings()}),
+		"job":     mustMarshal(t, map[string]any{"v": 1, "job": "a.b", "settings": protocol.DefaultSettings()}),
+		"frames":  mustMarshal(t, map[string]any{"v": 1, "job": "j", "settings": protocol.Settings{Frames: 17, Steps: 1, Shift: 1}}),
 	}
 	for name, data := range bad {
-		if _, err := bus.UnmarshalEnvelope(data); !errors.Is(err, bus.ErrMalformed) {
-			t.Errorf("%s: got %v, want ErrMalformed", name, err)
+		if _, err := protocol.UnmarshalEnvelope(data); !errors.Is(err, protocol.ErrMalformed) {
+			t.Errorf("%s: got %v, want protocol.ErrMalformed", name, err)
 		}
 	}
 }
@@ -71,34 +72,34 @@ func mustMarshal(t *testing.T, v any) []byte {
 }
 
 func TestSettingsValidateNamesField(t *testing.T) {
-	cases := map[string]func(*bus.Settings){
-		"frames":   func(s *bus.Settings) { s.Frames = 20 },
-		"steps":    func(s *bus.Settings) { s.Steps = 201 },
-		"guidance": func(s *bus.Settings) { s.Guidance = -1 },
-		"shift":    func(s *bus.Settings) { s.Shift = 0 },
-		"fps":      func(s *bus.Settings) { s.FPS = 121 },
-		"codec":    func(s *bus.Settings) { s.Codec = "vp9" },
-		"crf":      func(s *bus.Settings) { s.CRF = 52 },
-		"seam_blend": func(s *bus.Settings) {
+	cases := map[string]func(*protocol.Settings){
+		"frames":   func(s *protocol.Settings) { s.Frames = 20 },
+		"steps":    func(s *protocol.Settings) { s.Steps = 201 },
+		"guidance": func(s *protocol.Settings) { s.Guidance = -1 },
+		"shift":    func(s *protocol.Settings) { s.Shift = 0 },
+		"fps":      func(s *protocol.Settings) { s.FPS = 121 },
+		"codec":    func(s *protocol.Settings) { s.Codec = "vp9" },
+		"crf":      func(s *protocol.Settings) { s.CRF = 52 },
+		"seam_blend": func(s *protocol.Settings) {
 			v := 0.6
 			s.SeamBlend = &v
 		},
 	}
 	for field, mut := range cases {
-		s := bus.DefaultSettings()
+		s := protocol.DefaultSettings()
 		mut(&s)
 		err := s.Validate()
-		var fe *bus.FieldError
+		var fe *protocol.FieldError
 		if !errors.As(err, &fe) || fe.Field != field {
 			t.Errorf("%s: got %v", field, err)
 		}
 	}
-	ok := bus.DefaultSettings()
-	ok.Codec, ok.CRF = bus.CodecH264, 23
+	ok := protocol.DefaultSettings()
+	ok.Codec, ok.CRF = protocol.CodecH264, 23
 	if err := ok.Validate(); err != nil {
 		t.Errorf("h264, crf 23: %v", err)
 	}
-	if err := (bus.Request{Prompt: strings.Repeat("x", bus.MaxPromptBytes+1)}).Validate(); err == nil || !strings.Contains(err.Error(), "prompt") {
+	if err := (protocol.Request{Prompt: strings.Repeat("x", protocol.MaxPromptBytes+1)}).Validate(); err == nil || !strings.Contains(err.Error(), "prompt") {
 		t.Errorf("long prompt: got %v", err)
 	}
 }
@@ -107,10 +108,10 @@ func TestSettingsValidateNamesField(t *testing.T) {
 func TestPublishOnceIsIdempotent(t *testing.T) {
 	_, b := bustest.Start(t, bustest.Options{})
 	ctx := bustest.Ctx(t, 30*time.Second)
-	subj := bus.LatentSubject("j1", 0)
+	subj := protocol.LatentSubject("j1", 0)
 	for i := range 3 {
-		env := &bus.Envelope{Job: "j1", Stage: "denoise", Settings: bus.DefaultSettings(), Attempt: i + 1, Count: 3}
-		_ = env.SetBody(bus.LatentBody{Latent: bus.F32Tensor([]float32{float32(i)}, 1)})
+		env := &protocol.Envelope{Job: "j1", Stage: "denoise", Settings: protocol.DefaultSettings(), Attempt: i + 1, Count: 3}
+		_ = env.SetBody(protocol.LatentBody{Latent: protocol.F32Tensor([]float32{float32(i)}, 1)})
 		dup, err := b.PublishOnce(ctx, subj, env)
 		if err != nil {
 			t.Fatal(err)
@@ -144,12 +145,12 @@ func TestPayloadLargerThanMaxPayload(t *testing.T) {
 		t.Fatalf("max payload %d", mp)
 	}
 	frames := bytes.Repeat([]byte{1, 2, 3, 250}, 3*64*64*16/4) // 196 KiB > 64 KiB
-	env := &bus.Envelope{Job: "big", Stage: "vaedecode", Settings: bus.DefaultSettings(), Chunk: 0, Count: 3}
-	_ = env.SetBody(bus.FramesBody{Frames: bus.U8Tensor(frames, 16, 64, 64, 3)})
-	if _, err := b.PublishOnce(ctx, bus.FramesSubject("big", 0), env); err != nil {
+	env := &protocol.Envelope{Job: "big", Stage: "vaedecode", Settings: protocol.DefaultSettings(), Chunk: 0, Count: 3}
+	_ = env.SetBody(protocol.FramesBody{Frames: protocol.U8Tensor(frames, 16, 64, 64, 3)})
+	if _, err := b.PublishOnce(ctx, protocol.FramesSubject("big", 0), env); err != nil {
 		t.Fatal(err)
 	}
-	m, err := b.LastMsg(ctx, bus.FramesSubject("big", 0))
+	m, err := b.LastMsg(ctx, protocol.FramesSubject("big", 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +161,7 @@ func TestPayloadLargerThanMaxPayload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var body bus.FramesBody
+	var body protocol.FramesBody
 	if err := got.DecodeBody(&body); err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +184,7 @@ func TestAttachKeepsServerLayout(t *testing.T) {
 	if b.Cfg.MaxAge != time.Hour || b.Cfg.AckWait != 7*time.Second || b.Cfg.MaxDeliver != 3 || b.Cfg.MaxBytes != 32<<20 {
 		t.Fatalf("attached layout %+v", b.Cfg)
 	}
-	c, err := b.Consumer(ctx, bus.StageDenoise)
+	c, err := b.Consumer(ctx, protocol.StageDenoise)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,16 +197,16 @@ func TestJobOf(t *testing.T) {
 	hdr := func(job string) nats.Header {
 		h := nats.Header{}
 		if job != "" {
-			h.Set(bus.HeaderJob, job)
+			h.Set(protocol.HeaderJob, job)
 		}
 		return h
 	}
 	for _, c := range []struct {
 		header, subject, want string
 	}{
-		{"j1", bus.LatentSubject("j2", 0), "j1"},
-		{"", bus.LatentSubject("j2", 0), "j2"},
-		{"not a job", bus.PromptSubject("j3"), "j3"},
+		{"j1", protocol.LatentSubject("j2", 0), "j1"},
+		{"", protocol.LatentSubject("j2", 0), "j2"},
+		{"not a job", protocol.PromptSubject("j3"), "j3"},
 		{"", "reel.latent.j4", ""},
 		{"", "other.subject", ""},
 	} {

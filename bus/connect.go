@@ -5,25 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/reel-video/reel/internal/envconfig"
 	"github.com/rs/zerolog"
 )
 
 // DefaultURL is used when neither --nats nor REEL_NATS is set.
-const DefaultURL = "nats://127.0.0.1:4222"
-
-// URLFromEnv returns REEL_NATS or DefaultURL.
-func URLFromEnv() string {
-	if u := os.Getenv("REEL_NATS"); u != "" {
-		return u
-	}
-	return DefaultURL
-}
+const DefaultURL = envconfig.DefaultNATSURL
 
 // ConnectConfig says how to reach a NATS server.
 type ConnectConfig struct {

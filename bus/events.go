@@ -5,54 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/reel-video/reel/bus/protocol"
 )
-
-// Job and stage states.
-type State string
-
-const (
-	StateQueued    State = "queued"
-	StateRunning   State = "running"
-	StateSucceeded State = "succeeded"
-	StateFailed    State = "failed"
-	StateCancelled State = "cancelled"
-)
-
-// Terminal reports whether nothing more happens to a job in this state.
-func (s State) Terminal() bool {
-	return s == StateSucceeded || s == StateFailed || s == StateCancelled
-}
-
-// Event kinds.
-const (
-	EventSubmitted = "submitted"
-	EventStarted   = "started" // a stage began a message
-	EventStep      = "step"    // denoise step Step/Total
-	EventChunk     = "chunk"   // a chunk finished (Chunk of Count)
-	EventDone      = "done"    // a stage finished its work for the job
-	EventFailed    = "failed"  // the job failed (Error)
-	EventCancelled = "cancelled"
-	EventSucceeded = "succeeded" // the video is stored
-	EventRetry     = "retry"     // a stage will retry (Error)
-)
-
-// Event is one progress/state event on reel.events.<job> (JSON).
-type Event struct {
-	Job    string     `json:"job"`
-	Stage  string     `json:"stage,omitempty"`
-	Kind   string     `json:"kind"`
-	Step   int        `json:"step,omitempty"`
-	Total  int        `json:"total,omitempty"`
-	Chunk  int        `json:"chunk,omitempty"`
-	Count  int        `json:"count,omitempty"`
-	Worker string     `json:"worker,omitempty"`
-	Error  string     `json:"error,omitempty"`
-	Video  *VideoInfo `json:"video,omitempty"`
-	Time   time.Time  `json:"time"`
-}
 
 // PublishEvent appends an event to REEL_EVENTS.
-func (b *Bus) PublishEvent(ctx context.Context, ev Event) error {
+func (b *Bus) PublishEvent(ctx context.Context, ev protocol.Event) error {
 	if ev.Time.IsZero() {
 		ev.Time = time.Now().UTC()
 	}
@@ -60,7 +18,7 @@ func (b *Bus) PublishEvent(ctx context.Context, ev Event) error {
 	if err != nil {
 		return err
 	}
-	if _, err := b.JS.Publish(ctx, EventSubject(ev.Job), data); err != nil {
+	if _, err := b.JS.Publish(ctx, protocol.EventSubject(ev.Job), data); err != nil {
 		return fmt.Errorf("event %s/%s: %w", ev.Job, ev.Kind, err)
 	}
 	return nil
@@ -69,6 +27,6 @@ func (b *Bus) PublishEvent(ctx context.Context, ev Event) error {
 // JobStatus is what a stage needs to know about a job before working on it.
 type JobStatus struct {
 	Known    bool
-	State    State
+	State    protocol.State
 	Deadline time.Time // zero: none
 }

@@ -8,8 +8,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/bustest"
+	"github.com/reel-video/reel/bus/protocol"
 )
 
 // inProcessJS answers the first publishes with the "in process" errors a
@@ -35,8 +35,8 @@ func TestPublishOnceRetriesInProcessConflicts(t *testing.T) {
 	ctx := bustest.Ctx(t, 30*time.Second)
 	orig := b.JS
 	publish := func(subject string) (bool, error) {
-		env := &bus.Envelope{Job: "j1", Stage: "denoise", Settings: bus.DefaultSettings(), Count: 3}
-		_ = env.SetBody(bus.LatentBody{Latent: bus.F32Tensor([]float32{1}, 1)})
+		env := &protocol.Envelope{Job: "j1", Stage: "denoise", Settings: protocol.DefaultSettings(), Count: 3}
+		_ = env.SetBody(protocol.LatentBody{Latent: protocol.F32Tensor([]float32{1}, 1)})
 		return b.PublishOnce(ctx, subject, env)
 	}
 	for _, c := range []struct {
@@ -47,9 +47,9 @@ func TestPublishOnceRetriesInProcessConflicts(t *testing.T) {
 		wantDup   bool
 		wantErr   bool
 	}{
-		{"msg id in process, then stored", 10158, 2, bus.LatentSubject("j1", 0), false, false},
-		{"subject in process, then already there", jetstream.JSErrCodeStreamWrongLastSequenceConstant, 3, bus.LatentSubject("j1", 0), true, false},
-		{"never settles", 10158, 100, bus.LatentSubject("j1", 1), false, true},
+		{"msg id in process, then stored", 10158, 2, protocol.LatentSubject("j1", 0), false, false},
+		{"subject in process, then already there", jetstream.JSErrCodeStreamWrongLastSequenceConstant, 3, protocol.LatentSubject("j1", 0), true, false},
+		{"never settles", 10158, 100, protocol.LatentSubject("j1", 1), false, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			b.JS = &inProcessJS{JetStream: orig, code: c.code, conflicts: c.conflicts}

@@ -16,6 +16,17 @@ import (
 // ErrStoreLocked is returned when another server holds the store directory.
 var ErrStoreLocked = errors.New("store directory is in use by another reel server")
 
+// Server defaults: what a zero ServerConfig field means (and the CLI flags'
+// defaults). DefaultHost and DefaultPort are where envconfig.DefaultNATSURL
+// points (tested).
+const (
+	DefaultHost       = "127.0.0.1"
+	DefaultPort       = 4222
+	DefaultMaxPayload = 1 << 20
+	DefaultMaxMemory  = 256 << 20
+	DefaultMaxStore   = 16 << 30
+)
+
 // ServerConfig configures the embedded nats-server.
 type ServerConfig struct {
 	DataDir    string        // required; JetStream stores under DataDir/jetstream
@@ -38,19 +49,19 @@ type ServerConfig struct {
 
 func (c *ServerConfig) setDefaults() {
 	if c.Host == "" {
-		c.Host = "127.0.0.1"
+		c.Host = DefaultHost
 	}
 	if c.Port == 0 {
-		c.Port = 4222
+		c.Port = DefaultPort
 	}
 	if c.MaxPayload == 0 {
-		c.MaxPayload = 1 << 20
+		c.MaxPayload = DefaultMaxPayload
 	}
 	if c.MaxMemory == 0 {
-		c.MaxMemory = 256 << 20
+		c.MaxMemory = DefaultMaxMemory
 	}
 	if c.MaxStore == 0 {
-		c.MaxStore = 16 << 30
+		c.MaxStore = DefaultMaxStore
 	}
 	if c.Sync == 0 {
 		c.Sync = 5 * time.Second

@@ -8,9 +8,24 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/reel-video/reel/bus/protocol"
 )
 
-// LayoutConfig sizes the streams, buckets and consumers.
+// Layout defaults: what a zero LayoutConfig field means (and the CLI flags'
+// defaults).
+const (
+	DefaultMaxAge        = 7 * 24 * time.Hour
+	DefaultMaxBytes      = 2 << 30
+	DefaultReplicas      = 1
+	DefaultAckWait       = 30 * time.Second
+	DefaultMaxDeliver    = 5
+	DefaultMaxAckPending = 256
+	DefaultWorkerTTL     = 30 * time.Second
+	DefaultMaxQueue      = 1000
+)
+
+// LayoutConfig sizes the streams, buckets and consumers; zero fields take
+// the Default* values.
 type LayoutConfig struct {
 	MaxAge   time.Duration // retention of stage inputs, events and blobs; default 7 days
 	MaxBytes int64         // REEL stream and blobs bucket each; events, DLQ and jobs get a quarter; default 2 GiB
@@ -26,28 +41,28 @@ type LayoutConfig struct {
 
 func (c *LayoutConfig) setDefaults() {
 	if c.MaxAge == 0 {
-		c.MaxAge = 7 * 24 * time.Hour
+		c.MaxAge = DefaultMaxAge
 	}
 	if c.MaxBytes == 0 {
-		c.MaxBytes = 2 << 30
+		c.MaxBytes = DefaultMaxBytes
 	}
 	if c.Replicas == 0 {
-		c.Replicas = 1
+		c.Replicas = DefaultReplicas
 	}
 	if c.AckWait == 0 {
-		c.AckWait = 30 * time.Second
+		c.AckWait = DefaultAckWait
 	}
 	if c.MaxDeliver == 0 {
-		c.MaxDeliver = 5
+		c.MaxDeliver = DefaultMaxDeliver
 	}
 	if c.MaxAckPending == 0 {
-		c.MaxAckPending = 256
+		c.MaxAckPending = DefaultMaxAckPending
 	}
 	if c.WorkerTTL == 0 {
-		c.WorkerTTL = 30 * time.Second
+		c.WorkerTTL = DefaultWorkerTTL
 	}
 	if c.MaxQueue == 0 {
-		c.MaxQueue = 1000
+		c.MaxQueue = DefaultMaxQueue
 	}
 }
 
@@ -101,20 +116,28 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg LayoutConfig) (*Layo
 			Retention: jetstream.LimitsPolicy, MaxAge: cfg.MaxAge, MaxBytes: maxBytes,
 			Storage: cfg.storage(), Replicas: cfg.Replicas}
 	}
-	reel := limits(StreamName, "reel stage inputs and outputs (replayable)", cfg.MaxBytes,
+	reel := limits(protocol.StreamName, "reel stage inputs and outputs (replayable)", cfg.MaxBytes,
 		"reel.prompt.*", "reel.text.*", "reel.latent.*.*", "reel.frames.*.*", "reel.video.*")
 	reel.Metadata = cfg.metadata()
 	reel.Duplicates = min(2*time.Minute, cfg.MaxAge) // the server's default, which must not exceed MaxAge
-	reel.Discard = jetstream.DiscardOld
+	// Every subject of REEL is write-once, and the server enforces it for
+	// every publisher (a second `nats pub` on a prompt subject is refused
+	// with "maximum messages per subject exceeded"). Per-subject discard-new
+	// needs the stream's discard policy to be new as well: a full stream
+	// then refuses new jobs' messages instead of evicting the inputs of
+	// jobs still in flight (docs/protocol.md, "Write-once").
+	reel.MaxMsgsPerSubject = 1
+	reel.DiscardNewPerSubject = true
+	reel.Discard = jetstream.DiscardNew
 	streams := []struct {
 		into *jetstream.Stream
 		cfg  jetstream.StreamConfig
 	}{
 		{&l.Stream, reel},
-		{&l.Events, limits(EventsStreamName, "reel job progress events", cfg.MaxBytes/4, EventsPrefix+".*")},
-		{&l.DLQ, limits(DLQStreamName, "dead letters: max-deliveries and terminated advisories of stream REEL", cfg.MaxBytes/4,
-			"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."+StreamName+".*",
-			"$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED."+StreamName+".*")},
+		{&l.Events, limits(protocol.EventsStreamName, "reel job progress events", cfg.MaxBytes/4, protocol.EventsPrefix+".*")},
+		{&l.DLQ, limits(protocol.DLQStreamName, "dead letters: max-deliveries and terminated advisories of stream REEL", cfg.MaxBytes/4,
+			"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."+protocol.StreamName+".*",
+			"$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED."+protocol.StreamName+".*")},
 	}
 	for _, st := range streams {
 		if *st.into, err = js.CreateOrUpdateStream(ctx, st.cfg); err != nil {
@@ -122,7 +145,7 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg LayoutConfig) (*Layo
 		}
 	}
 	l.Jobs, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      JobsBucket,
+		Bucket:      protocol.JobsBucket,
 		Description: "reel job records",
 		History:     4,
 		TTL:         cfg.MaxAge,
@@ -131,20 +154,20 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg LayoutConfig) (*Layo
 		Replicas:    cfg.Replicas,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("kv %s: %w", JobsBucket, err)
+		return nil, fmt.Errorf("kv %s: %w", protocol.JobsBucket, err)
 	}
 	l.Workers, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      WorkersBucket,
+		Bucket:      protocol.WorkersBucket,
 		Description: "reel stage worker heartbeats",
 		TTL:         cfg.WorkerTTL,
 		Storage:     jetstream.MemoryStorage,
 		Replicas:    cfg.Replicas,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("kv %s: %w", WorkersBucket, err)
+		return nil, fmt.Errorf("kv %s: %w", protocol.WorkersBucket, err)
 	}
 	l.Blobs, err = js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
-		Bucket:      BlobsBucket,
+		Bucket:      protocol.BlobsBucket,
 		Description: "reel videos, previews and claim-checked message bodies",
 		TTL:         cfg.MaxAge,
 		MaxBytes:    cfg.MaxBytes,
@@ -152,7 +175,7 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg LayoutConfig) (*Layo
 		Replicas:    cfg.Replicas,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("object store %s: %w", BlobsBucket, err)
+		return nil, fmt.Errorf("object store %s: %w", protocol.BlobsBucket, err)
 	}
 	return l, nil
 }
@@ -182,12 +205,12 @@ func (c *LayoutConfig) metadata() map[string]string {
 // server set up). If the layout does not exist yet, it is set up with
 // fallback.
 func Attach(ctx context.Context, js jetstream.JetStream, fallback LayoutConfig) (*Layout, error) {
-	s, err := js.Stream(ctx, StreamName)
+	s, err := js.Stream(ctx, protocol.StreamName)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		return Setup(ctx, js, fallback)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("stream %s: %w", StreamName, err)
+		return nil, fmt.Errorf("stream %s: %w", protocol.StreamName, err)
 	}
 	sc := s.CachedInfo().Config
 	cfg := LayoutConfig{MaxAge: sc.MaxAge, MaxBytes: sc.MaxBytes, Replicas: sc.Replicas, Memory: sc.Storage == jetstream.MemoryStorage}
@@ -199,19 +222,19 @@ func Attach(ctx context.Context, js jetstream.JetStream, fallback LayoutConfig) 
 	cfg.MaxQueue, _ = strconv.Atoi(md[metaMaxQueue])
 	cfg.setDefaults()
 	l := &Layout{Cfg: cfg, Stream: s}
-	if l.Events, err = js.Stream(ctx, EventsStreamName); err != nil {
+	if l.Events, err = js.Stream(ctx, protocol.EventsStreamName); err != nil {
 		return Setup(ctx, js, cfg)
 	}
-	if l.DLQ, err = js.Stream(ctx, DLQStreamName); err != nil {
+	if l.DLQ, err = js.Stream(ctx, protocol.DLQStreamName); err != nil {
 		return Setup(ctx, js, cfg)
 	}
-	if l.Jobs, err = js.KeyValue(ctx, JobsBucket); err != nil {
+	if l.Jobs, err = js.KeyValue(ctx, protocol.JobsBucket); err != nil {
 		return Setup(ctx, js, cfg)
 	}
-	if l.Workers, err = js.KeyValue(ctx, WorkersBucket); err != nil {
+	if l.Workers, err = js.KeyValue(ctx, protocol.WorkersBucket); err != nil {
 		return Setup(ctx, js, cfg)
 	}
-	if l.Blobs, err = js.ObjectStore(ctx, BlobsBucket); err != nil {
+	if l.Blobs, err = js.ObjectStore(ctx, protocol.BlobsBucket); err != nil {
 		return Setup(ctx, js, cfg)
 	}
 	return l, nil
@@ -220,12 +243,12 @@ func Attach(ctx context.Context, js jetstream.JetStream, fallback LayoutConfig) 
 // Consumer creates or updates the durable pull consumer of a stage, shared
 // by all of the stage's workers.
 func (l *Layout) Consumer(ctx context.Context, stage string) (jetstream.Consumer, error) {
-	filter, err := ConsumerFilter(stage)
+	filter, err := protocol.ConsumerFilter(stage)
 	if err != nil {
 		return nil, err
 	}
 	c, err := l.Stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-		Durable:       ConsumerName(stage),
+		Durable:       protocol.ConsumerName(stage),
 		Description:   "reel stage " + stage,
 		FilterSubject: filter,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
@@ -237,7 +260,7 @@ func (l *Layout) Consumer(ctx context.Context, stage string) (jetstream.Consumer
 		Replicas:      l.Cfg.Replicas,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("consumer %s: %w", ConsumerName(stage), err)
+		return nil, fmt.Errorf("consumer %s: %w", protocol.ConsumerName(stage), err)
 	}
 	return c, nil
 }
@@ -255,6 +278,46 @@ func (l *Layout) DLQConsumer(ctx context.Context) (jetstream.Consumer, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("consumer reel-deadletters: %w", err)
+	}
+	return c, nil
+}
+
+// Durable consumers of the job-record projector (orchestrator.Projector):
+// one on the prompts of stream REEL, one on REEL_EVENTS, each shared by
+// every process hosting a projector.
+const (
+	ProjectorPromptsConsumer = "reel-projector-prompts"
+	ProjectorEventsConsumer  = "reel-projector-events"
+	// projectorAckWait is short: the projector takes one message at a time
+	// (MaxAckPending 1, to fold in stream order), so a host that died
+	// holding one stalls every job's record for this long.
+	projectorAckWait = 5 * time.Second
+)
+
+// ProjectorPrompts is the projector's durable consumer of prompt messages.
+func (l *Layout) ProjectorPrompts(ctx context.Context) (jetstream.Consumer, error) {
+	return l.projectorConsumer(ctx, l.Stream, ProjectorPromptsConsumer, protocol.PromptSubject("*"))
+}
+
+// ProjectorEvents is the projector's durable consumer of job events.
+func (l *Layout) ProjectorEvents(ctx context.Context) (jetstream.Consumer, error) {
+	return l.projectorConsumer(ctx, l.Events, ProjectorEventsConsumer, protocol.EventSubject("*"))
+}
+
+func (l *Layout) projectorConsumer(ctx context.Context, s jetstream.Stream, name, filter string) (jetstream.Consumer, error) {
+	c, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:       name,
+		Description:   "reel job-record projector",
+		FilterSubject: filter,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       min(projectorAckWait, l.Cfg.AckWait),
+		MaxAckPending: 1, // in stream order, one at a time, across all hosts
+		ReplayPolicy:  jetstream.ReplayInstantPolicy,
+		Replicas:      l.Cfg.Replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s: %w", name, err)
 	}
 	return c, nil
 }

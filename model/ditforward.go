@@ -121,13 +121,15 @@ func (m *dit) forward(w *ditWork, z []float32, sigma float32, conds []*textCond,
 		sr := seqs * n
 		modulate(w.y, w.x, sr, d, scale1, shift1, eps)
 		kernels.Linear(w.qkv, w.y, sr, blk.qkv, nil)
-		for i := 0; i < sr; i++ {
-			r := w.qkv[i*3*d:]
-			kernels.RMSNorm(r, heads, hd, hd, blk.qNorm1, eps)
-			kernels.RMSNorm(r[d:], heads, hd, hd, blk.kNorm1, eps)
-		}
-		w.rope.apply(w.qkv, sr, n, heads, 3*d)
-		w.rope.apply(w.qkv[d:], sr, n, heads, 3*d)
+		kernels.ParallelRows(sr, rowGrain, func(r0, r1 int) {
+			for i := r0; i < r1; i++ {
+				r := w.qkv[i*3*d:]
+				kernels.RMSNorm(r, heads, hd, hd, blk.qNorm1, eps)
+				kernels.RMSNorm(r[d:], heads, hd, hd, blk.kNorm1, eps)
+			}
+			w.rope.apply(w.qkv[r0*3*d:], r0, r1, n, heads, 3*d)
+			w.rope.apply(w.qkv[r0*3*d+d:], r0, r1, n, heads, 3*d)
+		})
 		jobs := w.jobs[:0]
 		for b := 0; b < seqs; b++ {
 			q := w.qkv[b*n*3*d:]
@@ -137,18 +139,21 @@ func (m *dit) forward(w *ditWork, z []float32, sigma float32, conds []*textCond,
 			}})
 		}
 		attention(&w.attn, jobs)
-		kernels.Linear(w.o, w.a, sr, blk.out1, nil)
-		addGated(w.x[:sr*d], w.o, gate1, d)
+		kernels.LinearResidual(w.x, w.o, w.a, sr, blk.out1, gate1)
 		for b := seqs; b < w.b; b++ {
 			copy(w.x[b*n*d:(b+1)*n*d], w.x[:n*d])
 		}
 
 		// Cross-attention to the text (no gate, Step-Video style).
-		copy(w.y, w.x)
-		kernels.LayerNorm(w.y, rows, d, blk.norm2W, blk.norm2B, eps)
+		kernels.ParallelRows(rows, rowGrain, func(r0, r1 int) {
+			copy(w.y[r0*d:r1*d], w.x[r0*d:r1*d])
+			kernels.LayerNorm(w.y[r0*d:], r1-r0, d, blk.norm2W, blk.norm2B, eps)
+		})
 		q := w.qkv[:rows*d]
 		kernels.Linear(q, w.y, rows, blk.q2, nil)
-		kernels.RMSNorm(q, rows*heads, hd, hd, blk.qNorm2, eps)
+		kernels.ParallelRows(rows, rowGrain, func(r0, r1 int) {
+			kernels.RMSNorm(q[r0*d:], (r1-r0)*heads, hd, hd, blk.qNorm2, eps)
+		})
 		jobs = w.jobs[:0]
 		for b, c := range conds {
 			kv := c.kv[bi]
@@ -158,15 +163,12 @@ func (m *dit) forward(w *ditWork, z []float32, sigma float32, conds []*textCond,
 			}})
 		}
 		attention(&w.attn, jobs)
-		kernels.Linear(w.o, w.a, rows, blk.out2, nil)
-		addInto(w.x, w.o)
+		kernels.LinearResidual(w.x, w.o, w.a, rows, blk.out2, nil)
 
 		// Feed-forward.
 		modulate(w.y, w.x, rows, d, scale2, shift2, eps)
-		kernels.Linear(w.h, w.y, rows, blk.fc1, nil)
-		kernels.GELUTanh(w.h)
-		kernels.Linear(w.o, w.h, rows, blk.fc2, nil)
-		addGated(w.x, w.o, gate2, d)
+		kernels.LinearGELU(w.h, w.y, rows, blk.fc1, nil)
+		kernels.LinearResidual(w.x, w.o, w.h, rows, blk.fc2, gate2)
 	}
 
 	// Final layer: shift, scale = final_table + temb.
@@ -182,25 +184,19 @@ func (m *dit) forward(w *ditWork, z []float32, sigma float32, conds []*textCond,
 	}
 }
 
+// rowGrain is the fewest token rows an elementwise pass gives one
+// goroutine: below it, waking a worker costs more than the rows.
+const rowGrain = 16
+
 // modulate writes y = LN(x)·(1+scale) + shift (LayerNorm without affine),
 // rounding like PyTorch: (1+scale) first, then the product, then the sum.
+// Rows are split over the pool.
 func modulate(y, x []float32, rows, d int, scale, shift []float32, eps float32) {
-	copy(y[:rows*d], x[:rows*d])
-	kernels.LayerNorm(y, rows, d, nil, nil, eps)
-	for r := 0; r < rows; r++ {
-		row := y[r*d : (r+1)*d]
-		for i := range row {
-			row[i] = float32(row[i]*(1+scale[i])) + shift[i]
+	kernels.ParallelRows(rows, rowGrain, func(r0, r1 int) {
+		copy(y[r0*d:r1*d], x[r0*d:r1*d])
+		kernels.LayerNorm(y[r0*d:], r1-r0, d, nil, nil, eps)
+		for r := r0; r < r1; r++ {
+			kernels.ScaleShift(y[r*d:(r+1)*d], scale, shift)
 		}
-	}
-}
-
-// addGated does x += gate ⊙ o per row (gate broadcast over rows).
-func addGated(x, o, gate []float32, d int) {
-	for r := 0; r < len(x)/d; r++ {
-		xr, or := x[r*d:(r+1)*d], o[r*d:(r+1)*d]
-		for i := range xr {
-			xr[i] += float32(gate[i] * or[i])
-		}
-	}
+	})
 }

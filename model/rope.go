@@ -42,18 +42,18 @@ func newRopeTable(t, h, w int, split []int, base float64) *ropeTable {
 	return r
 }
 
-// apply rotates the heads heads of rows tokens in place; head hh of row i
-// starts at x[i*stride + hh*hd], and row i is token i mod n of its sequence
-// (rows may stack several sequences of n tokens). out = x·cos + rot(x)·sin
-// with rot = [−x2, x1] per axis slice.
-func (r *ropeTable) apply(x []float32, rows, n, heads, stride int) {
+// apply rotates the heads heads of rows [r0, r1) in place; x starts at
+// row r0, head hh of row i starts at x[(i-r0)*stride + hh*hd], and row i
+// is token i mod n of its sequence (rows may stack several sequences of n
+// tokens). out = x·cos + rot(x)·sin with rot = [−x2, x1] per axis slice.
+func (r *ropeTable) apply(x []float32, r0, r1, n, heads, stride int) {
 	hd := r.hd
-	for i := 0; i < rows; i++ {
+	for i := r0; i < r1; i++ {
 		tok := i % n
 		cs := r.cos[tok*hd : (tok+1)*hd]
 		sn := r.sin[tok*hd : (tok+1)*hd]
 		for hh := 0; hh < heads; hh++ {
-			v := x[i*stride+hh*hd : i*stride+(hh+1)*hd]
+			v := x[(i-r0)*stride+hh*hd : (i-r0)*stride+(hh+1)*hd]
 			o := 0
 			for _, d := range r.split {
 				half := d / 2

@@ -16,21 +16,26 @@ type smallLinear struct {
 }
 
 // row computes one row, y = W·x + b, accumulating sequentially in float32
-// (one row is too small for the GEMM to matter).
+// (one row is too small for the GEMM to matter). Outputs are split over
+// the pool (adaln's 1536 dot products are a GEMV worth two cores); each is
+// still one sequential sum.
 func (l *smallLinear) row(y, x []float32) {
-	for o := 0; o < l.out; o++ {
-		var acc float32
-		if l.f32 != nil {
-			for i, w := range l.f32[o*l.in : (o+1)*l.in] {
-				acc += x[i] * w
+	x = x[:l.in]
+	kernels.ParallelRows(l.out, 128, func(o0, o1 int) {
+		for o := o0; o < o1; o++ {
+			var acc float32
+			if l.f32 != nil {
+				for i, w := range l.f32[o*l.in : (o+1)*l.in] {
+					acc += x[i] * w
+				}
+			} else {
+				for i, w := range l.bf16[o*l.in : (o+1)*l.in] {
+					acc += x[i] * math.Float32frombits(uint32(w)<<16)
+				}
 			}
-		} else {
-			for i, w := range l.bf16[o*l.in : (o+1)*l.in] {
-				acc += x[i] * math.Float32frombits(uint32(w)<<16)
-			}
+			y[o] = acc + l.bias[o]
 		}
-		y[o] = acc + l.bias[o]
-	}
+	})
 }
 
 // rows computes m rows with the GEMM kernel. A BF16 weight is widened into

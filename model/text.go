@@ -90,23 +90,12 @@ func (e *textEncoder) encode(ids []int, mask []bool) []float32 {
 			NQ: n, NK: n, Heads: heads, HeadDim: d / heads,
 			QStride: 3 * d, KStride: 3 * d, VStride: 3 * d, OStride: d, KeyMask: mask,
 		}}})
-		kernels.Linear(o, a, n, L.out, nil)
-		addInto(x, o)
+		kernels.LinearResidual(x, o, a, n, L.out, nil)
 		copy(y, x)
 		kernels.LayerNorm(y, n, d, L.ln2W, L.ln2B, eps)
-		kernels.Linear(h, y, n, L.fc1, nil)
-		kernels.GELUTanh(h)
-		kernels.Linear(o, h, n, L.fc2, nil)
-		addInto(x, o)
+		kernels.LinearGELU(h, y, n, L.fc1, nil)
+		kernels.LinearResidual(x, o, h, n, L.fc2, nil)
 	}
 	kernels.LayerNorm(x, n, d, e.lnW, e.lnB, eps)
 	return x
-}
-
-// addInto does x += y elementwise.
-func addInto(x, y []float32) {
-	y = y[:len(x)]
-	for i := range x {
-		x[i] += y[i]
-	}
 }

@@ -10,12 +10,9 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/reel-video/reel/internal/envconfig"
 	"github.com/reel-video/reel/model/safetensors"
 )
-
-// requireToolsEnv set makes a missing tool fail the tests that need it
-// instead of skipping them (CI sets it; see README).
-const requireToolsEnv = "REEL_VIDEO_REQUIRE_TOOLS"
 
 const python = "/usr/bin/python3"
 
@@ -47,7 +44,7 @@ func needTorch(t *testing.T) {
 	t.Helper()
 	if out, err := exec.Command(python, "-c", "import torch, numpy").CombinedOutput(); err != nil {
 		msg := python + " with torch and numpy is needed for the PyTorch transcription (Debian python3-torch): " + err.Error() + ": " + string(out)
-		if os.Getenv(requireToolsEnv) != "" {
+		if envconfig.Bool(envconfig.VideoRequireTools) {
 			t.Fatal(msg)
 		}
 		t.Skip(msg)

@@ -125,8 +125,7 @@ func (v *vaeDecoder) decode(z []float32, t int) []float32 {
 	x, t, h, w = v.up1.apply(x, tmp1, t, h, w)
 	v.res2.apply(x, tmp1, tmp2, t, h, w, eps)
 	x, t, h, w = v.up2.apply(x, tmp1, t, h, w)
-	kernels.ChanRMSNorm(x, v.up2.cout, t*h*w, v.normOut, eps)
-	kernels.SiLU(x)
+	kernels.ChanRMSNormSiLU(x, v.up2.cout, t*h*w, v.normOut, eps)
 	out := make([]float32, 3*t*h*w)
 	kernels.Conv3D(out, x, t, h, w, v.convOut)
 	return out
@@ -138,13 +137,10 @@ func (r *resBlock) apply(x, a, b []float32, t, h, w int, eps float32) {
 	ch, n := r.c1.Cin, t*h*w
 	a, b = a[:len(x)], b[:len(x)]
 	copy(a, x)
-	kernels.ChanRMSNorm(a, ch, n, r.n1, eps)
-	kernels.SiLU(a)
+	kernels.ChanRMSNormSiLU(a, ch, n, r.n1, eps)
 	kernels.Conv3D(b, a, t, h, w, r.c1)
-	kernels.ChanRMSNorm(b, ch, n, r.n2, eps)
-	kernels.SiLU(b)
-	kernels.Conv3D(a, b, t, h, w, r.c2)
-	addInto(x, a)
+	kernels.ChanRMSNormSiLU(b, ch, n, r.n2, eps)
+	kernels.Conv3DResidual(x, a, b, t, h, w, r.c2)
 }
 
 // apply convolves x into scratch, then pixel-shuffles back into x's

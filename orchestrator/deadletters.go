@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/stages/pull"
 )
 
@@ -60,7 +61,7 @@ func (d DeadLetters) handle(ctx context.Context, m jetstream.Msg) error {
 		return nil // not ours to fix; drop
 	}
 	stage := strings.TrimPrefix(a.Consumer, "reel-")
-	if _, err := bus.InputKind(stage); err != nil || a.Consumer != bus.ConsumerName(stage) {
+	if _, err := protocol.InputKind(stage); err != nil || a.Consumer != protocol.ConsumerName(stage) {
 		return nil // another consumer on stream REEL (an operator's): not a stage's dead letter
 	}
 	raw, err := d.Store.b.Stream.GetMsg(ctx, a.StreamSeq)

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/bustest"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/orchestrator"
 )
 
@@ -21,23 +21,23 @@ func TestDeadLettersFailJobsOfStageConsumersOnly(t *testing.T) {
 	ctx := bustest.Ctx(t, time.Minute)
 	store := orchestrator.NewStore(b, bustest.Logger(t))
 	submit := func() (string, uint64) {
-		id, err := store.Submit(ctx, bus.Request{Prompt: "a red circle moving right"}, bus.DefaultSettings(), orchestrator.SubmitOptions{})
+		id, err := store.Submit(ctx, protocol.Request{Prompt: "a red circle moving right"}, protocol.DefaultSettings(), orchestrator.SubmitOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		m, err := b.LastMsg(ctx, bus.PromptSubject(id))
+		m, err := b.LastMsg(ctx, protocol.PromptSubject(id))
 		if err != nil {
 			t.Fatal(err)
 		}
 		return id, m.Sequence
 	}
 	advise := func(kind, consumer string, seq uint64, reason string) {
-		a := map[string]any{"type": "io.nats.jetstream.advisory.v1." + kind, "stream": bus.StreamName,
+		a := map[string]any{"type": "io.nats.jetstream.advisory.v1." + kind, "stream": protocol.StreamName,
 			"consumer": consumer, "stream_seq": seq, "deliveries": 5, "reason": reason}
 		data, _ := json.Marshal(a)
-		subj := "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + bus.StreamName + "." + consumer
+		subj := "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + protocol.StreamName + "." + consumer
 		if kind == "terminated" {
-			subj = "$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED." + bus.StreamName + "." + consumer
+			subj = "$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED." + protocol.StreamName + "." + consumer
 		}
 		if _, err := b.JS.Publish(ctx, subj, data); err != nil {
 			t.Fatal(err)
@@ -57,23 +57,23 @@ func TestDeadLettersFailJobsOfStageConsumersOnly(t *testing.T) {
 	advise("max_deliver", "audit", seq, "")
 	advise("terminated", "reel-nosuchstage", seq, "")
 	gaveUp, seq2 := submit()
-	advise("max_deliver", bus.ConsumerName(bus.StageTextEnc), seq2, "")
+	advise("max_deliver", protocol.ConsumerName(protocol.StageTextEnc), seq2, "")
 	terminated, seq3 := submit()
-	advise("terminated", bus.ConsumerName(bus.StageTextEnc), seq3, "by hand")
+	advise("terminated", protocol.ConsumerName(protocol.StageTextEnc), seq3, "by hand")
 
 	for id, want := range map[string]string{
-		gaveUp:     "textenc: gave up on " + bus.PromptSubject(gaveUp) + " after 5 deliveries",
-		terminated: "textenc: message " + bus.PromptSubject(terminated) + " terminated: by hand",
+		gaveUp:     "textenc: gave up on " + protocol.PromptSubject(gaveUp) + " after 5 deliveries",
+		terminated: "textenc: message " + protocol.PromptSubject(terminated) + " terminated: by hand",
 	} {
 		j, err := store.Wait(ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if j.State != bus.StateFailed || !strings.HasPrefix(j.Error, want) || j.FailedStage != bus.StageTextEnc {
+		if j.State != protocol.StateFailed || !strings.HasPrefix(j.Error, want) || j.FailedStage != protocol.StageTextEnc {
 			t.Errorf("job %s: %s %q (stage %q), want failed %q", id, j.State, j.Error, j.FailedStage, want)
 		}
 	}
-	if j, err := store.Get(ctx, ignored); err != nil || j.State != bus.StateQueued {
+	if j, err := store.Get(ctx, ignored); err != nil || j.State != protocol.StateQueued {
 		t.Fatalf("job of another consumer's advisory: %v %v, want queued", j.State, err)
 	}
 
@@ -82,8 +82,8 @@ func TestDeadLettersFailJobsOfStageConsumersOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	after, seq4 := submit()
-	advise("max_deliver", bus.ConsumerName(bus.StageDenoise), seq4, "")
-	if j, err := store.Wait(ctx, after); err != nil || j.State != bus.StateFailed {
+	advise("max_deliver", protocol.ConsumerName(protocol.StageDenoise), seq4, "")
+	if j, err := store.Wait(ctx, after); err != nil || j.State != protocol.StateFailed {
 		t.Fatalf("advisory after the consumer was deleted: %v %v, want failed", j, err)
 	}
 }

@@ -9,42 +9,46 @@ import (
 	"strings"
 	"time"
 
-	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 )
 
 // Job is the record stored under the job id in KV reel-jobs (JSON).
 type Job struct {
-	ID       string       `json:"id"`
-	Prompt   string       `json:"prompt"`
-	Negative string       `json:"negative,omitempty"`
-	Settings bus.Settings `json:"settings"`
-	State    bus.State    `json:"state"`
-	Error    string       `json:"error,omitempty"`
+	ID       string            `json:"id"`
+	Prompt   string            `json:"prompt"`
+	Negative string            `json:"negative,omitempty"`
+	Settings protocol.Settings `json:"settings"`
+	State    protocol.State    `json:"state"`
+	Error    string            `json:"error,omitempty"`
 	// FailedStage is the stage that failed the job.
-	FailedStage string            `json:"failed_stage,omitempty"`
-	Stages      map[string]*Stage `json:"stages"`
-	Video       *bus.VideoInfo    `json:"video,omitempty"`
-	Created     time.Time         `json:"created"`
-	Updated     time.Time         `json:"updated"`
-	Finished    *time.Time        `json:"finished,omitempty"`
-	Deadline    *time.Time        `json:"deadline,omitempty"`
+	FailedStage string              `json:"failed_stage,omitempty"`
+	Stages      map[string]*Stage   `json:"stages"`
+	Video       *protocol.VideoInfo `json:"video,omitempty"`
+	Created     time.Time           `json:"created"`
+	Updated     time.Time           `json:"updated"`
+	Finished    *time.Time          `json:"finished,omitempty"`
+	Deadline    *time.Time          `json:"deadline,omitempty"`
 	// Parent is set on a replay: the job whose persisted stage input was reused.
 	Parent     string `json:"parent,omitempty"`
 	ReplayFrom string `json:"replay_from,omitempty"`
+	// Seq is the REEL_EVENTS stream sequence of the last event folded into
+	// the record (the projector skips events up to it when one is
+	// redelivered).
+	Seq uint64 `json:"seq,omitempty"`
 }
 
 // Stage is one stage's part of the record.
 type Stage struct {
-	State    bus.State  `json:"state"`
-	Started  *time.Time `json:"started,omitempty"`
-	Finished *time.Time `json:"finished,omitempty"`
-	Step     int        `json:"step,omitempty"`
-	Steps    int        `json:"steps,omitempty"`
-	Chunks   []int      `json:"chunks,omitempty"` // chunk indices done
-	Count    int        `json:"count,omitempty"`
-	Retries  int        `json:"retries,omitempty"`
-	Workers  []string   `json:"workers,omitempty"`
-	Error    string     `json:"error,omitempty"`
+	State    protocol.State `json:"state"`
+	Started  *time.Time     `json:"started,omitempty"`
+	Finished *time.Time     `json:"finished,omitempty"`
+	Step     int            `json:"step,omitempty"`
+	Steps    int            `json:"steps,omitempty"`
+	Chunks   []int          `json:"chunks,omitempty"` // chunk indices done
+	Count    int            `json:"count,omitempty"`
+	Retries  int            `json:"retries,omitempty"`
+	Workers  []string       `json:"workers,omitempty"`
+	Error    string         `json:"error,omitempty"`
 	// ReusedFrom is set on a replay's stages upstream of the replayed one:
 	// their output was taken from this job, they did not run.
 	ReusedFrom string `json:"reused_from,omitempty"`
@@ -62,11 +66,13 @@ func (s *Stage) Seconds(now time.Time) float64 {
 	return end.Sub(*s.Started).Seconds()
 }
 
-func newJob(id string, req bus.Request, set bus.Settings, now time.Time) *Job {
-	j := &Job{ID: id, Prompt: req.Prompt, Negative: req.Negative, Settings: set, State: bus.StateQueued,
-		Created: now, Updated: now, Stages: map[string]*Stage{}}
-	for _, s := range bus.Stages() {
-		j.Stages[s] = &Stage{State: bus.StateQueued}
+// newJob is the record of a job before any event: created by its first
+// event, whichever it is (the submitted event may come after the first
+// stage's, from the projector's other consumer).
+func newJob(id string, now time.Time) *Job {
+	j := &Job{ID: id, State: protocol.StateQueued, Created: now, Updated: now, Stages: map[string]*Stage{}}
+	for _, s := range protocol.Stages() {
+		j.Stages[s] = &Stage{State: protocol.StateQueued}
 	}
 	return j
 }
@@ -77,15 +83,33 @@ func (j *Job) stage(name string) *Stage {
 	}
 	s := j.Stages[name]
 	if s == nil {
-		s = &Stage{State: bus.StateQueued}
+		s = &Stage{State: protocol.StateQueued}
 		j.Stages[name] = s
 	}
 	return s
 }
 
+// Fold is the job record that the events evs of job id (in stream order)
+// project to: what the projector writes to KV, computed anywhere.
+func Fold(id string, evs []protocol.Event) *Job {
+	var j *Job
+	for _, ev := range evs {
+		if j == nil {
+			j = newJob(id, ev.Time)
+		}
+		j.apply(ev)
+	}
+	return j
+}
+
 // apply folds an event into the record; it reports whether anything changed.
-// Terminal jobs only take the terminal event that made them so.
-func (j *Job) apply(ev bus.Event) bool {
+// The submitted event fills in the request whenever it comes; otherwise a
+// terminal job takes nothing more: the first ending event in stream order
+// decides its state.
+func (j *Job) apply(ev protocol.Event) bool {
+	if ev.Kind == protocol.EventSubmitted {
+		return j.submitted(ev)
+	}
 	if j.State.Terminal() {
 		return false
 	}
@@ -97,8 +121,8 @@ func (j *Job) apply(ev bus.Event) bool {
 		}
 	}
 	switch ev.Kind {
-	case bus.EventStarted:
-		j.State = bus.StateRunning
+	case protocol.EventStarted:
+		j.State = protocol.StateRunning
 		s := st()
 		if s.State.Terminal() {
 			return false
@@ -106,13 +130,13 @@ func (j *Job) apply(ev bus.Event) bool {
 		if s.Started == nil {
 			s.Started = &now
 		}
-		s.State = bus.StateRunning
+		s.State = protocol.StateRunning
 		addWorker(s)
-	case bus.EventStep:
+	case protocol.EventStep:
 		s := st()
-		s.State, s.Step, s.Steps = bus.StateRunning, ev.Step, ev.Total
-		j.State = bus.StateRunning
-	case bus.EventChunk:
+		s.State, s.Step, s.Steps = protocol.StateRunning, ev.Step, ev.Total
+		j.State = protocol.StateRunning
+	case protocol.EventChunk:
 		s := st()
 		if s.Started == nil {
 			s.Started = &now
@@ -124,41 +148,41 @@ func (j *Job) apply(ev bus.Event) bool {
 			slices.Sort(s.Chunks)
 		}
 		if ev.Count > 0 && len(s.Chunks) >= ev.Count {
-			s.State, s.Finished = bus.StateSucceeded, &now
+			s.State, s.Finished = protocol.StateSucceeded, &now
 		} else {
-			s.State = bus.StateRunning
+			s.State = protocol.StateRunning
 		}
-		j.State = bus.StateRunning
-	case bus.EventRetry:
+		j.State = protocol.StateRunning
+	case protocol.EventRetry:
 		s := st()
 		s.Retries++
 		s.Error = ev.Error
-	case bus.EventDone:
+	case protocol.EventDone:
 		s := st()
 		if s.Started == nil {
 			s.Started = &now
 		}
-		s.State, s.Finished, s.Error = bus.StateSucceeded, &now, ""
-	case bus.EventSucceeded:
-		j.State, j.Video, j.Finished = bus.StateSucceeded, ev.Video, &now
-		s := j.stage(bus.StageEncode)
+		s.State, s.Finished, s.Error = protocol.StateSucceeded, &now, ""
+	case protocol.EventSucceeded:
+		j.State, j.Video, j.Finished = protocol.StateSucceeded, ev.Video, &now
+		s := j.stage(protocol.StageEncode)
 		if s.Started == nil {
 			s.Started = &now
 		}
-		s.State, s.Finished = bus.StateSucceeded, &now
-	case bus.EventFailed:
-		j.State, j.Error, j.FailedStage, j.Finished = bus.StateFailed, ev.Error, ev.Stage, &now
+		s.State, s.Finished = protocol.StateSucceeded, &now
+	case protocol.EventFailed:
+		j.State, j.Error, j.FailedStage, j.Finished = protocol.StateFailed, ev.Error, ev.Stage, &now
 		if ev.Stage != "" {
 			s := st()
-			s.State, s.Error, s.Finished = bus.StateFailed, ev.Error, &now
+			s.State, s.Error, s.Finished = protocol.StateFailed, ev.Error, &now
 		}
-		j.closeStages(bus.StateCancelled, now)
-	case bus.EventCancelled:
-		j.State, j.Finished = bus.StateCancelled, &now
+		j.closeStages(protocol.StateCancelled, now)
+	case protocol.EventCancelled:
+		j.State, j.Finished = protocol.StateCancelled, &now
 		if ev.Error != "" {
 			j.Error = ev.Error
 		}
-		j.closeStages(bus.StateCancelled, now)
+		j.closeStages(protocol.StateCancelled, now)
 	default:
 		return false
 	}
@@ -166,8 +190,30 @@ func (j *Job) apply(ev bus.Event) bool {
 	return true
 }
 
+// submitted takes the request from the (first) submitted event.
+func (j *Job) submitted(ev protocol.Event) bool {
+	if ev.Settings == nil || j.Settings.Frames != 0 {
+		return false
+	}
+	j.Prompt, j.Negative, j.Settings = ev.Prompt, ev.Negative, *ev.Settings
+	j.Created, j.Deadline = ev.Time, ev.Deadline
+	j.Parent, j.ReplayFrom = ev.Parent, ev.ReplayFrom
+	if ev.ReplayFrom != "" {
+		for _, st := range protocol.Stages() {
+			if st == ev.ReplayFrom {
+				break
+			}
+			*j.stage(st) = Stage{State: protocol.StateSucceeded, ReusedFrom: ev.Parent}
+		}
+	}
+	if ev.Time.After(j.Updated) {
+		j.Updated = ev.Time
+	}
+	return true
+}
+
 // closeStages marks unfinished stages when the job ends.
-func (j *Job) closeStages(st bus.State, now time.Time) {
+func (j *Job) closeStages(st protocol.State, now time.Time) {
 	for _, s := range j.Stages {
 		if !s.State.Terminal() {
 			s.State = st

@@ -11,7 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 )
 
 // Replay design: a replay is a new job, linked to its parent (Parent,
@@ -26,9 +26,9 @@ import (
 func overridable(stage string) ([]string, bool) {
 	output := []string{"fps", "codec", "crf", "seam_blend"}
 	switch stage {
-	case bus.StageTextEnc, bus.StageDenoise:
+	case protocol.StageTextEnc, protocol.StageDenoise:
 		return append([]string{"frames", "steps", "guidance", "shift", "seed"}, output...), true
-	case bus.StageVAEDecode, bus.StageEncode:
+	case protocol.StageVAEDecode, protocol.StageEncode:
 		return output, true
 	}
 	return nil, false
@@ -36,17 +36,17 @@ func overridable(stage string) ([]string, bool) {
 
 // ApplyOverrides sets key=value overrides on s for a replay from stage,
 // naming the key that is not allowed or does not parse.
-func ApplyOverrides(stage string, s bus.Settings, set map[string]string) (bus.Settings, error) {
+func ApplyOverrides(stage string, s protocol.Settings, set map[string]string) (protocol.Settings, error) {
 	allowed, ok := overridable(stage)
 	if !ok {
-		_, err := bus.InputKind(stage)
+		_, err := protocol.InputKind(stage)
 		return s, err
 	}
 	for k, v := range set {
 		if !slices.Contains(allowed, k) {
-			return s, &bus.FieldError{Field: k, Reason: fmt.Sprintf("cannot be changed when replaying from %s (allowed: %s)", stage, strings.Join(allowed, ", "))}
+			return s, &protocol.FieldError{Field: k, Reason: fmt.Sprintf("cannot be changed when replaying from %s (allowed: %s)", stage, strings.Join(allowed, ", "))}
 		}
-		bad := func(err error) error { return &bus.FieldError{Field: k, Reason: fmt.Sprintf("%q: %v", v, err)} }
+		bad := func(err error) error { return &protocol.FieldError{Field: k, Reason: fmt.Sprintf("%q: %v", v, err)} }
 		var err error
 		switch k {
 		case "frames":
@@ -88,17 +88,17 @@ type ReplayRequest struct {
 // inputSubjects lists the parent's persisted input subjects of stage.
 func inputSubjects(stage, job string, chunks int) ([]string, error) {
 	switch stage {
-	case bus.StageTextEnc:
-		return []string{bus.PromptSubject(job)}, nil
-	case bus.StageDenoise:
-		return []string{bus.TextSubject(job)}, nil
-	case bus.StageVAEDecode, bus.StageEncode:
+	case protocol.StageTextEnc:
+		return []string{protocol.PromptSubject(job)}, nil
+	case protocol.StageDenoise:
+		return []string{protocol.TextSubject(job)}, nil
+	case protocol.StageVAEDecode, protocol.StageEncode:
 		out := make([]string, chunks)
 		for i := range out {
-			if stage == bus.StageVAEDecode {
-				out[i] = bus.LatentSubject(job, i)
+			if stage == protocol.StageVAEDecode {
+				out[i] = protocol.LatentSubject(job, i)
 			} else {
-				out[i] = bus.FramesSubject(job, i)
+				out[i] = protocol.FramesSubject(job, i)
 			}
 		}
 		return out, nil
@@ -123,20 +123,20 @@ func (s *Store) Replay(ctx context.Context, r ReplayRequest) (string, error) {
 		return "", err
 	}
 	// Read every input first: nothing is created unless all of it is there.
-	var envs []*bus.Envelope
+	var envs []*protocol.Envelope
 	for _, subj := range subjects {
 		m, err := s.b.LastMsg(ctx, subj)
 		if err != nil {
 			return "", fmt.Errorf("replay %s of %s: %w", r.Stage, parent.ID, err)
 		}
-		env, err := bus.UnmarshalEnvelope(m.Data)
+		env, err := decodeInput(subj, parent.ID, m.Data)
 		if err != nil {
 			return "", fmt.Errorf("replay %s of %s: %s: %w", r.Stage, parent.ID, subj, err)
 		}
 		if env.Claim != nil {
 			if _, err := s.b.Blobs.GetInfo(ctx, env.Claim.Name); err != nil {
 				return "", fmt.Errorf("replay %s of %s: %w: claim-checked body %s of %s is gone (bucket %s, retention %s)",
-					r.Stage, parent.ID, bus.ErrMissing, env.Claim.Name, subj, bus.BlobsBucket, s.b.Cfg.MaxAge)
+					r.Stage, parent.ID, protocol.ErrMissing, env.Claim.Name, subj, protocol.BlobsBucket, s.b.Cfg.MaxAge)
 			}
 		}
 		envs = append(envs, env)
@@ -146,15 +146,17 @@ func (s *Store) Replay(ctx context.Context, r ReplayRequest) (string, error) {
 	if id == "" {
 		id = NewJobID(now)
 	}
-	j := newJob(id, bus.Request{Prompt: parent.Prompt, Negative: parent.Negative}, set, now)
-	j.Parent, j.ReplayFrom = parent.ID, r.Stage
-	for _, st := range bus.Stages() {
-		if st == r.Stage {
-			break
+	if ok, err := s.Exists(ctx, id); err != nil || ok {
+		if err == nil {
+			err = fmt.Errorf("%w: %s", ErrJobExists, id)
 		}
-		j.Stages[st] = &Stage{State: bus.StateSucceeded, ReusedFrom: parent.ID}
+		return "", err
 	}
-	if err := s.create(ctx, j); err != nil {
+	// The submitted event first: it carries the parent, which the prompt
+	// messages (the projector's other source) do not.
+	req := protocol.Request{Prompt: parent.Prompt, Negative: parent.Negative}
+	if err := s.Record(ctx, protocol.Event{Job: id, Kind: protocol.EventSubmitted, Prompt: req.Prompt, Negative: req.Negative,
+		Settings: &set, Parent: parent.ID, ReplayFrom: r.Stage, Time: now}); err != nil {
 		return "", err
 	}
 	// The same inputs, addressed to the new job.
@@ -163,33 +165,40 @@ func (s *Store) Replay(ctx context.Context, r ReplayRequest) (string, error) {
 		return "", err
 	}
 	for i, env := range envs {
-		env.Job, env.Settings, env.Stage, env.Attempt = id, set, "replay", 1
+		env.Job, env.Settings, env.Stage, env.Attempt = id, set, protocol.StageReplay, 1
 		if _, err := s.b.PublishOnce(ctx, targets[i], env); err != nil {
 			_ = s.Fail(ctx, id, "", fmt.Sprintf("replay: %v", err))
 			return "", err
 		}
 	}
-	if err := s.b.PublishEvent(ctx, bus.Event{Job: id, Kind: bus.EventSubmitted, Time: now}); err != nil {
-		s.log.Warn().Err(err).Str("job", id).Msg("submitted event")
-	}
 	return id, nil
+}
+
+// decodeInput decodes a persisted stage input: a prompt in either of its
+// encodings (a JSON prompt is replayed as the equivalent envelope), any
+// other input as the envelope it is.
+func decodeInput(subject, job string, data []byte) (*protocol.Envelope, error) {
+	if subject == protocol.PromptSubject(job) {
+		return protocol.DecodePromptMessage(job, data)
+	}
+	return protocol.UnmarshalEnvelope(data)
 }
 
 // ReplayWindow replays stage for every job whose stage input was stored in
 // [since, until] (until zero: now). fn is called per job with the new id or
 // the error; one job's error does not stop the others.
 func (s *Store) ReplayWindow(ctx context.Context, stage string, since, until time.Time, set map[string]string, fn func(parent, child string, err error)) (int, error) {
-	filter, err := bus.ConsumerFilter(stage)
+	filter, err := protocol.ConsumerFilter(stage)
 	if err != nil {
 		return 0, err
 	}
-	if stage == bus.StageVAEDecode {
+	if stage == protocol.StageVAEDecode {
 		filter = "reel.latent.*.0" // one message per job
 	}
 	if until.IsZero() {
 		until = time.Now()
 	}
-	cons, err := s.b.JS.OrderedConsumer(ctx, bus.StreamName, jetstream.OrderedConsumerConfig{
+	cons, err := s.b.JS.OrderedConsumer(ctx, protocol.StreamName, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{filter},
 		DeliverPolicy:  jetstream.DeliverByStartTimePolicy,
 		OptStartTime:   &since,
@@ -203,7 +212,7 @@ func (s *Store) ReplayWindow(ctx context.Context, stage string, since, until tim
 	}
 	if info.State.Msgs == 0 {
 		return 0, fmt.Errorf("%w: no %s input in stream %s (retention %s, first message %s)",
-			bus.ErrMissing, stage, bus.StreamName, s.b.Cfg.MaxAge, info.State.FirstTime.Format(time.RFC3339))
+			protocol.ErrMissing, stage, protocol.StreamName, s.b.Cfg.MaxAge, info.State.FirstTime.Format(time.RFC3339))
 	}
 	var jobs []string
 	for {
@@ -221,7 +230,7 @@ func (s *Store) ReplayWindow(ctx context.Context, stage string, since, until tim
 		if md.Timestamp.After(until) {
 			break
 		}
-		if sub, err := bus.ParseSubject(m.Subject()); err == nil && !slices.Contains(jobs, sub.Job) {
+		if sub, err := protocol.ParseSubject(m.Subject()); err == nil && !slices.Contains(jobs, sub.Job) {
 			jobs = append(jobs, sub.Job)
 		}
 		if md.NumPending == 0 {
@@ -230,7 +239,7 @@ func (s *Store) ReplayWindow(ctx context.Context, stage string, since, until tim
 	}
 	if len(jobs) == 0 && since.Before(info.State.FirstTime) {
 		return 0, fmt.Errorf("%w: the oldest %s input in stream %s is from %s (retention %s)",
-			bus.ErrMissing, stage, bus.StreamName, info.State.FirstTime.Format(time.RFC3339), s.b.Cfg.MaxAge)
+			protocol.ErrMissing, stage, protocol.StreamName, info.State.FirstTime.Format(time.RFC3339), s.b.Cfg.MaxAge)
 	}
 	for _, j := range jobs {
 		child, err := s.Replay(ctx, ReplayRequest{Stage: stage, Job: j, Set: set})

@@ -10,33 +10,49 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/rs/zerolog"
 )
 
 // ErrNotFound is returned for an unknown job id.
 var ErrNotFound = errors.New("job not found")
 
-// Store keeps job records in KV reel-jobs and appends events to REEL_EVENTS.
-// It implements the stage runner's tracker.
+// Store is the job side of the bus for stages and clients: it appends events
+// to REEL_EVENTS (the record of what happened) and reads the job records in
+// KV reel-jobs, which only the Projector writes (docs/protocol.md, "Job
+// record"). It implements the stage runner's tracker.
 type Store struct {
-	b   *bus.Bus
-	log zerolog.Logger
-	now func() time.Time
+	b     *bus.Bus
+	log   zerolog.Logger
+	now   func() time.Time
+	ended *endedJobs
 }
 
 // NewStore returns a store on the bus.
 func NewStore(b *bus.Bus, log zerolog.Logger) *Store {
-	return &Store{b: b, log: log, now: func() time.Time { return time.Now().UTC() }}
+	return &Store{b: b, log: log, now: func() time.Time { return time.Now().UTC() }, ended: newEndedJobs(endedRemembered)}
 }
 
-// Get returns a job record.
+// Get returns a job record. A job whose prompt is on the bus but not yet
+// projected (the projector lags a publish by milliseconds, or is not
+// running) is returned as the queued record its prompt makes.
 func (s *Store) Get(ctx context.Context, id string) (*Job, error) {
 	j, _, err := s.get(ctx, id)
-	return j, err
+	if !errors.Is(err, ErrNotFound) {
+		return j, err
+	}
+	m, perr := s.b.Stream.GetLastMsgForSubject(ctx, protocol.PromptSubject(id))
+	if perr != nil {
+		return nil, err
+	}
+	req, set, _ := protocol.DecodePrompt(m.Data)
+	j = newJob(id, m.Time.UTC())
+	j.apply(protocol.Event{Job: id, Kind: protocol.EventSubmitted, Prompt: req.Prompt, Negative: req.Negative, Settings: &set, Time: m.Time.UTC()})
+	return j, nil
 }
 
 func (s *Store) get(ctx context.Context, id string) (*Job, uint64, error) {
-	if err := bus.ValidJobID(id); err != nil {
+	if err := protocol.ValidJobID(id); err != nil {
 		return nil, 0, err
 	}
 	e, err := s.b.Jobs.Get(ctx, id)
@@ -53,118 +69,81 @@ func (s *Store) get(ctx context.Context, id string) (*Job, uint64, error) {
 	return &j, e.Revision(), nil
 }
 
-func (s *Store) create(ctx context.Context, j *Job) error {
-	data, err := json.Marshal(j)
-	if err != nil {
+// Record appends an event to the job's events (REEL_EVENTS). The projector
+// folds it into the record; an event that changes nothing there (a late
+// chunk of a cancelled job) still stays in the stream, so the stream shows
+// everything that happened (e.g. where a cancelled sampler really stopped).
+func (s *Store) Record(ctx context.Context, ev protocol.Event) error {
+	if ev.Time.IsZero() {
+		ev.Time = s.now()
+	}
+	if err := s.b.PublishEvent(ctx, ev); err != nil {
 		return err
 	}
-	if _, err := s.b.Jobs.Create(ctx, j.ID, data); err != nil {
-		return fmt.Errorf("create job %s: %w", j.ID, err)
+	if ev.Ended() {
+		s.ended.add(ev.Job, ev.EndState())
 	}
 	return nil
 }
 
-// update applies fn under compare-and-set, retrying on conflicts. fn reports
-// whether it changed the record. With create, a missing record is created
-// from an empty one (a malformed message can name a job nobody submitted).
-func (s *Store) update(ctx context.Context, id string, create bool, fn func(*Job) bool) (*Job, bool, error) {
-	for attempt := 0; ; attempt++ {
-		j, rev, err := s.get(ctx, id)
-		if errors.Is(err, ErrNotFound) && create {
-			j = newJob(id, bus.Request{}, bus.Settings{}, s.now())
-			if !fn(j) {
-				return j, false, nil
-			}
-			if err := s.create(ctx, j); err != nil {
-				if errors.Is(err, jetstream.ErrKeyExists) && attempt < 20 {
-					continue
-				}
-				return nil, false, err
-			}
-			return j, true, nil
-		}
-		if err != nil {
-			return nil, false, err
-		}
-		if !fn(j) {
-			return j, false, nil
-		}
-		data, err := json.Marshal(j)
-		if err != nil {
-			return nil, false, err
-		}
-		_, err = s.b.Jobs.Update(ctx, id, data, rev)
-		if err == nil {
-			return j, true, nil
-		}
-		// A conflict (another writer got there first) is reported as code
-		// 10071 on R1 and 10164 on R3; ErrKeyRevisionMismatch covers both.
-		if !errors.Is(err, jetstream.ErrKeyRevisionMismatch) || attempt >= 50 {
-			return nil, false, fmt.Errorf("update job %s: %w", id, err)
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, false, err
-		}
-	}
-}
-
-// Record folds an event into the job record and appends it to the events
-// stream. Events that change nothing (a late chunk of a cancelled job) are
-// dropped, except step events: they are always appended, so the stream shows
-// where a cancelled sampler really stopped (the record keeps the step at
-// which the job ended).
-func (s *Store) Record(ctx context.Context, ev bus.Event) error {
-	if ev.Time.IsZero() {
-		ev.Time = s.now()
-	}
-	create := ev.Kind == bus.EventFailed
-	_, changed, err := s.update(ctx, ev.Job, create, func(j *Job) bool { return j.apply(ev) })
-	if err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return nil // events for unknown jobs are not recorded
-		}
-		return err
-	}
-	if !changed && ev.Kind != bus.EventStep {
-		return nil
-	}
-	return s.b.PublishEvent(ctx, ev)
-}
-
-// Lookup is what a stage checks before working on a message.
+// Lookup is what a stage checks before working on a message: the projected
+// record's state and deadline. A job this process has seen end (it recorded
+// the ending event, or WatchEnded saw it) is ended at once, without waiting
+// for the projection: a poison chunk's failure stops the job's next chunk
+// on the same worker. Until the projector has folded the job's
+// submitted event (it lags the prompt by milliseconds, and the first stage
+// may be faster), the deadline is read from the prompt message itself.
 func (s *Store) Lookup(ctx context.Context, id string) (bus.JobStatus, error) {
-	j, err := s.Get(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		return bus.JobStatus{}, nil
+	if st, ok := s.ended.get(id); ok {
+		return bus.JobStatus{Known: true, State: st}, nil
 	}
-	if err != nil {
+	j, _, err := s.get(ctx, id)
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return bus.JobStatus{}, err
 	}
-	st := bus.JobStatus{Known: true, State: j.State}
-	if j.Deadline != nil {
-		st.Deadline = *j.Deadline
+	var st bus.JobStatus
+	if j != nil {
+		st = bus.JobStatus{Known: true, State: j.State}
+		if j.Deadline != nil {
+			st.Deadline = *j.Deadline
+		}
+		if j.Settings.Frames != 0 {
+			return st, nil // submitted folded: the record has it all
+		}
+	}
+	m, err := s.b.Stream.GetLastMsgForSubject(ctx, protocol.PromptSubject(id))
+	if bus.IsNotFound(err) {
+		return st, nil // not a job from a prompt (yet): go ahead
+	}
+	if err != nil {
+		return st, err
+	}
+	if d, err := time.Parse(time.RFC3339Nano, m.Header.Get(protocol.HeaderDeadline)); err == nil {
+		st.Deadline = d
 	}
 	return st, nil
 }
 
-// Fail marks a job failed (creating the record if nobody submitted it).
+// Fail marks a job failed (an event: a job nobody submitted gets a record
+// too).
 func (s *Store) Fail(ctx context.Context, id, stage, reason string) error {
-	return s.Record(ctx, bus.Event{Job: id, Stage: stage, Kind: bus.EventFailed, Error: reason})
+	return s.Record(ctx, protocol.Event{Job: id, Stage: stage, Kind: protocol.EventFailed, Error: reason})
 }
 
-// Cancel marks a job cancelled; stages stop working on it within one denoise
-// step or one chunk. Cancelling an ended job is an error naming its state.
+// Cancel cancels a job by appending a cancelled event; stages stop working
+// on it within one denoise step or one chunk. Cancelling a job that has
+// already ended is an error naming its state (as the record says; should a
+// stage end the job in the same instant, the first ending event in the
+// stream wins).
 func (s *Store) Cancel(ctx context.Context, id, reason string) error {
-	j, changed, err := s.update(ctx, id, false, func(j *Job) bool {
-		return j.apply(bus.Event{Job: id, Kind: bus.EventCancelled, Error: reason, Time: s.now()})
-	})
+	j, err := s.Get(ctx, id)
 	if err != nil {
 		return err
 	}
-	if !changed {
+	if j.State.Terminal() {
 		return fmt.Errorf("job %s already %s", id, j.State)
 	}
-	return s.b.PublishEvent(ctx, bus.Event{Job: id, Kind: bus.EventCancelled, Error: reason})
+	return s.Record(ctx, protocol.Event{Job: id, Kind: protocol.EventCancelled, Error: reason})
 }
 
 // List returns all job records, newest first.
@@ -175,7 +154,7 @@ func (s *Store) List(ctx context.Context) ([]*Job, error) {
 	}
 	var out []*Job
 	for k := range lister.Keys() {
-		j, err := s.Get(ctx, k)
+		j, _, err := s.get(ctx, k)
 		if err != nil {
 			continue // deleted meanwhile
 		}
@@ -188,63 +167,177 @@ func (s *Store) List(ctx context.Context) ([]*Job, error) {
 	return out, nil
 }
 
-// WatchEnded calls fn(job) whenever a job reaches a terminal state, until
-// ctx ends. It returns once the watch is set up.
-func (s *Store) WatchEnded(ctx context.Context, fn func(job string, st bus.State)) error {
-	w, err := s.b.Jobs.WatchAll(ctx, jetstream.UpdatesOnly())
+// WatchEnded calls fn(job, state) for every job ending from now on (the
+// ending events of REEL_EVENTS, so it does not wait for the projection),
+// until ctx ends. It returns once the watch is set up.
+func (s *Store) WatchEnded(ctx context.Context, fn func(job string, st protocol.State)) error {
+	cons, err := s.b.JS.OrderedConsumer(ctx, protocol.EventsStreamName, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{protocol.EventSubject("*")},
+		DeliverPolicy:  jetstream.DeliverNewPolicy,
+	})
 	if err != nil {
-		return fmt.Errorf("watch jobs: %w", err)
+		return fmt.Errorf("watch ended jobs: %w", err)
 	}
+	it, err := cons.Messages()
+	if err != nil {
+		return fmt.Errorf("watch ended jobs: %w", err)
+	}
+	context.AfterFunc(ctx, it.Stop)
 	go func() {
-		defer func() { _ = w.Stop() }()
 		for {
-			select {
-			case <-ctx.Done():
-				return
-			case e, ok := <-w.Updates():
-				if !ok {
-					return
-				}
-				if e == nil || e.Operation() != jetstream.KeyValuePut {
-					continue
-				}
-				var j struct {
-					State bus.State `json:"state"`
-				}
-				if json.Unmarshal(e.Value(), &j) == nil && j.State.Terminal() {
-					fn(e.Key(), j.State)
-				}
+			m, err := it.Next()
+			if err != nil {
+				return // stopped, or the connection closed
+			}
+			var ev protocol.Event
+			if json.Unmarshal(m.Data(), &ev) == nil && ev.Ended() {
+				s.ended.add(ev.Job, ev.EndState())
+				fn(ev.Job, ev.EndState())
 			}
 		}
 	}()
 	return nil
 }
 
-// Wait blocks until the job ends and returns its record.
+// Wait blocks until the job ends and returns the record its events fold to
+// up to the ending one (read from REEL_EVENTS, like `reel watch`: it does not
+// depend on the projector).
 func (s *Store) Wait(ctx context.Context, id string) (*Job, error) {
-	w, err := s.b.Jobs.Watch(ctx, id)
+	var evs []protocol.Event
+	err := s.Follow(ctx, id, func(ev protocol.Event) { evs = append(evs, ev) })
 	if err != nil {
 		return nil, err
+	}
+	return Fold(id, evs), nil
+}
+
+// Follow calls fn with each event of job id, from its first, through the
+// first ending event (then it returns nil), or until ctx ends. It reads one
+// source, the job's subject of REEL_EVENTS, with an ordered consumer.
+func (s *Store) Follow(ctx context.Context, id string, fn func(protocol.Event)) error {
+	if err := protocol.ValidJobID(id); err != nil {
+		return err
+	}
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cons, err := s.b.JS.OrderedConsumer(fctx, protocol.EventsStreamName, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{protocol.EventSubject(id)},
+	})
+	if err != nil {
+		return fmt.Errorf("follow %s: %w", id, err)
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return fmt.Errorf("follow %s: %w", id, err)
+	}
+	defer it.Stop()
+	context.AfterFunc(fctx, it.Stop)
+	for {
+		m, err := it.Next()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("follow %s: %w", id, err)
+		}
+		var ev protocol.Event
+		if err := json.Unmarshal(m.Data(), &ev); err != nil {
+			s.log.Warn().Err(err).Str("job", id).Msg("undecodable event skipped")
+			continue
+		}
+		fn(ev)
+		if ev.Ended() {
+			return nil
+		}
+	}
+}
+
+// Exists reports whether anything of job id is on the bus: its prompt, a
+// record or an event.
+func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
+	if err := protocol.ValidJobID(id); err != nil {
+		return false, err
+	}
+	if _, err := s.Get(ctx, id); err == nil {
+		return true, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return false, err
+	}
+	_, err := s.b.Events.GetLastMsgForSubject(ctx, protocol.EventSubject(id))
+	if bus.IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Settled waits until the record of job id shows it ended (the projector
+// has folded its ending event), or ctx ends (then its error).
+func (s *Store) Settled(ctx context.Context, id string) error {
+	w, err := s.b.Jobs.Watch(ctx, id)
+	if err != nil {
+		return err
 	}
 	defer func() { _ = w.Stop() }()
 	for {
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return ctx.Err()
 		case e, ok := <-w.Updates():
 			if !ok {
-				return nil, fmt.Errorf("watch %s: closed", id)
+				return fmt.Errorf("watch %s: closed", id)
 			}
 			if e == nil || e.Operation() != jetstream.KeyValuePut {
 				continue
 			}
-			var j Job
-			if err := json.Unmarshal(e.Value(), &j); err != nil {
-				return nil, err
+			var j struct {
+				State protocol.State `json:"state"`
 			}
-			if j.State.Terminal() {
-				return &j, nil
+			if json.Unmarshal(e.Value(), &j) == nil && j.State.Terminal() {
+				return nil
 			}
 		}
 	}
+}
+
+// Events returns the events of job id on the bus now, in stream order.
+func (s *Store) Events(ctx context.Context, id string) ([]protocol.Event, error) {
+	if err := protocol.ValidJobID(id); err != nil {
+		return nil, err
+	}
+	subject := protocol.EventSubject(id)
+	info, err := s.b.Events.Info(ctx, jetstream.WithSubjectFilter(subject))
+	if err != nil {
+		return nil, err
+	}
+	n := int(info.State.Subjects[subject])
+	if n == 0 {
+		return nil, nil
+	}
+	cons, err := s.b.JS.OrderedConsumer(ctx, protocol.EventsStreamName, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]protocol.Event, 0, n)
+	for len(out) < n {
+		batch, err := cons.Fetch(n-len(out), jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			return out, err
+		}
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			var ev protocol.Event
+			if err := json.Unmarshal(m.Data(), &ev); err != nil {
+				return out, fmt.Errorf("event %s: %w", subject, err)
+			}
+			out = append(out, ev)
+		}
+		if err := batch.Error(); err != nil {
+			return out, err
+		}
+		if got == 0 {
+			return out, fmt.Errorf("events of %s: %d of %d read", id, len(out), n)
+		}
+	}
+	return out, nil
 }

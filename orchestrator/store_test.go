@@ -5,20 +5,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/bustest"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/orchestrator"
 )
 
-// Events recorded at once by many workers all land in the record: a CAS
-// conflict on the job key is retried, not returned.
+// Events recorded at once by many workers all land in the record (the
+// workers only append; the projector folds them one at a time).
 func TestRecordConcurrentEventsAllApplied(t *testing.T) {
 	_, b := bustest.Start(t, bustest.Options{})
 	ctx := bustest.Ctx(t, time.Minute)
 	store := orchestrator.NewStore(b, bustest.Logger(t))
-	set := bus.DefaultSettings()
-	set.Frames = 8 * bus.FramesPerChunk
-	id, err := store.Submit(ctx, bus.Request{Prompt: "a red circle moving right"}, set, orchestrator.SubmitOptions{})
+	startProjector(t, store)
+	set := protocol.DefaultSettings()
+	set.Frames = 8 * protocol.FramesPerChunk
+	id, err := store.Submit(ctx, protocol.Request{Prompt: "a red circle moving right"}, set, orchestrator.SubmitOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +28,7 @@ func TestRecordConcurrentEventsAllApplied(t *testing.T) {
 	errs := make(chan error, n)
 	for i := range n {
 		wg.Go(func() {
-			errs <- store.Record(ctx, bus.Event{Job: id, Stage: bus.StageVAEDecode, Kind: bus.EventChunk, Chunk: i, Count: n})
+			errs <- store.Record(ctx, protocol.Event{Job: id, Stage: protocol.StageVAEDecode, Kind: protocol.EventChunk, Chunk: i, Count: n})
 		})
 	}
 	wg.Wait()
@@ -37,11 +38,10 @@ func TestRecordConcurrentEventsAllApplied(t *testing.T) {
 			t.Fatalf("record: %v", err)
 		}
 	}
-	j, err := store.Get(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s := j.Stages[bus.StageVAEDecode]; len(s.Chunks) != n || s.State != bus.StateSucceeded {
+	j := waitRecord(t, b, id, func(j *orchestrator.Job) bool {
+		return len(j.Stages[protocol.StageVAEDecode].Chunks) == n
+	})
+	if s := j.Stages[protocol.StageVAEDecode]; len(s.Chunks) != n || s.State != protocol.StateSucceeded {
 		t.Fatalf("vaedecode after %d concurrent chunk events: %+v", n, s)
 	}
 }

@@ -8,8 +8,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 )
 
 // SubmitOptions are per-submission extras.
@@ -19,7 +20,7 @@ type SubmitOptions struct {
 }
 
 // Validate checks a request and its settings at intake, naming the field.
-func Validate(req bus.Request, set bus.Settings) error {
+func Validate(req protocol.Request, set protocol.Settings) error {
 	if err := req.Validate(); err != nil {
 		return err
 	}
@@ -33,15 +34,19 @@ func NewJobID(now time.Time) string {
 	return now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(r[:])
 }
 
-// ErrQueueFull is returned by Submit when more than the layout's MaxQueue
-// jobs wait for the first stage (a bounded queue: callers back off).
+// ErrQueueFull is returned by Submit when MaxQueue jobs already wait for the
+// first stage (a bounded queue: callers back off); a job published past the
+// bound by any other client fails with it (Projector).
 var ErrQueueFull = errors.New("queue full")
+
+// ErrJobExists is returned by Submit for a job id that already has a prompt.
+var ErrJobExists = errors.New("job exists")
 
 // queued is the number of jobs waiting for or in textenc. The server updates
 // a consumer's pending count asynchronously after a publish, so concurrent
 // submissions can overshoot the bound by the few published in that window.
 func (s *Store) queued(ctx context.Context) (int, error) {
-	c, err := s.b.Stream.Consumer(ctx, bus.ConsumerName(bus.StageTextEnc))
+	c, err := s.b.Stream.Consumer(ctx, protocol.ConsumerName(protocol.StageTextEnc))
 	if errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return 0, nil // no stage has attached yet
 	}
@@ -55,9 +60,11 @@ func (s *Store) queued(ctx context.Context) (int, error) {
 	return int(info.NumPending) + info.NumAckPending, nil
 }
 
-// Submit validates the request, records the job as queued and publishes its
-// prompt message. It returns the job id.
-func (s *Store) Submit(ctx context.Context, req bus.Request, set bus.Settings, o SubmitOptions) (string, error) {
+// Submit validates the request and publishes its prompt message: that is
+// the whole submission, as for any other client (the projector records the
+// job, textenc takes it). The queue bound is checked first, so that a full
+// queue is a synchronous error here. It returns the job id.
+func (s *Store) Submit(ctx context.Context, req protocol.Request, set protocol.Settings, o SubmitOptions) (string, error) {
 	if err := Validate(req, set); err != nil {
 		return "", err
 	}
@@ -67,7 +74,7 @@ func (s *Store) Submit(ctx context.Context, req bus.Request, set bus.Settings, o
 			return "", err
 		}
 		if n >= limit {
-			return "", fmt.Errorf("%w: %d jobs are waiting (limit %d); retry later", ErrQueueFull, n, limit)
+			return "", fmt.Errorf("%w (%d waiting, limit %d); retry later", ErrQueueFull, n, limit)
 		}
 	}
 	now := s.now()
@@ -75,27 +82,23 @@ func (s *Store) Submit(ctx context.Context, req bus.Request, set bus.Settings, o
 	if id == "" {
 		id = NewJobID(now)
 	}
-	if err := bus.ValidJobID(id); err != nil {
+	if err := protocol.ValidJobID(id); err != nil {
 		return "", err
 	}
-	j := newJob(id, req, set, now)
-	if o.Deadline > 0 {
-		d := now.Add(o.Deadline)
-		j.Deadline = &d
-	}
-	if err := s.create(ctx, j); err != nil {
-		return "", err
-	}
-	env := &bus.Envelope{Job: id, Stage: "submit", Attempt: 1, Settings: set}
+	env := &protocol.Envelope{Job: id, Stage: protocol.StageSubmit, Attempt: 1, Settings: set}
 	if err := env.SetBody(req); err != nil {
 		return "", err
 	}
-	if _, err := s.b.PublishOnce(ctx, bus.PromptSubject(id), env); err != nil {
-		_ = s.Fail(ctx, id, "", fmt.Sprintf("submit: %v", err))
+	var hdr nats.Header
+	if o.Deadline > 0 {
+		hdr = nats.Header{protocol.HeaderDeadline: {now.Add(o.Deadline).Format(time.RFC3339Nano)}}
+	}
+	dup, err := s.b.PublishOnceWith(ctx, protocol.PromptSubject(id), env, hdr)
+	if err != nil {
 		return "", err
 	}
-	if err := s.b.PublishEvent(ctx, bus.Event{Job: id, Kind: bus.EventSubmitted, Time: now}); err != nil {
-		s.log.Warn().Err(err).Str("job", id).Msg("submitted event")
+	if dup {
+		return "", fmt.Errorf("%w: %s already has a prompt", ErrJobExists, id)
 	}
 	return id, nil
 }

@@ -1,12 +1,10 @@
-// Package stages is the runner every pipeline stage uses, in its own process
-// (`reel stage X`) or in-process (`reel generate`, `reel server --stages`):
-// the same code path either way.
+// Package stages is the contract between a pipeline stage's handler and
+// whatever delivers its messages: Handler, the Delivery a handler sees,
+// middleware (retry, recover, logging), the error classes the transport
+// acts on, and the Descriptor every stage declares once, in its own package.
 //
-// A Runner pulls from the stage's durable consumer one message per worker
-// slot (no prefetch), decodes the envelope, checks the job (cancelled,
-// past its deadline), asks the admission hook, runs the handler under
-// middleware while heartbeating InProgress, and then acks, naks with a delay
-// (retry with backoff, or "retry later" from admission) or terminates with a
-// reason (malformed input, permanent errors, MaxDeliver reached) after
-// failing the job.
+// It links no NATS: handlers (stages/textenc, denoise, vaedecode, encode)
+// depend only on this package and bus/protocol, so each can be unit-tested
+// on stages/stagemem's in-memory Delivery and served by stages/worker over
+// JetStream (or by another transport) unchanged.
 package stages

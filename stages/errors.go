@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 )
 
 // ErrRetryLater from the admission hook or a handler leaves the message for
-// another worker (NakWithDelay) without counting as a failure of the job.
+// another worker (a delayed nak) without counting as a failure of the job.
 var ErrRetryLater = errors.New("retry later")
 
 // ErrPermanent marks a failure that retrying cannot fix: the job fails and
@@ -25,6 +25,9 @@ func Permanent(err error) error {
 
 // IsPermanent reports errors the runner terminates on.
 func IsPermanent(err error) bool {
-	return errors.Is(err, ErrPermanent) || errors.Is(err, bus.ErrMalformed) ||
-		errors.Is(err, bus.ErrMissing) || errors.Is(err, bus.ErrInvalid)
+	return errors.Is(err, ErrPermanent) || errors.Is(err, protocol.ErrMalformed) ||
+		errors.Is(err, protocol.ErrMissing) || errors.Is(err, protocol.ErrInvalid)
 }
+
+// IsRetryLater reports errors that leave the message for another worker.
+func IsRetryLater(err error) bool { return errors.Is(err, ErrRetryLater) }

@@ -3,11 +3,11 @@ package bustest
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/internal/envconfig"
 	"github.com/rs/zerolog"
 )
 
@@ -20,7 +20,7 @@ type Options struct {
 
 // Logger is a test logger (silent unless REEL_TEST_LOG=1).
 func Logger(t testing.TB) zerolog.Logger {
-	if os.Getenv("REEL_TEST_LOG") != "" {
+	if envconfig.Bool(envconfig.TestLog) {
 		return zerolog.New(zerolog.NewTestWriter(t)).With().Timestamp().Logger()
 	}
 	return zerolog.Nop()

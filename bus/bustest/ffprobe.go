@@ -1,10 +1,11 @@
 package bustest
 
 import (
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/reel-video/reel/internal/envconfig"
 )
 
 // Probe is what ffprobe reads of a video's first video stream.
@@ -21,7 +22,7 @@ type Probe struct {
 func FFprobe(t testing.TB, path string) Probe {
 	t.Helper()
 	if _, err := exec.LookPath("ffprobe"); err != nil {
-		if os.Getenv("REEL_VIDEO_REQUIRE_TOOLS") != "" {
+		if envconfig.Bool(envconfig.VideoRequireTools) {
 			t.Fatal("ffprobe is required (REEL_VIDEO_REQUIRE_TOOLS is set)")
 		}
 		t.Skip("ffprobe not installed")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mattn/go-isatty"
+	"github.com/reel-video/reel/internal/envconfig"
 	"github.com/rs/zerolog"
 )
 
@@ -51,7 +52,7 @@ func (a *app) logger(w io.Writer) (zerolog.Logger, error) {
 
 // defaultDataDir follows XDG: $XDG_DATA_HOME/reel, else ~/.local/share/reel.
 func defaultDataDir() string {
-	if d := os.Getenv("XDG_DATA_HOME"); d != "" && filepath.IsAbs(d) {
+	if d := envconfig.DataHome(); d != "" {
 		return filepath.Join(d, "reel")
 	}
 	if h, err := os.UserHomeDir(); err == nil {

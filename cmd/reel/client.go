@@ -10,8 +10,9 @@ import (
 	"time"
 
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/orchestrator"
-	"github.com/reel-video/reel/stages"
+	"github.com/reel-video/reel/stages/worker"
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 )
@@ -28,7 +29,7 @@ func client(ctx context.Context, a *app, nf *natsFlags, cmd *cobra.Command) (*bu
 	defer cancel()
 	b, err := bus.Open(bctx, nf.cc, bus.LayoutConfig{}, log)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, connectHint(err, nf.cc.URL)
 	}
 	return b, orchestrator.NewStore(b, log), nil
 }
@@ -57,13 +58,13 @@ func newSubmitCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "submit PROMPT",
 		Short: "Submit a job; prints the job id as the last line",
-		Args:  cobra.ExactArgs(1),
+		Args:  promptArgs,
 		// Bad settings are refused before anything connects.
 		PreRunE: func(_ *cobra.Command, args []string) error {
-			return orchestrator.Validate(sf.request(args[0]))
+			return orchestrator.Validate(sf.request(promptOf(args)))
 		},
 		RunE: withClient(a, &nf, func(cmd *cobra.Command, args []string, _ *bus.Bus, store *orchestrator.Store) error {
-			req, set := sf.request(args[0])
+			req, set := sf.request(promptOf(args))
 			id, err := store.Submit(cmd.Context(), req, set, orchestrator.SubmitOptions{Deadline: deadline})
 			if err != nil {
 				return err
@@ -115,7 +116,7 @@ func printStatus(w io.Writer, j *orchestrator.Job, now time.Time) {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	for _, name := range bus.Stages() {
+	for _, name := range protocol.Stages() {
 		s := j.Stages[name]
 		if s == nil {
 			continue
@@ -161,15 +162,15 @@ func newWatchCommand(a *app) *cobra.Command {
 		Short: "Follow a job's events; exit 0 when it succeeds, 1 when it fails, 2 when cancelled",
 		Args:  cobra.ExactArgs(1),
 		RunE: withClient(a, &nf, func(cmd *cobra.Command, args []string, b *bus.Bus, store *orchestrator.Store) error {
-			j, err := follow(cmd.Context(), b, store, args[0], cmd.OutOrStdout())
+			j, err := follow(cmd.Context(), store, args[0], cmd.OutOrStdout())
 			if err != nil {
 				return err
 			}
 			switch j.State {
-			case bus.StateSucceeded:
+			case protocol.StateSucceeded:
 				fmt.Fprintf(cmd.OutOrStdout(), "%s succeeded\n", j.ID)
 				return nil
-			case bus.StateCancelled:
+			case protocol.StateCancelled:
 				return &exitError{2, fmt.Errorf("job %s cancelled", j.ID)}
 			}
 			return &exitError{1, fmt.Errorf("job %s failed: %s", j.ID, j.Error)}
@@ -187,7 +188,7 @@ func newGetCommand(a *app) *cobra.Command {
 		Short: "Download a finished job's video (or --what poster|gif)",
 		Args:  cobra.ExactArgs(1),
 		PreRunE: func(*cobra.Command, []string) error {
-			_, _, err := videoFile(what, &bus.VideoInfo{})
+			_, _, err := videoFile(what, &protocol.VideoInfo{})
 			return err
 		},
 		RunE: withClient(a, &nf, func(cmd *cobra.Command, args []string, b *bus.Bus, store *orchestrator.Store) error {
@@ -195,7 +196,7 @@ func newGetCommand(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if j.State != bus.StateSucceeded || j.Video == nil {
+			if j.State != protocol.StateSucceeded || j.Video == nil {
 				return fmt.Errorf("job %s is %s, it has no video", j.ID, j.State)
 			}
 			name, ext, err := videoFile(what, j.Video)
@@ -223,7 +224,7 @@ func newGetCommand(a *app) *cobra.Command {
 
 // videoFile is the blob of a finished job that `get --what` names, and the
 // extension of its default file name.
-func videoFile(what string, v *bus.VideoInfo) (name, ext string, err error) {
+func videoFile(what string, v *protocol.VideoInfo) (name, ext string, err error) {
 	switch what {
 	case "video":
 		return v.Object, ".mp4", nil
@@ -299,7 +300,7 @@ func newWorkersCommand(a *app) *cobra.Command {
 		Short: "List live stage workers (heartbeats), with device and memory",
 		Args:  cobra.NoArgs,
 		RunE: withClient(a, &nf, func(cmd *cobra.Command, _ []string, b *bus.Bus, _ *orchestrator.Store) error {
-			ws, err := stages.ListWorkers(cmd.Context(), b)
+			ws, err := worker.ListWorkers(cmd.Context(), b)
 			if err != nil {
 				return err
 			}

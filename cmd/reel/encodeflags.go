@@ -3,15 +3,15 @@ package main
 import (
 	"fmt"
 
+	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/encode/video"
-	"github.com/reel-video/reel/stages/pipeline"
 	"github.com/spf13/pflag"
 )
 
 // encodeFlags are the encode stage's defaults, applied to jobs that set no
 // output settings of their own (`reel submit --crf/--codec/--seam-blend`
 // override them per job).
-type encodeFlags struct{ o pipeline.EncodeOptions }
+type encodeFlags struct{ o stages.OutputDefaults }
 
 func (f *encodeFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.o.FFmpeg, "ffmpeg", "", `encode: ffmpeg binary ("" = PATH, "none" = pure Go)`)

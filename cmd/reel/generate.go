@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/pipeline"
+	"github.com/reel-video/reel/stages/worker"
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 )
@@ -25,6 +27,7 @@ type generateFlags struct {
 	vae      int
 	timeout  time.Duration
 	weights  weightFlags
+	res      resourceFlags
 }
 
 func newGenerateCommand(a *app) *cobra.Command {
@@ -36,15 +39,16 @@ func newGenerateCommand(a *app) *cobra.Command {
 four stages in this process through the same runner a standalone
 'reel stage' process uses, submits the prompt, shows progress, writes the
 MP4 and prints its path. Ctrl-C cancels the job and shuts down cleanly.`,
-		Args: cobra.ExactArgs(1),
+		Args: promptArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runGenerate(cmd.Context(), a, f, args[0], cmd)
+			return runGenerate(cmd.Context(), a, f, promptOf(args), cmd)
 		},
 	}
 	fs := cmd.Flags()
 	f.settings.register(fs)
 	f.layout.register(fs)
 	f.weights.register(fs)
+	f.res.register(fs)
 	fs.StringVarP(&f.out, "output", "o", "", "output MP4 (default ./<job id>.mp4)")
 	fs.StringVar(&f.dataDir, "data", defaultDataDir(), "data directory (JetStream store)")
 	fs.StringVar(&f.ffmpeg, "ffmpeg", "", `ffmpeg binary ("" = PATH, "none" = pure-Go encoder)`)
@@ -65,6 +69,11 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 	if a.logLevel == "info" {
 		log = log.Level(zerolog.WarnLevel) // the progress display says what happens
 	}
+	res, closeRes, err := f.res.setup(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer closeRes()
 	srv, err := bus.StartServer(bus.ServerConfig{DataDir: f.dataDir, DontListen: true}, log)
 	if err != nil {
 		if errors.Is(err, bus.ErrStoreLocked) {
@@ -88,11 +97,12 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 	go func() {
 		stagesDone <- pipeline.Run(sctx, pipeline.Options{
 			Bus:           b,
-			Stages:        map[string]int{bus.StageTextEnc: 1, bus.StageDenoise: 1, bus.StageVAEDecode: f.vae, bus.StageEncode: 1},
+			Stages:        map[string]int{protocol.StageTextEnc: 1, protocol.StageDenoise: 1, protocol.StageVAEDecode: f.vae, protocol.StageEncode: 1},
 			DeadLetters:   true,
-			Encode:        pipeline.EncodeOptions{FFmpeg: f.ffmpeg},
+			Output:        stages.OutputDefaults{FFmpeg: f.ffmpeg},
 			EngineOptions: f.weights.opts,
-			Started:       func([]*stages.Runner) { close(started) },
+			Resources:     res,
+			Started:       func([]*worker.Runner) { close(started) },
 			Log:           log,
 		})
 	}()
@@ -117,7 +127,7 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 		return err
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "job %s\n", id)
-	j, err := follow(ctx, b, store, id, cmd.ErrOrStderr())
+	j, err := follow(ctx, store, id, cmd.ErrOrStderr())
 	if ctx.Err() != nil {
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -129,7 +139,7 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 	if err != nil {
 		return err
 	}
-	if j.State != bus.StateSucceeded {
+	if j.State != protocol.StateSucceeded {
 		return &exitError{1, fmt.Errorf("job %s %s: %s", id, j.State, j.Error)}
 	}
 	out := f.out

@@ -10,6 +10,8 @@ import (
 
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/bustest"
+	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/internal/envconfig"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/rs/zerolog"
 )
@@ -44,13 +46,11 @@ func resetPeak(t *testing.T, pid int) {
 // close to its peak for a single job (workers hold one message at a time).
 // REEL_LOAD_JOBS changes the count; -short runs 40.
 func TestLoad200Jobs(t *testing.T) {
-	n := 200
+	n := envconfig.DefaultLoadJobs
 	if testing.Short() {
 		n = 40
 	}
-	if s := os.Getenv("REEL_LOAD_JOBS"); s != "" {
-		fmt.Sscanf(s, "%d", &n)
-	}
+	n = envconfig.Int(envconfig.LoadJobs, n)
 	dir := t.TempDir()
 	_, url := start(t, true, "server", "--port", "-1", "--data", filepath.Join(dir, "data"), "--log-format", "json")
 	names := []string{"textenc", "denoise", "vaedecode", "encode"}
@@ -66,12 +66,12 @@ func TestLoad200Jobs(t *testing.T) {
 	}
 	defer b.Close()
 	store := orchestrator.NewStore(b, zerolog.Nop())
-	set := bus.DefaultSettings()
+	set := protocol.DefaultSettings()
 	set.Frames, set.Steps = 16, 4
 	runJobs := func(k int) []string {
 		ids := make([]string, k)
 		for i := range ids {
-			id, err := store.Submit(ctx, bus.Request{Prompt: fmt.Sprintf("load job %d", i)}, set, orchestrator.SubmitOptions{})
+			id, err := store.Submit(ctx, protocol.Request{Prompt: fmt.Sprintf("load job %d", i)}, set, orchestrator.SubmitOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -82,7 +82,7 @@ func TestLoad200Jobs(t *testing.T) {
 			if err != nil {
 				t.Fatalf("wait %s: %v", id, err)
 			}
-			if j.State != bus.StateSucceeded {
+			if j.State != protocol.StateSucceeded {
 				t.Fatalf("job %s: %s %q", id, j.State, j.Error)
 			}
 		}

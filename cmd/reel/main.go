@@ -46,6 +46,7 @@ func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "reel",
 		Short:         "Text to video over a NATS JetStream pipeline",
+		Long:          "Text to video over a NATS JetStream pipeline.\n\nEnvironment variables: `reel env` lists them.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -54,6 +55,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(
 		newGenerateCommand(a),
 		newServerCommand(a),
+		newGatewayCommand(a),
 		newStageCommand(a),
 		newSubmitCommand(a),
 		newStatusCommand(a),
@@ -67,6 +69,10 @@ func newRoot() *cobra.Command {
 		newGPUsCommand(),
 		newGPUProbeCommand(),
 		newQuantizeCommand(),
+		newBenchCommand(),
+		newEnvCommand(),
+		newVersionCommand(),
+		newProbeCommand(),
 	)
 	return root
 }

@@ -2,14 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/schollz/progressbar/v3"
 )
@@ -27,7 +26,7 @@ type progress struct {
 	textDone bool
 }
 
-func newProgress(w io.Writer, set bus.Settings) *progress {
+func newProgress(w io.Writer, set protocol.Settings) *progress {
 	p := &progress{w: w, steps: set.Steps, chunks: set.Chunks(), decoded: map[int]bool{}, muxed: map[int]bool{}}
 	if f, ok := w.(*os.File); ok && isTerminal(f) {
 		p.bar = progressbar.NewOptions(1+p.steps+2*p.chunks,
@@ -42,18 +41,27 @@ func newProgress(w io.Writer, set bus.Settings) *progress {
 	return p
 }
 
-func (p *progress) event(ev bus.Event) {
+// settings takes the job's settings from its submitted event (the bar is
+// sized by them; until then the defaults stand in).
+func (p *progress) settings(set protocol.Settings) {
+	p.steps, p.chunks = set.Steps, set.Chunks()
+	if p.bar != nil {
+		p.bar.ChangeMax(1 + p.steps + 2*p.chunks)
+	}
+}
+
+func (p *progress) event(ev protocol.Event) {
 	switch {
-	case ev.Kind == bus.EventDone && ev.Stage == bus.StageTextEnc:
+	case ev.Kind == protocol.EventDone && ev.Stage == protocol.StageTextEnc:
 		p.textDone = true
-	case ev.Kind == bus.EventStep:
+	case ev.Kind == protocol.EventStep:
 		p.step = ev.Step
 		if ev.Total > 0 {
 			p.steps = ev.Total
 		}
-	case ev.Kind == bus.EventChunk && ev.Stage == bus.StageVAEDecode:
+	case ev.Kind == protocol.EventChunk && ev.Stage == protocol.StageVAEDecode:
 		p.decoded[ev.Chunk] = true
-	case ev.Kind == bus.EventChunk && ev.Stage == bus.StageEncode:
+	case ev.Kind == protocol.EventChunk && ev.Stage == protocol.StageEncode:
 		p.muxed[ev.Chunk] = true
 	}
 	if p.bar == nil {
@@ -69,33 +77,33 @@ func (p *progress) event(ev bus.Event) {
 	_ = p.bar.Set(done)
 }
 
-func (p *progress) line(ev bus.Event) {
+func (p *progress) line(ev protocol.Event) {
 	switch ev.Kind {
-	case bus.EventStep:
+	case protocol.EventStep:
 		fmt.Fprintf(p.w, "%s %s step %d/%d\n", ev.Job, ev.Stage, ev.Step, ev.Total)
-	case bus.EventChunk:
+	case protocol.EventChunk:
 		verb, n := "decoded", len(p.decoded)
-		if ev.Stage == bus.StageEncode {
+		if ev.Stage == protocol.StageEncode {
 			verb, n = "muxed", len(p.muxed)
 		}
 		fmt.Fprintf(p.w, "%s %s %s chunk %d (%d/%d)\n", ev.Job, ev.Stage, verb, ev.Chunk, n, ev.Count)
-	case bus.EventStarted:
-		if ev.Count == 0 || ev.Stage != bus.StageVAEDecode {
+	case protocol.EventStarted:
+		if ev.Count == 0 || ev.Stage != protocol.StageVAEDecode {
 			fmt.Fprintf(p.w, "%s %s started on %s\n", ev.Job, ev.Stage, ev.Worker)
 		}
-	case bus.EventRetry:
+	case protocol.EventRetry:
 		fmt.Fprintf(p.w, "%s %s retrying: %s\n", ev.Job, ev.Stage, ev.Error)
-	case bus.EventFailed:
+	case protocol.EventFailed:
 		fmt.Fprintf(p.w, "%s failed in %s: %s\n", ev.Job, ev.Stage, ev.Error)
-	case bus.EventCancelled:
+	case protocol.EventCancelled:
 		fmt.Fprintf(p.w, "%s cancelled\n", ev.Job)
-	case bus.EventSucceeded:
+	case protocol.EventSucceeded:
 		if ev.Video != nil {
 			fmt.Fprintf(p.w, "%s succeeded: %d frames, %d fps, %s encoder\n", ev.Job, ev.Video.Frames, ev.Video.FPS, ev.Video.Encoder)
 		}
-	case bus.EventDone:
+	case protocol.EventDone:
 		fmt.Fprintf(p.w, "%s %s done\n", ev.Job, ev.Stage)
-	case bus.EventSubmitted:
+	case protocol.EventSubmitted:
 		fmt.Fprintf(p.w, "%s submitted\n", ev.Job)
 	}
 }
@@ -106,82 +114,53 @@ func (p *progress) finish() {
 	}
 }
 
-// follow shows a job's events from the start until it ends and returns its
-// final record.
-func follow(ctx context.Context, b *bus.Bus, store *orchestrator.Store, id string, w io.Writer) (*orchestrator.Job, error) {
-	j, err := store.Get(ctx, id)
+// notFoundAfter is how long follow waits for the first sign of a job that
+// is not on the bus yet: a plain `nats pub` returns before the server has
+// stored the prompt, and a watcher started right after it must not call
+// the job unknown.
+const notFoundAfter = 3 * time.Second
+
+// settleAfter bounds the wait, once the job has ended, for the projection
+// to show the end too, so that a `reel status` or `reel get` run right after
+// follow returns sees what follow saw.
+const settleAfter = 5 * time.Second
+
+// follow shows a job's events from its first through the first ending one,
+// read from one source, the job's events (REEL_EVENTS), and returns the
+// record they fold to.
+func follow(ctx context.Context, store *orchestrator.Store, id string, w io.Writer) (*orchestrator.Job, error) {
+	known, err := store.Exists(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	p := newProgress(w, j.Settings)
-	defer p.finish()
-	fctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	type result struct {
-		j   *orchestrator.Job
-		err error
+	fctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stop := func() bool { return true }
+	if !known {
+		t := time.AfterFunc(notFoundAfter, func() { cancel(fmt.Errorf("%w: %s", orchestrator.ErrNotFound, id)) })
+		stop = t.Stop
 	}
-	done := make(chan result, 1)
-	go func() {
-		j, err := store.Wait(fctx, id)
-		done <- result{j, err}
-	}()
-	cons, err := b.JS.OrderedConsumer(fctx, bus.EventsStreamName, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{bus.EventSubject(id)},
+	p := newProgress(w, protocol.DefaultSettings())
+	defer p.finish()
+	var evs []protocol.Event
+	err = store.Follow(fctx, id, func(ev protocol.Event) {
+		if len(evs) == 0 {
+			stop()
+		}
+		if ev.Kind == protocol.EventSubmitted && ev.Settings != nil {
+			p.settings(*ev.Settings)
+		}
+		p.event(ev)
+		evs = append(evs, ev)
 	})
 	if err != nil {
+		if cause := context.Cause(fctx); errors.Is(cause, orchestrator.ErrNotFound) {
+			return nil, cause
+		}
 		return nil, err
 	}
-	it, err := cons.Messages()
-	if err != nil {
-		return nil, err
-	}
-	defer it.Stop()
-	events := make(chan bus.Event)
-	go func() {
-		for {
-			m, err := it.Next(jetstream.NextContext(fctx))
-			if err != nil {
-				return
-			}
-			var ev bus.Event
-			if json.Unmarshal(m.Data(), &ev) == nil {
-				select {
-				case events <- ev:
-				case <-fctx.Done():
-					return
-				}
-			}
-		}
-	}()
-	ended := func(ev bus.Event) bool {
-		return ev.Kind == bus.EventSucceeded || ev.Kind == bus.EventFailed || ev.Kind == bus.EventCancelled
-	}
-	for {
-		select {
-		case ev := <-events:
-			p.event(ev)
-			if ended(ev) {
-				return store.Get(ctx, id)
-			}
-		case r := <-done:
-			if r.err != nil {
-				return nil, r.err
-			}
-			// The record ends just before its last event is appended: show
-			// that event too, unless it never comes.
-			late := time.After(2 * time.Second)
-			for {
-				select {
-				case ev := <-events:
-					p.event(ev)
-					if !ended(ev) {
-						continue
-					}
-				case <-late:
-				}
-				return r.j, nil
-			}
-		}
-	}
+	sctx, scancel := context.WithTimeout(ctx, settleAfter)
+	defer scancel()
+	_ = store.Settled(sctx, id) // a projector that lags or is not running: the events have said it
+	return orchestrator.Fold(id, evs), nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/spf13/cobra"
 )
@@ -32,7 +33,7 @@ duration ago (e.g. 2h).`,
 		Args: cobra.NoArgs,
 		// Everything that needs no server is checked before connecting.
 		PreRunE: func(*cobra.Command, []string) error {
-			if _, err := bus.InputKind(stage); err != nil {
+			if _, err := protocol.InputKind(stage); err != nil {
 				return fmt.Errorf("--stage: %w", err)
 			}
 			for _, s := range sets {
@@ -71,11 +72,11 @@ duration ago (e.g. 2h).`,
 					return err
 				}
 				if watch {
-					j, err := follow(cmd.Context(), b, store, id, cmd.ErrOrStderr())
+					j, err := follow(cmd.Context(), store, id, cmd.ErrOrStderr())
 					if err != nil {
 						return err
 					}
-					if j.State != bus.StateSucceeded {
+					if j.State != protocol.StateSucceeded {
 						return &exitError{1, fmt.Errorf("replay %s %s: %s", id, j.State, j.Error)}
 					}
 				}

@@ -2,12 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/internal/metrics"
+	"github.com/reel-video/reel/model"
 	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/pipeline"
+	"github.com/reel-video/reel/stages/worker"
 	"github.com/spf13/cobra"
 )
 
@@ -17,6 +23,9 @@ type serverFlags struct {
 	replicas string
 	encode   encodeFlags
 	weights  weightFlags
+	res      resourceFlags
+	api      apiFlags
+	metrics  metricsFlags
 }
 
 func newServerCommand(a *app) *cobra.Command {
@@ -25,19 +34,21 @@ func newServerCommand(a *app) *cobra.Command {
 		Use:   "server",
 		Short: "Run the embedded NATS server (JetStream) for stages and clients, optionally with stages",
 		Long: `Server runs nats-server with JetStream on --host:--port, storing under --data,
-and sets up reel's streams, buckets and consumers. With --replicas it also
-runs stages in this process, e.g. --replicas textenc=1,denoise=1,vaedecode=3,encode=1
-(or --replicas all). Other machines attach with 'reel stage X --nats nats://HOST:PORT'.`,
+and sets up reel's streams, buckets and consumers. It also runs every stage in
+this process unless --replicas says otherwise, e.g. --replicas
+textenc=1,denoise=1,vaedecode=3,encode=1, or --replicas none for a bare bus.
+Other machines attach with 'reel stage X --nats nats://HOST:PORT'. The HTTP
+API (OpenAI Videos shape) and web UI listen on --api.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runServer(cmd.Context(), a, f, cmd) },
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&f.srv.Host, "host", "127.0.0.1", "listen address (0.0.0.0 for other machines: set --user/--password or --token)")
-	fs.IntVar(&f.srv.Port, "port", 4222, "client port (-1: any free port)")
+	fs.StringVar(&f.srv.Host, "host", bus.DefaultHost, "listen address (0.0.0.0 for other machines: set --user/--password or --token)")
+	fs.IntVar(&f.srv.Port, "port", bus.DefaultPort, "client port (-1: any free port)")
 	fs.StringVar(&f.srv.DataDir, "data", defaultDataDir(), "data directory (JetStream store; locked while running)")
-	fs.Int64Var(&f.srv.MaxMemory, "js-max-memory", 256<<20, "JetStream memory limit (bytes)")
-	fs.Int64Var(&f.srv.MaxStore, "js-max-store", 16<<30, "JetStream disk limit (bytes)")
-	fs.Int32Var(&f.srv.MaxPayload, "max-payload", 1<<20, "max message payload (bytes); bigger bodies go through the object store")
+	fs.Int64Var(&f.srv.MaxMemory, "js-max-memory", bus.DefaultMaxMemory, "JetStream memory limit (bytes)")
+	fs.Int64Var(&f.srv.MaxStore, "js-max-store", bus.DefaultMaxStore, "JetStream disk limit (bytes)")
+	fs.Int32Var(&f.srv.MaxPayload, "max-payload", bus.DefaultMaxPayload, "max message payload (bytes); bigger bodies go through the object store")
 	fs.IntVar(&f.srv.HTTPPort, "http-port", 0, "monitoring port (/jsz for KEDA); 0 = off")
 	fs.StringVar(&f.srv.User, "user", "", "require this client user")
 	fs.StringVar(&f.srv.Password, "password", "", "password of --user")
@@ -45,10 +56,13 @@ runs stages in this process, e.g. --replicas textenc=1,denoise=1,vaedecode=3,enc
 	fs.StringVar(&f.srv.TLSCert, "tls-cert", "", "serve TLS with this certificate (PEM)")
 	fs.StringVar(&f.srv.TLSKey, "tls-key", "", "key of --tls-cert (PEM)")
 	fs.StringVar(&f.srv.TLSCA, "tls-ca", "", "require client certificates signed by this CA (mutual TLS)")
-	fs.StringVar(&f.replicas, "replicas", "", `stages to run here: "all" or stage=N,... (e.g. vaedecode=3,denoise=1)`)
+	fs.StringVar(&f.replicas, "replicas", replicasAll, `stages to run here: "all", "none" or stage=N,... (e.g. vaedecode=3,denoise=1)`)
 	f.encode.register(fs)
 	f.layout.register(fs)
 	f.weights.register(fs)
+	f.res.register(fs)
+	f.api.register(fs, "127.0.0.1:8080")
+	f.metrics.register(fs)
 	return cmd
 }
 
@@ -60,9 +74,21 @@ func runServer(ctx context.Context, a *app, f *serverFlags, cmd *cobra.Command) 
 	if err := f.encode.validate(); err != nil {
 		return err
 	}
+	keys, err := f.api.check()
+	if err != nil {
+		return err
+	}
 	log, err := a.logger(cmd.ErrOrStderr())
 	if err != nil {
 		return err
+	}
+	// The API checks requests against the model's manifest, so the model
+	// is loaded even for a bare bus (the stages share the one engine); it
+	// loads before the server starts, so that everything is running once
+	// the URL is printed.
+	eng, err := model.Load(f.weights.opts)
+	if err != nil {
+		return fmt.Errorf("load model: %w", err)
 	}
 	srv, err := bus.StartServer(f.srv, log)
 	if err != nil {
@@ -76,16 +102,60 @@ func runServer(ctx context.Context, a *app, f *serverFlags, cmd *cobra.Command) 
 		return err
 	}
 	defer b.Close()
+	var res pipeline.Resources
+	if len(reps) > 0 {
+		r, closeRes, err := f.res.setup(ctx, log)
+		if err != nil {
+			return err
+		}
+		defer closeRes()
+		res = r
+	}
 	log.Info().Str("url", srv.ClientURL()).Str("data", f.srv.DataDir).Msg("reel server ready")
 	fmt.Fprintln(cmd.OutOrStdout(), srv.ClientURL())
+	engine := pipeline.GoEngine(eng)
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	m := metrics.New()
+	res.Describe = m.Describe(res.Describe)
+	m.WatchBus(b, protocol.Stages(), true)
+	if err := m.WatchJobs(ctx, b.Jobs); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting
+		}
+		return err
+	}
+	checks := []metrics.Check{metrics.Connected(b)}
+	for st := range reps {
+		checks = append(checks, metrics.ConsumerAttached(b, st))
+	}
+	f.metrics.serveProbes(ctx, &metrics.Probes{Metrics: m, Checks: checks}, cmd.OutOrStdout(), log, stop)
+	go warnIdleStages(ctx, b, log, srv.ClientURL())
+	var wg sync.WaitGroup
+	if f.api.enabled() {
+		wg.Go(func() {
+			if err := serveAPI(ctx, &f.api, keys, b, []protocol.Manifest{eng.Manifest()}, m.Handler(), log, cmd.OutOrStdout()); err != nil && ctx.Err() == nil {
+				stop(err)
+			}
+		})
+	}
 	err = pipeline.Run(ctx, pipeline.Options{
-		Bus: b, Stages: reps, DeadLetters: true, Encode: f.encode.o, EngineOptions: f.weights.opts, Log: log,
-		Started: func(rs []*stages.Runner) {
+		Bus: b, Stages: reps, DeadLetters: true, Output: f.encode.o, Engine: engine, Log: log, Resources: res,
+		Middleware: []stages.Middleware{m.Middleware()},
+		Started: func(rs []*worker.Runner) {
 			for _, r := range rs {
 				log.Info().Str("worker", r.Worker()).Msg("stage started")
 			}
 		},
 	})
+	stop(err)
+	wg.Wait()
 	log.Info().Msg("shutting down")
+	if err == nil {
+		err = context.Cause(ctx)
+		if errors.Is(err, context.Canceled) {
+			err = nil
+		}
+	}
 	return err
 }

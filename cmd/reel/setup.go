@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/spf13/cobra"
 )
 
@@ -31,7 +32,7 @@ func newSetupCommand(a *app) *cobra.Command {
 				return err
 			}
 			defer b.Close()
-			for _, s := range bus.Stages() {
+			for _, s := range protocol.Stages() {
 				if _, err := b.Consumer(ctx, s); err != nil {
 					return err
 				}

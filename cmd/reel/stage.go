@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/internal/metrics"
 	"github.com/reel-video/reel/model"
 	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/pipeline"
@@ -22,6 +25,7 @@ type stageFlags struct {
 	fault       string
 	res         resourceFlags
 	weights     weightFlags
+	metrics     metricsFlags
 }
 
 func newStageCommand(a *app) *cobra.Command {
@@ -34,7 +38,7 @@ server or cluster, reconnecting forever. Streams, consumers and their settings
 are the server's: --max-age, --max-bytes, --js-replicas, --ack-wait,
 --max-deliver and --max-queue only apply when this process is the first to
 attach (provision a cluster with 'reel setup' instead).`,
-		ValidArgs: bus.Stages(),
+		ValidArgs: protocol.Stages(),
 		Args:      cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runStage(cmd.Context(), a, f, args[0], cmd)
@@ -49,6 +53,7 @@ attach (provision a cluster with 'reel setup' instead).`,
 	fs.StringVar(&f.workDir, "work-dir", "", "encode: directory for temporary MP4s")
 	fs.BoolVar(&f.deadLetters, "dead-letters", true, "also turn dead-letter advisories into failed jobs")
 	f.res.register(fs)
+	f.metrics.register(fs)
 	fs.StringVar(&f.fault, "fault", "", `fault injection for tests: "hang" holds (and heartbeats) the first message forever`)
 	_ = fs.MarkHidden("fault")
 	return cmd
@@ -74,10 +79,20 @@ func runStage(ctx context.Context, a *app, f *stageFlags, stage string, cmd *cob
 	// Attach: the layout (retention, ack wait, max deliver) is the server's.
 	b, err := bus.Open(bctx, f.nats.cc, f.layout.lc, log)
 	if err != nil {
-		return err
+		return connectHint(err, f.nats.cc.URL)
 	}
 	defer b.Close()
-	var mw []stages.Middleware
+	// Probes come up before the model loads: alive at once, ready once
+	// connected, attached and loaded.
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	m := metrics.New()
+	m.WatchBus(b, []string{stage}, false)
+	loaded := metrics.NewFlag("engine loaded")
+	f.metrics.serveProbes(ctx, &metrics.Probes{Metrics: m, Checks: []metrics.Check{
+		metrics.Connected(b), metrics.ConsumerAttached(b, stage), loaded.Check(),
+	}}, cmd.OutOrStdout(), log, stop)
+	mw := []stages.Middleware{m.Middleware()}
 	switch f.fault {
 	case "":
 	case "hang":
@@ -85,30 +100,46 @@ func runStage(ctx context.Context, a *app, f *stageFlags, stage string, cmd *cob
 	default:
 		return fmt.Errorf("--fault %q: want hang", f.fault)
 	}
+	res, closeRes, err := f.res.setup(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer closeRes()
 	var eng *model.Engine
-	if stage != bus.StageEncode {
+	if stage != protocol.StageEncode {
 		if eng, err = model.Load(f.weights.opts); err != nil {
 			return fmt.Errorf("load model: %w", err)
 		}
 	}
-	res, err := f.res.setup(ctx, b, stage, f.concurrency, eng != nil && eng.DiTFP8(), log)
-	if err != nil {
-		return err
-	}
-	defer res.close()
-	return pipeline.Run(ctx, pipeline.Options{
-		Bus: b, Stages: map[string]int{stage: f.concurrency}, DeadLetters: f.deadLetters, Engine: eng,
-		Encode: encodeOpts, Log: log, Middleware: mw,
-		Admit: res.admit, Describe: res.describe,
+	loaded.Set()
+	res.Describe = m.Describe(res.Describe)
+	err = pipeline.Run(ctx, pipeline.Options{
+		Bus: b, Stages: map[string]int{stage: f.concurrency}, DeadLetters: f.deadLetters, Engine: engineOf(eng),
+		Output: encodeOpts, Log: log, Middleware: mw, Resources: res,
 	})
+	if err == nil {
+		if cause := context.Cause(ctx); !errors.Is(cause, context.Canceled) {
+			err = cause // the probes' listener failed
+		}
+	}
+	return err
 }
 
 // hang is the "hang" fault: the handler holds its message (the runner keeps
 // heartbeating) until the process stops — a worker to kill -9 mid-job.
 func hang(stages.Handler) stages.Handler {
-	return stages.HandlerFunc(func(ctx context.Context, d *stages.Delivery) error {
-		d.Log.Warn().Str("subject", d.Subject).Msg("fault: holding message")
+	return stages.HandlerFunc(func(ctx context.Context, d stages.Delivery) error {
+		d.Log().Warn().Str("subject", d.Subject()).Msg("fault: holding message")
 		<-ctx.Done()
 		return ctx.Err()
 	})
+}
+
+// engineOf serves a loaded Go engine, or lets the pipeline decide (nil) for
+// a stage that needs none.
+func engineOf(e *model.Engine) pipeline.Engine {
+	if e == nil {
+		return nil
+	}
+	return pipeline.GoEngine(e)
 }

@@ -2,15 +2,16 @@ package gpu
 
 import (
 	"errors"
-	"os"
 	"testing"
+
+	"github.com/reel-video/reel/internal/envconfig"
 )
 
 // TestLiveNVML runs against the real driver (REEL_GPU_LIVE=1 on a GPU
 // machine): discovery, pinning and telemetry must agree with each other,
 // and CUDA_VISIBLE_DEVICES=-1 must give the CPU.
 func TestLiveNVML(t *testing.T) {
-	if os.Getenv("REEL_GPU_LIVE") == "" {
+	if !envconfig.Bool(envconfig.GPULive) {
 		t.Skip("set REEL_GPU_LIVE=1 on a machine with an NVIDIA GPU")
 	}
 	m, err := Open(t.Context(), System(), Visible{All: true})

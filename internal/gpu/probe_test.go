@@ -12,14 +12,15 @@ import (
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	"github.com/NVIDIA/go-nvml/pkg/nvml/mock/dgxh100"
+	"github.com/reel-video/reel/internal/envconfig"
 )
 
 // probeEnv selects what this test binary does when re-executed as a probe
 // child, so the failure paths are real processes that really crash.
-const probeEnv = "REEL_GPU_PROBE_TEST"
+const probeEnv = envconfig.GPUProbeTest
 
 func TestMain(m *testing.M) {
-	if b := os.Getenv(probeEnv); b != "" {
+	if b := envconfig.String(probeEnv); b != "" {
 		os.Exit(probeChild(b))
 	}
 	os.Exit(m.Run())

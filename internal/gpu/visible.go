@@ -1,9 +1,10 @@
 package gpu
 
 import (
-	"os"
 	"strconv"
 	"strings"
+
+	"github.com/reel-video/reel/internal/envconfig"
 )
 
 // Visible is a parsed CUDA_VISIBLE_DEVICES value.
@@ -17,7 +18,7 @@ type Visible struct {
 
 // VisibleFromEnv reads CUDA_VISIBLE_DEVICES from the process environment.
 func VisibleFromEnv() Visible {
-	v, ok := os.LookupEnv("CUDA_VISIBLE_DEVICES")
+	v, ok := envconfig.CUDAVisibleDevices()
 	return ParseVisible(v, ok)
 }
 

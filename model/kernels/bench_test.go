@@ -132,6 +132,8 @@ func BenchmarkAttention(b *testing.B) {
 		{"cross192x96", 192, 96, true},
 		{"self768", 768, 768, false},
 		{"cross768x96", 768, 96, true},
+		{"self3072", 3072, 3072, false}, // 768 frames: 192 latent frames × 16 tokens
+		{"cross3072x96", 3072, 96, true},
 	} {
 		r := rand.New(rand.NewPCG(3, 3))
 		const heads, hd = 4, 64

@@ -22,10 +22,29 @@ func NewConvWeight(cout, cin, kt, kh, kw int, w, bias []float32) *ConvWeight {
 // row-major [Cout][Cin][taps]); im2col is packed panel by panel (see
 // convSource), so scratch memory is a few panels whatever the input size.
 func Conv3D(out, in []float32, t, h, w int, cw *ConvWeight) {
-	conv3D(defaultImpl(), out, in, t, h, w, cw)
+	conv3D(defaultImpl(), out, in, t, h, w, cw, nil)
 }
 
-func conv3D(im *impl, out, in []float32, t, h, w int, cw *ConvWeight) {
+// Conv3DResidual computes out = Conv3D(in) like Conv3D, then res += out
+// ([Cout, T, H, W] too), tile by tile as the tiles are finished, while
+// they are in cache: a residual block's closing add without another pass.
+func Conv3DResidual(res, out, in []float32, t, h, w int, cw *ConvWeight) {
+	conv3DResidual(defaultImpl(), res, out, in, t, h, w, cw)
+}
+
+func conv3DResidual(im *impl, res, out, in []float32, t, h, w int, cw *ConvWeight) {
+	n := t * h * w
+	if len(res) < cw.Cout*n {
+		panic("kernels: Conv3DResidual: bad sizes")
+	}
+	conv3D(im, out, in, t, h, w, cw, func(i0, i1, j0, j1 int) {
+		for i := i0; i < i1; i++ {
+			addInto(&im.vec, res[i*n+j0:i*n+j1], out[i*n+j0:i*n+j1])
+		}
+	})
+}
+
+func conv3D(im *impl, out, in []float32, t, h, w int, cw *ConvWeight, epilogue func(i0, i1, j0, j1 int)) {
 	n := t * h * w
 	k := cw.Cin * cw.KT * cw.KH * cw.KW
 	if len(in) < cw.Cin*n || len(out) < cw.Cout*n || len(cw.W) < cw.Cout*k || len(cw.Bias) < cw.Cout {
@@ -35,10 +54,11 @@ func conv3D(im *impl, out, in []float32, t, h, w int, cw *ConvWeight) {
 		m: cw.Cout, n: n, k: k,
 		a: cw.W, lda: k,
 		c: out, ldc: n,
-		rowBias: cw.Bias,
-		source:  func() panelSource { return newConvSource(in, cw, t, h, w) },
+		rowBias:  cw.Bias,
+		source:   func() panelSource { return newConvSource(in, cw, t, h, w) },
+		epilogue: epilogue,
 	}
-	g.run(im.mk)
+	g.run(im)
 }
 
 // PixelShuffle3D rearranges in [C·ft·fh·fw, T, H, W] into out
@@ -47,13 +67,19 @@ func conv3D(im *impl, out, in []float32, t, h, w int, cw *ConvWeight) {
 // the fw input rows (c, it, ih, iw) at (z, y), so reads are sequential and
 // every output element is written once, in order.
 func PixelShuffle3D(out, in []float32, c, t, h, w, ft, fh, fw int) {
+	pixelShuffle3D(defaultImpl().pool, out, in, c, t, h, w, ft, fh, fw)
+}
+
+// pixelShuffle3D splits the output planes (c, z') over pool.
+func pixelShuffle3D(pool *Pool, out, in []float32, c, t, h, w, ft, fh, fw int) {
 	T, H, W := t*ft, h*fh, w*fw
 	n := t * h * w
 	if len(in) < c*ft*fh*fw*n || len(out) < c*T*H*W {
 		panic("kernels: PixelShuffle3D: bad sizes")
 	}
-	for ch := 0; ch < c; ch++ {
-		for zo := 0; zo < T; zo++ {
+	pool.Rows(c*T, max(1, 4096/(H*W)), func(p0, p1 int) {
+		for p := p0; p < p1; p++ {
+			ch, zo := p/T, p%T
 			z, it := zo/ft, zo%ft
 			for yo := 0; yo < H; yo++ {
 				y, ih := yo/fh, yo%fh
@@ -74,5 +100,5 @@ func PixelShuffle3D(out, in []float32, c, t, h, w, ft, fh, fw int) {
 				}
 			}
 		}
-	}
+	})
 }

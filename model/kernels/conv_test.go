@@ -45,7 +45,7 @@ func checkConv(t *testing.T, im *impl, r *rand.Rand, cin, cout, kt, kh, kw, tt, 
 	n := tt * h * w
 	in := randSlice(r, cin*n, 1)
 	out := randSlice(r, cout*n, 100)
-	conv3D(im, out, in, tt, h, w, cw)
+	conv3D(im, out, in, tt, h, w, cw, nil)
 	ref := make([]float32, cout*n)
 	refConv3D(ref, in, tt, h, w, cw)
 	want, mag := conv64(in, tt, h, w, cw)
@@ -114,4 +114,27 @@ func TestIm2col(t *testing.T) {
 	want := make([]float32, cout*n)
 	refConv3D(want, in, tt, h, w, cw)
 	checkClose(t, "im2col", got, want, 1e-5, 1e-5)
+}
+
+// TestConv3DResidual checks that the fused residual add gives exactly
+// Conv3D then res += out, on every kernel, with edge tiles (Cout and
+// positions not multiples of the tile).
+func TestConv3DResidual(t *testing.T) {
+	forEachKernel(t, func(t *testing.T, im *impl) {
+		r := rand.New(rand.NewPCG(21, 2))
+		for _, s := range []struct{ cin, cout, kt, tt, h, w int }{{5, 7, 3, 2, 5, 6}, {16, 32, 1, 4, 16, 16}} {
+			cw := NewConvWeight(s.cout, s.cin, s.kt, 3, 3, randSlice(r, s.cout*s.cin*s.kt*9, 0.2), randSlice(r, s.cout, 1))
+			n := s.tt * s.h * s.w
+			in := randSlice(r, s.cin*n, 1)
+			out := make([]float32, s.cout*n)
+			conv3D(im, out, in, s.tt, s.h, s.w, cw, nil)
+			res := randSlice(r, s.cout*n, 1)
+			want := append([]float32(nil), res...)
+			for i := range want {
+				want[i] += out[i]
+			}
+			conv3DResidual(im, res, make([]float32, s.cout*n), in, s.tt, s.h, s.w, cw)
+			checkClose(t, "Conv3DResidual", res, want, 0, 0)
+		}
+	})
 }

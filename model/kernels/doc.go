@@ -13,12 +13,20 @@
 // panelSource, packed right before use so a panel sits in L1 while all row
 // tiles stream past it. The sources are where the operand-specific work
 // happens: a float32 Linear weight is transposed into panels once, when
-// it is built, and used in place; an FP8 one is decoded (codes times the
-// row scale) one panel at a time, so no float32 copy of it exists;
+// it is built, and used in place; an FP8 one keeps its codes in the same
+// panel order (one byte per value) and is decoded (codes times the row
+// scale, a vector loop) one panel at a time, so no float32 copy of it
+// exists;
 // Conv3D builds im2col panels straight from its input (so its scratch is a
 // panel per goroutine); Attention packs each head's Kᵀ and V once. Row tiles
-// × column panels are split across runtime.GOMAXPROCS(0) goroutines per
-// call.
+// × column panels are cut into a few parts per goroutine and run on a
+// Pool, persistent workers started once per process (pool.go), with at
+// most runtime.GOMAXPROCS(0) goroutines per call; parts are taken
+// dynamically, so a core shared with another process does less of the
+// work. Elementwise work on a product (GELU, a gated residual add) runs
+// in the GEMM's epilogue, tile by tile while the tile is in cache
+// (LinearGELU, LinearResidual); the model's other elementwise passes use
+// ParallelRows.
 //
 // # Implementations
 //
@@ -44,3 +52,4 @@ package kernels
 //go:generate python3 gen_act.py
 //go:generate python3 gen_norm.py
 //go:generate python3 gen_convpack.py
+//go:generate python3 gen_fp8pack.py

@@ -1,10 +1,5 @@
 package kernels
 
-import (
-	"runtime"
-	"sync"
-)
-
 // panelSource supplies packed panels of the B operand of a GEMM.
 type panelSource interface {
 	// pack writes B[k0:k0+kc, j0:j0+nr] into dst with row stride nr,
@@ -30,11 +25,21 @@ type gemm struct {
 	// source returns the panel source of one worker; sources with scratch
 	// state must return a fresh one per call.
 	source func() panelSource
+	// epilogue, when set, is called once C[i0:i1, j0:j1] is final (after
+	// its last K-block), while that tile is still in cache: the place for
+	// elementwise work on the product (an activation, a residual add).
+	// Calls for disjoint tiles may run concurrently.
+	epilogue func(i0, i1, j0, j1 int)
 }
 
 // minParallelFlops is the problem size below which splitting across
 // goroutines costs more than it saves.
 const minParallelFlops = 1 << 20
+
+// partsPerThread is how many parts per goroutine a parallel loop is cut
+// into: parts are taken dynamically, so a goroutine slowed down by another
+// process on its core ends up with fewer.
+const partsPerThread = 4
 
 // kcFor picks the K-block for panels nr wide: the packed panel (kc·nr floats)
 // should take at most ~40 KiB so it stays in L1 beside the A and C lines,
@@ -68,26 +73,40 @@ func rowTiles(m, mr int) []int {
 	return tiles
 }
 
-// run computes the product with micro-kernel mk, splitting the row tiles ×
-// column panels grid over up to GOMAXPROCS goroutines. Splitting columns is
-// preferred because each worker then packs only its own panels.
-func (g *gemm) run(mk microKernel) {
+// run computes the product with implementation im, splitting the row tiles
+// × column panels grid into up to GOMAXPROCS parts run on im's pool.
+// Splitting columns is preferred because each part then packs only its own
+// panels. The grid of parts depends only on the sizes and GOMAXPROCS, and a
+// part computes the same elements whoever runs it.
+func (g *gemm) run(im *impl) {
+	mk := im.mk
 	if g.m == 0 || g.n == 0 {
 		return
 	}
 	if g.k == 0 {
 		g.fillBias(0, g.m, 0, g.n)
+		if g.epilogue != nil {
+			g.epilogue(0, g.m, 0, g.n)
+		}
 		return
 	}
 	tiles := rowTiles(g.m, mk.mr)
 	np := (g.n + mk.nr - 1) / mk.nr
 	mt := len(tiles)
-	threads := runtime.GOMAXPROCS(0)
+	threads := im.pool.Width(np * mt)
 	if 2*g.m*g.n*g.k < minParallelFlops {
 		threads = 1
 	}
-	gn := min(threads, np)
-	gm := min((threads+gn-1)/gn, mt)
+	if threads == 1 {
+		g.worker(mk, 0, tiles, 0, np)
+		return
+	}
+	// partsPerThread parts per goroutine, so that a goroutine whose core
+	// is shared with another process (this machine's normal state) takes
+	// fewer of them instead of holding up the call.
+	parts := partsPerThread * threads
+	gn := min(parts, np)
+	gm := min((parts+gn-1)/gn, mt)
 	if gn*gm == 1 {
 		g.worker(mk, 0, tiles, 0, np)
 		return
@@ -99,22 +118,12 @@ func (g *gemm) run(mk microKernel) {
 			starts[bi] += h
 		}
 	}
-	var wg sync.WaitGroup
-	for u := gn*gm - 1; u >= 0; u-- {
+	im.pool.For(threads, gn*gm, func(_, u int) {
 		bi, bj := u/gn, u%gn
 		i0, ts := starts[bi], tiles[mt*bi/gm:mt*(bi+1)/gm]
 		p0, p1 := np*bj/gn, np*(bj+1)/gn
-		if u == 0 {
-			g.worker(mk, i0, ts, p0, p1)
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			g.worker(mk, i0, ts, p0, p1)
-		}()
-	}
-	wg.Wait()
+		g.worker(mk, i0, ts, p0, p1)
+	})
 }
 
 // worker computes the row tiles ts (the first starting at row i0) × column
@@ -133,7 +142,7 @@ func (g *gemm) worker(mk microKernel, i0 int, ts []int, p0, p1 int) {
 	var tile []float32
 	for k0 := 0; k0 < g.k; k0 += kc {
 		kb := min(kc, g.k-k0)
-		first := k0 == 0
+		first, last := k0 == 0, k0+kb == g.k
 		for p := p0; p < p1; p++ {
 			j0 := p * nr
 			jw := min(nr, g.n-j0)
@@ -151,6 +160,9 @@ func (g *gemm) worker(mk microKernel, i0 int, ts []int, p0, p1 int) {
 						tile = make([]float32, mk.mr*nr)
 					}
 					g.edgeTile(mk.fns[rows], tile, a, panel, kb, first, i, rows, j0, jw, nr)
+					if last && g.epilogue != nil {
+						g.epilogue(i, i+rows, j0, j0+jw)
+					}
 					i += rows
 					continue
 				}
@@ -165,6 +177,9 @@ func (g *gemm) worker(mk microKernel, i0 int, ts []int, p0, p1 int) {
 					}
 				}
 				mk.fns[rows](kb, a, g.lda, &panel[0], nr, &g.c[i*g.ldc+j0], g.ldc, bias, flags)
+				if last && g.epilogue != nil {
+					g.epilogue(i, i+rows, j0, j0+nr)
+				}
 				i += rows
 			}
 		}
@@ -196,6 +211,9 @@ func (g *gemm) edgeTile(fn kernelFunc, tile []float32, a *float32, panel []float
 }
 
 // fillBias sets C[i0:i1, j0:j1] to the bias (zero when there is none).
+// A row of one full 32- or 16-wide panel, the common case (a convolution's
+// row bias before each tile's first K-block), is one fixed-size array
+// store, which compiles to a few vector moves instead of a scalar loop.
 func (g *gemm) fillBias(i0, i1, j0, j1 int) {
 	for i := i0; i < i1; i++ {
 		row := g.c[i*g.ldc+j0 : i*g.ldc+j1]
@@ -203,11 +221,17 @@ func (g *gemm) fillBias(i0, i1, j0, j1 int) {
 		if g.rowBias != nil {
 			rb = g.rowBias[i]
 		}
-		if g.colBias != nil {
+		switch {
+		case g.colBias != nil:
 			for j := range row {
 				row[j] = g.colBias[j0+j] + rb
 			}
-		} else {
+		case len(row) == 32:
+			*(*[32]float32)(row) = [32]float32{rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb,
+				rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb}
+		case len(row) == 16:
+			*(*[16]float32)(row) = [16]float32{rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb, rb}
+		default:
 			for j := range row {
 				row[j] = rb
 			}

@@ -15,7 +15,7 @@ func allKernels() []microKernel {
 // kernelImpl is the implementation with micro-kernel mk and the default
 // vector loops.
 func kernelImpl(mk microKernel) *impl {
-	return &impl{mk: mk, vec: defaultImpl().vec}
+	return &impl{mk: mk, vec: defaultImpl().vec, pool: defaultImpl().pool}
 }
 
 // forEachKernel runs f with an implementation per micro-kernel (and the

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"runtime"
 	"sync"
 	"unsafe"
 )
@@ -32,14 +33,17 @@ type microKernel struct {
 // exported functions use defaultImpl(); their unexported counterparts take
 // an impl, so tests run each implementation without changing any state.
 type impl struct {
-	mk  microKernel
-	vec vecKernels
+	mk   microKernel
+	vec  vecKernels
+	pool *Pool // the goroutines loops are split over (nil: the caller alone)
 }
 
 // defaultImpl is the best implementation for this CPU, chosen on first use
-// and never changed after.
+// and never changed after, with the process's worker pool: a worker per
+// CPU beyond the caller's (loops use at most GOMAXPROCS goroutines, so a
+// lower GOMAXPROCS set later still limits them).
 var defaultImpl = sync.OnceValue(func() *impl {
-	return &impl{mk: bestKernel(), vec: bestVec()}
+	return &impl{mk: bestKernel(), vec: bestVec(), pool: NewPool(runtime.NumCPU() - 1)}
 })
 
 // goKernel is the portable family: up to 4 rows × 8 columns, 8 scalar

@@ -33,11 +33,11 @@ func BenchmarkPack(b *testing.B) {
 	}
 	dst := make([]float32, kc*nr)
 	for _, name := range []string{"f32", "fp8"} {
-		w := ws[name]
+		src := ws[name].source()
 		b.Run(name, func(b *testing.B) {
 			for b.Loop() {
 				for j0 := 0; j0 < out; j0 += nr {
-					w.pack(dst, 0, kc, j0, nr)
+					src.pack(dst, 0, kc, j0, nr)
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(in*out), "ns/elem")

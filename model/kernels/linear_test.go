@@ -57,7 +57,7 @@ func checkLinearWeight(t *testing.T, im *impl, r *rand.Rand, m int, w *Weight, b
 	in, out := w.in, w.out
 	x := randSlice(r, m*in, 1)
 	y := randSlice(r, m*out, 100) // garbage that must be overwritten
-	linear(im, y, x, m, w, bias)
+	linear(im, y, x, m, w, bias, nil)
 	ref := make([]float32, m*out)
 	refLinear(ref, x, m, w, bias)
 	want, mag := linear64(x, m, w, bias)
@@ -65,7 +65,7 @@ func checkLinearWeight(t *testing.T, im *impl, r *rand.Rand, m int, w *Weight, b
 	for i := range y {
 		if e := math.Abs(float64(y[i]) - want[i]); e > tol*mag[i] || math.IsNaN(float64(y[i])) {
 			t.Fatalf("m=%d in=%d out=%d fp8=%v: y[%d]=%g want %g (err %.3g, bound %.3g, naive %g)",
-				m, in, out, w.fp8 != nil, i, y[i], want[i], e, tol*mag[i], ref[i])
+				m, in, out, w.fp8.codes != nil, i, y[i], want[i], e, tol*mag[i], ref[i])
 		}
 		if e := math.Abs(float64(ref[i]) - want[i]); e > tol*mag[i] {
 			t.Fatalf("naive reference out of bound at %d: %g vs %g", i, ref[i], want[i])
@@ -114,6 +114,51 @@ func TestLinearRandom(t *testing.T) {
 			t.Run(fmt.Sprint(m, in, out), func(t *testing.T) {
 				checkLinear(t, im, r, m, in, out, it%2 == 1, it%3 == 0)
 			})
+		}
+	})
+}
+
+// TestLinearFused checks that the fused epilogues give exactly what the
+// separate passes give: LinearGELU = Linear then GELUTanh, and
+// LinearResidual = Linear then res += gate ⊙ y (or res += y), on every
+// kernel, for shapes with and without edge tiles and a multi-block K.
+func TestLinearFused(t *testing.T) {
+	forEachKernel(t, func(t *testing.T, im *impl) {
+		r := rand.New(rand.NewPCG(7, 8))
+		for _, sh := range []struct{ m, in, out int }{{1, 8, 8}, {7, 33, 45}, {64, 256, 96}, {13, 1100, 40}} {
+			for _, fp8 := range []bool{false, true} {
+				var w *Weight
+				if fp8 {
+					w = NewWeightFP8(sh.out, sh.in, randFP8(r, sh.out*sh.in), randSlice(r, sh.out, 0.01))
+				} else {
+					w = newWeightF32(im, sh.out, sh.in, randSlice(r, sh.out*sh.in, 0.1))
+				}
+				x := randSlice(r, sh.m*sh.in, 2)
+				bias := randSlice(r, sh.out, 1)
+				want := make([]float32, sh.m*sh.out)
+				linear(im, want, x, sh.m, w, bias, nil)
+				geluTanh(&im.vec, want)
+				got := make([]float32, sh.m*sh.out)
+				linearGELU(im, got, x, sh.m, w, bias)
+				name := fmt.Sprintf("%dx%dx%d fp8=%v", sh.m, sh.in, sh.out, fp8)
+				checkClose(t, name+" gelu", got, want, 0, 0)
+
+				y := make([]float32, sh.m*sh.out)
+				linear(im, y, x, sh.m, w, nil, nil)
+				for _, gate := range [][]float32{nil, randSlice(r, sh.out, 1)} {
+					res := randSlice(r, sh.m*sh.out, 1)
+					want := append([]float32(nil), res...)
+					for i := range want {
+						if gate == nil {
+							want[i] += y[i]
+						} else {
+							want[i] += float32(gate[i%sh.out] * y[i])
+						}
+					}
+					linearResidual(im, res, make([]float32, sh.m*sh.out), x, sh.m, w, gate)
+					checkClose(t, fmt.Sprintf("%s residual gate=%v", name, gate != nil), res, want, 0, 0)
+				}
+			}
 		}
 	})
 }

@@ -86,38 +86,75 @@ func rmsNorm(vec *vecKernels, x []float32, rows, dim, stride int, w []float32, e
 }
 
 // ChanRMSNorm normalises x [C, N] over the channel axis at each of the N
-// positions, in place: x·rsqrt(mean_c(x²)+eps)·g[c].
+// positions, in place: x·rsqrt(mean_c(x²)+eps)·g[c]. Positions are split
+// over the pool.
 func ChanRMSNorm(x []float32, c, n int, g []float32, eps float32) {
-	chanRMSNorm(&defaultImpl().vec, x, c, n, g, eps)
+	im := defaultImpl()
+	chanRMSNormPool(im.pool, &im.vec, x, c, n, g, eps, false)
+}
+
+// ChanRMSNormSiLU is ChanRMSNorm followed by SiLU, in one pass over x:
+// each block of positions is activated right after it is normalised.
+func ChanRMSNormSiLU(x []float32, c, n int, g []float32, eps float32) {
+	im := defaultImpl()
+	chanRMSNormPool(im.pool, &im.vec, x, c, n, g, eps, true)
+}
+
+// chanPosBlock is the unit of the position split of ChanRMSNorm: a
+// multiple of every vector width, so a split never moves elements between
+// the vector loops and their scalar tails.
+const chanPosBlock = 64
+
+func chanRMSNormPool(pool *Pool, vec *vecKernels, x []float32, c, n int, g []float32, eps float32, act bool) {
+	if len(x) < c*n || len(g) < c {
+		panic("kernels: ChanRMSNorm: bad sizes")
+	}
+	blocks := (n + chanPosBlock - 1) / chanPosBlock
+	pool.Rows(blocks, 8, func(b0, b1 int) {
+		chanRMSNormRange(vec, x, c, n, b0*chanPosBlock, min(b1*chanPosBlock, n), g, eps, act)
+	})
 }
 
 func chanRMSNorm(vec *vecKernels, x []float32, c, n int, g []float32, eps float32) {
 	if len(x) < c*n || len(g) < c {
 		panic("kernels: ChanRMSNorm: bad sizes")
 	}
-	ss := make([]float64, n)
-	nv := vec.vecN(vec.sqAcc != nil, n)
+	chanRMSNormRange(vec, x, c, n, 0, n, g, eps, false)
+}
+
+// chanRMSNormRange normalises positions [p0, p1) (and applies SiLU when
+// act is set).
+func chanRMSNormRange(vec *vecKernels, x []float32, c, n, p0, p1 int, g []float32, eps float32, act bool) {
+	m := p1 - p0
+	if m <= 0 {
+		return
+	}
+	ss := make([]float64, m)
+	nv := vec.vecN(vec.sqAcc != nil, m)
 	for ch := 0; ch < c; ch++ {
-		row := x[ch*n : (ch+1)*n]
+		row := x[ch*n+p0 : ch*n+p1]
 		if nv > 0 {
 			vec.sqAcc(&ss[0], &row[0], nv)
 		}
-		for i := nv; i < n; i++ {
+		for i := nv; i < m; i++ {
 			ss[i] += float64(row[i]) * float64(row[i])
 		}
 	}
-	inv := make([]float32, n)
+	inv := make([]float32, m)
 	for i, s := range ss {
 		inv[i] = float32(1 / math.Sqrt(s/float64(c)+float64(eps)))
 	}
-	nv = vec.vecN(vec.mulInvG != nil, n)
+	nv = vec.vecN(vec.mulInvG != nil, m)
 	for ch := 0; ch < c; ch++ {
-		row := x[ch*n : (ch+1)*n]
+		row := x[ch*n+p0 : ch*n+p1]
 		if nv > 0 {
 			vec.mulInvG(&row[0], &inv[0], nv, g[ch])
 		}
-		for i := nv; i < n; i++ {
+		for i := nv; i < m; i++ {
 			row[i] = row[i] * inv[i] * g[ch]
+		}
+		if act {
+			silu(vec, row)
 		}
 	}
 }

@@ -65,3 +65,25 @@ func TestChanRMSNorm(t *testing.T) {
 		}
 	})
 }
+
+// TestChanRMSNormSplit checks that splitting positions over the pool, and
+// fusing SiLU, give exactly the one-goroutine norm (then SiLU).
+func TestChanRMSNormSplit(t *testing.T) {
+	forEachVec(t, func(t *testing.T, vec *vecKernels) {
+		r := rand.New(rand.NewPCG(13, 2))
+		pool := NewPool(3)
+		for _, c := range [][2]int{{3, 5}, {16, 1000}, {32, 16384}} {
+			x := randSlice(r, c[0]*c[1], 3)
+			g := randSlice(r, c[0], 2)
+			for _, act := range []bool{false, true} {
+				got, want := append([]float32(nil), x...), append([]float32(nil), x...)
+				chanRMSNormPool(pool, vec, got, c[0], c[1], g, 1e-6, act)
+				chanRMSNorm(vec, want, c[0], c[1], g, 1e-6)
+				if act {
+					silu(vec, want)
+				}
+				checkClose(t, "ChanRMSNorm split", got, want, 0, 0)
+			}
+		}
+	})
+}

@@ -19,3 +19,6 @@ func availableVecs() []vecKernels { return nil }
 
 // convPack32, convPack16: no vector im2col packers without assembly.
 var convPack32, convPack16 func(dst *float32, in *float32, n int, offs *int, masks *uint32, taps, ci, tap, kc int)
+
+// fp8Decoder: no vector FP8 panel decoders without assembly.
+func fp8Decoder(int) func(dst *float32, codes *uint8, rows int, scale *float32) { return nil }

@@ -104,13 +104,6 @@ func refGELUTanh(x []float32) {
 	}
 }
 
-// refSiLU applies x·sigmoid(x) in place.
-func refSiLU(x []float32) {
-	for i, a := range x {
-		x[i] = a / (1 + float32(math.Exp(float64(-a))))
-	}
-}
-
 // refAttention computes out = softmax(q·kᵀ/sqrt(HeadDim))·v per head.
 func refAttention(out, q, k, v []float32, p AttnParams) {
 	scale := float32(1 / math.Sqrt(float64(p.HeadDim)))
@@ -225,15 +218,15 @@ func refPixelShuffle3D(out, in []float32, c, t, h, w, ft, fh, fw int) {
 // refRow returns output row o of the weight as float32 into buf (len In),
 // dequantising FP8 codes as decode(code)·scale.
 func refRow(w *Weight, o int, buf []float32) []float32 {
-	if w.fp8 == nil {
+	if w.fp8.codes == nil {
 		for i := range buf {
 			buf[i] = w.f32.at(i, o)
 		}
 		return buf
 	}
-	s := w.scale[o]
-	for i, c := range w.fp8[o*w.in : (o+1)*w.in] {
-		buf[i] = e4m3[c] * s
+	s := w.fp8.scale[o]
+	for i := range buf {
+		buf[i] = e4m3[w.fp8.code(o, i)] * s
 	}
 	return buf
 }

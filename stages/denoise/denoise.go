@@ -8,7 +8,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/internal/mem"
 	"github.com/reel-video/reel/stages"
 )
 
@@ -50,6 +51,26 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// Descriptor declares the stage.
+func Descriptor() stages.Descriptor {
+	spec, _ := protocol.Spec(protocol.StageDenoise)
+	return stages.Descriptor{StageSpec: spec, NeedsEngine: true, New: newFromDeps,
+		ReplaySettings: append(protocol.GenerationSettings(), protocol.OutputSettings()...),
+		Estimate: func(e mem.Estimator, m protocol.Manifest, s protocol.Settings) mem.Estimate {
+			return e.Denoise(m, s.Frames, s.Steps)
+		}}
+}
+
+func newFromDeps(d stages.Deps) (stages.Handler, error) {
+	s, err := stages.EngineAs[Sampler](d, protocol.StageDenoise)
+	if err != nil {
+		return nil, err
+	}
+	m := d.Manifest
+	return New(Config{Sampler: s, SeqLen: m.TextLength, Dim: m.TextDim, Channels: m.LatentChannels,
+		FramesPerChunk: m.LatentFramesPerChunk, Height: m.LatentHeight, Width: m.LatentWidth})
+}
+
 // Handler is the stage handler.
 type Handler struct{ cfg Config }
 
@@ -62,17 +83,17 @@ func New(cfg Config) (*Handler, error) {
 }
 
 // Handle samples the latent and publishes it chunk by chunk.
-func (h *Handler) Handle(ctx context.Context, d *stages.Delivery) error {
-	set := d.Env.Settings
+func (h *Handler) Handle(ctx context.Context, d stages.Delivery) error {
+	set := d.Envelope().Settings
 	count := set.Chunks()
-	job := d.Env.Job
+	job := d.Envelope().Job
 	if h.published(ctx, d, job, count) {
-		d.Log.Info().Msg("all latent chunks already published (redelivery); not sampling again")
-		d.Report(ctx, bus.Event{Kind: bus.EventDone})
+		d.Log().Info().Msg("all latent chunks already published (redelivery); not sampling again")
+		d.Report(ctx, protocol.Event{Kind: protocol.EventDone})
 		return nil
 	}
-	var body bus.TextBody
-	if err := d.Env.DecodeBody(&body); err != nil {
+	var body protocol.TextBody
+	if err := d.Envelope().DecodeBody(&body); err != nil {
 		return err
 	}
 	cond, err := h.text(body.Cond, body.CondMask, "cond")
@@ -85,7 +106,7 @@ func (h *Handler) Handle(ctx context.Context, d *stages.Delivery) error {
 	}
 	p := Params{Frames: set.Frames, Steps: set.Steps, Guidance: set.Guidance, Shift: set.Shift, Seed: set.Seed}
 	lat, err := h.cfg.Sampler.Sample(ctx, cond, uncond, p, func(step, total int) {
-		d.Report(ctx, bus.Event{Kind: bus.EventStep, Step: step, Total: total})
+		d.Report(ctx, protocol.Event{Kind: protocol.EventStep, Step: step, Total: total})
 	})
 	if err != nil {
 		return err
@@ -96,36 +117,36 @@ func (h *Handler) Handle(ctx context.Context, d *stages.Delivery) error {
 	}
 	for i := range count {
 		chunk := Chunk(lat, h.cfg.Channels, t, h.cfg.FramesPerChunk, h.cfg.Height*h.cfg.Width, i)
-		env := &bus.Envelope{Chunk: i, Count: count}
-		if err := env.SetBody(bus.LatentBody{Latent: bus.F32Tensor(chunk, h.cfg.Channels, h.cfg.FramesPerChunk, h.cfg.Height, h.cfg.Width)}); err != nil {
+		env := &protocol.Envelope{Chunk: i, Count: count}
+		if err := env.SetBody(protocol.LatentBody{Latent: protocol.F32Tensor(chunk, h.cfg.Channels, h.cfg.FramesPerChunk, h.cfg.Height, h.cfg.Width)}); err != nil {
 			return err
 		}
-		if err := d.Publish(ctx, bus.LatentSubject(job, i), env); err != nil {
+		if err := d.Publish(ctx, protocol.LatentSubject(job, i), env); err != nil {
 			return err
 		}
 	}
-	d.Report(ctx, bus.Event{Kind: bus.EventDone, Count: count})
+	d.Report(ctx, protocol.Event{Kind: protocol.EventDone, Count: count})
 	return nil
 }
 
 // published reports whether every latent chunk of the job is already on the
 // stream (a redelivery after a crash between publish and ack).
-func (h *Handler) published(ctx context.Context, d *stages.Delivery, job string, count int) bool {
+func (h *Handler) published(ctx context.Context, d stages.Delivery, job string, count int) bool {
 	for i := range count {
-		if _, err := d.Bus().Stream.GetLastMsgForSubject(ctx, bus.LatentSubject(job, i)); err != nil {
+		if ok, err := d.Has(ctx, protocol.LatentSubject(job, i)); err != nil || !ok {
 			return false
 		}
 	}
 	return true
 }
 
-func (h *Handler) text(t bus.Tensor, mask []bool, what string) (Text, error) {
+func (h *Handler) text(t protocol.Tensor, mask []bool, what string) (Text, error) {
 	v, err := t.Float32s(h.cfg.SeqLen, h.cfg.Dim)
 	if err != nil {
 		return Text{}, fmt.Errorf("%s embedding: %w", what, err)
 	}
 	if len(mask) != h.cfg.SeqLen {
-		return Text{}, bus.Malformedf("%s mask has %d entries, want %d", what, len(mask), h.cfg.SeqLen)
+		return Text{}, protocol.Malformedf("%s mask has %d entries, want %d", what, len(mask), h.cfg.SeqLen)
 	}
 	return Text{Hidden: v, Mask: mask}, nil
 }

@@ -7,34 +7,35 @@ import (
 	"testing"
 
 	"github.com/nats-io/nats.go"
-	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/reel-video/reel/stages"
+	"github.com/reel-video/reel/stages/denoise"
 	"github.com/reel-video/reel/stages/pipeline"
 	"github.com/reel-video/reel/stages/stagetest"
 )
 
 func handler(t testing.TB) stages.Handler {
-	h, err := pipeline.Handler(bus.StageDenoise, pipeline.Options{Engine: stagetest.Engine(t)})
+	h, err := pipeline.Handler(denoise.Descriptor(), pipeline.Options{Engine: pipeline.GoEngine(stagetest.Engine(t))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return h
 }
 
-func inputs(t testing.TB, job string, set bus.Settings) []stagetest.Input {
-	return []stagetest.Input{{Subject: bus.TextSubject(job),
-		Env: stagetest.Envelope(t, job, bus.StageTextEnc, set, 0, 0, stagetest.Text(t, stagetest.Prompt()))}}
+func inputs(t testing.TB, job string, set protocol.Settings) []stagetest.Input {
+	return []stagetest.Input{{Subject: protocol.TextSubject(job),
+		Env: stagetest.Envelope(t, job, protocol.StageTextEnc, set, 0, 0, stagetest.Text(t, stagetest.Prompt()))}}
 }
 
 // outputs: one latent message per chunk, each exactly the engine's chunk.
-func outputs(t testing.TB, job string, set bus.Settings) []stagetest.Want {
+func outputs(t testing.TB, job string, set protocol.Settings) []stagetest.Want {
 	lat := stagetest.Latents(t, stagetest.Prompt(), set)
 	var out []stagetest.Want
 	for i, want := range lat {
-		out = append(out, stagetest.Want{Subject: bus.LatentSubject(job, i), Chunk: i, Count: len(lat), Body: func(body []byte) error {
-			var got bus.LatentBody
-			if err := (&bus.Envelope{Body: body}).DecodeBody(&got); err != nil {
+		out = append(out, stagetest.Want{Subject: protocol.LatentSubject(job, i), Chunk: i, Count: len(lat), Body: func(body []byte) error {
+			var got protocol.LatentBody
+			if err := (&protocol.Envelope{Body: body}).DecodeBody(&got); err != nil {
 				return err
 			}
 			v, err := got.Latent.Float32s(8, 4, 8, 8)
@@ -51,10 +52,10 @@ func outputs(t testing.TB, job string, set bus.Settings) []stagetest.Want {
 }
 
 // progress: one step event per step, in order, and the record's step count.
-func progress(t testing.TB, set bus.Settings, j *orchestrator.Job, evs []bus.Event) {
+func progress(t testing.TB, set protocol.Settings, j *orchestrator.Job, evs []protocol.Event) {
 	var steps []int
 	for _, ev := range evs {
-		if ev.Kind == bus.EventStep && ev.Stage == bus.StageDenoise {
+		if ev.Kind == protocol.EventStep && ev.Stage == protocol.StageDenoise {
 			if ev.Total != set.Steps {
 				t.Errorf("step event %d of %d, want of %d", ev.Step, ev.Total, set.Steps)
 			}
@@ -68,16 +69,16 @@ func progress(t testing.TB, set bus.Settings, j *orchestrator.Job, evs []bus.Eve
 	if !slices.Equal(steps, want) {
 		t.Errorf("step events %v, want %v", steps, want)
 	}
-	if s := j.Stages[bus.StageDenoise]; s.Step != set.Steps || s.Steps != set.Steps {
+	if s := j.Stages[protocol.StageDenoise]; s.Step != set.Steps || s.Steps != set.Steps {
 		t.Errorf("record at step %d/%d, want %d/%d", s.Step, s.Steps, set.Steps, set.Steps)
 	}
 }
 
 // text rewrites the text body of the (single) input.
-func text(fn func(b *bus.TextBody)) func(testing.TB, []stagetest.Input) []stagetest.Input {
+func text(fn func(b *protocol.TextBody)) func(testing.TB, []stagetest.Input) []stagetest.Input {
 	return func(t testing.TB, in []stagetest.Input) []stagetest.Input {
 		out := stagetest.CloneInputs(in)
-		var b bus.TextBody
+		var b protocol.TextBody
 		if err := out[0].Env.DecodeBody(&b); err != nil {
 			t.Fatal(err)
 		}
@@ -89,7 +90,7 @@ func text(fn func(b *bus.TextBody)) func(testing.TB, []stagetest.Input) []staget
 
 func TestConformance(t *testing.T) {
 	stagetest.Run(t, stagetest.Stage{
-		Name:     bus.StageDenoise,
+		Name:     protocol.StageDenoise,
 		Handler:  handler,
 		Settings: stagetest.Settings(2, 3),
 		Inputs:   inputs,
@@ -97,15 +98,15 @@ func TestConformance(t *testing.T) {
 		Progress: progress,
 		Malformed: []stagetest.Malformed{
 			{Name: "CondShape", Reason: "cond embedding: malformed message: tensor shape [96 255], want [96 256]",
-				Corrupt: text(func(b *bus.TextBody) { b.Cond = bus.F32Tensor(make([]float32, 96*255), 96, 255) })},
+				Corrupt: text(func(b *protocol.TextBody) { b.Cond = protocol.F32Tensor(make([]float32, 96*255), 96, 255) })},
 			{Name: "UncondDType", Reason: `uncond embedding: malformed message: tensor dtype "u8", want "f32"`,
-				Corrupt: text(func(b *bus.TextBody) { b.Uncond = bus.U8Tensor(make([]byte, 96*256*4), 96, 256*4) })},
+				Corrupt: text(func(b *protocol.TextBody) { b.Uncond = protocol.U8Tensor(make([]byte, 96*256*4), 96, 256*4) })},
 			{Name: "MaskLength", Reason: "cond mask has 95 entries, want 96",
-				Corrupt: text(func(b *bus.TextBody) { b.CondMask = b.CondMask[:95] })},
+				Corrupt: text(func(b *protocol.TextBody) { b.CondMask = b.CondMask[:95] })},
 		},
 		Cancel: &stagetest.CancelPoint{
 			Settings: stagetest.Settings(1, 200),
-			Reached:  func(ev bus.Event) bool { return ev.Kind == bus.EventStep && ev.Step >= 2 },
+			Reached:  func(ev protocol.Event) bool { return ev.Kind == protocol.EventStep && ev.Step >= 2 },
 			Check:    stoppedWithinOneStep,
 		},
 		Extras: []stagetest.Extra{{Name: "HeartbeatPerStep", Run: heartbeatPerStep}},
@@ -115,14 +116,14 @@ func TestConformance(t *testing.T) {
 // stoppedWithinOneStep: step events after the cancel are not recorded in the
 // job, but still appended to the stream, so the highest step on the stream
 // is at most one past the recorded one.
-func stoppedWithinOneStep(t testing.TB, at *orchestrator.Job, evs []bus.Event) {
+func stoppedWithinOneStep(t testing.TB, at *orchestrator.Job, evs []protocol.Event) {
 	last := 0
 	for _, ev := range evs {
-		if ev.Kind == bus.EventStep && ev.Step > last {
+		if ev.Kind == protocol.EventStep && ev.Step > last {
 			last = ev.Step
 		}
 	}
-	rec := at.Stages[bus.StageDenoise].Step
+	rec := at.Stages[protocol.StageDenoise].Step
 	t.Logf("cancelled at step %d of 200; the last step reported is %d", rec, last)
 	if last > rec+1 || last >= 200 {
 		t.Errorf("denoise reached step %d after a cancel at step %d", last, rec)
@@ -134,7 +135,7 @@ func stoppedWithinOneStep(t testing.TB, at *orchestrator.Job, evs []bus.Event) {
 // never redelivered while it lives.
 func heartbeatPerStep(t *testing.T, e *stagetest.Env) {
 	acks := make(chan *nats.Msg, 1024)
-	sub, err := e.Bus.NC.ChanSubscribe("$JS.ACK."+bus.StreamName+"."+bus.ConsumerName(bus.StageDenoise)+".>", acks)
+	sub, err := e.Bus.NC.ChanSubscribe("$JS.ACK."+protocol.StreamName+"."+protocol.ConsumerName(protocol.StageDenoise)+".>", acks)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@
 package encode
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -14,18 +15,20 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/nats-io/nats.go/jetstream"
-	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/internal/mem"
 	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/encode/video"
 )
 
 // Config holds the stage defaults; a job's settings override FPS, codec,
-// CRF and seam blend.
+// CRF and seam blend. The frame geometry comes from the frames themselves
+// (each chunk's tensor is [frames, height, width, 3]); set it to refuse
+// chunks of another size.
 type Config struct {
-	Width, Height  int     // frame size (64×64)
-	FPS            int     // default fps (8)
-	FramesPerChunk int     // 16
+	Width, Height  int     // frame size; 0 = from the first chunk
+	FramesPerChunk int     // 0 = from the first chunk
+	FPS            int     // fps of jobs whose settings name none (0: the settings must)
 	Codec          string  // "" = video default (h264)
 	CRF            int     // 0 = video default
 	SeamBlend      float64 // 0 = video default, negative = off
@@ -35,10 +38,29 @@ type Config struct {
 
 // Validate checks the configuration.
 func (c Config) Validate() error {
-	if c.Width <= 0 || c.Height <= 0 || c.FPS <= 0 || c.FramesPerChunk <= 0 {
-		return errors.New("encode: frame size, fps and frames per chunk are required")
+	if c.Width < 0 || c.Height < 0 || c.FPS < 0 || c.FramesPerChunk < 0 {
+		return errors.New("encode: frame size, fps and frames per chunk cannot be negative")
 	}
 	return nil
+}
+
+// Descriptor declares the stage.
+func Descriptor() stages.Descriptor {
+	spec, _ := protocol.Spec(protocol.StageEncode)
+	return stages.Descriptor{StageSpec: spec, New: newFromDeps, ReplaySettings: protocol.OutputSettings(),
+		Estimate: func(e mem.Estimator, m protocol.Manifest, s protocol.Settings) mem.Estimate {
+			return e.Encode(m, s.Frames)
+		}}
+}
+
+func newFromDeps(d stages.Deps) (stages.Handler, error) {
+	o := d.Output
+	fps := o.FPS
+	if fps == 0 {
+		fps = d.Manifest.FPS // zero without an engine: jobs carry their fps (textenc resolves it)
+	}
+	return New(Config{FPS: fps, Codec: o.Codec,
+		CRF: o.CRF, SeamBlend: o.SeamBlend, FFmpeg: o.FFmpeg, WorkDir: o.WorkDir})
 }
 
 // Handler is the stage handler.
@@ -55,7 +77,7 @@ func New(cfg Config) (*Handler, error) {
 	return &Handler{cfg: cfg}, nil
 }
 
-func (h *Handler) options(set bus.Settings) video.Options {
+func (h *Handler) options(set protocol.Settings) video.Options {
 	o := video.Options{Width: h.cfg.Width, Height: h.cfg.Height, FPS: h.cfg.FPS, Codec: h.cfg.Codec,
 		CRF: h.cfg.CRF, FFmpeg: h.cfg.FFmpeg, SeamBlend: h.cfg.SeamBlend}
 	if set.FPS > 0 {
@@ -77,20 +99,33 @@ func (h *Handler) options(set bus.Settings) video.Options {
 }
 
 // Handle assembles the job's chunks in order and muxes them.
-func (h *Handler) Handle(ctx context.Context, d *stages.Delivery) error {
-	job, set := d.Env.Job, d.Env.Settings
+func (h *Handler) Handle(ctx context.Context, d stages.Delivery) error {
+	first := d.Envelope()
+	job, set := first.Job, first.Settings
 	count := set.Chunks()
-	if d.Env.Count != count {
-		return bus.Malformedf("frames chunk count %d, settings say %d", d.Env.Count, count)
+	if first.Count != count {
+		return protocol.Malformedf("frames chunk count %d, settings say %d", first.Count, count)
+	}
+	var body0 protocol.FramesBody
+	if err := first.DecodeBody(&body0); err != nil {
+		return err
+	}
+	g, err := h.geometry(body0.Frames.Shape)
+	if err != nil {
+		return fmt.Errorf("%s: %w", d.Subject(), err)
 	}
 	opts := h.options(set)
+	opts.Width, opts.Height = g.width, g.height
+	if opts.FPS <= 0 {
+		return stages.Permanent(&protocol.FieldError{Field: "fps", Reason: "the job names none and this encode stage has no default (--fps)"})
+	}
 	dir, err := os.MkdirTemp(h.cfg.WorkDir, "reel-encode-"+job+"-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, job+".mp4")
-	w, err := video.NewWriter(ctx, path, opts, d.Log)
+	w, err := video.NewWriter(ctx, path, opts, *d.Log())
 	if err != nil {
 		return stages.Permanent(err)
 	}
@@ -101,7 +136,7 @@ func (h *Handler) Handle(ctx context.Context, d *stages.Delivery) error {
 		}
 	}()
 
-	hash, err := h.feed(ctx, d, w, job, count)
+	hash, err := h.feed(ctx, d, w, g, job, count)
 	if err != nil {
 		return err
 	}
@@ -110,95 +145,108 @@ func (h *Handler) Handle(ctx context.Context, d *stages.Delivery) error {
 	if err != nil {
 		return fmt.Errorf("finish video: %w", err)
 	}
-	mp4, err := os.ReadFile(res.Path)
-	if err != nil {
-		return err
-	}
-	info := bus.VideoInfo{
-		Object: bus.VideoObject(job), Encoder: res.Encoder, FallbackReason: res.FallbackReason,
-		Frames: res.Frames, FPS: opts.FPS, Width: opts.Width, Height: opts.Height, Bytes: len(mp4),
+	info := protocol.VideoInfo{
+		Object: protocol.VideoObject(job), Encoder: res.Encoder, FallbackReason: res.FallbackReason,
+		Frames: res.Frames, FPS: opts.FPS, Width: opts.Width, Height: opts.Height,
 		Seconds: res.Duration.Seconds(), FramesSHA256: hash,
 	}
-	b := d.Bus()
 	meta := map[string]string{"job": job, "encoder": res.Encoder}
-	if err := b.PutBlob(ctx, info.Object, mp4, meta); err != nil {
+	if info.Bytes, err = storeFile(ctx, d, info.Object, res.Path, meta); err != nil {
 		return fmt.Errorf("store video: %w", err)
 	}
 	if len(res.Poster) > 0 {
-		info.Poster = bus.PosterObject(job)
-		if err := b.PutBlob(ctx, info.Poster, res.Poster, meta); err != nil {
+		info.Poster = protocol.PosterObject(job)
+		if err := d.PutBlob(ctx, info.Poster, bytes.NewReader(res.Poster), meta); err != nil {
 			return fmt.Errorf("store poster: %w", err)
 		}
 	}
 	if len(res.GIF) > 0 {
-		info.GIF = bus.GIFObject(job)
-		if err := b.PutBlob(ctx, info.GIF, res.GIF, meta); err != nil {
+		info.GIF = protocol.GIFObject(job)
+		if err := d.PutBlob(ctx, info.GIF, bytes.NewReader(res.GIF), meta); err != nil {
 			return fmt.Errorf("store gif: %w", err)
 		}
 	}
-	env := &bus.Envelope{}
-	if err := env.SetBody(bus.VideoBody{Video: info}); err != nil {
+	env := &protocol.Envelope{}
+	if err := env.SetBody(protocol.VideoBody{Video: info}); err != nil {
 		return err
 	}
-	if err := d.Publish(ctx, bus.VideoSubject(job), env); err != nil {
+	if err := d.Publish(ctx, protocol.VideoSubject(job), env); err != nil {
 		return err
 	}
 	if res.FallbackReason != "" {
 		// The video library already warned once, with ffmpeg's error; this
 		// line only records the outcome.
-		d.Log.Info().Str("reason", res.FallbackReason).Msg("encoded with the pure-Go encoder")
+		d.Log().Info().Str("reason", res.FallbackReason).Msg("encoded with the pure-Go encoder")
 	}
-	d.Report(ctx, bus.Event{Kind: bus.EventSucceeded, Video: &info})
+	d.Report(ctx, protocol.Event{Kind: protocol.EventSucceeded, Video: &info})
 	return nil
 }
 
-// feed reads the job's frame chunks as they arrive and writes them in order;
-// it returns the SHA-256 of all frames (before the seam blend).
-func (h *Handler) feed(ctx context.Context, d *stages.Delivery, w *video.Writer, job string, count int) (string, error) {
-	b := d.Bus()
-	cons, err := b.JS.OrderedConsumer(ctx, bus.StreamName, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{bus.FramesFilter(job)},
-	})
-	if err != nil {
-		return "", fmt.Errorf("follow frames of %s: %w", job, err)
+// geometry is the frame size of a job's chunks.
+type geometry struct{ frames, height, width int }
+
+// geometry takes the chunk geometry from chunk 0's tensor shape
+// [frames, height, width, 3], checked against what the stage was
+// configured with.
+func (h *Handler) geometry(shape []int) (geometry, error) {
+	if len(shape) != 4 || shape[3] != 3 {
+		return geometry{}, protocol.Malformedf("frames tensor shape %v, want [frames, height, width, 3]", shape)
 	}
-	it, err := cons.Messages()
-	if err != nil {
-		return "", err
+	g := geometry{shape[0], shape[1], shape[2]}
+	for _, c := range []struct {
+		name      string
+		got, want int
+	}{{"frames per chunk", g.frames, h.cfg.FramesPerChunk}, {"height", g.height, h.cfg.Height}, {"width", g.width, h.cfg.Width}} {
+		if c.got <= 0 {
+			return geometry{}, protocol.Malformedf("frames tensor shape %v: %s %d", shape, c.name, c.got)
+		}
+		if c.want > 0 && c.got != c.want {
+			return geometry{}, protocol.Malformedf("frames tensor shape %v: %s %d, this stage encodes %d", shape, c.name, c.got, c.want)
+		}
 	}
-	defer it.Stop()
-	chunkSize := h.cfg.FramesPerChunk * h.cfg.Width * h.cfg.Height * 3
+	return g, nil
+}
+
+// storeFile streams the file at path into the blobs bucket and returns its
+// size.
+func storeFile(ctx context.Context, d stages.Delivery, name, path string, meta map[string]string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return int(st.Size()), d.PutBlob(ctx, name, f, meta)
+}
+
+// feed writes the job's frame chunks in order, starting from the delivered
+// chunk 0 and following the others as they arrive; it returns the SHA-256
+// of all frames (before the seam blend).
+func (h *Handler) feed(ctx context.Context, d stages.Delivery, w *video.Writer, g geometry, job string, count int) (string, error) {
 	pending := map[int][]byte{}
 	sum := sha256.New()
-	for next := 0; next < count; {
-		m, err := it.Next(jetstream.NextContext(ctx))
-		if err != nil {
-			if ctx.Err() != nil {
-				return "", context.Cause(ctx)
-			}
-			return "", fmt.Errorf("frames of %s: %w", job, err)
-		}
-		env, err := b.Decode(ctx, m.Data())
-		if err != nil {
-			return "", fmt.Errorf("%s: %w", m.Subject(), err)
-		}
+	next := 0
+	take := func(subject string, env *protocol.Envelope) error {
 		if env.Job != job || env.Chunk < 0 || env.Chunk >= count || env.Count != count {
-			return "", bus.Malformedf("%s: chunk %d of %d for job %q", m.Subject(), env.Chunk, env.Count, env.Job)
+			return protocol.Malformedf("%s: chunk %d of %d for job %q", subject, env.Chunk, env.Count, env.Job)
 		}
-		if s, err := bus.ParseSubject(m.Subject()); err != nil || s.Chunk != env.Chunk {
+		if s, err := protocol.ParseSubject(subject); err != nil || s.Chunk != env.Chunk {
 			// Taken as another chunk, it would leave its own missing forever.
-			return "", bus.Malformedf("%s: envelope names chunk %d", m.Subject(), env.Chunk)
+			return protocol.Malformedf("%s: envelope names chunk %d", subject, env.Chunk)
 		}
 		if env.Chunk < next || pending[env.Chunk] != nil {
-			continue // duplicate (write-once subjects make this rare)
+			return nil // duplicate (write-once subjects make this rare)
 		}
-		var body bus.FramesBody
+		var body protocol.FramesBody
 		if err := env.DecodeBody(&body); err != nil {
-			return "", err
+			return err
 		}
-		px, err := body.Frames.Bytes(h.cfg.FramesPerChunk, h.cfg.Height, h.cfg.Width, 3)
-		if err != nil || len(px) != chunkSize {
-			return "", fmt.Errorf("%s: %w", m.Subject(), err)
+		px, err := body.Frames.Bytes(g.frames, g.height, g.width, 3)
+		if err != nil {
+			return fmt.Errorf("%s: %w", subject, err)
 		}
 		pending[env.Chunk] = px
 		for pending[next] != nil {
@@ -206,10 +254,34 @@ func (h *Handler) feed(ctx context.Context, d *stages.Delivery, w *video.Writer,
 			delete(pending, next)
 			sum.Write(px)
 			if err := w.WriteChunk(px); err != nil {
-				return "", fmt.Errorf("mux chunk %d: %w", next, err)
+				return fmt.Errorf("mux chunk %d: %w", next, err)
 			}
-			d.Report(ctx, bus.Event{Kind: bus.EventChunk, Chunk: next, Count: count})
+			d.Report(ctx, protocol.Event{Kind: protocol.EventChunk, Chunk: next, Count: count})
 			next++
+		}
+		return nil
+	}
+	if err := take(d.Subject(), d.Envelope()); err != nil {
+		return "", err
+	}
+	if count > 1 {
+		rest := make([]string, 0, count-1)
+		for i := 1; i < count; i++ {
+			rest = append(rest, protocol.FramesSubject(job, i))
+		}
+		f, err := d.Follow(ctx, rest)
+		if err != nil {
+			return "", fmt.Errorf("follow frames of %s: %w", job, err)
+		}
+		defer f.Stop()
+		for next < count {
+			subject, env, err := f.Next(ctx)
+			if err != nil {
+				return "", fmt.Errorf("frames of %s: %w", job, err)
+			}
+			if err := take(subject, env); err != nil {
+				return "", err
+			}
 		}
 	}
 	return hex.EncodeToString(sum.Sum(nil)), nil

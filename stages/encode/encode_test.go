@@ -9,8 +9,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/bustest"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/encode"
@@ -34,41 +34,41 @@ type fixtures struct {
 	frames stagetest.PerSettings[[][]byte]
 }
 
-func (f *fixtures) chunks(t testing.TB, set bus.Settings) [][]byte {
+func (f *fixtures) chunks(t testing.TB, set protocol.Settings) [][]byte {
 	return f.frames.Get(set, func() [][]byte { return stagetest.Frames(t, stagetest.Prompt(), set) })
 }
 
 // inputs: every chunk's frames as vaedecode publishes them, chunk 0 (the
 // trigger) first.
-func (f *fixtures) inputs(t testing.TB, job string, set bus.Settings) []stagetest.Input {
+func (f *fixtures) inputs(t testing.TB, job string, set protocol.Settings) []stagetest.Input {
 	px := f.chunks(t, set)
 	var in []stagetest.Input
 	for i, chunk := range px {
-		body := bus.FramesBody{Frames: bus.U8Tensor(chunk, 16, 64, 64, 3)}
-		in = append(in, stagetest.Input{Subject: bus.FramesSubject(job, i),
-			Env: stagetest.Envelope(t, job, bus.StageVAEDecode, set, i, len(px), body)})
+		body := protocol.FramesBody{Frames: protocol.U8Tensor(chunk, 16, 64, 64, 3)}
+		in = append(in, stagetest.Input{Subject: protocol.FramesSubject(job, i),
+			Env: stagetest.Envelope(t, job, protocol.StageVAEDecode, set, i, len(px), body)})
 	}
 	return in
 }
 
 // outputs: one video message describing the stored MP4, whose frames hash is
 // that of every input frame in chunk order.
-func (f *fixtures) outputs(t testing.TB, job string, set bus.Settings) []stagetest.Want {
+func (f *fixtures) outputs(t testing.TB, job string, set protocol.Settings) []stagetest.Want {
 	sum := sha256.New()
 	for _, chunk := range f.chunks(t, set) {
 		sum.Write(chunk)
 	}
 	hash := hex.EncodeToString(sum.Sum(nil))
-	return []stagetest.Want{{Subject: bus.VideoSubject(job), Body: func(body []byte) error {
-		var got bus.VideoBody
-		if err := (&bus.Envelope{Body: body}).DecodeBody(&got); err != nil {
+	return []stagetest.Want{{Subject: protocol.VideoSubject(job), Body: func(body []byte) error {
+		var got protocol.VideoBody
+		if err := (&protocol.Envelope{Body: body}).DecodeBody(&got); err != nil {
 			return err
 		}
 		v := got.Video
 		switch {
 		case v.FramesSHA256 != hash:
 			return fmt.Errorf("frames hash %s, want %s (frames out of order or altered)", v.FramesSHA256, hash)
-		case v.Object != bus.VideoObject(job) || v.Poster != bus.PosterObject(job) || v.GIF != bus.GIFObject(job):
+		case v.Object != protocol.VideoObject(job) || v.Poster != protocol.PosterObject(job) || v.GIF != protocol.GIFObject(job):
 			return fmt.Errorf("objects %q %q %q", v.Object, v.Poster, v.GIF)
 		case v.Frames != set.Frames || v.FPS != 8 || v.Width != 64 || v.Height != 64 || v.Bytes == 0:
 			return fmt.Errorf("video %+v, want %d frames 64x64 at 8 fps", v, set.Frames)
@@ -82,7 +82,7 @@ func (f *fixtures) outputs(t testing.TB, job string, set bus.Settings) []stagete
 // artifacts are the job's stored MP4, poster and GIF.
 func artifacts(t testing.TB, e *stagetest.Env, job string) map[string][]byte {
 	out := map[string][]byte{}
-	for _, name := range []string{bus.VideoObject(job), bus.PosterObject(job), bus.GIFObject(job)} {
+	for _, name := range []string{protocol.VideoObject(job), protocol.PosterObject(job), protocol.GIFObject(job)} {
 		data, err := e.Bus.GetBlob(t.Context(), name)
 		if err == nil {
 			out[name] = data
@@ -92,14 +92,14 @@ func artifacts(t testing.TB, e *stagetest.Env, job string) map[string][]byte {
 }
 
 // progress: chunks muxed in order, the job succeeded with the video.
-func progress(t testing.TB, set bus.Settings, j *orchestrator.Job, evs []bus.Event) {
+func progress(t testing.TB, set protocol.Settings, j *orchestrator.Job, evs []protocol.Event) {
 	var chunks []int
 	for _, ev := range evs {
-		if ev.Kind == bus.EventChunk && ev.Stage == bus.StageEncode {
+		if ev.Kind == protocol.EventChunk && ev.Stage == protocol.StageEncode {
 			chunks = append(chunks, ev.Chunk)
 		}
 	}
-	if !slices.Equal(chunks, []int{0, 1}) || j.State != bus.StateSucceeded || j.Video == nil || j.Video.Object != bus.VideoObject(j.ID) {
+	if !slices.Equal(chunks, []int{0, 1}) || j.State != protocol.StateSucceeded || j.Video == nil || j.Video.Object != protocol.VideoObject(j.ID) {
 		t.Errorf("muxed chunks %v, job %s video %+v", chunks, j.Summary(), j.Video)
 	}
 }
@@ -114,13 +114,13 @@ func chunk(i int, fn func(t testing.TB, x *stagetest.Input)) func(testing.TB, []
 }
 
 func badShape(t testing.TB, x *stagetest.Input) {
-	stagetest.SetBody(t, x, bus.FramesBody{Frames: bus.U8Tensor(make([]byte, 16*64*64*4), 16, 64, 64, 4)})
+	stagetest.SetBody(t, x, protocol.FramesBody{Frames: protocol.U8Tensor(make([]byte, 16*64*64*4), 16, 64, 64, 4)})
 }
 
 func TestConformance(t *testing.T) {
 	f := &fixtures{}
 	stagetest.Run(t, stagetest.Stage{
-		Name:      bus.StageEncode,
+		Name:      protocol.StageEncode,
 		Handler:   handler,
 		Settings:  stagetest.Settings(2, 2),
 		Inputs:    f.inputs,
@@ -128,11 +128,11 @@ func TestConformance(t *testing.T) {
 		Artifacts: artifacts,
 		Progress:  progress,
 		Malformed: []stagetest.Malformed{
-			{Name: "FramesShape", Reason: "reel.frames.poison-1.0: malformed message: tensor shape [16 64 64 4], want [16 64 64 3]",
+			{Name: "FramesShape", Reason: "reel.frames.poison-1.0: malformed message: frames tensor shape [16 64 64 4], want [frames, height, width, 3]",
 				Corrupt: chunk(0, badShape)},
 			{Name: "FramesDType", Reason: `malformed message: tensor dtype "f32", want "u8"`,
 				Corrupt: chunk(0, func(t testing.TB, x *stagetest.Input) {
-					stagetest.SetBody(t, x, bus.FramesBody{Frames: bus.F32Tensor(make([]float32, 16*64*64*3), 16, 64, 64, 3)})
+					stagetest.SetBody(t, x, protocol.FramesBody{Frames: protocol.F32Tensor(make([]float32, 16*64*64*3), 16, 64, 64, 3)})
 				})},
 			{Name: "CountDisagreesWithSettings", Reason: "frames chunk count 3, settings say 2",
 				Corrupt: chunk(0, func(t testing.TB, x *stagetest.Input) { x.Env.Count = 3 })},
@@ -149,7 +149,9 @@ func TestConformance(t *testing.T) {
 			Settings: stagetest.Settings(2, 2),
 			// Only chunk 0 is there: encode muxes it and waits for chunk 1.
 			Publish: func(in []stagetest.Input) []stagetest.Input { return in[:1] },
-			Reached: func(ev bus.Event) bool { return ev.Kind == bus.EventChunk && ev.Stage == bus.StageEncode },
+			Reached: func(ev protocol.Event) bool {
+				return ev.Kind == protocol.EventChunk && ev.Stage == protocol.StageEncode
+			},
 		},
 		Extras: []stagetest.Extra{
 			{Name: "StartsOnChunk0", Run: func(t *testing.T, e *stagetest.Env) { startsOnChunk0(t, e, f) }},
@@ -166,12 +168,12 @@ func startsOnChunk0(t *testing.T, e *stagetest.Env, f *fixtures) {
 	in := f.inputs(t, job, set)
 	e.Submit(job, set)
 	e.Publish(in[0])
-	j := e.WaitJob(job, func(j *orchestrator.Job) bool { return slices.Contains(j.Stages[bus.StageEncode].Chunks, 0) })
+	j := e.WaitJob(job, func(j *orchestrator.Job) bool { return slices.Contains(j.Stages[protocol.StageEncode].Chunks, 0) })
 	if j.State.Terminal() || len(e.Outputs(job)) != 0 {
 		t.Fatalf("with chunk 1 missing: job %s, %d outputs", j.Summary(), len(e.Outputs(job)))
 	}
 	e.Publish(in[1])
-	if j := e.WaitDone(job); j.State != bus.StateSucceeded {
+	if j := e.WaitDone(job); j.State != protocol.StateSucceeded {
 		t.Fatalf("job %s", j.Summary())
 	}
 	e.CheckOutputs(t, job, set)
@@ -184,10 +186,10 @@ func probeMP4(t *testing.T, e *stagetest.Env, f *fixtures) {
 	set := stagetest.Settings(2, 2)
 	e.Submit(job, set)
 	e.Publish(f.inputs(t, job, set)...)
-	if j := e.WaitDone(job); j.State != bus.StateSucceeded {
+	if j := e.WaitDone(job); j.State != protocol.StateSucceeded {
 		t.Fatalf("job %s", j.Summary())
 	}
-	mp4, err := e.Bus.GetBlob(t.Context(), bus.VideoObject(job))
+	mp4, err := e.Bus.GetBlob(t.Context(), protocol.VideoObject(job))
 	if err != nil {
 		t.Fatal(err)
 	}

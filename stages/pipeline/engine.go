@@ -1,43 +1,9 @@
 package pipeline
 
 import (
-	"context"
-	"errors"
-
 	"github.com/reel-video/reel/model"
-	"github.com/reel-video/reel/stages"
-	"github.com/reel-video/reel/stages/denoise"
+	"github.com/reel-video/reel/stages/goengine"
 )
 
-// engine adapts *model.Engine to the stages' consumer-side interfaces.
-type engine struct{ e *model.Engine }
-
-func wrap(err error) error {
-	if errors.Is(err, model.ErrInput) {
-		return stages.Permanent(err)
-	}
-	return err
-}
-
-func (a engine) EncodeText(ctx context.Context, prompt string) ([]float32, []bool, error) {
-	emb, err := a.e.EncodeText(ctx, prompt)
-	if err != nil {
-		return nil, nil, wrap(err)
-	}
-	return emb.Hidden, emb.Mask, nil
-}
-
-func (a engine) Sample(ctx context.Context, cond, uncond denoise.Text, p denoise.Params, progress func(step, total int)) ([]float32, error) {
-	c := &model.TextEmbedding{Hidden: cond.Hidden, Mask: cond.Mask}
-	u := &model.TextEmbedding{Hidden: uncond.Hidden, Mask: uncond.Mask}
-	lat, err := a.e.Sample(ctx, c, u, model.SampleParams{Frames: p.Frames, Steps: p.Steps, Guidance: p.Guidance, Shift: p.Shift, Seed: p.Seed}, progress)
-	return lat, wrap(err)
-}
-
-func (a engine) DecodeChunk(ctx context.Context, chunk []float32) ([]byte, error) {
-	vid, err := a.e.DecodeChunk(ctx, chunk)
-	if err != nil {
-		return nil, wrap(err)
-	}
-	return model.ToRGB24(vid), nil
-}
+// GoEngine serves the model stages with the built-in pure-Go engine.
+func GoEngine(e *model.Engine) Engine { return goengine.New(e) }

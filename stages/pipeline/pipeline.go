@@ -1,7 +1,8 @@
-// Package pipeline wires the four stage handlers to the real engine and the
-// stage runner. `reel stage X` (one stage, its own process), `reel server
-// --stages` and `reel generate` (all stages in one process) all start
-// stages through Run, so in-process and distributed runs share one code path.
+// Package pipeline wires stage handlers (from their descriptors) to an
+// engine and the JetStream stage runner. `reel stage X` (one stage, its own
+// process), `reel server` and `reel generate` (all stages in one process)
+// all start stages through Run, so in-process and distributed runs share one
+// code path.
 package pipeline
 
 import (
@@ -9,47 +10,46 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/internal/mem"
 	"github.com/reel-video/reel/model"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/reel-video/reel/stages"
-	"github.com/reel-video/reel/stages/denoise"
-	"github.com/reel-video/reel/stages/encode"
-	"github.com/reel-video/reel/stages/textenc"
-	"github.com/reel-video/reel/stages/vaedecode"
+	"github.com/reel-video/reel/stages/registry"
+	"github.com/reel-video/reel/stages/worker"
 	"github.com/rs/zerolog"
 )
+
+// Engine is what model stages compute with: the built-in Go engine (see
+// GoEngine) or a runner process. Each stage asserts the role it needs
+// (textenc.Encoder, denoise.Sampler, vaedecode.Decoder).
+type Engine interface {
+	Manifest() protocol.Manifest
+}
 
 // Options says which stages to run and how.
 type Options struct {
 	Bus *bus.Bus // required
 	// Stages maps stage name to worker slots (concurrency) in this process.
 	Stages map[string]int
-	// Engine is loaded on demand (model.Load with EngineOptions) when nil
-	// and a model stage is requested.
-	Engine        *model.Engine
+	// Engine serves the model stages. When nil and a model stage is
+	// requested, the Go engine is loaded with EngineOptions.
+	Engine        Engine
 	EngineOptions model.Options
-	Encode        EncodeOptions
-	// DeadLetters also runs the dead-letter handler in this process.
+	Output        stages.OutputDefaults
+	// DeadLetters also runs the dead-letter handler and the job-record
+	// projector (orchestrator.Projector) in this process.
 	DeadLetters bool
-	// Runner hooks (internal/mem, internal/gpu).
-	Admit      func(ctx context.Context, req stages.AdmitRequest) (release func(), err error)
-	Describe   func(info *stages.WorkerInfo)
+	// Resources is the process's resource policy (memory budget,
+	// admission, device details in heartbeats).
+	Resources  Resources
 	Middleware []stages.Middleware
 	// Started, if set, is called with the runners once they are built.
-	Started func([]*stages.Runner)
+	Started func([]*worker.Runner)
 	Log     zerolog.Logger
-}
-
-// EncodeOptions are the encode stage defaults.
-type EncodeOptions struct {
-	FFmpeg    string // "" = PATH, "none" = pure Go
-	Codec     string
-	CRF       int
-	SeamBlend float64
-	FPS       int // 0 = the model's fps
-	WorkDir   string
 }
 
 // Validate checks the options.
@@ -61,7 +61,7 @@ func (o Options) Validate() error {
 		return errors.New("pipeline: no stage to run")
 	}
 	for s, n := range o.Stages {
-		if _, err := bus.InputKind(s); err != nil {
+		if _, err := registry.Lookup(s); err != nil {
 			return err
 		}
 		if n < 1 {
@@ -71,37 +71,49 @@ func (o Options) Validate() error {
 	return nil
 }
 
+// NeedsEngine reports whether any of the named stages computes with a model.
+func NeedsEngine(names map[string]int) bool {
+	for _, d := range registry.All() {
+		if _, ok := names[d.Name]; ok && d.NeedsEngine {
+			return true
+		}
+	}
+	return false
+}
+
 // Run builds a runner per requested stage and serves until ctx ends.
 func Run(ctx context.Context, o Options) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
 	store := orchestrator.NewStore(o.Bus, o.Log)
-	if o.Engine == nil && needsEngine(o.Stages) {
+	if o.Engine == nil && NeedsEngine(o.Stages) {
 		e, err := model.Load(o.EngineOptions)
 		if err != nil {
 			return fmt.Errorf("load model: %w", err)
 		}
-		o.Engine = e
+		o.Engine = GoEngine(e)
 	}
-	var runners []*stages.Runner
-	for _, s := range bus.Stages() {
-		n, ok := o.Stages[s]
-		if !ok {
-			continue
-		}
-		h, err := Handler(s, o)
+	workers, err := worker.WatchWorkers(ctx, o.Bus.Workers, o.Bus.Cfg.WorkerTTL)
+	if err != nil {
+		return err
+	}
+	pols := o.policies(workers)
+	var runners []*worker.Runner
+	for _, p := range pols {
+		h, err := Handler(p.desc, o)
 		if err != nil {
 			return err
 		}
-		r, err := stages.NewRunner(stages.Config{
-			Stage: s, Bus: o.Bus, Tracker: store, Handler: h, Concurrency: n,
-			Admit: o.Admit, Describe: o.Describe, Log: o.Log,
+		r, err := worker.New(worker.Config{
+			Stage: p.desc.Name, Bus: o.Bus, Tracker: store, Handler: h, Concurrency: o.Stages[p.desc.Name],
+			Admit: p.admit, Describe: p.describe(o.Resources), Log: o.Log,
 			Middleware: append([]stages.Middleware{stages.Retry{}.Middleware()}, o.Middleware...),
 		})
 		if err != nil {
 			return err
 		}
+		p.self = r.Worker()
 		runners = append(runners, r)
 	}
 	if o.Started != nil {
@@ -125,55 +137,67 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if o.DeadLetters {
 		wg.Go(func() { fail(orchestrator.DeadLetters{Store: store}.Run(ctx)) })
+		wg.Go(func() { fail(orchestrator.Projector{Store: store}.Run(ctx)) })
 	}
 	wg.Wait()
 	return first
 }
 
-func needsEngine(s map[string]int) bool {
-	for k := range s {
-		if k != bus.StageEncode {
-			return true
+// policies builds the admission policy of each requested stage, in
+// pipeline order, around one memory gate for the process.
+func (o Options) policies(workers *worker.Workers) []*policy {
+	res := o.Resources
+	if res.Poll <= 0 {
+		res.Poll = time.Second
+	}
+	var arch mem.Arch
+	var manifest *protocol.Manifest
+	if o.Engine != nil {
+		m := o.Engine.Manifest()
+		manifest = &m
+		if a, ok := o.Engine.(MemArch); ok {
+			arch = a.MemArch()
 		}
 	}
-	return false
+	est := mem.Default(arch)
+	if res.Runtime > 0 {
+		est = est.WithRuntime(res.Runtime)
+	}
+	var gate *mem.Gate
+	if res.Budget.Bytes > 0 {
+		gate = mem.NewGate(res.Budget.Bytes)
+	}
+	var out []*policy
+	for _, d := range registry.All() {
+		n, ok := o.Stages[d.Name]
+		if !ok {
+			continue
+		}
+		p := &policy{desc: d, est: est, estimate: !d.NeedsEngine || arch.Valid(), gate: gate, workers: workers,
+			poll: res.Poll, log: o.Log.With().Str("stage", d.Name).Logger()}
+		if d.NeedsEngine {
+			p.manifest = manifest
+		}
+		out = append(out, p)
+		if res.LimitVAEHeap && len(o.Stages) == 1 && d.Name == protocol.StageVAEDecode && manifest != nil && arch.Valid() {
+			limitVAEHeap(est, *manifest, n, o.Log)
+		}
+	}
+	return out
 }
 
-// Handler builds one stage's handler on the engine.
-func Handler(stage string, o Options) (stages.Handler, error) {
-	if o.Engine == nil && stage != bus.StageEncode {
-		return nil, fmt.Errorf("stage %s needs the model", stage)
+// Handler builds one stage's handler from its descriptor.
+func Handler(d stages.Descriptor, o Options) (stages.Handler, error) {
+	deps := stages.Deps{Output: o.Output}
+	if o.Engine != nil {
+		deps.Engine, deps.Manifest = o.Engine, o.Engine.Manifest()
 	}
-	eng := engine{o.Engine}
-	switch stage {
-	case bus.StageTextEnc:
-		c := o.Engine.Config()
-		return textenc.New(textenc.Config{Encoder: eng, SeqLen: c.TextMaxLen, Dim: c.TextDim})
-	case bus.StageDenoise:
-		c := o.Engine.Config()
-		lh, lw := c.Height/c.SpatialCompression, c.Width/c.SpatialCompression
-		return denoise.New(denoise.Config{Sampler: eng, SeqLen: c.TextMaxLen, Dim: c.TextDim,
-			Channels: c.LatentChannels, FramesPerChunk: c.LatentFramesPerChunk, Height: lh, Width: lw})
-	case bus.StageVAEDecode:
-		c := o.Engine.Config()
-		lh, lw := c.Height/c.SpatialCompression, c.Width/c.SpatialCompression
-		return vaedecode.New(vaedecode.Config{Decoder: eng, Channels: c.LatentChannels, LatentFrames: c.LatentFramesPerChunk,
-			LatentH: lh, LatentW: lw, Frames: c.FramesPerChunk, Height: c.Height, Width: c.Width})
-	case bus.StageEncode:
-		fps := o.Encode.FPS
-		w, h, per := 64, 64, bus.FramesPerChunk
-		if o.Engine != nil {
-			c := o.Engine.Config()
-			w, h, per = c.Width, c.Height, c.FramesPerChunk
-			if fps == 0 {
-				fps = c.FPS
-			}
-		}
-		if fps == 0 {
-			fps = 8
-		}
-		return encode.New(encode.Config{Width: w, Height: h, FPS: fps, FramesPerChunk: per, Codec: o.Encode.Codec,
-			CRF: o.Encode.CRF, SeamBlend: o.Encode.SeamBlend, FFmpeg: o.Encode.FFmpeg, WorkDir: o.Encode.WorkDir})
+	if d.NeedsEngine && o.Engine == nil {
+		return nil, fmt.Errorf("stage %s needs the model", d.Name)
 	}
-	return nil, fmt.Errorf("unknown stage %q", stage)
+	h, err := d.New(deps)
+	if err != nil {
+		return nil, fmt.Errorf("stage %s: %w", d.Name, err)
+	}
+	return h, nil
 }

@@ -16,11 +16,13 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/bustest"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/model"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/denoise"
 	"github.com/reel-video/reel/stages/pipeline"
+	"github.com/reel-video/reel/stages/worker"
 )
 
 var (
@@ -38,8 +40,8 @@ func engine(t *testing.T) *model.Engine {
 	return eng
 }
 
-func small() bus.Settings {
-	s := bus.DefaultSettings()
+func small() protocol.Settings {
+	s := protocol.DefaultSettings()
 	s.Frames, s.Steps, s.Seed = 16, 3, 7
 	return s
 }
@@ -52,9 +54,9 @@ func serve(t *testing.T, b *bus.Bus, st map[string]int, mw ...stages.Middleware)
 	started := make(chan struct{})
 	go func() {
 		done <- pipeline.Run(ctx, pipeline.Options{
-			Bus: b, Stages: st, Engine: engine(t), DeadLetters: true, Middleware: mw,
-			Encode:  pipeline.EncodeOptions{WorkDir: t.TempDir()},
-			Started: func([]*stages.Runner) { close(started) },
+			Bus: b, Stages: st, Engine: pipeline.GoEngine(engine(t)), DeadLetters: true, Middleware: mw,
+			Output:  stages.OutputDefaults{WorkDir: t.TempDir()},
+			Started: func([]*worker.Runner) { close(started) },
 			Log:     bustest.Logger(t),
 		})
 	}()
@@ -72,13 +74,13 @@ func serve(t *testing.T, b *bus.Bus, st map[string]int, mw ...stages.Middleware)
 }
 
 func all(vae int) map[string]int {
-	return map[string]int{bus.StageTextEnc: 1, bus.StageDenoise: 1, bus.StageVAEDecode: vae, bus.StageEncode: 1}
+	return map[string]int{protocol.StageTextEnc: 1, protocol.StageDenoise: 1, protocol.StageVAEDecode: vae, protocol.StageEncode: 1}
 }
 
-func submitWait(t *testing.T, s *orchestrator.Store, prompt string, set bus.Settings) *orchestrator.Job {
+func submitWait(t *testing.T, s *orchestrator.Store, prompt string, set protocol.Settings) *orchestrator.Job {
 	t.Helper()
 	ctx := bustest.Ctx(t, 2*time.Minute)
-	id, err := s.Submit(ctx, bus.Request{Prompt: prompt}, set, orchestrator.SubmitOptions{})
+	id, err := s.Submit(ctx, protocol.Request{Prompt: prompt}, set, orchestrator.SubmitOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,11 +96,11 @@ func TestPipelineInProcess(t *testing.T) {
 	serve(t, b, all(1))
 	store := orchestrator.NewStore(b, bustest.Logger(t))
 	j := submitWait(t, store, "a red ball bouncing", small())
-	if j.State != bus.StateSucceeded || j.Video == nil {
+	if j.State != protocol.StateSucceeded || j.Video == nil {
 		t.Fatalf("job %s: %s %q", j.ID, j.State, j.Error)
 	}
-	for _, s := range bus.Stages() {
-		if st := j.Stages[s]; st.State != bus.StateSucceeded {
+	for _, s := range protocol.Stages() {
+		if st := j.Stages[s]; st.State != protocol.StateSucceeded {
 			t.Errorf("stage %s: %s", s, st.State)
 		}
 	}
@@ -126,22 +128,22 @@ func TestPoisonPromptFailsJobThenGoodJobSucceeds(t *testing.T) {
 	store := orchestrator.NewStore(b, bustest.Logger(t))
 	ctx := bustest.Ctx(t, 2*time.Minute)
 
-	m := nats.NewMsg(bus.PromptSubject("poison1"))
+	m := nats.NewMsg(protocol.PromptSubject("poison1"))
 	m.Data = []byte("\x93this is not an envelope")
 	if _, err := b.JS.PublishMsg(ctx, m); err != nil {
 		t.Fatal(err)
 	}
 	j := waitState(t, store, "poison1")
-	if j.State != bus.StateFailed || !strings.Contains(j.Error, "malformed") || j.FailedStage != bus.StageTextEnc {
+	if j.State != protocol.StateFailed || !strings.Contains(j.Error, "malformed") || j.FailedStage != protocol.StageTextEnc {
 		t.Fatalf("poison job: %s stage %q error %q", j.State, j.FailedStage, j.Error)
 	}
 	// Terminated, not redelivered: the consumer has nothing pending.
-	cons, err := b.Consumer(ctx, bus.StageTextEnc)
+	cons, err := b.Consumer(ctx, protocol.StageTextEnc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	good := submitWait(t, store, "a calm lake", small())
-	if good.State != bus.StateSucceeded {
+	if good.State != protocol.StateSucceeded {
 		t.Fatalf("good job after poison: %s %q", good.State, good.Error)
 	}
 	info, err := cons.Info(ctx)
@@ -169,8 +171,8 @@ func barrier(n int) (stages.Middleware, func() int) {
 	held, max := 0, 0
 	ready := make(chan struct{})
 	return func(next stages.Handler) stages.Handler {
-			return stages.HandlerFunc(func(ctx context.Context, d *stages.Delivery) error {
-				if d.Stage == bus.StageVAEDecode {
+			return stages.HandlerFunc(func(ctx context.Context, d stages.Delivery) error {
+				if s, _ := protocol.ParseSubject(d.Subject()); s.Kind == protocol.KindLatent {
 					mu.Lock()
 					held++
 					if held > max {
@@ -206,22 +208,22 @@ func TestDeterministicAcrossVAEWorkers(t *testing.T) {
 	j1 := submitWait(t, orchestrator.NewStore(b1, bustest.Logger(t)), "waves on a beach", set)
 
 	_, b3 := bustest.Start(t, bustest.Options{})
-	serve(t, b3, map[string]int{bus.StageTextEnc: 1, bus.StageDenoise: 1, bus.StageEncode: 1})
+	serve(t, b3, map[string]int{protocol.StageTextEnc: 1, protocol.StageDenoise: 1, protocol.StageEncode: 1})
 	mw, maxHeld := barrier(3)
 	for range 3 {
-		serve(t, b3, map[string]int{bus.StageVAEDecode: 1}, mw)
+		serve(t, b3, map[string]int{protocol.StageVAEDecode: 1}, mw)
 	}
 	j3 := submitWait(t, orchestrator.NewStore(b3, bustest.Logger(t)), "waves on a beach", set)
 
 	for _, j := range []*orchestrator.Job{j1, j3} {
-		if j.State != bus.StateSucceeded {
+		if j.State != protocol.StateSucceeded {
 			t.Fatalf("job %s: %s %q", j.ID, j.State, j.Error)
 		}
 	}
 	if j1.Video.FramesSHA256 != j3.Video.FramesSHA256 || j1.Video.Frames != 48 {
 		t.Fatalf("frames differ: 1 worker %s, 3 workers %s", j1.Video.FramesSHA256, j3.Video.FramesSHA256)
 	}
-	if got := len(j3.Stages[bus.StageVAEDecode].Workers); got != 3 || maxHeld() != 3 {
+	if got := len(j3.Stages[protocol.StageVAEDecode].Workers); got != 3 || maxHeld() != 3 {
 		t.Fatalf("3 workers: %d decoded chunks, %d held at once", got, maxHeld())
 	}
 }
@@ -233,18 +235,18 @@ func TestWrongTensorShapeFailsJob(t *testing.T) {
 	serve(t, b, all(1))
 	store := orchestrator.NewStore(b, bustest.Logger(t))
 	ctx := bustest.Ctx(t, time.Minute)
-	env := &bus.Envelope{Job: "badshape", Stage: bus.StageDenoise, Settings: small(), Chunk: 0, Count: 1}
-	if err := env.SetBody(bus.LatentBody{Latent: bus.F32Tensor(make([]float32, 8*4*8*7), 8, 4, 8, 7)}); err != nil {
+	env := &protocol.Envelope{Job: "badshape", Stage: protocol.StageDenoise, Settings: small(), Chunk: 0, Count: 1}
+	if err := env.SetBody(protocol.LatentBody{Latent: protocol.F32Tensor(make([]float32, 8*4*8*7), 8, 4, 8, 7)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.PublishOnce(ctx, bus.LatentSubject("badshape", 0), env); err != nil {
+	if _, err := b.PublishOnce(ctx, protocol.LatentSubject("badshape", 0), env); err != nil {
 		t.Fatal(err)
 	}
 	j := waitState(t, store, "badshape")
-	if j.State != bus.StateFailed || j.FailedStage != bus.StageVAEDecode || !strings.Contains(j.Error, "tensor shape [8 4 8 7], want [8 4 8 8]") {
+	if j.State != protocol.StateFailed || j.FailedStage != protocol.StageVAEDecode || !strings.Contains(j.Error, "tensor shape [8 4 8 7], want [8 4 8 8]") {
 		t.Fatalf("job: %s in %q: %q", j.State, j.FailedStage, j.Error)
 	}
-	if good := submitWait(t, store, "still serving", small()); good.State != bus.StateSucceeded {
+	if good := submitWait(t, store, "still serving", small()); good.State != protocol.StateSucceeded {
 		t.Fatalf("next job: %s %q", good.State, good.Error)
 	}
 }
@@ -255,15 +257,15 @@ func TestPipelineWithSmallMaxPayload(t *testing.T) {
 	_, b := bustest.Start(t, bustest.Options{MaxPayload: 64 << 10})
 	serve(t, b, all(1))
 	j := submitWait(t, orchestrator.NewStore(b, bustest.Logger(t)), "big payloads", small())
-	if j.State != bus.StateSucceeded || j.Video.Frames != 16 {
+	if j.State != protocol.StateSucceeded || j.Video.Frames != 16 {
 		t.Fatalf("job: %s %q", j.State, j.Error)
 	}
 	ctx := bustest.Ctx(t, time.Minute)
-	m, err := b.LastMsg(ctx, bus.FramesSubject(j.ID, 0))
+	m, err := b.LastMsg(ctx, protocol.FramesSubject(j.ID, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, err := bus.UnmarshalEnvelope(m.Data)
+	env, err := protocol.UnmarshalEnvelope(m.Data)
 	if err != nil || env.Claim == nil || env.Claim.Size <= 64<<10 {
 		t.Fatalf("frames message is not a claim check: %+v %v", env.Claim, err)
 	}
@@ -274,9 +276,9 @@ func TestCancelDuringDenoise(t *testing.T) {
 	_, b := bustest.Start(t, bustest.Options{})
 	stopped := make(chan error, 1)
 	watch := func(next stages.Handler) stages.Handler {
-		return stages.HandlerFunc(func(ctx context.Context, d *stages.Delivery) error {
+		return stages.HandlerFunc(func(ctx context.Context, d stages.Delivery) error {
 			err := next.Handle(ctx, d)
-			if d.Stage == bus.StageDenoise {
+			if s, _ := protocol.ParseSubject(d.Subject()); s.Kind == protocol.KindText {
 				stopped <- err
 			}
 			return err
@@ -287,12 +289,12 @@ func TestCancelDuringDenoise(t *testing.T) {
 	ctx := bustest.Ctx(t, 2*time.Minute)
 	set := small()
 	set.Frames, set.Steps = 48, 200
-	id, err := store.Submit(ctx, bus.Request{Prompt: "long"}, set, orchestrator.SubmitOptions{})
+	id, err := store.Submit(ctx, protocol.Request{Prompt: "long"}, set, orchestrator.SubmitOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Wait for step 2 through the events stream, then cancel.
-	sub, err := b.NC.SubscribeSync(bus.EventSubject(id))
+	sub, err := b.NC.SubscribeSync(protocol.EventSubject(id))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,14 +322,14 @@ func TestCancelDuringDenoise(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if j.State != bus.StateCancelled {
+	if j.State != protocol.StateCancelled {
 		t.Fatalf("job %s", j.State)
 	}
 	// Step events after the cancel are not recorded; the last one seen on
 	// the stream is within one step of the cancel.
 	last := lastStep(t, b, id)
-	if last > atCancel.Stages[bus.StageDenoise].Step+1 || last >= 200 {
-		t.Fatalf("denoise reached step %d after a cancel at step %d", last, atCancel.Stages[bus.StageDenoise].Step)
+	if last > atCancel.Stages[protocol.StageDenoise].Step+1 || last >= 200 {
+		t.Fatalf("denoise reached step %d after a cancel at step %d", last, atCancel.Stages[protocol.StageDenoise].Step)
 	}
 }
 
@@ -336,7 +338,7 @@ func lastStep(t *testing.T, b *bus.Bus, id string) int {
 	// Every stage's event for the job: the denoise handler reports each step
 	// before the next starts, so the highest reported step is where it stopped.
 	ctx := bustest.Ctx(t, 30*time.Second)
-	c, err := b.JS.OrderedConsumer(ctx, bus.EventsStreamName, jetstream.OrderedConsumerConfig{FilterSubjects: []string{bus.EventSubject(id)}})
+	c, err := b.JS.OrderedConsumer(ctx, protocol.EventsStreamName, jetstream.OrderedConsumerConfig{FilterSubjects: []string{protocol.EventSubject(id)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -346,8 +348,8 @@ func lastStep(t *testing.T, b *bus.Bus, id string) int {
 		if err != nil {
 			return max
 		}
-		var ev bus.Event
-		if json.Unmarshal(m.Data(), &ev) == nil && ev.Kind == bus.EventStep && ev.Step > max {
+		var ev protocol.Event
+		if json.Unmarshal(m.Data(), &ev) == nil && ev.Kind == protocol.EventStep && ev.Step > max {
 			max = ev.Step
 		}
 		if md, _ := m.Metadata(); md != nil && md.NumPending == 0 {
@@ -379,10 +381,10 @@ func TestReplay(t *testing.T) {
 	set := small()
 	set.Frames = 32
 	orig := submitWait(t, store, "a lighthouse at night", set)
-	if orig.State != bus.StateSucceeded {
+	if orig.State != protocol.StateSucceeded {
 		t.Fatalf("original: %s %q", orig.State, orig.Error)
 	}
-	textRuns, denoiseRuns := delivered(t, b, bus.StageTextEnc), delivered(t, b, bus.StageDenoise)
+	textRuns, denoiseRuns := delivered(t, b, protocol.StageTextEnc), delivered(t, b, protocol.StageDenoise)
 
 	replay := func(stage string, kv map[string]string) *orchestrator.Job {
 		t.Helper()
@@ -391,30 +393,30 @@ func TestReplay(t *testing.T) {
 			t.Fatalf("replay %s: %v", stage, err)
 		}
 		j := waitState(t, store, id)
-		if j.State != bus.StateSucceeded || j.Parent != orig.ID || j.ReplayFrom != stage {
+		if j.State != protocol.StateSucceeded || j.Parent != orig.ID || j.ReplayFrom != stage {
 			t.Fatalf("replay %s: %s %q parent %q", stage, j.State, j.Error, j.Parent)
 		}
 		return j
 	}
-	vae := replay(bus.StageVAEDecode, nil)
+	vae := replay(protocol.StageVAEDecode, nil)
 	if vae.Video.FramesSHA256 != orig.Video.FramesSHA256 {
 		t.Fatal("vaedecode replay: frames differ from the original")
 	}
-	if s := vae.Stages[bus.StageDenoise]; s.ReusedFrom != orig.ID || len(s.Workers) != 0 {
+	if s := vae.Stages[protocol.StageDenoise]; s.ReusedFrom != orig.ID || len(s.Workers) != 0 {
 		t.Fatalf("vaedecode replay ran denoise: %+v", s)
 	}
-	enc := replay(bus.StageEncode, map[string]string{"fps": "16", "seam_blend": "0"})
+	enc := replay(protocol.StageEncode, map[string]string{"fps": "16", "seam_blend": "0"})
 	if enc.Video.FPS != 16 || enc.Video.FramesSHA256 != orig.Video.FramesSHA256 || enc.Video.Seconds != 2 {
 		t.Fatalf("encode replay: %+v", enc.Video)
 	}
-	if got, got2 := delivered(t, b, bus.StageTextEnc), delivered(t, b, bus.StageDenoise); got != textRuns || got2 != denoiseRuns {
+	if got, got2 := delivered(t, b, protocol.StageTextEnc), delivered(t, b, protocol.StageDenoise); got != textRuns || got2 != denoiseRuns {
 		t.Fatalf("replays of vaedecode/encode ran textenc %d→%d, denoise %d→%d times", textRuns, got, denoiseRuns, got2)
 	}
-	den := replay(bus.StageDenoise, map[string]string{"seed": "99"})
+	den := replay(protocol.StageDenoise, map[string]string{"seed": "99"})
 	if den.Video.FramesSHA256 == orig.Video.FramesSHA256 || den.Settings.Seed != 99 {
 		t.Fatal("denoise replay with another seed gave the same frames")
 	}
-	if got := delivered(t, b, bus.StageTextEnc); got != textRuns {
+	if got := delivered(t, b, protocol.StageTextEnc); got != textRuns {
 		t.Fatalf("denoise replay re-encoded the text (%d→%d)", textRuns, got)
 	}
 	if _, err := b.GetBlob(ctx, orig.Video.Object); err != nil {
@@ -422,22 +424,22 @@ func TestReplay(t *testing.T) {
 	}
 
 	// Overrides that make no sense for the stage are refused, naming the key.
-	_, err := store.Replay(ctx, orchestrator.ReplayRequest{Stage: bus.StageVAEDecode, Job: orig.ID, Set: map[string]string{"seed": "1"}})
+	_, err := store.Replay(ctx, orchestrator.ReplayRequest{Stage: protocol.StageVAEDecode, Job: orig.ID, Set: map[string]string{"seed": "1"}})
 	if err == nil || !strings.Contains(err.Error(), "seed: cannot be changed when replaying from vaedecode") {
 		t.Fatalf("seed override on vaedecode: %v", err)
 	}
 	// Input that is gone: a clear error naming what is missing and the retention.
-	if err := b.Stream.Purge(ctx, jetstream.WithPurgeSubject(bus.LatentSubject(orig.ID, 1))); err != nil {
+	if err := b.Stream.Purge(ctx, jetstream.WithPurgeSubject(protocol.LatentSubject(orig.ID, 1))); err != nil {
 		t.Fatal(err)
 	}
-	_, err = store.Replay(ctx, orchestrator.ReplayRequest{Stage: bus.StageVAEDecode, Job: orig.ID})
-	if !errors.Is(err, bus.ErrMissing) || !strings.Contains(err.Error(), "reel.latent."+orig.ID+".1") || !strings.Contains(err.Error(), "retention") {
+	_, err = store.Replay(ctx, orchestrator.ReplayRequest{Stage: protocol.StageVAEDecode, Job: orig.ID})
+	if !errors.Is(err, protocol.ErrMissing) || !strings.Contains(err.Error(), "reel.latent."+orig.ID+".1") || !strings.Contains(err.Error(), "retention") {
 		t.Fatalf("replay of purged input: %v", err)
 	}
 
 	// A time window: every job whose encode input lies in it.
 	var got []string
-	n, err := store.ReplayWindow(ctx, bus.StageEncode, orig.Created.Add(-time.Second), time.Time{}, nil, func(parent, child string, err error) {
+	n, err := store.ReplayWindow(ctx, protocol.StageEncode, orig.Created.Add(-time.Second), time.Time{}, nil, func(parent, child string, err error) {
 		if err != nil {
 			t.Errorf("window replay of %s: %v", parent, err)
 		}

@@ -6,7 +6,8 @@ import (
 	"maps"
 	"testing"
 
-	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/orchestrator"
 )
 
 // 4. A job cancelled while its message is being handled stops, ends
@@ -19,7 +20,7 @@ func testCancel(t *testing.T, s Stage) {
 	cp := s.Cancel
 	e := NewEnv(t, s)
 	const job = "cancel-1"
-	sub, err := e.Bus.NC.SubscribeSync(bus.EventSubject(job))
+	sub, err := e.Bus.NC.SubscribeSync(protocol.EventSubject(job))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +37,7 @@ func testCancel(t *testing.T, s Stage) {
 		if err != nil {
 			t.Fatalf("cancel point never reached: %v", err)
 		}
-		var ev bus.Event
+		var ev protocol.Event
 		if json.Unmarshal(m.Data, &ev) == nil && cp.Reached(ev) {
 			break
 		}
@@ -96,11 +97,9 @@ func checkCancelled(t *testing.T, e *Env, job string, atCancel map[string][]byte
 	if after := e.Raw(job); !maps.EqualFunc(atCancel, after, bytes.Equal) {
 		t.Errorf("published after the cancel: %v, then %v", keys(atCancel), keys(after))
 	}
-	j, err := e.Store.Get(e.ctx(), job)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if j.State != bus.StateCancelled {
+	// The record is a projection of the events: wait for it to end.
+	j := e.WaitJob(job, func(j *orchestrator.Job) bool { return j.State.Terminal() })
+	if j.State != protocol.StateCancelled {
 		t.Errorf("job %s, want cancelled", j.Summary())
 	}
 }

@@ -12,8 +12,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/bustest"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/reel-video/reel/stages"
+	"github.com/reel-video/reel/stages/worker"
 )
 
 // wait bounds every condition wait of the suite.
@@ -45,7 +47,7 @@ func newEnv(t testing.TB, s Stage, mw ...stages.Middleware) *Env {
 	e := &Env{T: t, Stage: s, Bus: b, Store: orchestrator.NewStore(b, bustest.Logger(t)),
 		Worker: "stagetest-" + s.Name, probe: newProbe()}
 	var err error
-	if e.filter, err = bus.ConsumerFilter(s.Name); err != nil {
+	if e.filter, err = protocol.ConsumerFilter(s.Name); err != nil {
 		t.Fatal(err)
 	}
 	if e.cons, err = b.Consumer(e.ctx(), s.Name); err != nil {
@@ -54,7 +56,7 @@ func newEnv(t testing.TB, s Stage, mw ...stages.Middleware) *Env {
 	// The probe is innermost so that it sees every run of the handler,
 	// in-process retries included.
 	all := append(mw, stages.Retry{Initial: 10 * time.Millisecond}.Middleware(), e.probe.middleware())
-	r, err := stages.NewRunner(stages.Config{
+	r, err := worker.New(worker.Config{
 		Stage: s.Name, Bus: b, Tracker: e.Store, Handler: s.Handler(t), Worker: e.Worker,
 		RetryBase: 10 * time.Millisecond, AdmitDelay: 10 * time.Millisecond,
 		Middleware: all, Log: bustest.Logger(t),
@@ -63,12 +65,16 @@ func newEnv(t testing.TB, s Stage, mw ...stages.Middleware) *Env {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
+	done := make(chan error, 2)
 	go func() { done <- r.Run(ctx) }()
+	// The job records are the projector's (as in every reel process).
+	go func() { done <- orchestrator.Projector{Store: e.Store}.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("runner: %v", err)
+		for range 2 {
+			if err := <-done; err != nil {
+				t.Errorf("runner or projector: %v", err)
+			}
 		}
 	})
 	return e
@@ -78,13 +84,13 @@ func (e *Env) ctx() context.Context { return bustest.Ctx(e.T, wait) }
 
 // Submit records a job with the suite's prompt (its prompt message is the
 // textenc stage's input; other stages never see it).
-func (e *Env) Submit(job string, set bus.Settings) {
+func (e *Env) Submit(job string, set protocol.Settings) {
 	e.T.Helper()
 	e.SubmitRequest(job, Prompt(), set)
 }
 
 // SubmitRequest records a job with req (published on its prompt subject).
-func (e *Env) SubmitRequest(job string, req bus.Request, set bus.Settings) {
+func (e *Env) SubmitRequest(job string, req protocol.Request, set protocol.Settings) {
 	e.T.Helper()
 	if _, err := e.Store.Submit(e.ctx(), req, set, orchestrator.SubmitOptions{ID: job}); err != nil {
 		e.T.Fatalf("submit %s: %v", job, err)
@@ -92,7 +98,7 @@ func (e *Env) SubmitRequest(job string, req bus.Request, set bus.Settings) {
 }
 
 // Inputs are the stage's valid inputs for job.
-func (e *Env) Inputs(job string, set bus.Settings) []Input {
+func (e *Env) Inputs(job string, set protocol.Settings) []Input {
 	e.T.Helper()
 	return e.Stage.Inputs(e.T, job, set)
 }
@@ -119,16 +125,16 @@ func (e *Env) Publish(in ...Input) []uint64 {
 // PublishRaw publishes data on subject with the headers a producing stage
 // sets (from env, when not nil). With once, an existing message on the
 // subject is kept and its sequence returned.
-func (e *Env) PublishRaw(subject string, data []byte, env *bus.Envelope, once bool) uint64 {
+func (e *Env) PublishRaw(subject string, data []byte, env *protocol.Envelope, once bool) uint64 {
 	e.T.Helper()
 	m := nats.NewMsg(subject)
 	m.Data = data
 	if env != nil {
-		m.Header.Set(bus.HeaderJob, env.Job)
-		m.Header.Set(bus.HeaderStage, env.Stage)
-		m.Header.Set(bus.HeaderSchema, strconv.Itoa(env.V))
+		m.Header.Set(protocol.HeaderJob, env.Job)
+		m.Header.Set(protocol.HeaderStage, env.Stage)
+		m.Header.Set(protocol.HeaderSchema, strconv.Itoa(env.V))
 		if env.Count > 0 {
-			m.Header.Set(bus.HeaderChunk, strconv.Itoa(env.Chunk))
+			m.Header.Set(protocol.HeaderChunk, strconv.Itoa(env.Chunk))
 		}
 	}
 	var opts []jetstream.PublishOpt

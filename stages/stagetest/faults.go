@@ -10,13 +10,13 @@ import (
 )
 
 // once reports true the first time a message (job, chunk) is seen.
-func onceEach() func(d *stages.Delivery) bool {
+func onceEach() func(d stages.Delivery) bool {
 	var mu sync.Mutex
 	seen := map[string]bool{}
-	return func(d *stages.Delivery) bool {
+	return func(d stages.Delivery) bool {
 		mu.Lock()
 		defer mu.Unlock()
-		k := fmt.Sprintf("%s/%d", d.Env.Job, d.Env.Chunk)
+		k := fmt.Sprintf("%s/%d", d.Envelope().Job, d.Envelope().Chunk)
 		first := !seen[k]
 		seen[k] = true
 		return first
@@ -38,7 +38,7 @@ func (g *gate) hold(ctx context.Context) {
 func failAfterFirstRun(g *gate) stages.Middleware {
 	first := onceEach()
 	return func(next stages.Handler) stages.Handler {
-		return stages.HandlerFunc(func(ctx context.Context, d *stages.Delivery) error {
+		return stages.HandlerFunc(func(ctx context.Context, d stages.Delivery) error {
 			err := next.Handle(ctx, d)
 			if err == nil && first(d) {
 				g.hold(ctx)
@@ -54,7 +54,7 @@ func failAfterFirstRun(g *gate) stages.Middleware {
 func runTwice(g *gate) stages.Middleware {
 	first := onceEach()
 	return func(next stages.Handler) stages.Handler {
-		return stages.HandlerFunc(func(ctx context.Context, d *stages.Delivery) error {
+		return stages.HandlerFunc(func(ctx context.Context, d stages.Delivery) error {
 			err := next.Handle(ctx, d)
 			if err == nil && first(d) {
 				g.hold(ctx)
@@ -69,8 +69,8 @@ func runTwice(g *gate) stages.Middleware {
 // ends (the job cancelled), then runs the handler with that context.
 func holdUntilEnded(held chan<- string) stages.Middleware {
 	return func(next stages.Handler) stages.Handler {
-		return stages.HandlerFunc(func(ctx context.Context, d *stages.Delivery) error {
-			held <- d.Env.Job
+		return stages.HandlerFunc(func(ctx context.Context, d stages.Delivery) error {
+			held <- d.Envelope().Job
 			<-ctx.Done()
 			return next.Handle(ctx, d)
 		})

@@ -1,146 +1,56 @@
 package stagetest
 
 import (
-	"context"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/model"
+	"github.com/reel-video/reel/stages/stagetest/fixture"
 )
 
-// The engine is read-only after loading and costs a second to load, so one
-// test binary shares one (the only package-level state here).
-var loadEngine = sync.OnceValues(func() (*model.Engine, error) { return model.Load(model.Options{}) })
+// The fixtures live in package fixture (NATS-free, for handler unit tests);
+// these names keep the conformance suites' spelling.
 
 // Engine returns the real engine (embedded weights), loaded once per test
 // binary.
-func Engine(t testing.TB) *model.Engine {
-	t.Helper()
-	e, err := loadEngine()
-	if err != nil {
-		t.Fatalf("load engine: %v", err)
-	}
-	return e
-}
+func Engine(t testing.TB) *model.Engine { t.Helper(); return fixture.Engine(t) }
 
 // Settings are small job settings: 16 frames per chunk × chunks, steps
 // sampler steps, a fixed seed.
-func Settings(chunks, steps int) bus.Settings {
-	s := bus.DefaultSettings()
-	s.Frames, s.Steps, s.Seed = chunks*bus.FramesPerChunk, steps, 7
-	return s
-}
+func Settings(chunks, steps int) protocol.Settings { return fixture.Settings(chunks, steps) }
 
-// Prompt is the request every job of the suite uses: determinism is
-// checked by two jobs with the same prompt and settings.
-func Prompt() bus.Request {
-	return bus.Request{Prompt: "a red ball bouncing", Negative: "blurry"}
-}
+// Prompt is the request every job of the suite uses.
+func Prompt() protocol.Request { return fixture.Prompt() }
 
-func ctxFor(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// Text is the engine's text stage output for req: what reel.text.<job>
-// carries.
-func Text(t testing.TB, req bus.Request) bus.TextBody {
+// Text is the engine's text stage output for req.
+func Text(t testing.TB, req protocol.Request) protocol.TextBody {
 	t.Helper()
-	e := Engine(t)
-	c := e.Config()
-	cond, err := e.EncodeText(ctxFor(t), req.Prompt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	uncond, err := e.EncodeText(ctxFor(t), req.Negative)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bus.TextBody{
-		Cond: bus.F32Tensor(cond.Hidden, c.TextMaxLen, c.TextDim), CondMask: cond.Mask,
-		Uncond: bus.F32Tensor(uncond.Hidden, c.TextMaxLen, c.TextDim), UncondMask: uncond.Mask,
-	}
+	return fixture.Text(t, req)
 }
 
-// Latents are the engine's normalised latent chunks [8, 4, 8, 8] for req
-// and set, sampled directly (no stage involved).
-func Latents(t testing.TB, req bus.Request, set bus.Settings) [][]float32 {
+// Latents are the engine's normalised latent chunks for req and set.
+func Latents(t testing.TB, req protocol.Request, set protocol.Settings) [][]float32 {
 	t.Helper()
-	e := Engine(t)
-	cond, err := e.EncodeText(ctxFor(t), req.Prompt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	uncond, err := e.EncodeText(ctxFor(t), req.Negative)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lat, err := e.Sample(ctxFor(t), cond, uncond, model.SampleParams{Frames: set.Frames, Steps: set.Steps,
-		Guidance: set.Guidance, Shift: set.Shift, Seed: set.Seed}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tt := e.Config().LatentFrames(set.Frames)
-	out := make([][]float32, set.Chunks())
-	for i := range out {
-		out[i] = model.LatentChunk(lat, tt, i)
-	}
-	return out
+	return fixture.Latents(t, req, set)
 }
 
-// Frames are the engine's RGB24 frames [16, 64, 64, 3] of each chunk,
-// decoded directly from Latents.
-func Frames(t testing.TB, req bus.Request, set bus.Settings) [][]byte {
+// Frames are the engine's RGB24 frames of each chunk.
+func Frames(t testing.TB, req protocol.Request, set protocol.Settings) [][]byte {
 	t.Helper()
-	out := make([][]byte, 0, set.Chunks())
-	for _, chunk := range Latents(t, req, set) {
-		out = append(out, DecodeChunk(t, chunk))
-	}
-	return out
+	return fixture.Frames(t, req, set)
 }
 
 // DecodeChunk is the engine's RGB24 decode of one latent chunk.
 func DecodeChunk(t testing.TB, chunk []float32) []byte {
 	t.Helper()
-	vid, err := Engine(t).DecodeChunk(ctxFor(t), chunk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return model.ToRGB24(vid)
+	return fixture.DecodeChunk(t, chunk)
 }
 
 // Envelope builds an input envelope as the producing stage would publish it.
-func Envelope(t testing.TB, job, stage string, set bus.Settings, chunk, count int, body any) *bus.Envelope {
+func Envelope(t testing.TB, job, stage string, set protocol.Settings, chunk, count int, body any) *protocol.Envelope {
 	t.Helper()
-	env := &bus.Envelope{V: bus.SchemaVersion, Job: job, Stage: stage, Attempt: 1, Settings: set, Chunk: chunk, Count: count}
-	if err := env.SetBody(body); err != nil {
-		t.Fatal(err)
-	}
-	return env
+	return fixture.Envelope(t, job, stage, set, chunk, count, body)
 }
 
-// PerSettings memoises an expensive fixture (a sampled latent, decoded
-// frames) per job settings, because the suite asks for the inputs of many
-// jobs with the same settings. The zero value is ready to use.
-type PerSettings[V any] struct {
-	mu sync.Mutex
-	m  map[bus.Settings]V
-}
-
-// Get returns the fixture for set, computing it with compute the first time.
-func (p *PerSettings[V]) Get(set bus.Settings, compute func() V) V {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	v, ok := p.m[set]
-	if !ok {
-		if p.m == nil {
-			p.m = map[bus.Settings]V{}
-		}
-		v = compute()
-		p.m[set] = v
-	}
-	return v
-}
+// PerSettings memoises an expensive fixture per job settings.
+type PerSettings[V any] = fixture.PerSettings[V]

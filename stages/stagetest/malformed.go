@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/orchestrator"
 )
 
@@ -18,8 +18,8 @@ func genericMalformed() []Malformed {
 		{Name: "UnknownSchemaVersion", Reason: "unknown schema version 99", Corrupt: corruptFirst(func(t testing.TB, x *Input) {
 			x.Env.V = 99
 		})},
-		{Name: "MissingClaimBlob", Reason: "is not in bucket " + bus.BlobsBucket, Corrupt: corruptFirst(func(t testing.TB, x *Input) {
-			x.Env.Claim = &bus.Claim{Bucket: bus.BlobsBucket, Name: "claim/" + x.Subject,
+		{Name: "MissingClaimBlob", Reason: "is not in bucket " + protocol.BlobsBucket, Corrupt: corruptFirst(func(t testing.TB, x *Input) {
+			x.Env.Claim = &protocol.Claim{Bucket: protocol.BlobsBucket, Name: "claim/" + x.Subject,
 				Size: len(x.Env.Body), SHA256: strings.Repeat("0", 64)}
 			x.Env.Body = nil
 		})},
@@ -71,7 +71,7 @@ func testMalformed(t *testing.T, s Stage) {
 			in := c.Corrupt(t, e.Inputs(bad, s.Settings))
 			seqs := e.Publish(in...)
 			j := e.WaitJob(bad, func(j *orchestrator.Job) bool { return j.State.Terminal() })
-			if j.State != bus.StateFailed || j.FailedStage != s.Name || !strings.Contains(j.Error, c.Reason) {
+			if j.State != protocol.StateFailed || j.FailedStage != s.Name || !strings.Contains(j.Error, c.Reason) {
 				t.Errorf("job %s failed in %q, want failed in %s with %q", j.Summary(), j.FailedStage, s.Name, c.Reason)
 			}
 			info := e.Settled()
@@ -100,7 +100,7 @@ func testMalformed(t *testing.T, s Stage) {
 			const good = "good-after-1"
 			e.Submit(good, s.Settings)
 			e.Publish(e.Inputs(good, s.Settings)...)
-			if j := e.WaitDone(good); j.Stages[s.Name].State != bus.StateSucceeded {
+			if j := e.WaitDone(good); j.Stages[s.Name].State != protocol.StateSucceeded {
 				t.Fatalf("good job after poison: %s", j.Summary())
 			}
 			e.CheckOutputs(t, good, s.Settings)

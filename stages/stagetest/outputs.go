@@ -7,27 +7,27 @@ import (
 	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 )
 
 // OutputFilter is the subject filter of the stage's outputs for job.
 func (e *Env) OutputFilter(job string) string {
 	switch e.Stage.Name {
-	case bus.StageTextEnc:
-		return bus.TextSubject(job)
-	case bus.StageDenoise:
-		return bus.LatentFilter(job)
-	case bus.StageVAEDecode:
-		return bus.FramesFilter(job)
+	case protocol.StageTextEnc:
+		return protocol.TextSubject(job)
+	case protocol.StageDenoise:
+		return protocol.LatentFilter(job)
+	case protocol.StageVAEDecode:
+		return protocol.FramesFilter(job)
 	}
-	return bus.VideoSubject(job)
+	return protocol.VideoSubject(job)
 }
 
 // Output is one published output message.
 type Output struct {
 	Seq  uint64
-	Data []byte        // the message as stored
-	Env  *bus.Envelope // decoded, claim resolved
+	Data []byte             // the message as stored
+	Env  *protocol.Envelope // decoded, claim resolved
 }
 
 // Outputs returns the job's output messages by subject, failing the test if
@@ -94,16 +94,16 @@ func (e *Env) Raw(job string) map[string][]byte {
 }
 
 // Events returns every event of job recorded so far, in order.
-func (e *Env) Events(job string) []bus.Event {
+func (e *Env) Events(job string) []protocol.Event {
 	e.T.Helper()
 	ctx := e.ctx()
-	subject := bus.EventSubject(job)
+	subject := protocol.EventSubject(job)
 	info, err := e.Bus.Events.Info(ctx, jetstream.WithSubjectFilter(subject))
 	if err != nil {
 		e.T.Fatal(err)
 	}
 	n := info.State.Subjects[subject]
-	var out []bus.Event
+	var out []protocol.Event
 	if n == 0 {
 		return out
 	}
@@ -116,7 +116,7 @@ func (e *Env) Events(job string) []bus.Event {
 		if err != nil {
 			e.T.Fatalf("events of %s: %v", job, err)
 		}
-		var ev bus.Event
+		var ev protocol.Event
 		if err := json.Unmarshal(m.Data(), &ev); err != nil {
 			e.T.Fatalf("%s: %v", m.Subject(), err)
 		}

@@ -36,11 +36,11 @@ func (p *probe) update(fn func()) {
 
 func (p *probe) middleware() stages.Middleware {
 	return func(next stages.Handler) stages.Handler {
-		return stages.HandlerFunc(func(ctx context.Context, d *stages.Delivery) error {
+		return stages.HandlerFunc(func(ctx context.Context, d stages.Delivery) error {
 			var i int
 			p.update(func() {
 				i = len(p.calls)
-				p.calls = append(p.calls, Call{Job: d.Env.Job, Chunk: d.Env.Chunk, Delivered: d.NumDelivered})
+				p.calls = append(p.calls, Call{Job: d.Envelope().Job, Chunk: d.Envelope().Chunk, Delivered: d.Attempt()})
 			})
 			err := next.Handle(ctx, d)
 			p.update(func() { p.calls[i].Done, p.calls[i].Err = true, err })

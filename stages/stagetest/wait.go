@@ -2,11 +2,12 @@ package stagetest
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/orchestrator"
 )
 
@@ -71,9 +72,14 @@ func (e *Env) WaitJob(job string, cond func(*orchestrator.Job) bool) *orchestrat
 // succeeded, or the job ended) and every input is settled.
 func (e *Env) WaitDone(job string) *orchestrator.Job {
 	e.T.Helper()
+	// The stage that makes the video ends the job: its chunk events mark
+	// the stage done before its succeeded event is projected, so wait for
+	// the job itself there.
+	spec, _ := protocol.Spec(e.Stage.Name)
+	last := slices.Contains(spec.Outputs, protocol.KindVideo)
 	e.WaitJob(job, func(j *orchestrator.Job) bool {
 		s := j.Stages[e.Stage.Name]
-		return j.State.Terminal() || (s != nil && s.State == bus.StateSucceeded)
+		return j.State.Terminal() || (!last && s != nil && s.State == protocol.StateSucceeded)
 	})
 	e.Settled()
 	j, err := e.Store.Get(e.ctx(), job)
@@ -122,7 +128,7 @@ func (e *Env) waitTerminated(seq uint64) []advisory {
 		if err := json.Unmarshal(m.Data(), &a); err != nil {
 			e.T.Fatal(err)
 		}
-		if !strings.Contains(a.Type, "terminated") || a.Consumer != bus.ConsumerName(e.Stage.Name) {
+		if !strings.Contains(a.Type, "terminated") || a.Consumer != protocol.ConsumerName(e.Stage.Name) {
 			continue
 		}
 		out = append(out, a)

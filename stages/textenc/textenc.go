@@ -7,7 +7,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/internal/mem"
 	"github.com/reel-video/reel/stages"
 )
 
@@ -21,6 +22,12 @@ type Config struct {
 	Encoder Encoder
 	SeqLen  int // tokens per embedding (96 for reel-tiny)
 	Dim     int // hidden size (256)
+	// FPS is the model's frame rate: a job that names none gets it here,
+	// at intake, so every later stage (and a replay) sees it resolved.
+	FPS int
+	// Model is the served model's name: a job that names none gets it
+	// here too, so later stages route it to workers of the same model.
+	Model string
 }
 
 // Validate checks the configuration.
@@ -29,6 +36,22 @@ func (c Config) Validate() error {
 		return errors.New("textenc: encoder and embedding shape are required")
 	}
 	return nil
+}
+
+// Descriptor declares the stage.
+func Descriptor() stages.Descriptor {
+	spec, _ := protocol.Spec(protocol.StageTextEnc)
+	return stages.Descriptor{StageSpec: spec, NeedsEngine: true, New: newFromDeps,
+		ReplaySettings: append(protocol.GenerationSettings(), protocol.OutputSettings()...),
+		Estimate:       func(e mem.Estimator, m protocol.Manifest, _ protocol.Settings) mem.Estimate { return e.Text(m) }}
+}
+
+func newFromDeps(d stages.Deps) (stages.Handler, error) {
+	enc, err := stages.EngineAs[Encoder](d, protocol.StageTextEnc)
+	if err != nil {
+		return nil, err
+	}
+	return New(Config{Encoder: enc, SeqLen: d.Manifest.TextLength, Dim: d.Manifest.TextDim, FPS: d.Manifest.FPS, Model: d.Manifest.Model})
 }
 
 // Handler is the stage handler.
@@ -43,9 +66,9 @@ func New(cfg Config) (*Handler, error) {
 }
 
 // Handle encodes the prompt and the negative prompt and publishes both.
-func (h *Handler) Handle(ctx context.Context, d *stages.Delivery) error {
-	var req bus.Request
-	if err := d.Env.DecodeBody(&req); err != nil {
+func (h *Handler) Handle(ctx context.Context, d stages.Delivery) error {
+	var req protocol.Request
+	if err := d.Envelope().DecodeBody(&req); err != nil {
 		return err
 	}
 	if err := req.Validate(); err != nil {
@@ -59,18 +82,24 @@ func (h *Handler) Handle(ctx context.Context, d *stages.Delivery) error {
 	if err != nil {
 		return err
 	}
-	body := bus.TextBody{
-		Cond: bus.F32Tensor(cond.hidden, h.cfg.SeqLen, h.cfg.Dim), CondMask: cond.mask,
-		Uncond: bus.F32Tensor(uncond.hidden, h.cfg.SeqLen, h.cfg.Dim), UncondMask: uncond.mask,
+	body := protocol.TextBody{
+		Cond: protocol.F32Tensor(cond.hidden, h.cfg.SeqLen, h.cfg.Dim), CondMask: cond.mask,
+		Uncond: protocol.F32Tensor(uncond.hidden, h.cfg.SeqLen, h.cfg.Dim), UncondMask: uncond.mask,
 	}
-	env := &bus.Envelope{}
+	env := &protocol.Envelope{Settings: d.Envelope().Settings}
+	if env.Settings.FPS == 0 {
+		env.Settings.FPS = h.cfg.FPS
+	}
+	if env.Settings.Model == "" {
+		env.Settings.Model = h.cfg.Model
+	}
 	if err := env.SetBody(body); err != nil {
 		return err
 	}
-	if err := d.Publish(ctx, bus.TextSubject(d.Env.Job), env); err != nil {
+	if err := d.Publish(ctx, protocol.TextSubject(d.Envelope().Job), env); err != nil {
 		return err
 	}
-	d.Report(ctx, bus.Event{Kind: bus.EventDone})
+	d.Report(ctx, protocol.Event{Kind: protocol.EventDone})
 	return nil
 }
 

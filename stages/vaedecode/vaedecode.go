@@ -8,7 +8,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/internal/mem"
 	"github.com/reel-video/reel/stages"
 )
 
@@ -35,6 +36,25 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// Descriptor declares the stage.
+func Descriptor() stages.Descriptor {
+	spec, _ := protocol.Spec(protocol.StageVAEDecode)
+	return stages.Descriptor{StageSpec: spec, NeedsEngine: true, New: newFromDeps,
+		ReplaySettings: protocol.OutputSettings(),
+		// One chunk per message, whatever the video's length.
+		Estimate: func(e mem.Estimator, m protocol.Manifest, _ protocol.Settings) mem.Estimate { return e.DecodeChunk(m) }}
+}
+
+func newFromDeps(d stages.Deps) (stages.Handler, error) {
+	dec, err := stages.EngineAs[Decoder](d, protocol.StageVAEDecode)
+	if err != nil {
+		return nil, err
+	}
+	m := d.Manifest
+	return New(Config{Decoder: dec, Channels: m.LatentChannels, LatentFrames: m.LatentFramesPerChunk,
+		LatentH: m.LatentHeight, LatentW: m.LatentWidth, Frames: m.FramesPerChunk, Height: m.Height, Width: m.Width})
+}
+
 // Handler is the stage handler.
 type Handler struct{ cfg Config }
 
@@ -47,12 +67,12 @@ func New(cfg Config) (*Handler, error) {
 }
 
 // Handle decodes one chunk and publishes its frames.
-func (h *Handler) Handle(ctx context.Context, d *stages.Delivery) error {
-	env := d.Env
+func (h *Handler) Handle(ctx context.Context, d stages.Delivery) error {
+	env := d.Envelope()
 	if env.Count != env.Settings.Chunks() || env.Chunk < 0 || env.Chunk >= env.Count {
-		return bus.Malformedf("chunk %d of %d does not fit %d frames", env.Chunk, env.Count, env.Settings.Frames)
+		return protocol.Malformedf("chunk %d of %d does not fit %d frames", env.Chunk, env.Count, env.Settings.Frames)
 	}
-	var body bus.LatentBody
+	var body protocol.LatentBody
 	if err := env.DecodeBody(&body); err != nil {
 		return err
 	}
@@ -67,13 +87,13 @@ func (h *Handler) Handle(ctx context.Context, d *stages.Delivery) error {
 	if len(rgb) != h.cfg.Frames*h.cfg.Height*h.cfg.Width*3 {
 		return stages.Permanent(fmt.Errorf("decoder returned %d bytes, want %d frames of %dx%d RGB", len(rgb), h.cfg.Frames, h.cfg.Width, h.cfg.Height))
 	}
-	out := &bus.Envelope{Chunk: env.Chunk, Count: env.Count}
-	if err := out.SetBody(bus.FramesBody{Frames: bus.U8Tensor(rgb, h.cfg.Frames, h.cfg.Height, h.cfg.Width, 3)}); err != nil {
+	out := &protocol.Envelope{Chunk: env.Chunk, Count: env.Count}
+	if err := out.SetBody(protocol.FramesBody{Frames: protocol.U8Tensor(rgb, h.cfg.Frames, h.cfg.Height, h.cfg.Width, 3)}); err != nil {
 		return err
 	}
-	if err := d.Publish(ctx, bus.FramesSubject(env.Job, env.Chunk), out); err != nil {
+	if err := d.Publish(ctx, protocol.FramesSubject(env.Job, env.Chunk), out); err != nil {
 		return err
 	}
-	d.Report(ctx, bus.Event{Kind: bus.EventChunk, Chunk: env.Chunk, Count: env.Count})
+	d.Report(ctx, protocol.Event{Kind: protocol.EventChunk, Chunk: env.Chunk, Count: env.Count})
 	return nil
 }

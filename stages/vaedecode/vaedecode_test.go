@@ -6,15 +6,16 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/pipeline"
 	"github.com/reel-video/reel/stages/stagetest"
+	"github.com/reel-video/reel/stages/vaedecode"
 )
 
 func handler(t testing.TB) stages.Handler {
-	h, err := pipeline.Handler(bus.StageVAEDecode, pipeline.Options{Engine: stagetest.Engine(t)})
+	h, err := pipeline.Handler(vaedecode.Descriptor(), pipeline.Options{Engine: pipeline.GoEngine(stagetest.Engine(t))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,31 +28,31 @@ type fixtures struct {
 	latent stagetest.PerSettings[[][]float32]
 }
 
-func (f *fixtures) latents(t testing.TB, set bus.Settings) [][]float32 {
+func (f *fixtures) latents(t testing.TB, set protocol.Settings) [][]float32 {
 	return f.latent.Get(set, func() [][]float32 { return stagetest.Latents(t, stagetest.Prompt(), set) })
 }
 
 // inputs: the engine's latent chunks, chunk 0 first, as denoise publishes them.
-func (f *fixtures) inputs(t testing.TB, job string, set bus.Settings) []stagetest.Input {
+func (f *fixtures) inputs(t testing.TB, job string, set protocol.Settings) []stagetest.Input {
 	lat := f.latents(t, set)
 	var in []stagetest.Input
 	for i, chunk := range lat {
-		body := bus.LatentBody{Latent: bus.F32Tensor(chunk, 8, 4, 8, 8)}
-		in = append(in, stagetest.Input{Subject: bus.LatentSubject(job, i),
-			Env: stagetest.Envelope(t, job, bus.StageDenoise, set, i, len(lat), body)})
+		body := protocol.LatentBody{Latent: protocol.F32Tensor(chunk, 8, 4, 8, 8)}
+		in = append(in, stagetest.Input{Subject: protocol.LatentSubject(job, i),
+			Env: stagetest.Envelope(t, job, protocol.StageDenoise, set, i, len(lat), body)})
 	}
 	return in
 }
 
 // outputs: one frames message per chunk, each exactly the engine's decode.
-func (f *fixtures) outputs(t testing.TB, job string, set bus.Settings) []stagetest.Want {
+func (f *fixtures) outputs(t testing.TB, job string, set protocol.Settings) []stagetest.Want {
 	lat := f.latents(t, set)
 	var out []stagetest.Want
 	for i, chunk := range lat {
 		want := stagetest.DecodeChunk(t, chunk)
-		out = append(out, stagetest.Want{Subject: bus.FramesSubject(job, i), Chunk: i, Count: len(lat), Body: func(body []byte) error {
-			var got bus.FramesBody
-			if err := (&bus.Envelope{Body: body}).DecodeBody(&got); err != nil {
+		out = append(out, stagetest.Want{Subject: protocol.FramesSubject(job, i), Chunk: i, Count: len(lat), Body: func(body []byte) error {
+			var got protocol.FramesBody
+			if err := (&protocol.Envelope{Body: body}).DecodeBody(&got); err != nil {
 				return err
 			}
 			px, err := got.Frames.Bytes(16, 64, 64, 3)
@@ -67,15 +68,15 @@ func (f *fixtures) outputs(t testing.TB, job string, set bus.Settings) []stagete
 	return out
 }
 
-func progress(t testing.TB, set bus.Settings, j *orchestrator.Job, evs []bus.Event) {
+func progress(t testing.TB, set protocol.Settings, j *orchestrator.Job, evs []protocol.Event) {
 	var chunks []int
 	for _, ev := range evs {
-		if ev.Kind == bus.EventChunk && ev.Stage == bus.StageVAEDecode {
+		if ev.Kind == protocol.EventChunk && ev.Stage == protocol.StageVAEDecode {
 			chunks = append(chunks, ev.Chunk)
 		}
 	}
-	if want := []int{0, 1}; !slices.Equal(chunks, want) || !slices.Equal(j.Stages[bus.StageVAEDecode].Chunks, want) {
-		t.Errorf("chunk events %v, record %v, want %v", chunks, j.Stages[bus.StageVAEDecode].Chunks, want)
+	if want := []int{0, 1}; !slices.Equal(chunks, want) || !slices.Equal(j.Stages[protocol.StageVAEDecode].Chunks, want) {
+		t.Errorf("chunk events %v, record %v, want %v", chunks, j.Stages[protocol.StageVAEDecode].Chunks, want)
 	}
 }
 
@@ -91,7 +92,7 @@ func first(fn func(t testing.TB, x *stagetest.Input)) func(testing.TB, []stagete
 func TestConformance(t *testing.T) {
 	f := &fixtures{}
 	stagetest.Run(t, stagetest.Stage{
-		Name:     bus.StageVAEDecode,
+		Name:     protocol.StageVAEDecode,
 		Handler:  handler,
 		Settings: stagetest.Settings(2, 2),
 		Inputs:   f.inputs,
@@ -100,15 +101,15 @@ func TestConformance(t *testing.T) {
 		Malformed: []stagetest.Malformed{
 			{Name: "LatentShape", Reason: "latent chunk: malformed message: tensor shape [8 4 8 7], want [8 4 8 8]",
 				Corrupt: first(func(t testing.TB, x *stagetest.Input) {
-					stagetest.SetBody(t, x, bus.LatentBody{Latent: bus.F32Tensor(make([]float32, 8*4*8*7), 8, 4, 8, 7)})
+					stagetest.SetBody(t, x, protocol.LatentBody{Latent: protocol.F32Tensor(make([]float32, 8*4*8*7), 8, 4, 8, 7)})
 				})},
 			{Name: "LatentDType", Reason: `latent chunk: malformed message: tensor dtype "u8", want "f32"`,
 				Corrupt: first(func(t testing.TB, x *stagetest.Input) {
-					stagetest.SetBody(t, x, bus.LatentBody{Latent: bus.U8Tensor(make([]byte, 8*4*8*8), 8, 4, 8, 8)})
+					stagetest.SetBody(t, x, protocol.LatentBody{Latent: protocol.U8Tensor(make([]byte, 8*4*8*8), 8, 4, 8, 8)})
 				})},
 			{Name: "ChunkOutOfRange", Reason: "chunk 2 of 2 does not fit 32 frames",
 				Corrupt: first(func(t testing.TB, x *stagetest.Input) {
-					x.Subject, x.Env.Chunk = bus.LatentSubject(x.Env.Job, 2), 2
+					x.Subject, x.Env.Chunk = protocol.LatentSubject(x.Env.Job, 2), 2
 				})},
 			// The envelope's chunk index must be the subject's: trusting
 			// it would write chunk 0's frames as chunk 1 and leave chunk 0
@@ -129,8 +130,8 @@ func chunkAlone(t *testing.T, e *stagetest.Env, f *fixtures) {
 	set := stagetest.Settings(2, 2)
 	e.Submit(job, set)
 	e.Publish(f.inputs(t, job, set)[1])
-	j := e.WaitJob(job, func(j *orchestrator.Job) bool { return len(j.Stages[bus.StageVAEDecode].Chunks) == 1 })
-	if s := j.Stages[bus.StageVAEDecode]; s.Chunks[0] != 1 || s.State != bus.StateRunning {
+	j := e.WaitJob(job, func(j *orchestrator.Job) bool { return len(j.Stages[protocol.StageVAEDecode].Chunks) == 1 })
+	if s := j.Stages[protocol.StageVAEDecode]; s.Chunks[0] != 1 || s.State != protocol.StateRunning {
 		t.Fatalf("stage record %+v: want chunk 1 done, stage still running", s)
 	}
 	e.Settled()
@@ -138,7 +139,7 @@ func chunkAlone(t *testing.T, e *stagetest.Env, f *fixtures) {
 	if len(outs) != 1 {
 		t.Fatalf("outputs %d, want 1", len(outs))
 	}
-	if err := f.outputs(t, job, set)[1].Body(outs[bus.FramesSubject(job, 1)].Env.Body); err != nil {
+	if err := f.outputs(t, job, set)[1].Body(outs[protocol.FramesSubject(job, 1)].Env.Body); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -14,13 +14,15 @@ import (
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/reel-video/reel/internal/envconfig"
 )
 
 // chromium finds the browser: $REEL_CHROMIUM, else Debian's /usr/bin/chromium,
 // else chromium or chromium-browser on PATH.
 func chromium(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("REEL_CHROMIUM"); p != "" {
+	if p := envconfig.String(envconfig.Chromium); p != "" {
 		return p
 	}
 	if _, err := os.Stat("/usr/bin/chromium"); err == nil {

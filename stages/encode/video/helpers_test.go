@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/reel-video/reel/internal/envconfig"
 	"github.com/rs/zerolog"
 )
 
@@ -52,14 +53,14 @@ func synthFrames(n, w, h int) []byte {
 // skip into a failure. CI sets it: go test hides the skip messages of
 // passing packages, so a skip alone could silently drop the proof that the
 // output plays.
-const requireToolsEnv = "REEL_VIDEO_REQUIRE_TOOLS"
+const requireToolsEnv = envconfig.VideoRequireTools
 
 // missingTool skips (or, under requireToolsEnv, fails) with a loud message.
 func missingTool(t *testing.T, name, pkg string, err error) {
 	t.Helper()
 	msg := fmt.Sprintf("MISSING TOOL, CHECK NOT RUN: %s not available (%v). Install the Debian package %q to run this check; set %s=1 to make this a failure.", name, err, pkg, requireToolsEnv)
 	fmt.Fprintln(os.Stderr, "stages/encode/video: "+msg)
-	if os.Getenv(requireToolsEnv) == "1" {
+	if envconfig.Bool(requireToolsEnv) {
 		t.Fatal(msg)
 	}
 	t.Skip(msg)

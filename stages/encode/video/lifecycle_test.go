@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/reel-video/reel/internal/envconfig"
 )
 
 // processGone reports whether pid no longer exists (not even as a zombie:
@@ -149,7 +151,7 @@ func TestAbortAfterCloseKeepsFile(t *testing.T) {
 // TestCrashKillsFFmpeg: if the process that owns the writer dies without
 // cleaning up (SIGKILL), ffmpeg dies with it (Pdeathsig on Linux).
 func TestCrashKillsFFmpeg(t *testing.T) {
-	if os.Getenv("REEL_VIDEO_CRASH_HELPER") == "1" {
+	if envconfig.Bool(envconfig.VideoCrashHelper) {
 		crashHelper()
 		return
 	}
@@ -158,7 +160,7 @@ func TestCrashKillsFFmpeg(t *testing.T) {
 	}
 	needTool(t, "ffmpeg")
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashKillsFFmpeg$")
-	cmd.Env = append(os.Environ(), "REEL_VIDEO_CRASH_HELPER=1", "REEL_VIDEO_CRASH_DIR="+t.TempDir())
+	cmd.Env = append(os.Environ(), envconfig.VideoCrashHelper+"=1", envconfig.VideoCrashDir+"="+t.TempDir())
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -192,7 +194,7 @@ func TestCrashKillsFFmpeg(t *testing.T) {
 // pid and waits to be killed.
 func crashHelper() {
 	var lb bytes.Buffer
-	w, err := NewWriter(context.Background(), os.Getenv("REEL_VIDEO_CRASH_DIR")+"/crash.mp4", Options{Width: tw, Height: th, FPS: tfps}, testLog(&lb))
+	w, err := NewWriter(context.Background(), envconfig.String(envconfig.VideoCrashDir)+"/crash.mp4", Options{Width: tw, Height: th, FPS: tfps}, testLog(&lb))
 	if err != nil || w.proc() == nil {
 		fmt.Println("error", err, lb.String())
 		os.Exit(1)

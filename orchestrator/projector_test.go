@@ -1,0 +1,170 @@
+package orchestrator_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/bustest"
+	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/orchestrator"
+)
+
+// startProjector runs a projector until the test ends.
+func startProjector(t *testing.T, store *orchestrator.Store) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- orchestrator.Projector{Store: store}.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("projector: %v", err)
+		}
+	})
+}
+
+// waitRecord waits until job id's record in KV satisfies ok and returns it.
+func waitRecord(t *testing.T, b *bus.Bus, id string, ok func(*orchestrator.Job) bool) *orchestrator.Job {
+	t.Helper()
+	ctx := bustest.Ctx(t, 30*time.Second)
+	w, err := b.Jobs.Watch(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = w.Stop() }()
+	var last *orchestrator.Job
+	for {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("record of %s never got there; last %+v", id, last)
+		case e := <-w.Updates():
+			if e == nil || e.Operation() != jetstream.KeyValuePut {
+				continue
+			}
+			var j orchestrator.Job
+			if err := json.Unmarshal(e.Value(), &j); err != nil {
+				t.Fatal(err)
+			}
+			if last = &j; ok(&j) {
+				return &j
+			}
+		}
+	}
+}
+
+// events reads every event of a job.
+func events(t *testing.T, store *orchestrator.Store, id string) []protocol.Event {
+	t.Helper()
+	evs, err := store.Events(bustest.Ctx(t, 10*time.Second), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}
+
+// A plain JSON prompt published by any client is a job: the projector
+// appends its submitted event (defaults filled in) and records it queued.
+func TestProjectorJSONPromptIsAJob(t *testing.T) {
+	_, b := bustest.Start(t, bustest.Options{})
+	store := orchestrator.NewStore(b, bustest.Logger(t))
+	startProjector(t, store)
+	ctx := bustest.Ctx(t, 30*time.Second)
+	if _, err := b.JS.Publish(ctx, protocol.PromptSubject("j1"), []byte(`{"prompt":"a red circle moving right","settings":{"seed":4}}`)); err != nil {
+		t.Fatal(err)
+	}
+	j := waitRecord(t, b, "j1", func(j *orchestrator.Job) bool { return j.Prompt != "" })
+	want := protocol.DefaultSettings()
+	want.Seed = 4
+	if j.State != protocol.StateQueued || j.Prompt != "a red circle moving right" || j.Settings != want {
+		t.Fatalf("record %+v", j)
+	}
+	evs := events(t, store, "j1")
+	if len(evs) != 1 || evs[0].Kind != protocol.EventSubmitted || evs[0].Settings == nil || *evs[0].Settings != want {
+		t.Fatalf("events %+v", evs)
+	}
+	// A second prompt on the subject is refused by the server and makes no
+	// second job; Submit with the same id says so.
+	if _, err := b.JS.Publish(ctx, protocol.PromptSubject("j1"), []byte(`{"prompt":"again"}`)); err == nil {
+		t.Fatal("second prompt accepted")
+	}
+	_, err := store.Submit(ctx, protocol.Request{Prompt: "again"}, protocol.DefaultSettings(), orchestrator.SubmitOptions{ID: "j1"})
+	if !errors.Is(err, orchestrator.ErrJobExists) {
+		t.Fatalf("resubmit: %v", err)
+	}
+}
+
+// The queue bound holds for every publisher: the job published while
+// MaxQueue jobs wait (no textenc is serving) fails with the counts.
+func TestProjectorQueueBound(t *testing.T) {
+	_, b := bustest.Start(t, bustest.Options{Layout: bus.LayoutConfig{MaxQueue: 2}})
+	store := orchestrator.NewStore(b, bustest.Logger(t))
+	startProjector(t, store)
+	ctx := bustest.Ctx(t, 30*time.Second)
+	for _, id := range []string{"q1", "q2", "q3"} {
+		if _, err := b.JS.Publish(ctx, protocol.PromptSubject(id), []byte(`{"prompt":"p"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j := waitRecord(t, b, "q3", func(j *orchestrator.Job) bool { return j.State.Terminal() })
+	if j.State != protocol.StateFailed || j.Error != "queue full (2 waiting, limit 2)" {
+		t.Fatalf("third job: %s %q", j.State, j.Error)
+	}
+	for _, id := range []string{"q1", "q2"} {
+		if j, err := store.Get(ctx, id); err != nil || j.State != protocol.StateQueued {
+			t.Fatalf("%s: %+v %v", id, j, err)
+		}
+	}
+	// reel submit refuses synchronously.
+	_, err := store.Submit(ctx, protocol.Request{Prompt: "p"}, protocol.DefaultSettings(), orchestrator.SubmitOptions{})
+	if !errors.Is(err, orchestrator.ErrQueueFull) || !strings.Contains(err.Error(), "queue full (3 waiting, limit 2)") {
+		t.Fatalf("submit: %v", err)
+	}
+}
+
+// The first ending event in stream order decides; the record is the fold
+// of the events; cancelling an ended job names its state.
+func TestProjectorFirstEndingEventWins(t *testing.T) {
+	_, b := bustest.Start(t, bustest.Options{})
+	store := orchestrator.NewStore(b, bustest.Logger(t))
+	startProjector(t, store)
+	ctx := bustest.Ctx(t, 30*time.Second)
+	id, err := store.Submit(ctx, protocol.Request{Prompt: "p"}, protocol.DefaultSettings(), orchestrator.SubmitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	video := &protocol.VideoInfo{Object: protocol.VideoObject(id), Frames: 48}
+	for _, ev := range []protocol.Event{
+		{Job: id, Stage: protocol.StageTextEnc, Kind: protocol.EventStarted},
+		{Job: id, Stage: protocol.StageEncode, Kind: protocol.EventSucceeded, Video: video},
+		{Job: id, Stage: protocol.StageEncode, Kind: protocol.EventFailed, Error: "late"},
+	} {
+		if err := store.Record(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j := waitRecord(t, b, id, func(j *orchestrator.Job) bool { return j.State.Terminal() && j.Prompt != "" })
+	if j.State != protocol.StateSucceeded || j.Error != "" || j.Video == nil {
+		t.Fatalf("record %+v", j)
+	}
+	if err := store.Cancel(ctx, id, "user"); err == nil || !strings.Contains(err.Error(), "already succeeded") {
+		t.Fatalf("cancel: %v", err)
+	}
+	folded := orchestrator.Fold(id, events(t, store, id))
+	folded.Seq = j.Seq
+	a, _ := json.Marshal(folded)
+	c, _ := json.Marshal(j)
+	if string(a) != string(c) {
+		t.Fatalf("record disagrees with its events:\n%s\n%s", c, a)
+	}
+	// Wait reads the events: the same end.
+	w, err := store.Wait(ctx, id)
+	if err != nil || w.State != protocol.StateSucceeded {
+		t.Fatalf("wait: %+v %v", w, err)
+	}
+}

@@ -1,0 +1,73 @@
+// Package goengine serves the model stages with the built-in pure-Go engine
+// (package model): it adapts *model.Engine to the stages' role interfaces
+// (textenc.Encoder, denoise.Sampler, vaedecode.Decoder) and describes the
+// loaded model as a protocol.Manifest. It links no NATS, so handler unit
+// tests and in-process embeddings use it as stages/pipeline does.
+package goengine
+
+import (
+	"context"
+	"errors"
+
+	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/internal/mem"
+	"github.com/reel-video/reel/model"
+	"github.com/reel-video/reel/stages"
+	"github.com/reel-video/reel/stages/denoise"
+)
+
+// Engine adapts *model.Engine to the stages' consumer-side interfaces.
+type Engine struct{ e *model.Engine }
+
+// New serves the model stages with e.
+func New(e *model.Engine) Engine { return Engine{e} }
+
+// Manifest describes the loaded model (geometry as Options chose it,
+// weight sizes measured at Load).
+func (a Engine) Manifest() protocol.Manifest { return a.e.Manifest() }
+
+// MemArch is the engine's layer widths, from the config it runs, for the
+// memory estimates (internal/mem).
+func (a Engine) MemArch() mem.Arch {
+	c := a.e.Config()
+	ar := mem.Arch{DiTDim: c.DiTDim, DiTLayers: c.DiTLayers, DiTHeads: c.DiTHeads}
+	if len(c.Patch) > 0 {
+		ar.PatchSide = c.Patch[len(c.Patch)-1]
+	}
+	copy(ar.VAEChannels[:], c.VAEChannels)
+	return ar
+}
+
+// wrap makes the engine's input errors permanent: retrying cannot fix them.
+func wrap(err error) error {
+	if errors.Is(err, model.ErrInput) {
+		return stages.Permanent(err)
+	}
+	return err
+}
+
+// EncodeText encodes one prompt (textenc.Encoder).
+func (a Engine) EncodeText(ctx context.Context, prompt string) ([]float32, []bool, error) {
+	emb, err := a.e.EncodeText(ctx, prompt)
+	if err != nil {
+		return nil, nil, wrap(err)
+	}
+	return emb.Hidden, emb.Mask, nil
+}
+
+// Sample denoises a latent (denoise.Sampler).
+func (a Engine) Sample(ctx context.Context, cond, uncond denoise.Text, p denoise.Params, progress func(step, total int)) ([]float32, error) {
+	c := &model.TextEmbedding{Hidden: cond.Hidden, Mask: cond.Mask}
+	u := &model.TextEmbedding{Hidden: uncond.Hidden, Mask: uncond.Mask}
+	lat, err := a.e.Sample(ctx, c, u, model.SampleParams{Frames: p.Frames, Steps: p.Steps, Guidance: p.Guidance, Shift: p.Shift, Seed: p.Seed}, progress)
+	return lat, wrap(err)
+}
+
+// DecodeChunk decodes one latent chunk to RGB24 frames (vaedecode.Decoder).
+func (a Engine) DecodeChunk(ctx context.Context, chunk []float32) ([]byte, error) {
+	vid, err := a.e.DecodeChunk(ctx, chunk)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	return model.ToRGB24(vid), nil
+}

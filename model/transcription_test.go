@@ -74,7 +74,7 @@ func TestTranscriptionMatchesPyTorch(t *testing.T) {
 		prompt   = "a red circle moving right"
 		remix    = "a blue circle moving right"
 	)
-	win := Windowing{Frames: 48, Overlap: 16}
+	win := Windowing{Frames: 48, Overlap: 16, Anchor: DefaultAnchor}
 	noise := Noise(11, 8*8*64)
 	init := vector(t, "sample.latent") // a real latent [8, 8, 8, 8]
 	fixed := []bool{true, true, true, true, false, false, false, false}
@@ -105,6 +105,7 @@ func TestTranscriptionMatchesPyTorch(t *testing.T) {
 		"prompt": prompt, "remix_prompt": remix, "steps": strconv.Itoa(steps), "window_steps": strconv.Itoa(wsteps), "guidance": "5", "shift": "3",
 		"strength": strconv.FormatFloat(strength, 'g', -1, 64),
 		"window":   strconv.Itoa(e.Config().LatentFrames(win.Frames)), "overlap": strconv.Itoa(e.Config().LatentFrames(win.Overlap)),
+		"anchor": strconv.FormatFloat(win.Anchor, 'g', -1, 64),
 	})
 	if cerr := f.Close(); err == nil {
 		err = cerr

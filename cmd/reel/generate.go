@@ -27,6 +27,7 @@ type generateFlags struct {
 	vae      int
 	timeout  time.Duration
 	weights  weightFlags
+	engine   engineFlags
 	res      resourceFlags
 }
 
@@ -48,6 +49,7 @@ MP4 and prints its path. Ctrl-C cancels the job and shuts down cleanly.`,
 	f.settings.register(fs)
 	f.layout.register(fs)
 	f.weights.register(fs)
+	f.engine.register(fs)
 	f.res.register(fs)
 	fs.StringVarP(&f.out, "output", "o", "", "output MP4 (default ./<job id>.mp4)")
 	fs.StringVar(&f.dataDir, "data", defaultDataDir(), "data directory (JetStream store)")
@@ -89,6 +91,11 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 		return err
 	}
 	defer b.Close()
+	engs, err := f.engine.startEngines(ctx, protocol.Stages(), f.weights.opts, nil, res.RunnerDevice, log)
+	if err != nil {
+		return err
+	}
+	defer engs.Close()
 
 	// The stages stop when generate ends, whatever the outcome.
 	sctx, stopStages := context.WithCancel(context.WithoutCancel(ctx))
@@ -96,14 +103,14 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 	stagesDone := make(chan error, 1)
 	go func() {
 		stagesDone <- pipeline.Run(sctx, pipeline.Options{
-			Bus:           b,
-			Stages:        map[string]int{protocol.StageTextEnc: 1, protocol.StageDenoise: 1, protocol.StageVAEDecode: f.vae, protocol.StageEncode: 1},
-			DeadLetters:   true,
-			Output:        stages.OutputDefaults{FFmpeg: f.ffmpeg},
-			EngineOptions: f.weights.opts,
-			Resources:     res,
-			Started:       func([]*worker.Runner) { close(started) },
-			Log:           log,
+			Bus:         b,
+			Stages:      map[string]int{protocol.StageTextEnc: 1, protocol.StageDenoise: 1, protocol.StageVAEDecode: f.vae, protocol.StageEncode: 1},
+			DeadLetters: true,
+			Output:      stages.OutputDefaults{FFmpeg: f.ffmpeg},
+			Engines:     engs,
+			Resources:   res,
+			Started:     func([]*worker.Runner) { close(started) },
+			Log:         log,
 		})
 	}()
 	defer func() {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -23,6 +25,7 @@ type serverFlags struct {
 	replicas string
 	encode   encodeFlags
 	weights  weightFlags
+	engine   engineFlags
 	res      resourceFlags
 	api      apiFlags
 	metrics  metricsFlags
@@ -60,6 +63,7 @@ API (OpenAI Videos shape) and web UI listen on --api.`,
 	f.encode.register(fs)
 	f.layout.register(fs)
 	f.weights.register(fs)
+	f.engine.register(fs)
 	f.res.register(fs)
 	f.api.register(fs, "127.0.0.1:8080")
 	f.metrics.register(fs)
@@ -113,7 +117,12 @@ func runServer(ctx context.Context, a *app, f *serverFlags, cmd *cobra.Command) 
 	}
 	log.Info().Str("url", srv.ClientURL()).Str("data", f.srv.DataDir).Msg("reel server ready")
 	fmt.Fprintln(cmd.OutOrStdout(), srv.ClientURL())
-	engine := pipeline.GoEngine(eng)
+	// The stages' engines: the Go engine loaded above, or runners.
+	engs, err := f.engine.startEngines(ctx, slices.Collect(maps.Keys(reps)), f.weights.opts, eng, res.RunnerDevice, log)
+	if err != nil {
+		return err
+	}
+	defer engs.Close()
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	m := metrics.New()
@@ -140,7 +149,7 @@ func runServer(ctx context.Context, a *app, f *serverFlags, cmd *cobra.Command) 
 		})
 	}
 	err = pipeline.Run(ctx, pipeline.Options{
-		Bus: b, Stages: reps, DeadLetters: true, Output: f.encode.o, Engine: engine, Log: log, Resources: res,
+		Bus: b, Stages: reps, DeadLetters: true, Output: f.encode.o, Engines: engs, Log: log, Resources: res,
 		Middleware: []stages.Middleware{m.Middleware()},
 		Started: func(rs []*worker.Runner) {
 			for _, r := range rs {

@@ -59,6 +59,10 @@ const (
 // --nats nor REEL_NATS names one.
 const DefaultNATSURL = "nats://127.0.0.1:4222"
 
+// DefaultPython is the interpreter of the bundled PyTorch runner when
+// neither --python nor REEL_PYTHON names one.
+const DefaultPython = "python3"
+
 // DefaultLoadJobs is the load test's job count without REEL_LOAD_JOBS.
 const DefaultLoadJobs = 200
 
@@ -92,7 +96,7 @@ func Vars() []Var {
 		{XDGDataHome, "~/.local/share", "generate, server", "default data directory $XDG_DATA_HOME/reel (an absolute path; else ignored)", Runtime},
 		{CUDAVisible, "all devices", "stage, gpus", "which GPUs a stage may see; --gpu N indexes the visible ones", Runtime},
 		{GoMemLimitVar, "none", "every process", "Go memory limit; also caps the default --mem-budget; when set, a vaedecode process keeps it instead of sizing its own", Runtime},
-		{Python, "python3", "the bundled PyTorch runner (runner.TorchCommand)", "its Python interpreter when the caller names none", Runtime},
+		{Python, DefaultPython, "generate, server, stage", "default --python: the interpreter of the PyTorch runner (--engine torch)", Runtime},
 		{NATSUser, "none", "every client and stage command", "default --nats-user (credentials stay off the command line)", Runtime},
 		{NATSPassword, "none", "every client and stage command", "default --nats-password", Runtime},
 		{NATSToken, "none", "every client and stage command", "default --nats-token", Runtime},
@@ -161,6 +165,14 @@ func NATSURL() string {
 		return u
 	}
 	return DefaultNATSURL
+}
+
+// PythonInterpreter is REEL_PYTHON, else DefaultPython.
+func PythonInterpreter() string {
+	if p := String(Python); p != "" {
+		return p
+	}
+	return DefaultPython
 }
 
 // DataHome is XDG_DATA_HOME when it is an absolute path, else "".

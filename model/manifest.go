@@ -13,11 +13,12 @@ const (
 	// (reel_tiny.py train --chunks 3): 48 frames, 12 latent frames. Longer
 	// videos are sampled as windows of this length (SampleWindows).
 	trainedWindowFrames = 3 * framesPerChunk
-	// maxFrames bounds a job: 48 chunks, 96 s at 8 fps. Windowed sampling
-	// keeps memory flat in the length; this bounds time.
-	maxFrames   = 768
-	maxSteps    = 200
-	maxGuidance = 100
+	// The engine serves everything the wire protocol lets a job ask for:
+	// windowed sampling keeps memory flat in the length, so the limits are
+	// the protocol's (which bound time), not the model's.
+	maxFrames   = protocol.MaxFrames
+	maxSteps    = protocol.MaxSteps
+	maxGuidance = protocol.MaxGuidance
 )
 
 // manifestFacts are the parts of the Manifest that only loading knows.

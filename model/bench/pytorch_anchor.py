@@ -10,6 +10,8 @@ careful user would run it on this 2-core CPU, so the comparison is fair.
   (as the Go engine does), not the two forwards of reel_tiny.sample.
 - VAE decoder: every Conv3d through oneDNN (torch.mkldnn_convolution; PyTorch's own
   heuristic picks its slow im2col path at batch 1) with 2 torch threads.
+- anchors.sh also sets OMP_WAIT_POLICY=PASSIVE: on this shared machine OpenMP's default
+  busy-waiting made the VAE 10-40x slower whenever other jobs ran.
 
 usage: /usr/bin/python3 pytorch_anchor.py {generate,dit,vae} [--runs N] [--refmodel DIR]
 Prints one line per run and, last, one JSON line {"what":..., "runs":[seconds...]}

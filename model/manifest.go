@@ -36,7 +36,7 @@ func (e *Engine) Manifest() protocol.Manifest {
 	if c.Width != e.ckpt.Width || c.Height != e.ckpt.Height {
 		id = fmt.Sprintf("%s@%dx%d", c.Name, c.Width, c.Height)
 	}
-	f := e.manifest
+	f, win := e.manifest, e.DefaultWindowing()
 	return protocol.Manifest{
 		Model:                id,
 		Checkpoint:           c.Name,
@@ -52,8 +52,8 @@ func (e *Engine) Manifest() protocol.Manifest {
 		TextLength:           c.TextMaxLen,
 		TextDim:              c.TextDim,
 		MaxFrames:            maxFrames,
-		WindowFrames:         trainedWindowFrames,
-		OverlapFrames:        c.FramesPerChunk,
+		WindowFrames:         win.Frames,
+		OverlapFrames:        win.Overlap,
 		MaxSteps:             maxSteps,
 		MaxGuidance:          maxGuidance,
 		Defaults:             protocol.ManifestDefaults{Frames: d.Frames, Steps: d.Steps, Guidance: d.Guidance, Shift: d.Shift},

@@ -16,10 +16,27 @@ type Windowing struct {
 
 // DefaultWindowing is the model's choice, the Manifest's WindowFrames and
 // OverlapFrames: the trained length (48 frames for reel-tiny) overlapping
-// by one chunk.
+// by two chunks. One chunk of context (16 frames) was measured to leave a
+// visible seam ("a red circle moving right", 10 steps, seeds 1 and 2: the
+// object jumps 4.7–6.6 px where a window's new frames begin); two remove it
+// (the continuity test in stages/pipeline), at twice the DiT work per new
+// frame.
 func (e *Engine) DefaultWindowing() Windowing {
-	return Windowing{Frames: trainedWindowFrames, Overlap: e.cfg.FramesPerChunk}
+	return Windowing{Frames: trainedWindowFrames, Overlap: 2 * e.cfg.FramesPerChunk}
 }
+
+// continuationStrength is the sigma at which a window whose first frames
+// are known starts its other frames: from the last known frame, held,
+// blended with the noise (x = 0.1·known + 0.9·ε), instead of from pure
+// noise. Replacing the known frames by their noised version alone couples
+// too weakly: at the high sigmas where the background and the object's
+// place are decided the known frames are mostly noise, and reel-tiny
+// measurably restarted its clip at every window (the object jumping back
+// 25 px, the background turning from white to black). Starting the new
+// frames near the last known one keeps what is there; 0.9 left the motion
+// free to continue (0.8 kept seams of 3–4× the median frame difference,
+// 0.95 let the object jump again).
+const continuationStrength = 0.9
 
 // WindowProgress reports one finished step: step Step of Steps of window
 // Window of Windows (both counted from 1).
@@ -84,6 +101,13 @@ func (e *Engine) checkWindowing(w Windowing) (Windowing, error) {
 //     continue the previous window's motion, and the overlap is not
 //     re-emitted. p.Guide applies to the whole video: its Fixed frames are
 //     known in every window covering them, its Init is sliced per window.
+//   - A window whose first latent frame is known and that has no Init (or
+//     an Init at strength 1, which ignores it) starts its other frames from
+//     the nearest earlier known frame at sigma continuationStrength: Guide
+//     Init with every unknown frame a copy of the last known frame before
+//     it, Strength 0.9 (so it runs the schedule's steps below 0.9). This
+//     holds for every window after the first, and for the first when
+//     p.Guide fixes its start (an extension).
 //
 // Beyond one window's DiT buffers, memory is the noise and two windows'
 // latents (2 KB per latent frame at 64×64).
@@ -109,9 +133,8 @@ func (e *Engine) SampleWindows(ctx context.Context, cond, uncond *TextEmbedding,
 	n := latentChannels * l * plane
 	eps, x, prev := make([]float32, n), make([]float32, n), make([]float32, n)
 	g := &Guide{Known: make([]float32, n), Fixed: make([]bool, l)}
-	if p.Guide != nil && p.Guide.Init != nil {
-		g.Init, g.Strength = make([]float32, n), p.Guide.Strength
-	}
+	init := make([]float32, n)
+	remix := p.Guide != nil && p.Guide.Init != nil && p.Guide.Strength < 1
 	for k, wk := range ws {
 		frames := func(dst, src []float32) { sliceFrames(dst, src, t, wk.start, l, plane) }
 		frames(eps, noise)
@@ -126,8 +149,15 @@ func (e *Engine) SampleWindows(ctx context.Context, cond, uncond *TextEmbedding,
 			// The overlap: frames [start, done) of the previous window.
 			sliceFrames(g.Known, prev, l, wk.start-ws[k-1].start, wk.done-wk.start, plane)
 		}
-		if g.Init != nil {
-			frames(g.Init, p.Guide.Init)
+		switch {
+		case remix:
+			frames(init, p.Guide.Init)
+			g.Init, g.Strength = init, p.Guide.Strength
+		case g.Fixed[0]:
+			holdKnown(init, g.Known, g.Fixed, plane)
+			g.Init, g.Strength = init, continuationStrength
+		default:
+			g.Init, g.Strength = nil, 0
 		}
 		var stepped func(step, total int)
 		if progress != nil {
@@ -149,6 +179,21 @@ func (e *Engine) SampleWindows(ctx context.Context, cond, uncond *TextEmbedding,
 		x, prev = prev, x
 	}
 	return nil
+}
+
+// holdKnown sets dst [C, T, plane] to known at the fixed frames and, at
+// every other frame, to the last fixed frame before it (fixed[0] is set).
+func holdKnown(dst, known []float32, fixed []bool, plane int) {
+	t := len(fixed)
+	for c := 0; c < latentChannels; c++ {
+		src := 0
+		for f, on := range fixed {
+			if on {
+				src = f
+			}
+			copy(dst[(c*t+f)*plane:(c*t+f+1)*plane], known[(c*t+src)*plane:(c*t+src+1)*plane])
+		}
+	}
 }
 
 // sliceFrames copies latent frames [start, start+n) of src [C, t, plane]

@@ -24,13 +24,13 @@ func New(e *model.Engine) Engine { return Engine{e} }
 // Manifest describes the loaded model.
 func (a Engine) Manifest() protocol.Manifest {
 	c := a.e.Config()
-	d := model.DefaultSampleParams()
+	d, w := model.DefaultSampleParams(), a.e.DefaultWindowing()
 	return protocol.Manifest{
 		Model: c.Name, Checkpoint: c.Name,
 		LatentChannels: c.LatentChannels, LatentHeight: c.Height / c.SpatialCompression, LatentWidth: c.Width / c.SpatialCompression,
 		LatentFramesPerChunk: c.LatentFramesPerChunk, FramesPerChunk: c.FramesPerChunk,
 		Width: c.Width, Height: c.Height, FPS: c.FPS, TextLength: c.TextMaxLen, TextDim: c.TextDim,
-		MaxFrames: protocol.MaxFrames, WindowFrames: 3 * c.FramesPerChunk, OverlapFrames: c.FramesPerChunk,
+		MaxFrames: protocol.MaxFrames, WindowFrames: w.Frames, OverlapFrames: w.Overlap,
 		MaxSteps: protocol.MaxSteps, MaxGuidance: protocol.MaxGuidance, FP8: a.e.DiTFP8(),
 		Defaults: protocol.ManifestDefaults{Frames: d.Frames, Steps: d.Steps, Guidance: d.Guidance, Shift: d.Shift},
 	}

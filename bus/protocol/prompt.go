@@ -242,8 +242,8 @@ func (f *fields) settings(s *Settings) {
 		if v, ok := src.int("chunks"); ok {
 			s.Source.Chunks = int(v)
 		}
-		if v, ok := src.int("known"); ok {
-			s.Source.Known = int(v)
+		if v, ok := src.int("latents"); ok {
+			s.Source.Latents = int(v)
 		}
 		s.Source.Strength, _ = src.float("strength")
 	}

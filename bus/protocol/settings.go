@@ -72,10 +72,12 @@ type Source struct {
 	// are the parent's frames, copied; its denoise generates chunks
 	// [Chunks, Frames/16). A remix has the parent's length: Chunks = Frames/16.
 	Chunks int `msgpack:"chunks" json:"chunks"`
-	// Known (extension) is how many of the parent's latent chunks, ending
-	// at chunk Chunks−1, the new frames continue from (reel.latent.<job>.<i>,
-	// Chunks−Known ≤ i < Chunks).
-	Known int `msgpack:"known,omitempty" json:"known,omitempty"`
+	// Latents (extension) is how many of the parent's latent chunks, ending
+	// at chunk Chunks−1, are on the parent's own subjects
+	// (reel.latent.<job>.<i>, Chunks−Latents ≤ i < Chunks): all of them
+	// unless the parent is itself an extension. The new frames continue
+	// from the last min(Latents, overlap) of them, the overlap in chunks.
+	Latents int `msgpack:"latents,omitempty" json:"latents,omitempty"`
 	// Strength (remix) is s in (0, 1]: sampling starts at sigma s from the
 	// parent's latent; 1 is a fresh generation.
 	Strength float64 `msgpack:"strength,omitempty" json:"strength,omitempty"`
@@ -94,8 +96,8 @@ func (src *Source) validate(chunks int) error {
 		switch {
 		case src.Chunks < 1 || src.Chunks >= chunks:
 			return bad("chunks", "%d: an extension of %d chunks continues a parent of 1..%d", src.Chunks, chunks, chunks-1)
-		case src.Known < 1 || src.Known > src.Chunks:
-			return bad("known", "%d is outside 1..%d (the parent's chunks)", src.Known, src.Chunks)
+		case src.Latents < 1 || src.Latents > src.Chunks:
+			return bad("latents", "%d is outside 1..%d (the parent's chunks)", src.Latents, src.Chunks)
 		case src.Strength != 0:
 			return bad("strength", "is for a remix, not an extension")
 		}
@@ -105,8 +107,8 @@ func (src *Source) validate(chunks int) error {
 			return bad("chunks", "%d: a remix has its parent's length (%d chunks)", src.Chunks, chunks)
 		case math.IsNaN(src.Strength) || src.Strength <= 0 || src.Strength > 1:
 			return bad("strength", "%v is outside (0, 1]", src.Strength)
-		case src.Known != 0:
-			return bad("known", "is for an extension, not a remix")
+		case src.Latents != 0:
+			return bad("latents", "is for an extension, not a remix")
 		}
 	default:
 		return bad("kind", "%q is neither %q nor %q", src.Kind, SourceExtend, SourceRemix)

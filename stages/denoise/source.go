@@ -17,16 +17,18 @@ func (h *Handler) source(ctx context.Context, d stages.Delivery, src *protocol.S
 	plane := h.cfg.Height * h.cfg.Width
 	switch src.Kind {
 	case protocol.SourceExtend:
-		// The known chunks, then the new ones: (Known + count − Chunks)
-		// chunks, of which the first Known are the parent's.
-		from := src.Chunks - src.Known
+		// The known chunks, then the new ones: (known + count − Chunks)
+		// chunks, of which the first known are the parent's last, as
+		// many as a window's overlap (at least one).
+		known := min(src.Latents, max(p.OverlapFrames/protocol.FramesPerChunk, 1))
+		from := src.Chunks - known
 		chunks, err := h.parentLatents(ctx, d, src.Job, from, src.Chunks)
 		if err != nil {
 			return 0, 0, err
 		}
 		p.Prefix = Join(chunks, h.cfg.Channels, f, plane)
-		p.Frames = (src.Known + count - src.Chunks) * protocol.FramesPerChunk
-		return from, src.Known, nil
+		p.Frames = (known + count - src.Chunks) * protocol.FramesPerChunk
+		return from, known, nil
 	case protocol.SourceRemix:
 		chunks, err := h.parentLatents(ctx, d, src.Job, 0, count)
 		if err != nil {

@@ -154,12 +154,15 @@ const (
 	// errCodeDuplicateInProcess is JSStreamDuplicateMessageConflict (server
 	// 2.11+): a message with the same Nats-Msg-Id is still being stored.
 	errCodeDuplicateInProcess jetstream.ErrorCode = 10158
-	inProcessRetries                              = 5 // 20 ms doubling: 620 ms in all
 	// errCodeStoreFailed is JSStreamStoreFailedF, the generic "could not
 	// store" code; perSubjectLimit is its description when the per-subject
 	// limit refused the message (nats-server's ErrMaxMsgsPerSubject).
 	errCodeStoreFailed jetstream.ErrorCode = 10077
-	perSubjectLimit                        = "maximum messages per subject exceeded"
+)
+
+const (
+	inProcessRetries = 5 // 20 ms doubling: 620 ms in all
+	perSubjectLimit  = "maximum messages per subject exceeded"
 )
 
 func (b *Bus) claim(ctx context.Context, subject string, env *protocol.Envelope) error {

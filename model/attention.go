@@ -8,12 +8,14 @@ type attnJob struct {
 	p            kernels.AttnParams
 }
 
-// attention runs the jobs one after another with scratch s: kernels'
-// Attention already spreads (head, query block) units over the cores, and
-// measured side by side, splitting the heads across goroutines here as well
-// gained nothing.
+// attention runs the jobs (the sequences of a batch) with scratch s as one
+// parallel loop over every (sequence, head) item, so the cores balance
+// across the sequences instead of waiting for each other at the end of
+// every sequence.
 func attention(s *kernels.AttnScratch, jobs []attnJob) {
-	for _, j := range jobs {
-		s.Attention(j.out, j.q, j.k, j.v, j.p)
+	calls := make([]kernels.AttnCall, len(jobs))
+	for i, j := range jobs {
+		calls[i] = kernels.AttnCall{Out: j.out, Q: j.q, K: j.k, V: j.v, P: j.p}
 	}
+	s.Batch(calls)
 }

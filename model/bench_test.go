@@ -48,9 +48,9 @@ func BenchmarkDecodeChunk(b *testing.B) {
 	}
 }
 
-// BenchmarkGenerate48 is the whole generation that model/bench/run.sh
-// compares with PyTorch: encode prompt and negative, 30 guided steps,
-// decode 3 chunks to RGB.
+// BenchmarkGenerate48 is the whole generation that reel bench times and
+// model/bench/anchors.sh compares with PyTorch: encode prompt and negative,
+// 30 guided steps, decode 3 chunks to RGB.
 func BenchmarkGenerate48(b *testing.B) {
 	e, err := fp8Engine()
 	if err != nil {

@@ -196,11 +196,7 @@ func modulate(y, x []float32, rows, d int, scale, shift []float32, eps float32) 
 		copy(y[r0*d:r1*d], x[r0*d:r1*d])
 		kernels.LayerNorm(y[r0*d:], r1-r0, d, nil, nil, eps)
 		for r := r0; r < r1; r++ {
-			row := y[r*d : (r+1)*d]
-			sc, sh := scale[:len(row)], shift[:len(row)]
-			for i := range row {
-				row[i] = float32(row[i]*(1+sc[i])) + sh[i]
-			}
+			kernels.ScaleShift(y[r*d:(r+1)*d], scale, shift)
 		}
 	})
 }

@@ -99,11 +99,3 @@ func (e *textEncoder) encode(ids []int, mask []bool) []float32 {
 	kernels.LayerNorm(x, n, d, e.lnW, e.lnB, eps)
 	return x
 }
-
-// addInto does x += y elementwise.
-func addInto(x, y []float32) {
-	y = y[:len(x)]
-	for i := range x {
-		x[i] += y[i]
-	}
-}

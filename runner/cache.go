@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/reel-video/reel/internal/envconfig"
 	"github.com/reel-video/reel/model/weights"
 	torchsrc "github.com/reel-video/reel/runner/torch"
 )
@@ -90,7 +91,7 @@ type TorchOptions struct {
 func TorchCommand(o TorchOptions) ([]string, error) {
 	python := o.Python
 	if python == "" {
-		python = os.Getenv("REEL_PYTHON")
+		python = envconfig.String(envconfig.Python)
 	}
 	if python == "" {
 		python = "python3"

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/reel-video/reel/internal/envconfig"
 	"github.com/reel-video/reel/model"
 	"github.com/reel-video/reel/runner"
 )
@@ -28,7 +29,7 @@ func needPython(t *testing.T, modules string) {
 		return
 	}
 	msg := python + " cannot import " + modules + ": " + string(out)
-	if os.Getenv("REEL_VIDEO_REQUIRE_TOOLS") == "1" {
+	if envconfig.Bool(envconfig.VideoRequireTools) {
 		t.Fatal(msg)
 	}
 	t.Skip(msg)

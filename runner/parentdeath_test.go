@@ -14,13 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reel-video/reel/internal/envconfig"
 	"github.com/reel-video/reel/runner"
 )
 
 // TestMain lets the test binary double as a stage process that starts a
 // runner and waits forever (REEL_RUNNER_TEST_STAGE names the script).
 func TestMain(m *testing.M) {
-	if script := os.Getenv("REEL_RUNNER_TEST_STAGE"); script != "" {
+	if script := envconfig.String(envconfig.RunnerTestStage); script != "" {
 		e, err := runner.Start(context.Background(), runner.Config{Command: []string{python, script}})
 		if err != nil {
 			fmt.Println("error", err)
@@ -40,7 +41,7 @@ func TestRunnerDiesWithStage(t *testing.T) {
 	// the parent-death signal (not EOF on stdin) can end it.
 	script := writeScript(t, "deaf.py", strings.Replace(hungRunner, "req = read()\nprint(", "print(", 1))
 	stage := exec.Command(os.Args[0], "-test.run=^$")
-	stage.Env = append(os.Environ(), "REEL_RUNNER_TEST_STAGE="+script)
+	stage.Env = append(os.Environ(), envconfig.RunnerTestStage+"="+script)
 	out, err := stage.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

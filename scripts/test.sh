@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # The project's test command (README quick start, CI). Installs what the tests
 # need when it is missing and this user can (ffmpeg for ffprobe checks,
-# chromium for the browser playback test, the Node conformance client's npm
-# packages, the stock nats CLI), then runs every test.
+# chromium for the browser playback test, Debian's PyTorch for the torch
+# runner, the Node conformance client's npm packages, the stock nats CLI, the
+# staticcheck linter), then runs every check and test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium)
+# The PyTorch runner (runner/torch) and the reference transcription tests run
+# Debian's torch under /usr/bin/python3.
+/usr/bin/python3 -c 'import torch, numpy, msgpack' >/dev/null 2>&1 || need+=(python3-torch python3-numpy python3-msgpack)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing ${need[*]} (apt-get)"
@@ -35,6 +39,11 @@ fi
 
 go vet ./...
 go vet -tags purego ./model/kernels/
+# go.mod lists exactly what the code imports, and the linter is clean.
+go mod tidy -diff
+staticcheck="${XDG_CACHE_HOME:-$HOME/.cache}/reel/staticcheck-$(cat scripts/staticcheck.version)"
+[ -x "$staticcheck/staticcheck" ] || GOBIN="$staticcheck" go install "honnef.co/go/tools/cmd/staticcheck@$(cat scripts/staticcheck.version)"
+"$staticcheck/staticcheck" ./...
 go test -count=1 -timeout 40m ./...
 # The pure-Go kernel fallback is a separate build; test it too.
 go test -count=1 -tags purego ./model/kernels/

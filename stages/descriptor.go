@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/internal/mem"
 )
 
 // Descriptor declares one stage, once, in the stage's own package: its place
@@ -18,6 +19,10 @@ type Descriptor struct {
 	New func(Deps) (Handler, error)
 	// ReplaySettings are the settings a replay from this stage may change.
 	ReplaySettings []string
+	// Estimate is the memory one message of this stage needs, from the
+	// model's manifest and the job's settings (internal/mem); admission
+	// weighs it against the process's budget before the handler runs.
+	Estimate func(e mem.Estimator, m protocol.Manifest, s protocol.Settings) mem.Estimate
 }
 
 // Deps is what a handler is built from.

@@ -5,6 +5,6 @@
 //
 // It links no NATS: handlers (stages/textenc, denoise, vaedecode, encode)
 // depend only on this package and bus/protocol, so each can be unit-tested
-// with stagetest's in-memory Delivery and served by stages/worker over
+// on stages/stagemem's in-memory Delivery and served by stages/worker over
 // JetStream (or by another transport) unchanged.
 package stages

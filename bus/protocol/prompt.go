@@ -220,6 +220,9 @@ func (f *fields) settings(s *Settings) {
 	if v, ok := f.int("fps"); ok {
 		s.FPS = int(v)
 	}
+	if v, ok := f.string("model"); ok {
+		s.Model = v
+	}
 	if v, ok := f.string("codec"); ok {
 		s.Codec = v
 	}

@@ -35,6 +35,9 @@ type Settings struct {
 	Guidance float64 `msgpack:"guidance" json:"guidance"`
 	Shift    float64 `msgpack:"shift" json:"shift"`
 	Seed     int64   `msgpack:"seed" json:"seed"`
+	// Model names the model the job runs on (a Manifest.Model); empty
+	// means the one served, which the first stage writes in.
+	Model string `msgpack:"model,omitempty" json:"model,omitempty"`
 
 	// Output settings; zero means the encode stage's default.
 	FPS       int      `msgpack:"fps,omitempty" json:"fps,omitempty"`

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/reel-video/reel/bus/bustest"
+	"github.com/reel-video/reel/internal/envconfig"
 )
 
 // nodeResult is one line of conformance/node/client.mjs.
@@ -42,7 +43,7 @@ func TestNodeConformanceClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(clientDir, "node_modules", "nats")); err != nil {
-		if os.Getenv("REEL_VIDEO_REQUIRE_TOOLS") == "1" {
+		if envconfig.Bool(envconfig.VideoRequireTools) {
 			t.Fatalf("conformance/node has no node_modules: run npm ci there (scripts/test.sh does)")
 		}
 		t.Skip("conformance/node has no node_modules: run npm ci there (scripts/test.sh does)")

@@ -27,6 +27,7 @@ type generateFlags struct {
 	vae      int
 	timeout  time.Duration
 	weights  weightFlags
+	res      resourceFlags
 }
 
 func newGenerateCommand(a *app) *cobra.Command {
@@ -47,6 +48,7 @@ MP4 and prints its path. Ctrl-C cancels the job and shuts down cleanly.`,
 	f.settings.register(fs)
 	f.layout.register(fs)
 	f.weights.register(fs)
+	f.res.register(fs)
 	fs.StringVarP(&f.out, "output", "o", "", "output MP4 (default ./<job id>.mp4)")
 	fs.StringVar(&f.dataDir, "data", defaultDataDir(), "data directory (JetStream store)")
 	fs.StringVar(&f.ffmpeg, "ffmpeg", "", `ffmpeg binary ("" = PATH, "none" = pure-Go encoder)`)
@@ -67,6 +69,11 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 	if a.logLevel == "info" {
 		log = log.Level(zerolog.WarnLevel) // the progress display says what happens
 	}
+	res, closeRes, err := f.res.setup(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer closeRes()
 	srv, err := bus.StartServer(bus.ServerConfig{DataDir: f.dataDir, DontListen: true}, log)
 	if err != nil {
 		if errors.Is(err, bus.ErrStoreLocked) {
@@ -94,6 +101,7 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 			DeadLetters:   true,
 			Output:        stages.OutputDefaults{FFmpeg: f.ffmpeg},
 			EngineOptions: f.weights.opts,
+			Resources:     res,
 			Started:       func([]*worker.Runner) { close(started) },
 			Log:           log,
 		})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/reel-video/reel/bus/bustest"
+	"github.com/reel-video/reel/internal/envconfig"
 )
 
 // natsCLI is the stock nats CLI (github.com/nats-io/natscli): the one on
@@ -36,7 +37,7 @@ func natsCLI(t *testing.T) string {
 	cmd := exec.Command("go", "install", "github.com/nats-io/natscli/nats@"+version)
 	cmd.Env = append(os.Environ(), "GOBIN="+gobin)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		if os.Getenv("REEL_VIDEO_REQUIRE_TOOLS") == "1" {
+		if envconfig.Bool(envconfig.VideoRequireTools) {
 			t.Fatalf("go install natscli %s: %v\n%s", version, err, out)
 		}
 		t.Skipf("no nats CLI, and go install failed (offline?): %v", err)

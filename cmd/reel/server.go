@@ -17,6 +17,7 @@ type serverFlags struct {
 	replicas string
 	encode   encodeFlags
 	weights  weightFlags
+	res      resourceFlags
 }
 
 func newServerCommand(a *app) *cobra.Command {
@@ -49,6 +50,7 @@ runs stages in this process, e.g. --replicas textenc=1,denoise=1,vaedecode=3,enc
 	f.encode.register(fs)
 	f.layout.register(fs)
 	f.weights.register(fs)
+	f.res.register(fs)
 	return cmd
 }
 
@@ -76,10 +78,19 @@ func runServer(ctx context.Context, a *app, f *serverFlags, cmd *cobra.Command) 
 		return err
 	}
 	defer b.Close()
+	var res pipeline.Resources
+	if len(reps) > 0 {
+		r, closeRes, err := f.res.setup(ctx, log)
+		if err != nil {
+			return err
+		}
+		defer closeRes()
+		res = r
+	}
 	log.Info().Str("url", srv.ClientURL()).Str("data", f.srv.DataDir).Msg("reel server ready")
 	fmt.Fprintln(cmd.OutOrStdout(), srv.ClientURL())
 	err = pipeline.Run(ctx, pipeline.Options{
-		Bus: b, Stages: reps, DeadLetters: true, Output: f.encode.o, EngineOptions: f.weights.opts, Log: log,
+		Bus: b, Stages: reps, DeadLetters: true, Output: f.encode.o, EngineOptions: f.weights.opts, Log: log, Resources: res,
 		Started: func(rs []*worker.Runner) {
 			for _, r := range rs {
 				log.Info().Str("worker", r.Worker()).Msg("stage started")

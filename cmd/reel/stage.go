@@ -86,21 +86,20 @@ func runStage(ctx context.Context, a *app, f *stageFlags, stage string, cmd *cob
 	default:
 		return fmt.Errorf("--fault %q: want hang", f.fault)
 	}
+	res, closeRes, err := f.res.setup(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer closeRes()
 	var eng *model.Engine
 	if stage != protocol.StageEncode {
 		if eng, err = model.Load(f.weights.opts); err != nil {
 			return fmt.Errorf("load model: %w", err)
 		}
 	}
-	res, err := f.res.setup(ctx, b, stage, f.concurrency, eng != nil && eng.DiTFP8(), log)
-	if err != nil {
-		return err
-	}
-	defer res.close()
 	return pipeline.Run(ctx, pipeline.Options{
 		Bus: b, Stages: map[string]int{stage: f.concurrency}, DeadLetters: f.deadLetters, Engine: engineOf(eng),
-		Output: encodeOpts, Log: log, Middleware: mw,
-		Admit: res.admit, Describe: res.describe,
+		Output: encodeOpts, Log: log, Middleware: mw, Resources: res,
 	})
 }
 

@@ -18,6 +18,11 @@ func (w *weightFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&w.opts.DiTPath, "dit", envconfig.String(envconfig.DiT), "DiT safetensors (FP8 from 'reel quantize', or BF16/F32); default the built-in FP8 DiT (env REEL_DIT)")
 	fs.StringVar(&w.opts.TextPath, "text-encoder", envconfig.String(envconfig.TextEncoder), "text encoder safetensors; default built in (env REEL_TEXT_ENCODER)")
 	fs.StringVar(&w.opts.VAEPath, "vae", envconfig.String(envconfig.VAE), "VAE decoder safetensors; default built in (env REEL_VAE)")
+	// The same weights at another frame size are another model
+	// ("reel-tiny@96x64"): jobs name it in settings.model.
+	fs.IntVar(&w.opts.Width, "width", 0, "frame width in pixels, a multiple of 16 (default: the checkpoint's)")
+	fs.IntVar(&w.opts.Height, "height", 0, "frame height in pixels, a multiple of 16 (default: the checkpoint's)")
+	fs.IntVar(&w.opts.FPS, "model-fps", 0, "the model's frame rate, the default of every job it serves (default: the checkpoint's)")
 }
 
 func newQuantizeCommand() *cobra.Command {

@@ -26,6 +26,7 @@ const (
 	XDGDataHome   = "XDG_DATA_HOME"
 	CUDAVisible   = "CUDA_VISIBLE_DEVICES"
 	GoMemLimitVar = "GOMEMLIMIT"
+	Python        = "REEL_PYTHON"
 
 	// Read by tests only.
 	TestLog           = "REEL_TEST_LOG"
@@ -43,6 +44,7 @@ const (
 	GPUProbeTest     = "REEL_GPU_PROBE_TEST"
 	VideoCrashHelper = "REEL_VIDEO_CRASH_HELPER"
 	VideoCrashDir    = "REEL_VIDEO_CRASH_DIR"
+	RunnerTestStage  = "REEL_RUNNER_TEST_STAGE"
 )
 
 // DefaultNATSURL is the server a client or stage reaches when neither
@@ -82,8 +84,9 @@ func Vars() []Var {
 		{XDGDataHome, "~/.local/share", "generate, server", "default data directory $XDG_DATA_HOME/reel (an absolute path; else ignored)", Runtime},
 		{CUDAVisible, "all devices", "stage, gpus", "which GPUs a stage may see; --gpu N indexes the visible ones", Runtime},
 		{GoMemLimitVar, "none", "every process", "Go memory limit; also caps the default --mem-budget; when set, a vaedecode process keeps it instead of sizing its own", Runtime},
+		{Python, "python3", "the bundled PyTorch runner (runner.TorchCommand)", "its Python interpreter when the caller names none", Runtime},
 		{TestLog, "off", "tests", "1: tests log through t.Log instead of staying silent", Test},
-		{VideoRequireTools, "off", "tests", "1: a missing ffmpeg/ffprobe/chromium fails the video tests instead of skipping them (CI sets it)", Test},
+		{VideoRequireTools, "off", "tests", "1: a missing tool (ffmpeg, ffprobe, chromium, torch, the Node client's modules) fails its tests instead of skipping them (CI sets it)", Test},
 		{Chromium, "/usr/bin/chromium, then chromium or chromium-browser on PATH", "tests", "the browser binary for the playback test", Test},
 		{GPULive, "off", "tests", "1: run the NVML test against the real driver", Test},
 		{MemBench, "off", "tests", "1: run the VAE memory benchmark (BENCHMARKS.md)", Test},
@@ -95,6 +98,7 @@ func Vars() []Var {
 		{GPUProbeTest, "", "internal/gpu tests", "the behaviour of a re-executed GPU probe child", Child},
 		{VideoCrashHelper, "", "stages/encode/video tests", "1: the re-executed child crashes mid-encode", Child},
 		{VideoCrashDir, "", "stages/encode/video tests", "where the crashing child writes", Child},
+		{RunnerTestStage, "", "runner tests", "the script a re-executed stage child starts a runner with", Child},
 	}
 }
 

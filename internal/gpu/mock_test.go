@@ -47,14 +47,6 @@ func fill(s *server.Server) box {
 	return b
 }
 
-func (b box) uuids() []string {
-	out := make([]string, len(b.devs))
-	for i, d := range b.devs {
-		out[i] = d.UUID
-	}
-	return out
-}
-
 // dgxh100NewWith builds an H100 box with no GPUs: the driver answers, but
 // reports zero devices.
 func dgxh100NewWith() *server.Server { return dgxh100.NewWithGPUs() }

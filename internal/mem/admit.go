@@ -41,31 +41,26 @@ func Check(est Estimate, budget, held, largest int64) error {
 	return nil
 }
 
-// Gate applies Check for a worker that runs several requests at once, and
+// Gate applies Check for a process that runs several requests at once, and
 // keeps count of what the admitted ones hold. Safe for concurrent use.
 type Gate struct {
-	budget  int64
-	largest func() int64
+	budget int64
 
-	mu   sync.Mutex
-	held int64
+	mu       sync.Mutex
+	held     int64
+	released chan struct{} // closed and replaced at every release
 }
 
-// NewGate makes a gate for a worker with the given budget. largest reports
-// the largest budget among the stage's live workers (from heartbeats); nil
-// means only this worker is known.
-func NewGate(budget int64, largest func() int64) *Gate {
-	return &Gate{budget: budget, largest: largest}
+// NewGate makes a gate for a process with the given budget.
+func NewGate(budget int64) *Gate {
+	return &Gate{budget: budget, released: make(chan struct{})}
 }
 
-// Acquire admits est or returns Check's error. On success the caller must
-// call release exactly once when the request is done (later calls are
-// no-ops).
-func (g *Gate) Acquire(est Estimate) (release func(), err error) {
-	var largest int64
-	if g.largest != nil {
-		largest = g.largest()
-	}
+// Acquire admits est or returns Check's error; largest is the largest
+// budget among the stage's live workers (0 when unknown). On success the
+// caller must call release exactly once when the request is done (later
+// calls are no-ops).
+func (g *Gate) Acquire(est Estimate, largest int64) (release func(), err error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if err := Check(est, g.budget, g.held, largest); err != nil {
@@ -78,9 +73,19 @@ func (g *Gate) Acquire(est Estimate) (release func(), err error) {
 		once.Do(func() {
 			g.mu.Lock()
 			g.held -= t
+			close(g.released)
+			g.released = make(chan struct{})
 			g.mu.Unlock()
 		})
 	}, nil
+}
+
+// Released is closed at the next release: a request that did not fit may
+// fit then.
+func (g *Gate) Released() <-chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.released
 }
 
 // Held is what admitted, unreleased requests add on top of the resident
@@ -93,28 +98,3 @@ func (g *Gate) Held() int64 {
 
 // Budget is the gate's budget in bytes.
 func (g *Gate) Budget() int64 { return g.budget }
-
-// Stage names, as the bus spells them (internal/mem does not import bus).
-const (
-	StageTextEnc   = "textenc"
-	StageDenoise   = "denoise"
-	StageVAEDecode = "vaedecode"
-	StageEncode    = "encode"
-)
-
-// ForStage is the estimate for one message of a stage: a job's text, its
-// denoising, one latent chunk, or its encoding. fp8 is whether the denoise
-// stage runs the FP8 DiT (the built-in weights do).
-func (e Estimator) ForStage(stage string, frames, steps int, fp8 bool) (Estimate, error) {
-	switch stage {
-	case StageTextEnc:
-		return e.Text(), nil
-	case StageDenoise:
-		return e.Denoise(frames, steps, fp8), nil
-	case StageVAEDecode:
-		return e.DecodeChunk(), nil
-	case StageEncode:
-		return e.Encode(frames), nil
-	}
-	return Estimate{}, fmt.Errorf("mem: no estimate for stage %q", stage)
-}

@@ -47,28 +47,34 @@ func TestCheck(t *testing.T) {
 func TestGate(t *testing.T) {
 	est := Estimate{What: "x", Resident: 50 * MiB, Peak: 80 * MiB} // 30 MiB transient
 	largest := int64(0)
-	g := NewGate(130*MiB, func() int64 { return largest })
+	g := NewGate(130 * MiB)
 
-	r1, err := g.Acquire(est)
+	r1, err := g.Acquire(est, largest)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, err := g.Acquire(est) // 80 + 30 held = 110 ≤ 130
+	r2, err := g.Acquire(est, largest) // 80 + 30 held = 110 ≤ 130
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := g.Acquire(est); !errors.Is(err, ErrRetryLater) { // 80 + 60 held > 130
+	if _, err := g.Acquire(est, largest); !errors.Is(err, ErrRetryLater) { // 80 + 60 held > 130
 		t.Fatalf("third Acquire = %v, want ErrRetryLater", err)
 	}
 	if g.Held() != 60*MiB {
 		t.Fatalf("held = %s, want 60 MiB", FormatSize(g.Held()))
 	}
+	released := g.Released()
 	r1()
+	select {
+	case <-released:
+	default:
+		t.Fatal("Released not closed by a release")
+	}
 	r1() // idempotent
 	if g.Held() != 30*MiB {
 		t.Fatalf("held after one release = %s, want 30 MiB", FormatSize(g.Held()))
 	}
-	r3, err := g.Acquire(est)
+	r3, err := g.Acquire(est, largest)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,11 +85,11 @@ func TestGate(t *testing.T) {
 	}
 
 	big := Estimate{What: "huge", Resident: 50 * MiB, Peak: GiB}
-	if _, err := g.Acquire(big); !errors.Is(err, ErrTooBig) {
+	if _, err := g.Acquire(big, largest); !errors.Is(err, ErrTooBig) {
 		t.Fatalf("Acquire(huge) = %v, want ErrTooBig", err)
 	}
 	largest = 2 * GiB // a bigger worker appears in the heartbeats
-	if _, err := g.Acquire(big); !errors.Is(err, ErrRetryLater) {
+	if _, err := g.Acquire(big, largest); !errors.Is(err, ErrRetryLater) {
 		t.Fatalf("Acquire(huge) with a 2 GiB worker = %v, want ErrRetryLater", err)
 	}
 }
@@ -92,7 +98,7 @@ func TestGate(t *testing.T) {
 // requests hold never exceeds the budget, and everything is given back.
 func TestGateConcurrent(t *testing.T) {
 	est := Estimate{What: "x", Resident: 10 * MiB, Peak: 20 * MiB}
-	g := NewGate(60*MiB, nil) // room for 5 at once
+	g := NewGate(60 * MiB) // room for 5 at once
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	admitted, refused := 0, 0
@@ -100,7 +106,7 @@ func TestGateConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			release, err := g.Acquire(est)
+			release, err := g.Acquire(est, 0)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -123,27 +129,5 @@ func TestGateConcurrent(t *testing.T) {
 	}
 	if admitted == 0 {
 		t.Fatalf("nothing admitted (%d refused)", refused)
-	}
-}
-
-func TestForStage(t *testing.T) {
-	e := Default()
-	tests := []struct {
-		stage string
-		want  Estimate
-	}{
-		{StageTextEnc, e.Text()},
-		{StageDenoise, e.Denoise(48, 30, true)},
-		{StageVAEDecode, e.DecodeChunk()},
-		{StageEncode, e.Encode(48)},
-	}
-	for _, tt := range tests {
-		got, err := e.ForStage(tt.stage, 48, 30, true)
-		if err != nil || got != tt.want {
-			t.Errorf("ForStage(%s) = %v, %v; want %v", tt.stage, got, err, tt.want)
-		}
-	}
-	if _, err := e.ForStage("mux", 48, 30, true); err == nil {
-		t.Error("ForStage(mux) succeeded")
 	}
 }

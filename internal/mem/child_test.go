@@ -48,29 +48,44 @@ type measured struct {
 	Seconds  float64
 }
 
-// workload is "kind:frames:steps". Kinds: idle (nothing loaded), load,
-// live (prints the live heap after Load), text (frames = jobs), denoise and
-// denoise32 (FP8 / float32 DiT), chunked, chunked-gc, chunked-limit (steps =
-// Go memory limit in MiB), whole (DecodeLatent), encode (the video writer,
-// no engine). Run one by hand: REEL_MEM_CHILD=whole:768:0 ./mem.test.
+// workload is "kind:frames:steps[:WxH]". Kinds: idle (nothing loaded),
+// load, live (prints the live heap after Load), text (frames = jobs),
+// denoise and denoise32 (FP8 / float32 DiT), chunked, chunked-gc,
+// chunked-limit (steps = Go memory limit in MiB), whole (DecodeLatent),
+// encode (the video writer, no engine). WxH runs the engine at that frame
+// size (model.Options; default the checkpoint's 64x64). Run one by hand:
+// REEL_MEM_CHILD=whole:768:0 ./mem.test.
 type workload struct {
 	kind          string
 	frames, steps int
+	width, height int // 0: the checkpoint's
 }
 
-func (w workload) String() string { return fmt.Sprintf("%s:%d:%d", w.kind, w.frames, w.steps) }
+func (w workload) String() string {
+	s := fmt.Sprintf("%s:%d:%d", w.kind, w.frames, w.steps)
+	if w.width > 0 {
+		s += fmt.Sprintf(":%dx%d", w.width, w.height)
+	}
+	return s
+}
 
 func parseWorkload(s string) (workload, error) {
 	p := strings.Split(s, ":")
-	if len(p) != 3 {
-		return workload{}, fmt.Errorf("workload %q: want kind:frames:steps", s)
+	if len(p) != 3 && len(p) != 4 {
+		return workload{}, fmt.Errorf("workload %q: want kind:frames:steps[:WxH]", s)
 	}
 	f, err1 := strconv.Atoi(p[1])
 	st, err2 := strconv.Atoi(p[2])
 	if err1 != nil || err2 != nil {
 		return workload{}, fmt.Errorf("workload %q: bad numbers", s)
 	}
-	return workload{p[0], f, st}, nil
+	w := workload{kind: p[0], frames: f, steps: st}
+	if len(p) == 4 {
+		if _, err := fmt.Sscanf(p[3], "%dx%d", &w.width, &w.height); err != nil {
+			return workload{}, fmt.Errorf("workload %q: size: %w", s, err)
+		}
+	}
+	return w, nil
 }
 
 // runChild runs one workload the way its stage does and prints the peaks.
@@ -83,7 +98,7 @@ func runChild(ctx context.Context, spec string) error {
 	if w.kind == "encode" || w.kind == "idle" {
 		return runEncode(ctx, w, start)
 	}
-	var opts model.Options
+	opts := model.Options{Width: w.width, Height: w.height}
 	if w.kind == "denoise32" {
 		// The float32 DiT, from the reference BF16 checkpoint on disk.
 		opts.DiTPath = filepath.Join(repoRoot(), "model", "testdata", "reel-tiny.dit.bf16.safetensors")
@@ -107,7 +122,8 @@ func runChild(ctx context.Context, spec string) error {
 				mb(ms.HeapAlloc), mb(ms.HeapInuse), mb(ms.HeapSys), mb(ms.HeapReleased), mb(ms.NextGC), ms.NumGC, mb(ms.Sys))
 		}()
 	}
-	t := w.frames / 4
+	c := e.Config()
+	t := c.LatentFrames(w.frames)
 	switch w.kind {
 	case "load":
 	case "live":
@@ -160,8 +176,8 @@ func runChild(ctx context.Context, spec string) error {
 		// The VAE stage: one chunk per message, frames published and
 		// dropped; nothing accumulates across chunks. chunked-gc also
 		// collects after each chunk, so no chunk's garbage meets the next.
-		lat := model.Noise(2, 8*t*64)
-		for i := 0; i < t/4; i++ {
+		lat := model.Noise(2, c.LatentSize(w.frames))
+		for i := 0; i < t/c.LatentFramesPerChunk; i++ {
 			vid, err := e.DecodeChunk(ctx, model.LatentChunk(lat, t, i))
 			if err != nil {
 				return err
@@ -172,7 +188,7 @@ func runChild(ctx context.Context, spec string) error {
 			}
 		}
 	case "whole":
-		lat := model.Noise(2, 8*t*64)
+		lat := model.Noise(2, c.LatentSize(w.frames))
 		vid, err := e.DecodeLatent(ctx, lat, t)
 		if err != nil {
 			return err
@@ -247,11 +263,15 @@ func runEncode(ctx context.Context, w workload, start time.Time) error {
 			return err
 		}
 		defer os.RemoveAll(dir)
-		vw, err := video.NewWriter(ctx, filepath.Join(dir, "out.mp4"), video.Options{Width: 64, Height: 64, FPS: 8, FFmpeg: "none"}, zerolog.Nop())
+		width, height := 64, 64 // the checkpoint's frame size
+		if w.width > 0 {
+			width, height = w.width, w.height
+		}
+		vw, err := video.NewWriter(ctx, filepath.Join(dir, "out.mp4"), video.Options{Width: width, Height: height, FPS: 8, FFmpeg: "none"}, zerolog.Nop())
 		if err != nil {
 			return err
 		}
-		chunk := make([]byte, 16*64*64*3)
+		chunk := make([]byte, 16*width*height*3)
 		for i := 0; i < w.frames/16; i++ {
 			for j := range chunk {
 				chunk[j] = byte(i*7 + j*13 + j/4096)

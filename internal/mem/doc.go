@@ -9,7 +9,13 @@
 // resident + peak live activations (with the Go heap's headroom) + runtime
 // overhead, and tests check them against peaks measured in child processes.
 //
-// The package imports neither the bus nor the stage runner: admission
-// errors wrap this package's ErrRetryLater / ErrTooBig, which the runner
-// maps onto NakWithDelay / Term.
+// Estimates start from what the engine declares after Load (a
+// protocol.Manifest: the weights' resident and file sizes, the latent and
+// frame geometry, the text shape) plus the model's layer widths (Arch);
+// each stage's descriptor says which estimate its messages need.
+//
+// The package links no NATS (only the wire types of bus/protocol) and not
+// the stage runner: admission errors wrap this package's ErrRetryLater /
+// ErrTooBig, which the policy in stages/pipeline turns into waiting,
+// handing the message over, or failing the job.
 package mem

@@ -1,6 +1,10 @@
 package mem
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/reel-video/reel/bus/protocol"
+)
 
 // Estimate is the memory a stage process needs for one request.
 type Estimate struct {
@@ -18,6 +22,9 @@ type Estimate struct {
 	// Live is the Go heap the request keeps reachable at its peak: the
 	// weights plus the live activations.
 	Live int64 `json:"live" msgpack:"live"`
+	// Weights is the part of Live the loaded model keeps (the manifest's
+	// resident bytes); the rest is one request's activations.
+	Weights int64 `json:"weights" msgpack:"weights"`
 }
 
 // runtimeHeapOverhead is what the Go memory limit counts beyond the heap
@@ -30,8 +37,15 @@ const runtimeHeapOverhead = 4 * MiB
 // collector does not run back to back, plus the runtime's own overhead.
 // Measured on the VAE stage: the peak stays flat across chunks and the
 // decode is no slower (see BENCHMARKS.md). It is for one request at a time;
-// a process with n slots needs the weights once and n × the activations.
-func (e Estimate) MemoryLimit() int64 { return e.Live + e.Live/4 + runtimeHeapOverhead }
+// see MemoryLimitSlots for more.
+func (e Estimate) MemoryLimit() int64 { return e.MemoryLimitSlots(1) }
+
+// MemoryLimitSlots is MemoryLimit for a process running n requests at
+// once: the weights once, n × the activations, each with its quarter.
+func (e Estimate) MemoryLimitSlots(n int) int64 {
+	live := e.Weights + int64(max(n, 1))*(e.Live-e.Weights)
+	return live + live/4 + runtimeHeapOverhead
+}
 
 // Bounded is the estimate for a process that sets MemoryLimit: its peak is
 // Base + MemoryLimit when that is below the unbounded Peak.
@@ -49,7 +63,8 @@ func (e Estimate) String() string {
 	return fmt.Sprintf("%s: peak %s (resident %s + %s)", e.What, FormatSize(e.Peak), FormatSize(e.Resident), FormatSize(e.Transient()))
 }
 
-// Estimator computes peaks for the CPU engine.
+// Estimator computes peaks for the CPU engine from the model's manifest
+// (weight sizes as loaded, geometry) and its Arch (layer widths).
 //
 // The Go heap is the model: a process that keeps working reaches the GC's
 // steady state, where the heap grows to (1 + GOGC/100) × its live data
@@ -63,6 +78,8 @@ func (e Estimate) String() string {
 //
 //	Runtime + weight file pages + weights + traced peak.
 type Estimator struct {
+	// Arch is the model's layer widths (the engine adapter's); the encode
+	// estimate, which loads no model, does not need it.
 	Arch Arch
 	// GCPercent is the stage's GOGC (100 unless the process changes it).
 	GCPercent int
@@ -80,9 +97,10 @@ type Estimator struct {
 // all of it (21 MiB) file pages of the binary.
 const reelRuntime = 23 * MiB
 
-// Default is the estimator for reel-tiny with GOGC=100 in the reel binary.
-func Default() Estimator {
-	return Estimator{Arch: ReelTiny(), GCPercent: 100, Runtime: reelRuntime, EncoderFixed: 3*MiB + MiB/2}
+// Default is the estimator for a model of Arch a with GOGC=100 in the reel
+// binary.
+func Default(a Arch) Estimator {
+	return Estimator{Arch: a, GCPercent: 100, Runtime: reelRuntime, EncoderFixed: 3*MiB + MiB/2}
 }
 
 // WithRuntime returns e with Runtime set to rss, the process's RSS read
@@ -100,21 +118,22 @@ func (e Estimator) headroom(live int64) int64 {
 
 // engineBase is runtime plus weight file pages: the non-heap part of an
 // engine process.
-func (e Estimator) engineBase(fp8 bool) int64 { return e.Runtime + e.Arch.filePages(fp8) }
+func (e Estimator) engineBase(m protocol.Manifest) int64 { return e.Runtime + filePages(m) }
 
 // resident is an engine process after Load.
-func (e Estimator) resident(fp8 bool) int64 { return e.engineBase(fp8) + e.Arch.Weights(fp8) }
+func (e Estimator) resident(m protocol.Manifest) int64 { return e.engineBase(m) + weightBytes(m) }
 
 // steady is a long-lived engine stage's peak with `live` bytes of
 // activations per request.
-func (e Estimator) steady(what string, fp8 bool, live int64) Estimate {
-	l := e.Arch.Weights(fp8) + live
-	return Estimate{What: what, Resident: e.resident(fp8), Peak: e.engineBase(fp8) + e.headroom(l), Base: e.engineBase(fp8), Live: l}
+func (e Estimator) steady(what string, m protocol.Manifest, live int64) Estimate {
+	w := weightBytes(m)
+	l := w + live
+	return Estimate{What: what, Resident: e.resident(m), Peak: e.engineBase(m) + e.headroom(l), Base: e.engineBase(m), Live: l, Weights: w}
 }
 
 // Text is the text stage: a prompt and the negative prompt per job.
-func (e Estimator) Text() Estimate {
-	return e.steady("encode text", true, e.Arch.textEncode()+2*f32*int64(e.Arch.TextLen*e.Arch.TextDim))
+func (e Estimator) Text(m protocol.Manifest) Estimate {
+	return e.steady("encode text", m, textEncode(m)+2*f32*int64(m.TextLength*m.TextDim))
 }
 
 // Denoise is the denoise stage for one job, with classifier-free guidance
@@ -123,80 +142,61 @@ func (e Estimator) Text() Estimate {
 // included) once and reuses them every step. What steps and jobs leave
 // behind is garbage, which fills the GC headroom the steady state counts
 // over a worker's jobs (a single short job can stay well below the
-// estimate). fp8 selects the FP8 DiT (the built-in one);
-// otherwise the DiT is float32 from a BF16/F32 checkpoint read from disk,
-// which Load also holds in the heap while it converts it.
-func (e Estimator) Denoise(frames, steps int, fp8 bool) Estimate {
-	t := frames / e.Arch.FramesPerChunk * e.Arch.LatentFramesPerChunk
+// estimate). An FP8 DiT is the built-in one; otherwise the DiT is float32
+// from a BF16/F32 checkpoint read from disk, which Load also holds in the
+// heap while it converts it.
+func (e Estimator) Denoise(m protocol.Manifest, frames, steps int) Estimate {
 	prec := "FP8"
-	if !fp8 {
+	if !m.FP8 {
 		prec = "F32"
 	}
-	est := e.steady(fmt.Sprintf("denoise %d frames, %d steps, %s", frames, steps, prec), fp8, e.Arch.ditSample(t, 2))
-	if !fp8 {
+	est := e.steady(fmt.Sprintf("denoise %d frames, %d steps, %s", frames, steps, prec), m, e.Arch.ditSample(m, latentFrames(m, frames), 2))
+	if !m.FP8 {
 		// Load holds the file bytes and the weights widened from them at
 		// once; the file's heap pages stay resident after Load for reuse.
-		est.Resident += e.Arch.DiTFileBF16
+		est.Resident += m.Files.DiT
 		est.Peak = max(est.Peak, est.Resident)
 	}
 	return est
 }
 
 // vaeTrace replays the decoder over t latent frames.
-func (e Estimator) vaeTrace(t int) tracer {
+func (e Estimator) vaeTrace(m protocol.Manifest, t int) tracer {
 	var tr tracer
-	e.Arch.vaeDecode(&tr, t)
+	e.Arch.vaeDecode(&tr, m, t)
 	return tr
 }
 
-// DecodeChunk is the VAE stage decoding one chunk ([8,4,8,8] → 16 frames)
-// at a time, in a worker that keeps decoding: it does not depend on the
-// video's length.
-func (e Estimator) DecodeChunk() Estimate {
-	tr := e.vaeTrace(e.Arch.LatentFramesPerChunk)
-	return e.steady("decode one chunk", true, tr.livePeak)
+// DecodeChunk is the VAE stage decoding one chunk (LatentFramesPerChunk
+// latent frames into FramesPerChunk frames) at a time, in a worker that
+// keeps decoding: it does not depend on the video's length.
+func (e Estimator) DecodeChunk(m protocol.Manifest) Estimate {
+	tr := e.vaeTrace(m, m.LatentFramesPerChunk)
+	return e.steady("decode one chunk", m, tr.livePeak)
 }
 
 // DecodeWhole is decoding a whole latent of `frames` frames in one call
 // (model.Engine.DecodeLatent): memory grows with length. It is a single
 // pass, so the traced peak (live buffers plus the previous layer's garbage)
 // is the model rather than the steady state.
-func (e Estimator) DecodeWhole(frames int) Estimate {
-	tr := e.vaeTrace(frames / e.Arch.FramesPerChunk * e.Arch.LatentFramesPerChunk)
-	r := e.resident(true)
+func (e Estimator) DecodeWhole(m protocol.Manifest, frames int) Estimate {
+	tr := e.vaeTrace(m, latentFrames(m, frames))
+	r, w := e.resident(m), weightBytes(m)
 	return Estimate{What: fmt.Sprintf("decode %d frames in one call", frames), Resident: r, Peak: r + tr.peak,
-		Base: e.engineBase(true), Live: e.Arch.Weights(true) + tr.livePeak}
+		Base: e.engineBase(m), Live: w + tr.livePeak, Weights: w}
 }
 
-// Encode is the encode stage for one job of `frames` frames in its own
-// process (it loads no model): the writer keeps every RGB24 frame for the
-// previews and the pure-Go fallback, and Close holds the encoded samples
-// (I_PCM: 384 bytes per 16×16 macroblock) and the GIF's paletted frames.
-// ffmpeg, when used, is a separate process with its own memory.
-func (e Estimator) Encode(frames int) Estimate {
-	px := int64(e.Arch.PixelSide * e.Arch.PixelSide)
-	mbs := px / 256
+// Encode is the encode stage for one job of `frames` frames of m's frame
+// size in its own process (it loads no model): the writer keeps every
+// RGB24 frame for the previews and the pure-Go fallback, and Close holds
+// the encoded samples (I_PCM: 384 bytes per 16×16 macroblock) and the
+// GIF's paletted frames. ffmpeg, when used, is a separate process with its
+// own memory.
+func (e Estimator) Encode(m protocol.Manifest, frames int) Estimate {
+	px := int64(m.Width * m.Height)
+	mbs := int64((m.Width + 15) / 16 * ((m.Height + 15) / 16))
 	perFrame := 3*px + 384*mbs + px // RGB24, I_PCM sample, GIF frame
 	r := e.Runtime + e.EncoderFixed
 	live := int64(frames) * perFrame
 	return Estimate{What: fmt.Sprintf("encode %d frames", frames), Resident: r, Peak: r + e.headroom(live), Base: r, Live: live}
 }
-
-// The brief's API: peaks in bytes from the default estimator.
-
-// EstimateText is Default().Text().Peak.
-func EstimateText() int64 { return Default().Text().Peak }
-
-// EstimateDenoise is Default().Denoise(frames, steps, fp8).Peak.
-func EstimateDenoise(frames, steps int, fp8 bool) int64 {
-	return Default().Denoise(frames, steps, fp8).Peak
-}
-
-// EstimateDecodeChunk is Default().DecodeChunk().Peak.
-func EstimateDecodeChunk() int64 { return Default().DecodeChunk().Peak }
-
-// EstimateDecodeWhole is Default().DecodeWhole(frames).Peak.
-func EstimateDecodeWhole(frames int) int64 { return Default().DecodeWhole(frames).Peak }
-
-// EstimateEncode is Default().Encode(frames).Peak.
-func EstimateEncode(frames int) int64 { return Default().Encode(frames).Peak }

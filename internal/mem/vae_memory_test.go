@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/reel-video/reel/internal/envconfig"
+	"github.com/reel-video/reel/model"
 )
 
 // TestVAEMemory is the seed problem, measured: the VAE stage's peak RSS
@@ -28,7 +29,8 @@ func TestVAEMemory(t *testing.T) {
 	if !envconfig.Bool(envconfig.MemBench) {
 		t.Skip("set REEL_MEM_BENCH=1 (about 30 s)")
 	}
-	e := Default().WithRuntime(measure(t, "idle:0:0").Peak)
+	m, arch := loadedModel(t, model.Options{})
+	e := Default(arch).WithRuntime(measure(t, "idle:0:0").Peak)
 	avail := memAvailable(t)
 	frames := []int{16, 48, 192, 768}
 	type row struct {
@@ -39,10 +41,10 @@ func TestVAEMemory(t *testing.T) {
 	}
 	var rows []row
 	for _, f := range frames {
-		r := row{frames: f, wholeEst: e.DecodeWhole(f)}
+		r := row{frames: f, wholeEst: e.DecodeWhole(m, f)}
 		r.chunked = measure(t, fmt.Sprintf("chunked:%d:0", f))
 		r.gc = measure(t, fmt.Sprintf("chunked-gc:%d:0", f))
-		r.limit = measure(t, fmt.Sprintf("chunked-limit:%d:%d", f, e.DecodeChunk().MemoryLimit()/MiB))
+		r.limit = measure(t, fmt.Sprintf("chunked-limit:%d:%d", f, e.DecodeChunk(m).MemoryLimit()/MiB))
 		// Cap: the machine is shared; never take more than a quarter of
 		// what is available.
 		if need := r.wholeEst.Peak * 5 / 4; need > avail/4 {
@@ -56,7 +58,7 @@ func TestVAEMemory(t *testing.T) {
 	var b strings.Builder
 	mib := func(n int64) string { return fmt.Sprintf("%.1f", float64(n)/float64(MiB)) }
 	fmt.Fprintf(&b, "| frames | chunked, Go memory limit %d MiB | chunked + runtime.GC per chunk | chunked, default GC | whole latent | whole latent, estimated | whole / chunked with limit | seconds: limit / GC / default / whole |\n",
-		e.DecodeChunk().MemoryLimit()/MiB)
+		e.DecodeChunk(m).MemoryLimit()/MiB)
 	fmt.Fprintf(&b, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, r := range rows {
 		whole, ratio, ws := r.wholeSkipped, "-", "-"
@@ -74,7 +76,7 @@ func TestVAEMemory(t *testing.T) {
 		fmt.Fprintf(&b, ", whole latent %.2f×", float64(last.whole.Peak)/float64(first.whole.Peak))
 	}
 	fmt.Fprintf(&b, ".\nEstimated chunked peak: %s MiB with the limit, %s MiB default (any length); resident after load: %s MiB.\n",
-		mib(e.DecodeChunk().Bounded().Peak), mib(e.DecodeChunk().Peak), mib(first.limit.Resident))
+		mib(e.DecodeChunk(m).Bounded().Peak), mib(e.DecodeChunk(m).Peak), mib(first.limit.Resident))
 	t.Log("\n" + b.String())
 
 	for _, c := range []struct {
@@ -85,8 +87,8 @@ func TestVAEMemory(t *testing.T) {
 			t.Errorf("%s: 768 frames peak %.2f× the 16-frame peak, want ≤ 1.25×", c.name, r)
 		}
 	}
-	if last.chunked.Peak > e.DecodeChunk().Peak*5/4 {
-		t.Errorf("chunked: 768 frames peak %s above the length-independent estimate %s + 25%%", FormatSize(last.chunked.Peak), FormatSize(e.DecodeChunk().Peak))
+	if last.chunked.Peak > e.DecodeChunk(m).Peak*5/4 {
+		t.Errorf("chunked: 768 frames peak %s above the length-independent estimate %s + 25%%", FormatSize(last.chunked.Peak), FormatSize(e.DecodeChunk(m).Peak))
 	}
 	for i := 1; i < len(rows); i++ {
 		if rows[i].wholeSkipped == "" && rows[i].whole.Peak <= rows[i-1].whole.Peak {

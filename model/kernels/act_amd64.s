@@ -437,6 +437,70 @@ done:
 	VZEROUPPER
 	RET
 
+// func addGatedAVX512(x *float32, n int, o, gate *float32)
+TEXT ·addGatedAVX512(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ o+16(FP), DI
+	MOVQ gate+24(FP), DX
+	TESTQ CX, CX
+	JEQ done
+loop:
+	VMOVUPS (DI), Z0
+	VMULPS (DX), Z0, Z0
+	VADDPS (SI), Z0, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ $64, DI
+	ADDQ $64, DX
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JNE loop
+done:
+	VZEROUPPER
+	RET
+
+// func addIntoAVX512(x *float32, n int, o *float32)
+TEXT ·addIntoAVX512(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ o+16(FP), DI
+	TESTQ CX, CX
+	JEQ done
+loop:
+	VMOVUPS (DI), Z0
+	VADDPS (SI), Z0, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JNE loop
+done:
+	VZEROUPPER
+	RET
+
+// func scaleShiftAVX512(x *float32, n int, scale, shift *float32)
+TEXT ·scaleShiftAVX512(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ scale+16(FP), DI
+	MOVQ shift+24(FP), DX
+	TESTQ CX, CX
+	JEQ done
+loop:
+	VMOVUPS actc<>+704(SB), Z0
+	VADDPS (DI), Z0, Z0
+	VMULPS (SI), Z0, Z0
+	VADDPS (DX), Z0, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ $64, DI
+	ADDQ $64, DX
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JNE loop
+done:
+	VZEROUPPER
+	RET
+
 // func expSumAVX2(x *float32, n int, shift float32) (sum float32)
 TEXT ·expSumAVX2(SB), NOSPLIT, $0-28
 	MOVQ x+0(FP), SI
@@ -601,5 +665,69 @@ done:
 	VPERMILPS $0xb1, X7, X8
 	VMAXPS X8, X7, X7
 	MOVSS X7, max+24(FP)
+	VZEROUPPER
+	RET
+
+// func addGatedAVX2(x *float32, n int, o, gate *float32)
+TEXT ·addGatedAVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ o+16(FP), DI
+	MOVQ gate+24(FP), DX
+	TESTQ CX, CX
+	JEQ done
+loop:
+	VMOVUPS (DI), Y0
+	VMULPS (DX), Y0, Y0
+	VADDPS (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ $32, DI
+	ADDQ $32, DX
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JNE loop
+done:
+	VZEROUPPER
+	RET
+
+// func addIntoAVX2(x *float32, n int, o *float32)
+TEXT ·addIntoAVX2(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ o+16(FP), DI
+	TESTQ CX, CX
+	JEQ done
+loop:
+	VMOVUPS (DI), Y0
+	VADDPS (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JNE loop
+done:
+	VZEROUPPER
+	RET
+
+// func scaleShiftAVX2(x *float32, n int, scale, shift *float32)
+TEXT ·scaleShiftAVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ scale+16(FP), DI
+	MOVQ shift+24(FP), DX
+	TESTQ CX, CX
+	JEQ done
+loop:
+	VMOVUPS actc<>+704(SB), Y0
+	VADDPS (DI), Y0, Y0
+	VMULPS (SI), Y0, Y0
+	VADDPS (DX), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ $32, DI
+	ADDQ $32, DX
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JNE loop
+done:
 	VZEROUPPER
 	RET

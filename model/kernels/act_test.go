@@ -149,3 +149,35 @@ func TestScaleMax(t *testing.T) {
 		}
 	})
 }
+
+// TestResidualLoops checks the vector residual and modulation loops
+// against their definitions, bit for bit (a product rounded, then a sum:
+// never fused), for every length up to a few vectors.
+func TestResidualLoops(t *testing.T) {
+	forEachVec(t, func(t *testing.T, vec *vecKernels) {
+		r := rand.New(rand.NewPCG(17, 3))
+		for n := 0; n < 70; n++ {
+			x, o, g := randSlice(r, n, 4), randSlice(r, n, 4), randSlice(r, n, 2)
+			want := make([]float32, n)
+			got := append([]float32(nil), x...)
+			for i := range want {
+				want[i] = x[i] + float32(g[i]*o[i])
+			}
+			addGated(vec, got, o, g)
+			checkClose(t, "addGated", got, want, 0, 0)
+			got = append(got[:0], x...)
+			for i := range want {
+				want[i] = x[i] + o[i]
+			}
+			addInto(vec, got, o)
+			checkClose(t, "addInto", got, want, 0, 0)
+			got = append(got[:0], x...)
+			for i := range want {
+				s := 1 + g[i]
+				want[i] = float32(x[i]*s) + o[i]
+			}
+			scaleShift(vec, got, g, o)
+			checkClose(t, "scaleShift", got, want, 0, 0)
+		}
+	})
+}

@@ -20,7 +20,13 @@ const attnBlock = 96
 // Attention computes out = softmax(q·kᵀ/sqrt(HeadDim))·v per head with
 // fresh scratch memory; see AttnScratch.Attention.
 func Attention(out, q, k, v []float32, p AttnParams) {
-	new(AttnScratch).attention(defaultImpl(), out, q, k, v, p)
+	new(AttnScratch).batch(defaultImpl(), []AttnCall{{Out: out, Q: q, K: k, V: v, P: p}})
+}
+
+// AttnCall is one attention of a batch: the arguments of Attention.
+type AttnCall struct {
+	Out, Q, K, V []float32
+	P            AttnParams
 }
 
 // AttnScratch is the working memory of Attention calls (packed Kᵀ and V
@@ -35,51 +41,89 @@ type AttnScratch struct {
 // Attention computes out = softmax(q·kᵀ/sqrt(HeadDim))·v per head.
 //
 // Work is split into (head, range of query blocks) items shared by up to
-// GOMAXPROCS goroutines of the pool; there are just enough ranges per head to give
-// every goroutine an item. An item packs its head's Kᵀ and V panels once,
-// then for each block of attnBlock queries computes the scores S = Q·Kᵀ
-// with the GEMM micro-kernel, takes the softmax of each row in place, and
-// computes O = P·V with the micro-kernel again. A row whose keys are all
+// GOMAXPROCS goroutines of the pool; there are just enough ranges per head
+// to give every goroutine an item. An item packs its head's Kᵀ and V
+// panels once, then for each block of attnBlock queries computes the
+// scores S = Q·Kᵀ with the GEMM micro-kernel, takes the softmax of each row
+// in place, and computes O = P·V with the micro-kernel again, so no more
+// than attnBlock rows of scores exist at a time. A row whose keys are all
 // masked is NaN, as in PyTorch.
 func (s *AttnScratch) Attention(out, q, k, v []float32, p AttnParams) {
-	s.attention(defaultImpl(), out, q, k, v, p)
+	s.batch(defaultImpl(), []AttnCall{{Out: out, Q: q, K: k, V: v, P: p}})
 }
 
-// attention is Attention with implementation im.
-func (s *AttnScratch) attention(im *impl, out, q, k, v []float32, p AttnParams) {
-	if p.NQ == 0 || p.Heads == 0 || p.HeadDim == 0 {
+// Batch computes several independent attentions (the sequences of a
+// batch) as one parallel loop over all their items, so the goroutines
+// balance across the calls instead of meeting at the end of each.
+// Results equal separate Attention calls'.
+func (s *AttnScratch) Batch(calls []AttnCall) {
+	s.batch(defaultImpl(), calls)
+}
+
+// attnItem is one (call, head, query-block range) unit of a batch.
+type attnItem struct {
+	call, head, b0, b1 int
+}
+
+// batch is Batch with implementation im.
+func (s *AttnScratch) batch(im *impl, calls []AttnCall) {
+	heads, flops := 0, 0
+	for i := range calls {
+		p := &calls[i].P
+		if p.NQ == 0 || p.Heads == 0 || p.HeadDim == 0 {
+			continue
+		}
+		checkAttn(calls[i].Out, calls[i].Q, calls[i].K, calls[i].V, p)
+		heads += p.Heads
+		flops += 4 * p.NQ * p.NK * p.HeadDim * p.Heads
+	}
+	if heads == 0 {
 		return
 	}
+	threads := im.pool.Width(heads * ((calls[0].P.NQ + attnBlock - 1) / attnBlock))
+	if flops < minParallelFlops {
+		threads = 1
+	}
+	var items []attnItem
+	dropped := make([][]int, len(calls)) // masked keys per call
+	for c := range calls {
+		p := &calls[c].P
+		if p.NQ == 0 || p.Heads == 0 || p.HeadDim == 0 {
+			continue
+		}
+		blocks := (p.NQ + attnBlock - 1) / attnBlock
+		groups := min(blocks, (threads+heads-1)/heads) // block ranges per head
+		for h := range p.Heads {
+			for g := range groups {
+				items = append(items, attnItem{call: c, head: h, b0: blocks * g / groups, b1: blocks * (g + 1) / groups})
+			}
+		}
+		for j, keep := range p.KeyMask {
+			if !keep {
+				dropped[c] = append(dropped[c], j)
+			}
+		}
+	}
+	workers := min(threads, len(items))
+	for len(s.per) < workers {
+		s.per = append(s.per, new(attnScratch))
+	}
+	im.pool.For(workers, len(items), func(slot, i int) {
+		it := items[i]
+		a, c := s.per[slot], &calls[it.call]
+		a.reset(im, &c.P)
+		a.head(c.Out, c.Q, c.K, c.V, &c.P, dropped[it.call], it.head, it.b0, it.b1)
+	})
+}
+
+// checkAttn panics when the buffers are too small for p.
+func checkAttn(out, q, k, v []float32, p *AttnParams) {
 	span := p.Heads * p.HeadDim // one token's heads
 	if len(q) < (p.NQ-1)*p.QStride+span || len(out) < (p.NQ-1)*p.OStride+span ||
 		(p.NK > 0 && (len(k) < (p.NK-1)*p.KStride+span || len(v) < (p.NK-1)*p.VStride+span)) ||
 		(p.KeyMask != nil && len(p.KeyMask) != p.NK) {
 		panic("kernels: Attention: bad sizes")
 	}
-	threads := im.pool.Width(p.Heads * ((p.NQ + attnBlock - 1) / attnBlock))
-	if 4*p.NQ*p.NK*p.HeadDim*p.Heads < minParallelFlops {
-		threads = 1
-	}
-	blocks := (p.NQ + attnBlock - 1) / attnBlock
-	groups := min(blocks, (threads+p.Heads-1)/p.Heads) // block ranges per head
-	items := p.Heads * groups
-	workers := min(threads, items)
-	for len(s.per) < workers {
-		s.per = append(s.per, new(attnScratch))
-	}
-	var dropped []int // masked keys
-	for j, keep := range p.KeyMask {
-		if !keep {
-			dropped = append(dropped, j)
-		}
-	}
-	for _, a := range s.per[:workers] {
-		a.reset(im, &p)
-	}
-	im.pool.For(workers, items, func(slot, it int) {
-		h, g := it/groups, it%groups
-		s.per[slot].head(out, q, k, v, &p, dropped, h, blocks*g/groups, blocks*(g+1)/groups)
-	})
 }
 
 // attnScratch is one goroutine's working memory.
@@ -193,4 +237,9 @@ func softmaxRow(vec *vecKernels, s []float32, scale float32, dropped []int) floa
 		s[j] = 0
 	}
 	return 1 / sum
+}
+
+// attention is Attention with implementation im.
+func (s *AttnScratch) attention(im *impl, out, q, k, v []float32, p AttnParams) {
+	s.batch(im, []AttnCall{{Out: out, Q: q, K: k, V: v, P: p}})
 }

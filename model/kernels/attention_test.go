@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -153,4 +154,31 @@ func TestAttnScratchReuse(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestAttentionBatch checks that a batch of attentions with different
+// shapes and masks gives exactly the separate calls' results.
+func TestAttentionBatch(t *testing.T) {
+	forEachKernel(t, func(t *testing.T, im *impl) {
+		r := rand.New(rand.NewPCG(5, 9))
+		var calls []AttnCall
+		var want [][]float32
+		for _, c := range []struct{ nq, nk, heads, hd int }{{192, 192, 4, 64}, {192, 96, 4, 64}, {7, 13, 2, 5}, {300, 40, 4, 64}} {
+			d := c.heads * c.hd
+			p := AttnParams{NQ: c.nq, NK: c.nk, Heads: c.heads, HeadDim: c.hd, QStride: d, KStride: d, VStride: d, OStride: d,
+				KeyMask: make([]bool, c.nk)}
+			for j := range p.KeyMask {
+				p.KeyMask[j] = j == 0 || r.IntN(3) > 0
+			}
+			q, k, v := randSlice(r, c.nq*d, 3), randSlice(r, c.nk*d, 1), randSlice(r, c.nk*d, 1)
+			w := make([]float32, c.nq*d)
+			new(AttnScratch).attention(im, w, q, k, v, p)
+			want = append(want, w)
+			calls = append(calls, AttnCall{Out: make([]float32, c.nq*d), Q: q, K: k, V: v, P: p})
+		}
+		new(AttnScratch).batch(im, calls)
+		for i, c := range calls {
+			checkClose(t, fmt.Sprintf("call %d", i), c.Out, want[i], 0, 0)
+		}
+	})
 }

@@ -39,11 +39,7 @@ func conv3DResidual(im *impl, res, out, in []float32, t, h, w int, cw *ConvWeigh
 	}
 	conv3D(im, out, in, t, h, w, cw, func(i0, i1, j0, j1 int) {
 		for i := i0; i < i1; i++ {
-			r := res[i*n+j0 : i*n+j1]
-			o := out[i*n+j0 : i*n+j0+len(r)]
-			for j := range r {
-				r[j] += o[j]
-			}
+			addInto(&im.vec, res[i*n+j0:i*n+j1], out[i*n+j0:i*n+j1])
 		}
 	})
 }

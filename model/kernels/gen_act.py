@@ -136,4 +136,22 @@ for isa, R, vw in [("AVX512", "Z", 64), ("AVX2", "Y", 32)]:
         # x *= scale; acc = max(acc, x)
         [f"VMULPS (SI), {R}6, {R}0", f"VMOVUPS {R}0, (SI)", f"VMAXPS {R}0, {R}7, {R}7"],
         hreduce(R, "VMAXPS", 7, 8, "max+24(FP)")))
+    # Elementwise passes of a model's residual stream, rounding as the scalar
+    # Go code (act_exp.go) does: a product, then a sum, never fused.
+    out.append(loop(
+        f"addGated{isa}", isa, R, vw, "(x *float32, n int, o, gate *float32)", "$0-32",
+        ["MOVQ o+16(FP), DI", "MOVQ gate+24(FP), DX"],
+        # x += gate·o
+        [f"VMOVUPS (DI), {R}0", f"VMULPS (DX), {R}0, {R}0", f"VADDPS (SI), {R}0, {R}0",
+         f"VMOVUPS {R}0, (SI)", f"ADDQ ${vw}, DI", f"ADDQ ${vw}, DX"]))
+    out.append(loop(
+        f"addInto{isa}", isa, R, vw, "(x *float32, n int, o *float32)", "$0-24",
+        ["MOVQ o+16(FP), DI"],
+        [f"VMOVUPS (DI), {R}0", f"VADDPS (SI), {R}0, {R}0", f"VMOVUPS {R}0, (SI)", f"ADDQ ${vw}, DI"]))
+    out.append(loop(
+        f"scaleShift{isa}", isa, R, vw, "(x *float32, n int, scale, shift *float32)", "$0-32",
+        ["MOVQ scale+16(FP), DI", "MOVQ shift+24(FP), DX"],
+        # x = x·(1+scale) + shift, (1+scale) rounded first
+        [f"VMOVUPS {c('one')}, {R}0", f"VADDPS (DI), {R}0, {R}0", f"VMULPS (SI), {R}0, {R}0",
+         f"VADDPS (DX), {R}0, {R}0", f"VMOVUPS {R}0, (SI)", f"ADDQ ${vw}, DI", f"ADDQ ${vw}, DX"]))
 open("act_amd64.s", "w").write("\n".join(out))

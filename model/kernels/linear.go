@@ -36,17 +36,11 @@ func linearResidual(im *impl, res, y, x []float32, m int, w *Weight, gate []floa
 	n := w.out
 	linear(im, y, x, m, w, nil, func(i0, i1, j0, j1 int) {
 		for i := i0; i < i1; i++ {
-			r := res[i*n+j0 : i*n+j1]
-			o := y[i*n+j0 : i*n+j0+len(r)]
+			r, o := res[i*n+j0:i*n+j1], y[i*n+j0:i*n+j1]
 			if gate == nil {
-				for j := range r {
-					r[j] += o[j]
-				}
-				continue
-			}
-			g := gate[j0 : j0+len(r)]
-			for j := range r {
-				r[j] += float32(g[j] * o[j])
+				addInto(&im.vec, r, o)
+			} else {
+				addGated(&im.vec, r, o, gate[j0:j1])
 			}
 		}
 	})

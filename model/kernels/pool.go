@@ -3,23 +3,33 @@ package kernels
 import (
 	"runtime"
 	"sync/atomic"
+	"time"
 )
 
 // Pool is a set of persistent worker goroutines that run the parts of
 // parallel loops (GEMM tiles, attention heads, elementwise rows). Starting
-// goroutines on every kernel call made each of the ~150 parallel regions of
+// goroutines on every kernel call made each of the ~90 parallel regions of
 // a DiT step pay for goroutine creation and a scheduler hand-off; the
-// pool's workers instead wait on a channel and join a loop as soon as it is
-// offered, and the caller always works on its own loop too, so a loop never
-// waits for a worker that is busy elsewhere (nested or concurrent loops
-// cannot deadlock: an offer that no worker takes is simply done by the
-// caller).
+// pool's workers instead stay hot between loops (polling for the next one
+// for spinWindow before they park on a channel) and join a loop as soon as
+// it is offered. The caller always works on its own loop too, so a loop
+// never waits for a worker that is busy elsewhere (nested or concurrent
+// loops cannot deadlock: an offer that no worker takes is simply done by
+// the caller).
 //
 // A nil *Pool runs every loop on the calling goroutine.
 type Pool struct {
-	offers  chan *poolJob
-	workers int
+	offers   chan *poolJob           // to parked workers
+	hot      atomic.Pointer[poolJob] // the latest loop, for spinning workers
+	spinning atomic.Int32            // workers polling hot
+	workers  int
 }
+
+// spinWindow is how long a worker keeps polling for the next loop after
+// one: longer than the serial gaps between the loops of a model step (so
+// the step's ~90 hand-offs cost nanoseconds, not a futex wake-up each),
+// short enough that an idle process parks its workers at once.
+const spinWindow = 50 * time.Microsecond
 
 // NewPool starts workers goroutines (they live as long as the process; a
 // Pool is created once, see defaultImpl).
@@ -31,9 +41,28 @@ func NewPool(workers int) *Pool {
 	return p
 }
 
-// serve is one worker: it joins every loop offered to it.
+// serve is one worker: it joins every loop offered to it, polling for the
+// next one for spinWindow before parking.
 func (p *Pool) serve() {
-	for j := range p.offers {
+	var last *poolJob
+	for {
+		p.spinning.Add(1)
+		idle := time.Now()
+		for {
+			if j := p.hot.Load(); j != nil && j != last {
+				last = j
+				j.join()
+				idle = time.Now()
+				continue
+			}
+			if time.Since(idle) > spinWindow {
+				break
+			}
+			runtime.Gosched() // lets the caller run when GOMAXPROCS is 1
+		}
+		p.spinning.Add(-1)
+		j := <-p.offers
+		last = j
 		j.join()
 	}
 }
@@ -94,8 +123,10 @@ func (p *Pool) For(width, parts int, fn func(slot, part int)) {
 	}
 	j := &poolJob{fn: fn, parts: parts, width: width, finish: make(chan struct{})}
 	j.left.Store(int64(parts))
+	p.hot.Store(j)
+	// Spinning workers take it from hot; wake parked ones for the rest.
 offer:
-	for range width - 1 {
+	for range width - 1 - int(p.spinning.Load()) {
 		select {
 		case p.offers <- j:
 		default: // every worker has an offer pending: no one is idle
@@ -104,6 +135,7 @@ offer:
 	}
 	j.join()
 	<-j.finish
+	p.hot.CompareAndSwap(j, nil) // do not keep fn's captures alive
 }
 
 // Rows splits rows into contiguous ranges of at least minRows rows, a few

@@ -104,13 +104,6 @@ func refGELUTanh(x []float32) {
 	}
 }
 
-// refSiLU applies x·sigmoid(x) in place.
-func refSiLU(x []float32) {
-	for i, a := range x {
-		x[i] = a / (1 + float32(math.Exp(float64(-a))))
-	}
-}
-
 // refAttention computes out = softmax(q·kᵀ/sqrt(HeadDim))·v per head.
 func refAttention(out, q, k, v []float32, p AttnParams) {
 	scale := float32(1 / math.Sqrt(float64(p.HeadDim)))

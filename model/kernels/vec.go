@@ -18,6 +18,10 @@ type vecKernels struct {
 	normRowAffine func(x *float32, n int, m, s float32, w, b *float32)
 	normRowW      func(x *float32, n int, s float32, w *float32)
 	mulInvG       func(x, inv *float32, n int, gain float32)
+
+	addGated   func(x *float32, n int, o, gate *float32)
+	addInto    func(x *float32, n int, o *float32)
+	scaleShift func(x *float32, n int, scale, shift *float32)
 }
 
 var goVec = vecKernels{name: "go", width: 1}
@@ -29,4 +33,44 @@ func (v *vecKernels) vecN(ok bool, n int) int {
 		return 0
 	}
 	return v.width * (n / v.width)
+}
+
+// addGated does x += g ⊙ o, the product rounded before the sum (PyTorch's
+// x + gate * y).
+func addGated(vec *vecKernels, x, o, g []float32) {
+	o, g = o[:len(x)], g[:len(x)]
+	n := vec.vecN(vec.addGated != nil, len(x))
+	if n > 0 {
+		vec.addGated(&x[0], n, &o[0], &g[0])
+	}
+	for i := n; i < len(x); i++ {
+		x[i] += float32(g[i] * o[i])
+	}
+}
+
+// addInto does x += o.
+func addInto(vec *vecKernels, x, o []float32) {
+	o = o[:len(x)]
+	n := vec.vecN(vec.addInto != nil, len(x))
+	if n > 0 {
+		vec.addInto(&x[0], n, &o[0])
+	}
+	for i := n; i < len(x); i++ {
+		x[i] += o[i]
+	}
+}
+
+// ScaleShift does x = x·(1+scale) + shift elementwise (AdaLN modulation),
+// rounding like PyTorch: (1+scale) first, then the product, then the sum.
+func ScaleShift(x, scale, shift []float32) { scaleShift(&defaultImpl().vec, x, scale, shift) }
+
+func scaleShift(vec *vecKernels, x, scale, shift []float32) {
+	scale, shift = scale[:len(x)], shift[:len(x)]
+	n := vec.vecN(vec.scaleShift != nil, len(x))
+	if n > 0 {
+		vec.scaleShift(&x[0], n, &scale[0], &shift[0])
+	}
+	for i := n; i < len(x); i++ {
+		x[i] = float32(x[i]*(1+scale[i])) + shift[i]
+	}
 }

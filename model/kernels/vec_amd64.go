@@ -16,6 +16,9 @@ var (
 		normRowAffine: normRowAffineAVX512,
 		normRowW:      normRowWAVX512,
 		mulInvG:       mulInvGAVX512,
+		addGated:      addGatedAVX512,
+		addInto:       addIntoAVX512,
+		scaleShift:    scaleShiftAVX512,
 	}
 	avx2Vec = vecKernels{name: "avx2", width: 8,
 		expSum:        expSumAVX2,
@@ -28,6 +31,9 @@ var (
 		normRowAffine: normRowAffineAVX2,
 		normRowW:      normRowWAVX2,
 		mulInvG:       mulInvGAVX2,
+		addGated:      addGatedAVX2,
+		addInto:       addIntoAVX2,
+		scaleShift:    scaleShiftAVX2,
 	}
 )
 
@@ -110,3 +116,21 @@ func normRowWAVX2(x *float32, n int, s float32, w *float32)
 
 //go:noescape
 func mulInvGAVX2(x, inv *float32, n int, gain float32)
+
+//go:noescape
+func addGatedAVX512(x *float32, n int, o, gate *float32)
+
+//go:noescape
+func addIntoAVX512(x *float32, n int, o *float32)
+
+//go:noescape
+func scaleShiftAVX512(x *float32, n int, scale, shift *float32)
+
+//go:noescape
+func addGatedAVX2(x *float32, n int, o, gate *float32)
+
+//go:noescape
+func addIntoAVX2(x *float32, n int, o *float32)
+
+//go:noescape
+func scaleShiftAVX2(x *float32, n int, scale, shift *float32)

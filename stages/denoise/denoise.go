@@ -11,6 +11,7 @@ import (
 	"fmt"
 
 	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/internal/mem"
 	"github.com/reel-video/reel/stages"
 )
 
@@ -94,7 +95,10 @@ func (c Config) Validate() error {
 func Descriptor() stages.Descriptor {
 	spec, _ := protocol.Spec(protocol.StageDenoise)
 	return stages.Descriptor{StageSpec: spec, NeedsEngine: true, New: newFromDeps,
-		ReplaySettings: append(protocol.GenerationSettings(), protocol.OutputSettings()...)}
+		ReplaySettings: append(protocol.GenerationSettings(), protocol.OutputSettings()...),
+		Estimate: func(e mem.Estimator, m protocol.Manifest, s protocol.Settings) mem.Estimate {
+			return e.Denoise(m, s.Frames, s.Steps)
+		}}
 }
 
 func newFromDeps(d stages.Deps) (stages.Handler, error) {

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 
 	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/internal/mem"
 	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/encode/video"
 )
@@ -46,7 +47,10 @@ func (c Config) Validate() error {
 // Descriptor declares the stage.
 func Descriptor() stages.Descriptor {
 	spec, _ := protocol.Spec(protocol.StageEncode)
-	return stages.Descriptor{StageSpec: spec, New: newFromDeps, ReplaySettings: protocol.OutputSettings()}
+	return stages.Descriptor{StageSpec: spec, New: newFromDeps, ReplaySettings: protocol.OutputSettings(),
+		Estimate: func(e mem.Estimator, m protocol.Manifest, s protocol.Settings) mem.Estimate {
+			return e.Encode(m, s.Frames)
+		}}
 }
 
 func newFromDeps(d stages.Deps) (stages.Handler, error) {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 
 	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/internal/mem"
 	"github.com/reel-video/reel/model"
 	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/denoise"
@@ -22,19 +23,20 @@ type Engine struct{ e *model.Engine }
 // New serves the model stages with e.
 func New(e *model.Engine) Engine { return Engine{e} }
 
-// Manifest describes the loaded model.
-func (a Engine) Manifest() protocol.Manifest {
+// Manifest describes the loaded model (geometry as Options chose it,
+// weight sizes measured at Load).
+func (a Engine) Manifest() protocol.Manifest { return a.e.Manifest() }
+
+// MemArch is the engine's layer widths, from the config it runs, for the
+// memory estimates (internal/mem).
+func (a Engine) MemArch() mem.Arch {
 	c := a.e.Config()
-	d, w := model.DefaultSampleParams(), a.e.DefaultWindowing()
-	return protocol.Manifest{
-		Model: c.Name, Checkpoint: c.Name,
-		LatentChannels: c.LatentChannels, LatentHeight: c.Height / c.SpatialCompression, LatentWidth: c.Width / c.SpatialCompression,
-		LatentFramesPerChunk: c.LatentFramesPerChunk, FramesPerChunk: c.FramesPerChunk,
-		Width: c.Width, Height: c.Height, FPS: c.FPS, TextLength: c.TextMaxLen, TextDim: c.TextDim,
-		MaxFrames: protocol.MaxFrames, WindowFrames: w.Frames, OverlapFrames: w.Overlap,
-		MaxSteps: protocol.MaxSteps, MaxGuidance: protocol.MaxGuidance, FP8: a.e.DiTFP8(),
-		Defaults: protocol.ManifestDefaults{Frames: d.Frames, Steps: d.Steps, Guidance: d.Guidance, Shift: d.Shift},
+	ar := mem.Arch{DiTDim: c.DiTDim, DiTLayers: c.DiTLayers, DiTHeads: c.DiTHeads}
+	if len(c.Patch) > 0 {
+		ar.PatchSide = c.Patch[len(c.Patch)-1]
 	}
+	copy(ar.VAEChannels[:], c.VAEChannels)
+	return ar
 }
 
 // wrap makes the engine's input errors permanent: retrying cannot fix them.

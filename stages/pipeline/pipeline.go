@@ -10,9 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/internal/mem"
 	"github.com/reel-video/reel/model"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/reel-video/reel/stages"
@@ -41,9 +43,9 @@ type Options struct {
 	// DeadLetters also runs the dead-letter handler and the job-record
 	// projector (orchestrator.Projector) in this process.
 	DeadLetters bool
-	// Runner hooks (internal/mem, internal/gpu).
-	Admit      func(ctx context.Context, req worker.AdmitRequest) (release func(), err error)
-	Describe   func(info *worker.WorkerInfo)
+	// Resources is the process's resource policy (memory budget,
+	// admission, device details in heartbeats).
+	Resources  Resources
 	Middleware []stages.Middleware
 	// Started, if set, is called with the runners once they are built.
 	Started func([]*worker.Runner)
@@ -92,24 +94,26 @@ func Run(ctx context.Context, o Options) error {
 		}
 		o.Engine = GoEngine(e)
 	}
+	workers, err := worker.WatchWorkers(ctx, o.Bus.Workers, o.Bus.Cfg.WorkerTTL)
+	if err != nil {
+		return err
+	}
+	pols := o.policies(workers)
 	var runners []*worker.Runner
-	for _, d := range registry.All() {
-		n, ok := o.Stages[d.Name]
-		if !ok {
-			continue
-		}
-		h, err := Handler(d, o)
+	for _, p := range pols {
+		h, err := Handler(p.desc, o)
 		if err != nil {
 			return err
 		}
 		r, err := worker.New(worker.Config{
-			Stage: d.Name, Bus: o.Bus, Tracker: store, Handler: h, Concurrency: n,
-			Admit: o.Admit, Describe: o.Describe, Log: o.Log,
+			Stage: p.desc.Name, Bus: o.Bus, Tracker: store, Handler: h, Concurrency: o.Stages[p.desc.Name],
+			Admit: p.admit, Describe: p.describe(o.Resources), Log: o.Log,
 			Middleware: append([]stages.Middleware{stages.Retry{}.Middleware()}, o.Middleware...),
 		})
 		if err != nil {
 			return err
 		}
+		p.self = r.Worker()
 		runners = append(runners, r)
 	}
 	if o.Started != nil {
@@ -137,6 +141,49 @@ func Run(ctx context.Context, o Options) error {
 	}
 	wg.Wait()
 	return first
+}
+
+// policies builds the admission policy of each requested stage, in
+// pipeline order, around one memory gate for the process.
+func (o Options) policies(workers *worker.Workers) []*policy {
+	res := o.Resources
+	if res.Poll <= 0 {
+		res.Poll = time.Second
+	}
+	var arch mem.Arch
+	var manifest *protocol.Manifest
+	if o.Engine != nil {
+		m := o.Engine.Manifest()
+		manifest = &m
+		if a, ok := o.Engine.(MemArch); ok {
+			arch = a.MemArch()
+		}
+	}
+	est := mem.Default(arch)
+	if res.Runtime > 0 {
+		est = est.WithRuntime(res.Runtime)
+	}
+	var gate *mem.Gate
+	if res.Budget.Bytes > 0 {
+		gate = mem.NewGate(res.Budget.Bytes)
+	}
+	var out []*policy
+	for _, d := range registry.All() {
+		n, ok := o.Stages[d.Name]
+		if !ok {
+			continue
+		}
+		p := &policy{desc: d, est: est, estimate: !d.NeedsEngine || arch.Valid(), gate: gate, workers: workers,
+			poll: res.Poll, log: o.Log.With().Str("stage", d.Name).Logger()}
+		if d.NeedsEngine {
+			p.manifest = manifest
+		}
+		out = append(out, p)
+		if res.LimitVAEHeap && len(o.Stages) == 1 && d.Name == protocol.StageVAEDecode && manifest != nil && arch.Valid() {
+			limitVAEHeap(est, *manifest, n, o.Log)
+		}
+	}
+	return out
 }
 
 // Handler builds one stage's handler from its descriptor.

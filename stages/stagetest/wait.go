@@ -2,6 +2,7 @@ package stagetest
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
@@ -71,9 +72,14 @@ func (e *Env) WaitJob(job string, cond func(*orchestrator.Job) bool) *orchestrat
 // succeeded, or the job ended) and every input is settled.
 func (e *Env) WaitDone(job string) *orchestrator.Job {
 	e.T.Helper()
+	// The stage that makes the video ends the job: its chunk events mark
+	// the stage done before its succeeded event is projected, so wait for
+	// the job itself there.
+	spec, _ := protocol.Spec(e.Stage.Name)
+	last := slices.Contains(spec.Outputs, protocol.KindVideo)
 	e.WaitJob(job, func(j *orchestrator.Job) bool {
 		s := j.Stages[e.Stage.Name]
-		return j.State.Terminal() || (s != nil && s.State == protocol.StateSucceeded)
+		return j.State.Terminal() || (!last && s != nil && s.State == protocol.StateSucceeded)
 	})
 	e.Settled()
 	j, err := e.Store.Get(e.ctx(), job)

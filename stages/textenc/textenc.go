@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/internal/mem"
 	"github.com/reel-video/reel/stages"
 )
 
@@ -24,6 +25,9 @@ type Config struct {
 	// FPS is the model's frame rate: a job that names none gets it here,
 	// at intake, so every later stage (and a replay) sees it resolved.
 	FPS int
+	// Model is the served model's name: a job that names none gets it
+	// here too, so later stages route it to workers of the same model.
+	Model string
 }
 
 // Validate checks the configuration.
@@ -38,7 +42,8 @@ func (c Config) Validate() error {
 func Descriptor() stages.Descriptor {
 	spec, _ := protocol.Spec(protocol.StageTextEnc)
 	return stages.Descriptor{StageSpec: spec, NeedsEngine: true, New: newFromDeps,
-		ReplaySettings: append(protocol.GenerationSettings(), protocol.OutputSettings()...)}
+		ReplaySettings: append(protocol.GenerationSettings(), protocol.OutputSettings()...),
+		Estimate:       func(e mem.Estimator, m protocol.Manifest, _ protocol.Settings) mem.Estimate { return e.Text(m) }}
 }
 
 func newFromDeps(d stages.Deps) (stages.Handler, error) {
@@ -46,7 +51,7 @@ func newFromDeps(d stages.Deps) (stages.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return New(Config{Encoder: enc, SeqLen: d.Manifest.TextLength, Dim: d.Manifest.TextDim, FPS: d.Manifest.FPS})
+	return New(Config{Encoder: enc, SeqLen: d.Manifest.TextLength, Dim: d.Manifest.TextDim, FPS: d.Manifest.FPS, Model: d.Manifest.Model})
 }
 
 // Handler is the stage handler.
@@ -84,6 +89,9 @@ func (h *Handler) Handle(ctx context.Context, d stages.Delivery) error {
 	env := &protocol.Envelope{Settings: d.Envelope().Settings}
 	if env.Settings.FPS == 0 {
 		env.Settings.FPS = h.cfg.FPS
+	}
+	if env.Settings.Model == "" {
+		env.Settings.Model = h.cfg.Model
 	}
 	if err := env.SetBody(body); err != nil {
 		return err

@@ -36,6 +36,9 @@ func outputs(t testing.TB, job string, set protocol.Settings) []stagetest.Want {
 	if resolved.FPS == 0 {
 		resolved.FPS = stagetest.Engine(t).Config().FPS
 	}
+	if resolved.Model == "" {
+		resolved.Model = stagetest.Engine(t).Config().Name
+	}
 	return []stagetest.Want{{Subject: protocol.TextSubject(job), Settings: &resolved, Body: func(body []byte) error {
 		var got protocol.TextBody
 		if err := (&protocol.Envelope{Body: body}).DecodeBody(&got); err != nil {

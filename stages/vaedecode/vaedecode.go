@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/internal/mem"
 	"github.com/reel-video/reel/stages"
 )
 
@@ -39,7 +40,9 @@ func (c Config) Validate() error {
 func Descriptor() stages.Descriptor {
 	spec, _ := protocol.Spec(protocol.StageVAEDecode)
 	return stages.Descriptor{StageSpec: spec, NeedsEngine: true, New: newFromDeps,
-		ReplaySettings: protocol.OutputSettings()}
+		ReplaySettings: protocol.OutputSettings(),
+		// One chunk per message, whatever the video's length.
+		Estimate: func(e mem.Estimator, m protocol.Manifest, _ protocol.Settings) mem.Estimate { return e.DecodeChunk(m) }}
 }
 
 func newFromDeps(d stages.Deps) (stages.Handler, error) {

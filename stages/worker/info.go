@@ -29,10 +29,18 @@ type WorkerInfo struct {
 	GoRoutines  int       `json:"goroutines"`
 	HeapBytes   uint64    `json:"heap_bytes"`
 
-	// Filled by Config.Describe (internal/gpu, internal/mem).
-	Device          string         `json:"device,omitempty"`
-	MemBudgetBytes  uint64         `json:"mem_budget_bytes,omitempty"`
-	MemUsedBytes    uint64         `json:"mem_used_bytes,omitempty"`
+	// Filled by Config.Describe (the model, internal/gpu, internal/mem).
+	//
+	// Manifest is the model the worker serves (nil for a stage that
+	// computes with none): admission routes a job naming another model to
+	// a worker whose manifest names it.
+	Manifest       *protocol.Manifest `json:"manifest,omitempty"`
+	Device         string             `json:"device,omitempty"`
+	MemBudgetBytes uint64             `json:"mem_budget_bytes,omitempty"`
+	MemUsedBytes   uint64             `json:"mem_used_bytes,omitempty"`
+	// MemHeldBytes is what the requests admitted in the worker's process
+	// hold beyond its resident engine (the memory gate's count).
+	MemHeldBytes    uint64         `json:"mem_held_bytes,omitempty"`
 	GPUMemBudget    uint64         `json:"gpu_mem_budget_bytes,omitempty"`
 	GPUMemUsedBytes uint64         `json:"gpu_mem_used_bytes,omitempty"`
 	Extra           map[string]any `json:"extra,omitempty"`

@@ -48,10 +48,14 @@ type Config struct {
 	RetryMax    time.Duration // default 30s
 	AdmitDelay  time.Duration // delay when admission says retry later, default 2s
 
-	// Admit is called before a message is processed; an error wrapping
-	// stages.ErrRetryLater naks it with AdmitDelay, any other error fails the job
-	// (terminated). On success, release (may be nil) is called once the
-	// handler returned, whatever the outcome.
+	// Admit is called before a message is processed and may block until
+	// the request fits this worker (the runner keeps the message in
+	// progress meanwhile, so waiting costs no delivery): JetStream counts
+	// every nak against MaxDeliver, so admission naks (an error wrapping
+	// stages.ErrRetryLater, with AdmitDelay) only to hand the message to a
+	// worker that can take it now. Any other error fails the job
+	// (terminated); ctx ending naks it. On success, release (may be nil)
+	// is called once the handler returned, whatever the outcome.
 	Admit func(ctx context.Context, req AdmitRequest) (release func(), err error)
 	// Describe fills device and memory details into the worker heartbeat.
 	Describe func(info *WorkerInfo)
@@ -213,6 +217,9 @@ func (r *Runner) register(job string, c *context.CancelCauseFunc) func() {
 	r.inflight[job][c] = struct{}{}
 	r.stats.busy++
 	r.stats.jobs = append(r.stats.jobs, job)
+	// Other workers' admission reads busy slots from the heartbeat: tell
+	// them now, not at the next tick.
+	r.kickHeartbeat()
 	return func() {
 		r.mu.Lock()
 		defer r.mu.Unlock()
@@ -227,6 +234,7 @@ func (r *Runner) register(job string, c *context.CancelCauseFunc) func() {
 				break
 			}
 		}
+		r.kickHeartbeat()
 	}
 }
 
@@ -292,27 +300,11 @@ func (r *Runner) process(ctx context.Context, m jetstream.Msg) {
 		hctx, dcancel = context.WithDeadline(hctx, st.Deadline)
 		defer dcancel()
 	}
-	if r.cfg.Admit != nil {
-		req := AdmitRequest{Stage: r.cfg.Stage, Job: job, Settings: env.Settings, Chunk: env.Chunk, Count: env.Count}
-		release, err := r.cfg.Admit(hctx, req)
-		if err != nil {
-			if stages.IsRetryLater(err) {
-				log.Info().Err(err).Msg("not admitted here; leaving it for another worker")
-				r.settle(log, m, "nak", m.NakWithDelay(r.cfg.AdmitDelay))
-				return
-			}
-			r.fail(ctx, log, m, job, fmt.Sprintf("%s: not admitted: %v", r.cfg.Stage, err))
-			return
-		}
-		if release != nil {
-			defer release()
-		}
-	}
-
 	d := &delivery{subject: m.Subject(), env: env, attempt: delivered, log: log, msg: m, r: r}
-	d.Report(hctx, protocol.Event{Kind: protocol.EventStarted, Chunk: env.Chunk, Count: env.Count})
-
+	// The message stays in progress from here on, admission wait included.
 	hbDone := make(chan struct{})
+	stopHeartbeat := sync.OnceFunc(func() { close(hbDone) })
+	defer stopHeartbeat()
 	go func() {
 		t := time.NewTicker(r.cfg.Heartbeat)
 		defer t.Stop()
@@ -325,8 +317,34 @@ func (r *Runner) process(ctx context.Context, m jetstream.Msg) {
 			}
 		}
 	}()
+	if r.cfg.Admit != nil {
+		req := AdmitRequest{Stage: r.cfg.Stage, Job: job, Settings: env.Settings, Chunk: env.Chunk, Count: env.Count}
+		release, err := r.cfg.Admit(hctx, req)
+		if err != nil {
+			switch {
+			case errors.Is(context.Cause(hctx), ErrJobEnded):
+				log.Info().Msg("job ended while waiting for admission")
+				r.settle(log, m, "ack", m.Ack())
+			case ctx.Err() != nil:
+				r.settle(log, m, "nak", m.Nak())
+			case errors.Is(hctx.Err(), context.DeadlineExceeded) && !st.Deadline.IsZero():
+				r.fail(ctx, log, m, job, fmt.Sprintf("%s: deadline %s exceeded waiting for admission", r.cfg.Stage, st.Deadline.Format(time.RFC3339)))
+			case stages.IsRetryLater(err):
+				log.Info().Err(err).Msg("not admitted here; leaving it for another worker")
+				r.settle(log, m, "nak", m.NakWithDelay(r.cfg.AdmitDelay))
+			default:
+				r.fail(ctx, log, m, job, fmt.Sprintf("%s: not admitted: %v", r.cfg.Stage, err))
+			}
+			return
+		}
+		if release != nil {
+			defer release()
+		}
+	}
+
+	d.Report(hctx, protocol.Event{Kind: protocol.EventStarted, Chunk: env.Chunk, Count: env.Count})
 	err = r.handler.Handle(hctx, d)
-	close(hbDone)
+	stopHeartbeat()
 
 	switch {
 	case err == nil:
@@ -401,7 +419,14 @@ func (r *Runner) count(ok bool) {
 		r.stats.failed++
 	}
 	r.mu.Unlock()
-	select { // refresh the heartbeat soon (non-blocking, coalesced)
+	// The heartbeat is refreshed when the slot lets go of the message
+	// (register's release), with these counts.
+}
+
+// kickHeartbeat refreshes the worker heartbeat soon (non-blocking,
+// coalesced).
+func (r *Runner) kickHeartbeat() {
+	select {
 	case r.kick <- struct{}{}:
 	default:
 	}

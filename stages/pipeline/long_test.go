@@ -381,7 +381,8 @@ func TestRemix(t *testing.T) {
 }
 
 // TestWindowSettingsAgainstTheModel: window settings are checked at intake
-// and, where the model's default takes part, by denoise against the model.
+// and, where the model's default takes part, against the model's manifest
+// (admission; denoise checks again for its engine).
 func TestWindowSettingsAgainstTheModel(t *testing.T) {
 	_, b := bustest.Start(t, bustest.Options{})
 	serve(t, b, all(1))
@@ -398,7 +399,7 @@ func TestWindowSettingsAgainstTheModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	j := waitState(t, store, id)
-	if j.State != protocol.StateFailed || j.FailedStage != protocol.StageDenoise || !strings.Contains(j.Error, "overlap_frames") {
+	if j.State != protocol.StateFailed || !strings.Contains(j.Error, "overlap_frames: 48 does not fit window_frames 48") {
 		t.Errorf("overlap 48 on a 48-frame window: %s in %s: %q", j.State, j.FailedStage, j.Error)
 	}
 }

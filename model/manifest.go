@@ -31,12 +31,12 @@ type manifestFacts struct {
 // geometry from the config it runs (frame size and fps as Options chose),
 // the weights' digest and resident sizes measured at Load.
 func (e *Engine) Manifest() protocol.Manifest {
-	c, d := e.cfg, DefaultSampleParams()
+	c, d, w := e.cfg, DefaultSampleParams(), e.DefaultWindowing()
 	id := c.Name
 	if c.Width != e.ckpt.Width || c.Height != e.ckpt.Height {
 		id = fmt.Sprintf("%s@%dx%d", c.Name, c.Width, c.Height)
 	}
-	f, win := e.manifest, e.DefaultWindowing()
+	f := e.manifest
 	return protocol.Manifest{
 		Model:                id,
 		Checkpoint:           c.Name,
@@ -52,8 +52,8 @@ func (e *Engine) Manifest() protocol.Manifest {
 		TextLength:           c.TextMaxLen,
 		TextDim:              c.TextDim,
 		MaxFrames:            maxFrames,
-		WindowFrames:         win.Frames,
-		OverlapFrames:        win.Overlap,
+		WindowFrames:         w.Frames,
+		OverlapFrames:        w.Overlap,
 		MaxSteps:             maxSteps,
 		MaxGuidance:          maxGuidance,
 		Defaults:             protocol.ManifestDefaults{Frames: d.Frames, Steps: d.Steps, Guidance: d.Guidance, Shift: d.Shift},

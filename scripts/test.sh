@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # The project's test command (README quick start, CI). Installs what the tests
 # need when it is missing and this user can (ffmpeg for ffprobe checks,
-# chromium for the browser playback test, Debian's PyTorch for the torch
-# runner, the Node conformance client's npm packages, the stock nats CLI, the
-# staticcheck linter), then runs every check and test.
+# chromium for the browser tests, Debian's PyTorch for the torch runner, node
+# and the npm packages of the Node conformance client and of the OpenAI SDK
+# test, the stock nats CLI, the staticcheck linter), then runs every check
+# and test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 # The PyTorch runner (runner/torch) and the reference transcription tests run
 # Debian's torch under /usr/bin/python3.
 /usr/bin/python3 -c 'import torch, numpy, msgpack' >/dev/null 2>&1 || need+=(python3-torch python3-numpy python3-msgpack)
@@ -23,10 +25,14 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-# The Node conformance client (docs/protocol.md) needs its npm packages.
+# The Node conformance client (docs/protocol.md) and the official OpenAI Node
+# SDK (conformance/openai, pinned by its package-lock.json) need their npm
+# packages.
 if command -v npm >/dev/null 2>&1; then
   [ -d conformance/node/node_modules ] || (cd conformance/node && npm ci --no-audit --no-fund --silent) ||
     echo "warning: npm ci failed; the Node conformance test will be skipped" >&2
+  [ -f conformance/openai/node_modules/openai/package.json ] || (cd conformance/openai && npm ci --no-audit --no-fund --silent) ||
+    echo "warning: npm ci failed; the OpenAI SDK test will be skipped" >&2
 else
   echo "warning: missing node/npm; the Node conformance test will be skipped" >&2
 fi

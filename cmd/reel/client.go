@@ -11,6 +11,7 @@ import (
 
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/internal/mem"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/reel-video/reel/stages/worker"
 	"github.com/rs/zerolog"
@@ -29,7 +30,7 @@ func client(ctx context.Context, a *app, nf *natsFlags, cmd *cobra.Command) (*bu
 	defer cancel()
 	b, err := bus.Open(bctx, nf.cc, bus.LayoutConfig{}, log)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, connectHint(err, nf.cc.URL)
 	}
 	return b, orchestrator.NewStore(b, log), nil
 }
@@ -58,13 +59,13 @@ func newSubmitCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "submit PROMPT",
 		Short: "Submit a job; prints the job id as the last line",
-		Args:  cobra.ExactArgs(1),
+		Args:  promptArgs,
 		// Bad settings are refused before anything connects.
 		PreRunE: func(_ *cobra.Command, args []string) error {
-			return orchestrator.Validate(sf.request(args[0]))
+			return orchestrator.Validate(sf.request(promptOf(args)))
 		},
 		RunE: withClient(a, &nf, func(cmd *cobra.Command, args []string, _ *bus.Bus, store *orchestrator.Store) error {
-			req, set := sf.request(args[0])
+			req, set := sf.request(promptOf(args))
 			id, err := store.Submit(cmd.Context(), req, set, orchestrator.SubmitOptions{Deadline: deadline})
 			if err != nil {
 				return err
@@ -308,7 +309,7 @@ func newWorkersCommand(a *app) *cobra.Command {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(ws)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "STAGE\tWORKER\tBUSY\tDONE\tFAILED\tDEVICE\tMEMORY\tSEEN")
+			fmt.Fprintln(tw, "STAGE\tWORKER\tBUSY\tDONE\tFAILED\tDEVICE\tMEMORY\tENGINE\tSEEN")
 			for _, w := range ws {
 				dev := w.Device
 				if dev == "" {
@@ -318,7 +319,7 @@ func newWorkersCommand(a *app) *cobra.Command {
 				if w.MemBudgetBytes > 0 {
 					mem = fmt.Sprintf("%d/%d MiB", w.MemUsedBytes>>20, w.MemBudgetBytes>>20)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%d\t%d\t%s\t%s\t%s ago\n", w.Stage, w.Worker, w.Busy, w.Concurrency, w.Done, w.Failed, dev, mem, time.Since(w.Seen).Round(time.Second))
+				fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%d\t%d\t%s\t%s\t%s\t%s ago\n", w.Stage, w.Worker, w.Busy, w.Concurrency, w.Done, w.Failed, dev, mem, engineColumn(w), time.Since(w.Seen).Round(time.Second))
 			}
 			return tw.Flush()
 		}),
@@ -326,4 +327,25 @@ func newWorkersCommand(a *app) *cobra.Command {
 	nf.register(cmd.Flags())
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// engineColumn is a worker's engine for `reel workers`, with its runner's
+// process and memory: "torch pid 4242 cuda:0 RSS 610 MiB GPU 1.2 GiB".
+func engineColumn(w worker.WorkerInfo) string {
+	e := w.Engine
+	if e == "" {
+		e = "-"
+	}
+	r := w.Runner
+	if r == nil {
+		return e
+	}
+	if r.PID == 0 {
+		return e + " (runner restarting)"
+	}
+	e += fmt.Sprintf(" pid %d %s RSS %s", r.PID, r.Device, mem.FormatSize(r.RSSBytes))
+	if r.GPUReservedBytes > 0 {
+		e += " GPU " + mem.FormatSize(r.GPUReservedBytes)
+	}
+	return e
 }

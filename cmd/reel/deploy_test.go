@@ -26,7 +26,7 @@ func commandLines(t *testing.T) map[string][]string {
 		return string(b)
 	}
 	flow := regexp.MustCompile(`(?s)(?:command|args): \[([^\]]*)\]`)
-	for _, path := range []string{"../../deploy/compose.yaml", "../../deploy/k8s/stages.yaml"} {
+	for _, path := range []string{"../../deploy/compose.yaml", "../../deploy/k8s/stages.yaml", "../../deploy/k8s/setup.yaml", "../../deploy/k8s/gateway.yaml"} {
 		text := read(path)
 		for i, m := range flow.FindAllStringSubmatch(text, -1) {
 			var args []string

@@ -16,11 +16,13 @@ type natsFlags struct{ cc bus.ConnectConfig }
 
 func (f *natsFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.cc.URL, "nats", envconfig.NATSURL(), "NATS server URL(s), comma-separated (env REEL_NATS)")
-	fs.StringVar(&f.cc.User, "nats-user", "", "NATS user")
-	fs.StringVar(&f.cc.Password, "nats-password", "", "NATS password")
-	fs.StringVar(&f.cc.Token, "nats-token", "", "NATS token")
-	fs.StringVar(&f.cc.CredsFile, "nats-creds", "", "NATS credentials file (JWT + NKey)")
-	fs.StringVar(&f.cc.NKeyFile, "nats-nkey", "", "NATS NKey seed file")
+	// Credentials also come from the environment, so that a Kubernetes
+	// Secret or compose file need not put them on the command line.
+	fs.StringVar(&f.cc.User, "nats-user", envconfig.String(envconfig.NATSUser), "NATS user (env REEL_NATS_USER)")
+	fs.StringVar(&f.cc.Password, "nats-password", envconfig.String(envconfig.NATSPassword), "NATS password (env REEL_NATS_PASSWORD)")
+	fs.StringVar(&f.cc.Token, "nats-token", envconfig.String(envconfig.NATSToken), "NATS token (env REEL_NATS_TOKEN)")
+	fs.StringVar(&f.cc.CredsFile, "nats-creds", envconfig.String(envconfig.NATSCreds), "NATS credentials file (JWT + NKey; env REEL_NATS_CREDS)")
+	fs.StringVar(&f.cc.NKeyFile, "nats-nkey", envconfig.String(envconfig.NATSNKey), "NATS NKey seed file (env REEL_NATS_NKEY)")
 	fs.StringVar(&f.cc.TLSCA, "tls-ca", "", "CA certificate (PEM) to verify the NATS server")
 	fs.StringVar(&f.cc.TLSCert, "tls-cert", "", "client certificate (PEM) for mutual TLS")
 	fs.StringVar(&f.cc.TLSKey, "tls-key", "", "client key (PEM) for mutual TLS")
@@ -73,13 +75,20 @@ func (f *settingsFlags) request(prompt string) (protocol.Request, protocol.Setti
 	return protocol.Request{Prompt: prompt, Negative: f.negative}, s
 }
 
-// parseReplicas parses "vaedecode=3,denoise=1" (or "all" for one of each).
+// --replicas values besides stage=N lists.
+const (
+	replicasAll  = "all"
+	replicasNone = "none"
+)
+
+// parseReplicas parses "vaedecode=3,denoise=1" ("all" for one of each,
+// "none" or "" for none).
 func parseReplicas(s string) (map[string]int, error) {
 	out := map[string]int{}
-	if s == "" {
+	if s == "" || s == replicasNone {
 		return out, nil
 	}
-	if s == "all" {
+	if s == replicasAll {
 		for _, st := range protocol.Stages() {
 			out[st] = 1
 		}

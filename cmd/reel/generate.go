@@ -27,6 +27,7 @@ type generateFlags struct {
 	vae      int
 	timeout  time.Duration
 	weights  weightFlags
+	engine   engineFlags
 	res      resourceFlags
 }
 
@@ -39,15 +40,16 @@ func newGenerateCommand(a *app) *cobra.Command {
 four stages in this process through the same runner a standalone
 'reel stage' process uses, submits the prompt, shows progress, writes the
 MP4 and prints its path. Ctrl-C cancels the job and shuts down cleanly.`,
-		Args: cobra.ExactArgs(1),
+		Args: promptArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runGenerate(cmd.Context(), a, f, args[0], cmd)
+			return runGenerate(cmd.Context(), a, f, promptOf(args), cmd)
 		},
 	}
 	fs := cmd.Flags()
 	f.settings.register(fs)
 	f.layout.register(fs)
 	f.weights.register(fs)
+	f.engine.register(fs)
 	f.res.register(fs)
 	fs.StringVarP(&f.out, "output", "o", "", "output MP4 (default ./<job id>.mp4)")
 	fs.StringVar(&f.dataDir, "data", defaultDataDir(), "data directory (JetStream store)")
@@ -89,6 +91,11 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 		return err
 	}
 	defer b.Close()
+	engs, err := f.engine.startEngines(ctx, protocol.Stages(), f.weights.opts, nil, res.RunnerDevice, log)
+	if err != nil {
+		return err
+	}
+	defer engs.Close()
 
 	// The stages stop when generate ends, whatever the outcome.
 	sctx, stopStages := context.WithCancel(context.WithoutCancel(ctx))
@@ -96,14 +103,14 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 	stagesDone := make(chan error, 1)
 	go func() {
 		stagesDone <- pipeline.Run(sctx, pipeline.Options{
-			Bus:           b,
-			Stages:        map[string]int{protocol.StageTextEnc: 1, protocol.StageDenoise: 1, protocol.StageVAEDecode: f.vae, protocol.StageEncode: 1},
-			DeadLetters:   true,
-			Output:        stages.OutputDefaults{FFmpeg: f.ffmpeg},
-			EngineOptions: f.weights.opts,
-			Resources:     res,
-			Started:       func([]*worker.Runner) { close(started) },
-			Log:           log,
+			Bus:         b,
+			Stages:      map[string]int{protocol.StageTextEnc: 1, protocol.StageDenoise: 1, protocol.StageVAEDecode: f.vae, protocol.StageEncode: 1},
+			DeadLetters: true,
+			Output:      stages.OutputDefaults{FFmpeg: f.ffmpeg},
+			Engines:     engs,
+			Resources:   res,
+			Started:     func([]*worker.Runner) { close(started) },
+			Log:         log,
 		})
 	}()
 	defer func() {
@@ -154,13 +161,20 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 	return nil
 }
 
+// saveBlob streams an object into path, through a temporary file renamed
+// into place once complete, so a failed download leaves no partial video.
 func saveBlob(ctx context.Context, b *bus.Bus, name, path string) error {
-	data, err := b.GetBlob(ctx, name)
+	tmp := path + ".partial"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
 	}
-	tmp := path + ".partial"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+	_, err = b.GetBlobTo(ctx, name, f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
 		return err
 	}
 	return os.Rename(tmp, path)

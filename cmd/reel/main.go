@@ -55,6 +55,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(
 		newGenerateCommand(a),
 		newServerCommand(a),
+		newGatewayCommand(a),
 		newStageCommand(a),
 		newSubmitCommand(a),
 		newStatusCommand(a),
@@ -72,6 +73,8 @@ func newRoot() *cobra.Command {
 		newQuantizeCommand(),
 		newBenchCommand(),
 		newEnvCommand(),
+		newVersionCommand(),
+		newProbeCommand(),
 	)
 	return root
 }

@@ -39,7 +39,7 @@ func TestMain(m *testing.M) {
 // run runs reel to completion.
 func run(t *testing.T, ctx context.Context, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd := exec.CommandContext(ctx, reelBin, args...)
+	cmd := exec.CommandContext(ctx, reelBin, bareServer(args)...)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	cmd.Env = append(os.Environ(), "REEL_NATS=")
@@ -51,6 +51,31 @@ func run(t *testing.T, ctx context.Context, args ...string) (stdout, stderr stri
 		t.Fatalf("reel %v: %v", args, err)
 	}
 	return o.String(), e.String(), 0
+}
+
+// bareServer makes `reel server` in a test a bare bus without the HTTP API
+// unless the test asks for them: the tests start their stages themselves,
+// and parallel tests cannot share the API's default port.
+func bareServer(args []string) []string {
+	if len(args) == 0 || args[0] != "server" {
+		return args
+	}
+	has := func(flag string) bool {
+		for _, a := range args {
+			if a == flag || strings.HasPrefix(a, flag+"=") {
+				return true
+			}
+		}
+		return false
+	}
+	out := append([]string(nil), args...)
+	if !has("--replicas") {
+		out = append(out, "--replicas", "none")
+	}
+	if !has("--api") {
+		out = append(out, "--api", "none")
+	}
+	return out
 }
 
 func lastLine(s string) string {
@@ -125,7 +150,7 @@ func (l *lockedBuffer) String() string {
 // first stdout line.
 func start(t *testing.T, firstLine bool, args ...string) (*proc, string) {
 	t.Helper()
-	cmd := exec.Command(reelBin, args...)
+	cmd := exec.Command(reelBin, bareServer(args)...)
 	cmd.Env = append(os.Environ(), "REEL_NATS=")
 	p := &proc{cmd: cmd, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, exited: make(chan struct{})}
 	cmd.Stderr = p.stderr

@@ -2,10 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/reel-video/reel/bus"
+	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/internal/metrics"
+	"github.com/reel-video/reel/model"
+	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/pipeline"
 	"github.com/reel-video/reel/stages/worker"
 	"github.com/spf13/cobra"
@@ -17,7 +25,10 @@ type serverFlags struct {
 	replicas string
 	encode   encodeFlags
 	weights  weightFlags
+	engine   engineFlags
 	res      resourceFlags
+	api      apiFlags
+	metrics  metricsFlags
 }
 
 func newServerCommand(a *app) *cobra.Command {
@@ -26,9 +37,11 @@ func newServerCommand(a *app) *cobra.Command {
 		Use:   "server",
 		Short: "Run the embedded NATS server (JetStream) for stages and clients, optionally with stages",
 		Long: `Server runs nats-server with JetStream on --host:--port, storing under --data,
-and sets up reel's streams, buckets and consumers. With --replicas it also
-runs stages in this process, e.g. --replicas textenc=1,denoise=1,vaedecode=3,encode=1
-(or --replicas all). Other machines attach with 'reel stage X --nats nats://HOST:PORT'.`,
+and sets up reel's streams, buckets and consumers. It also runs every stage in
+this process unless --replicas says otherwise, e.g. --replicas
+textenc=1,denoise=1,vaedecode=3,encode=1, or --replicas none for a bare bus.
+Other machines attach with 'reel stage X --nats nats://HOST:PORT'. The HTTP
+API (OpenAI Videos shape) and web UI listen on --api.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runServer(cmd.Context(), a, f, cmd) },
 	}
@@ -46,11 +59,14 @@ runs stages in this process, e.g. --replicas textenc=1,denoise=1,vaedecode=3,enc
 	fs.StringVar(&f.srv.TLSCert, "tls-cert", "", "serve TLS with this certificate (PEM)")
 	fs.StringVar(&f.srv.TLSKey, "tls-key", "", "key of --tls-cert (PEM)")
 	fs.StringVar(&f.srv.TLSCA, "tls-ca", "", "require client certificates signed by this CA (mutual TLS)")
-	fs.StringVar(&f.replicas, "replicas", "", `stages to run here: "all" or stage=N,... (e.g. vaedecode=3,denoise=1)`)
+	fs.StringVar(&f.replicas, "replicas", replicasAll, `stages to run here: "all", "none" or stage=N,... (e.g. vaedecode=3,denoise=1)`)
 	f.encode.register(fs)
 	f.layout.register(fs)
 	f.weights.register(fs)
+	f.engine.register(fs)
 	f.res.register(fs)
+	f.api.register(fs, "127.0.0.1:8080")
+	f.metrics.register(fs)
 	return cmd
 }
 
@@ -62,9 +78,21 @@ func runServer(ctx context.Context, a *app, f *serverFlags, cmd *cobra.Command) 
 	if err := f.encode.validate(); err != nil {
 		return err
 	}
+	keys, err := f.api.check()
+	if err != nil {
+		return err
+	}
 	log, err := a.logger(cmd.ErrOrStderr())
 	if err != nil {
 		return err
+	}
+	// The API checks requests against the model's manifest, so the model
+	// is loaded even for a bare bus (the stages share the one engine); it
+	// loads before the server starts, so that everything is running once
+	// the URL is printed.
+	eng, err := model.Load(f.weights.opts)
+	if err != nil {
+		return fmt.Errorf("load model: %w", err)
 	}
 	srv, err := bus.StartServer(f.srv, log)
 	if err != nil {
@@ -89,14 +117,54 @@ func runServer(ctx context.Context, a *app, f *serverFlags, cmd *cobra.Command) 
 	}
 	log.Info().Str("url", srv.ClientURL()).Str("data", f.srv.DataDir).Msg("reel server ready")
 	fmt.Fprintln(cmd.OutOrStdout(), srv.ClientURL())
+	// The stages' engines: the Go engine loaded above, or runners.
+	engs, err := f.engine.startEngines(ctx, slices.Collect(maps.Keys(reps)), f.weights.opts, eng, res.RunnerDevice, log)
+	if err != nil {
+		return err
+	}
+	defer engs.Close()
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	m := metrics.New()
+	res.Describe = m.Describe(res.Describe)
+	m.WatchBus(b, protocol.Stages(), true)
+	if err := m.WatchJobs(ctx, b.Jobs); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting
+		}
+		return err
+	}
+	checks := []metrics.Check{metrics.Connected(b)}
+	for st := range reps {
+		checks = append(checks, metrics.ConsumerAttached(b, st))
+	}
+	f.metrics.serveProbes(ctx, &metrics.Probes{Metrics: m, Checks: checks}, cmd.OutOrStdout(), log, stop)
+	go warnIdleStages(ctx, b, log, srv.ClientURL())
+	var wg sync.WaitGroup
+	if f.api.enabled() {
+		wg.Go(func() {
+			if err := serveAPI(ctx, &f.api, keys, b, []protocol.Manifest{eng.Manifest()}, m.Handler(), log, cmd.OutOrStdout()); err != nil && ctx.Err() == nil {
+				stop(err)
+			}
+		})
+	}
 	err = pipeline.Run(ctx, pipeline.Options{
-		Bus: b, Stages: reps, DeadLetters: true, Output: f.encode.o, EngineOptions: f.weights.opts, Log: log, Resources: res,
+		Bus: b, Stages: reps, DeadLetters: true, Output: f.encode.o, Engines: engs, Log: log, Resources: res,
+		Middleware: []stages.Middleware{m.Middleware()},
 		Started: func(rs []*worker.Runner) {
 			for _, r := range rs {
 				log.Info().Str("worker", r.Worker()).Msg("stage started")
 			}
 		},
 	})
+	stop(err)
+	wg.Wait()
 	log.Info().Msg("shutting down")
+	if err == nil {
+		err = context.Cause(ctx)
+		if errors.Is(err, context.Canceled) {
+			err = nil
+		}
+	}
 	return err
 }

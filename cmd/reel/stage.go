@@ -2,12 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/protocol"
-	"github.com/reel-video/reel/model"
+	"github.com/reel-video/reel/internal/metrics"
 	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/pipeline"
 	"github.com/spf13/cobra"
@@ -23,6 +24,8 @@ type stageFlags struct {
 	fault       string
 	res         resourceFlags
 	weights     weightFlags
+	engine      engineFlags
+	metrics     metricsFlags
 }
 
 func newStageCommand(a *app) *cobra.Command {
@@ -45,11 +48,13 @@ attach (provision a cluster with 'reel setup' instead).`,
 	f.nats.register(fs)
 	f.layout.register(fs)
 	f.weights.register(fs)
+	f.engine.register(fs)
 	fs.IntVar(&f.concurrency, "concurrency", 1, "worker slots in this process (one message each)")
 	f.encode.register(fs)
 	fs.StringVar(&f.workDir, "work-dir", "", "encode: directory for temporary MP4s")
 	fs.BoolVar(&f.deadLetters, "dead-letters", true, "also turn dead-letter advisories into failed jobs")
 	f.res.register(fs)
+	f.metrics.register(fs)
 	fs.StringVar(&f.fault, "fault", "", `fault injection for tests: "hang" holds (and heartbeats) the first message forever`)
 	_ = fs.MarkHidden("fault")
 	return cmd
@@ -75,10 +80,20 @@ func runStage(ctx context.Context, a *app, f *stageFlags, stage string, cmd *cob
 	// Attach: the layout (retention, ack wait, max deliver) is the server's.
 	b, err := bus.Open(bctx, f.nats.cc, f.layout.lc, log)
 	if err != nil {
-		return err
+		return connectHint(err, f.nats.cc.URL)
 	}
 	defer b.Close()
-	var mw []stages.Middleware
+	// Probes come up before the model loads: alive at once, ready once
+	// connected, attached and loaded.
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	m := metrics.New()
+	m.WatchBus(b, []string{stage}, false)
+	loaded := metrics.NewFlag("engine loaded")
+	f.metrics.serveProbes(ctx, &metrics.Probes{Metrics: m, Checks: []metrics.Check{
+		metrics.Connected(b), metrics.ConsumerAttached(b, stage), loaded.Check(),
+	}}, cmd.OutOrStdout(), log, stop)
+	mw := []stages.Middleware{m.Middleware()}
 	switch f.fault {
 	case "":
 	case "hang":
@@ -91,16 +106,24 @@ func runStage(ctx context.Context, a *app, f *stageFlags, stage string, cmd *cob
 		return err
 	}
 	defer closeRes()
-	var eng *model.Engine
-	if stage != protocol.StageEncode {
-		if eng, err = model.Load(f.weights.opts); err != nil {
-			return fmt.Errorf("load model: %w", err)
-		}
+	// A runner that cannot start ends the stage here, with its message.
+	engs, err := f.engine.startEngines(ctx, []string{stage}, f.weights.opts, nil, res.RunnerDevice, log)
+	if err != nil {
+		return err
 	}
-	return pipeline.Run(ctx, pipeline.Options{
-		Bus: b, Stages: map[string]int{stage: f.concurrency}, DeadLetters: f.deadLetters, Engine: engineOf(eng),
+	defer engs.Close()
+	loaded.Set()
+	res.Describe = m.Describe(res.Describe)
+	err = pipeline.Run(ctx, pipeline.Options{
+		Bus: b, Stages: map[string]int{stage: f.concurrency}, DeadLetters: f.deadLetters, Engines: engs,
 		Output: encodeOpts, Log: log, Middleware: mw, Resources: res,
 	})
+	if err == nil {
+		if cause := context.Cause(ctx); !errors.Is(cause, context.Canceled) {
+			err = cause // the probes' listener failed
+		}
+	}
+	return err
 }
 
 // hang is the "hang" fault: the handler holds its message (the runner keeps
@@ -111,13 +134,4 @@ func hang(stages.Handler) stages.Handler {
 		<-ctx.Done()
 		return ctx.Err()
 	})
-}
-
-// engineOf serves a loaded Go engine, or lets the pipeline decide (nil) for
-// a stage that needs none.
-func engineOf(e *model.Engine) pipeline.Engine {
-	if e == nil {
-		return nil
-	}
-	return pipeline.GoEngine(e)
 }

@@ -27,6 +27,13 @@ const (
 	CUDAVisible   = "CUDA_VISIBLE_DEVICES"
 	GoMemLimitVar = "GOMEMLIMIT"
 	Python        = "REEL_PYTHON"
+	NATSUser      = "REEL_NATS_USER"
+	NATSPassword  = "REEL_NATS_PASSWORD"
+	NATSToken     = "REEL_NATS_TOKEN"
+	NATSCreds     = "REEL_NATS_CREDS"
+	NATSNKey      = "REEL_NATS_NKEY"
+	APIKeys       = "REEL_API_KEYS"
+	Metrics       = "REEL_METRICS"
 
 	// Read by tests only.
 	TestLog           = "REEL_TEST_LOG"
@@ -38,6 +45,7 @@ const (
 	MemSweep          = "REEL_MEM_SWEEP"
 	MemSweepList      = "REEL_MEM_SWEEP_LIST"
 	LoadJobs          = "REEL_LOAD_JOBS"
+	ScreenshotDir     = "REEL_SCREENSHOT_DIR"
 
 	// Set by a test for the child process it re-executes itself as.
 	MemChild         = "REEL_MEM_CHILD"
@@ -50,6 +58,10 @@ const (
 // DefaultNATSURL is the server a client or stage reaches when neither
 // --nats nor REEL_NATS names one.
 const DefaultNATSURL = "nats://127.0.0.1:4222"
+
+// DefaultPython is the interpreter of the bundled PyTorch runner when
+// neither --python nor REEL_PYTHON names one.
+const DefaultPython = "python3"
 
 // DefaultLoadJobs is the load test's job count without REEL_LOAD_JOBS.
 const DefaultLoadJobs = 200
@@ -84,16 +96,24 @@ func Vars() []Var {
 		{XDGDataHome, "~/.local/share", "generate, server", "default data directory $XDG_DATA_HOME/reel (an absolute path; else ignored)", Runtime},
 		{CUDAVisible, "all devices", "stage, gpus", "which GPUs a stage may see; --gpu N indexes the visible ones", Runtime},
 		{GoMemLimitVar, "none", "every process", "Go memory limit; also caps the default --mem-budget; when set, a vaedecode process keeps it instead of sizing its own", Runtime},
-		{Python, "python3", "the bundled PyTorch runner (runner.TorchCommand)", "its Python interpreter when the caller names none", Runtime},
+		{Python, DefaultPython, "generate, server, stage", "default --python: the interpreter of the PyTorch runner (--engine torch)", Runtime},
+		{NATSUser, "none", "every client and stage command", "default --nats-user (credentials stay off the command line)", Runtime},
+		{NATSPassword, "none", "every client and stage command", "default --nats-password", Runtime},
+		{NATSToken, "none", "every client and stage command", "default --nats-token", Runtime},
+		{NATSCreds, "none", "every client and stage command", "default --nats-creds: a NATS credentials file", Runtime},
+		{NATSNKey, "none", "every client and stage command", "default --nats-nkey: an NKey seed file", Runtime},
+		{APIKeys, "none", "server, gateway", "accepted API keys, comma-separated (docs/api.md); with none the API only listens on loopback", Runtime},
+		{Metrics, "off", "server, gateway, stage", "default --metrics: the address of /metrics, /healthz and /readyz", Runtime},
 		{TestLog, "off", "tests", "1: tests log through t.Log instead of staying silent", Test},
 		{VideoRequireTools, "off", "tests", "1: a missing tool (ffmpeg, ffprobe, chromium, torch, the Node client's modules) fails its tests instead of skipping them (CI sets it)", Test},
-		{Chromium, "/usr/bin/chromium, then chromium or chromium-browser on PATH", "tests", "the browser binary for the playback test", Test},
+		{Chromium, "/usr/bin/chromium, then chromium or chromium-browser on PATH", "tests", "the browser binary for the playback and web UI tests", Test},
 		{GPULive, "off", "tests", "1: run the NVML test against the real driver", Test},
 		{MemBench, "off", "tests", "1: run the VAE memory benchmark (BENCHMARKS.md)", Test},
 		{MemDebug, "off", "tests", "1: the memory-measuring child prints Go heap statistics", Test},
 		{MemSweep, "off", "tests", "1: run the memory calibration sweep over REEL_MEM_SWEEP_LIST", Test},
 		{MemSweepList, "none", "tests", "workloads of the calibration sweep, space-separated", Test},
 		{LoadJobs, strconv.Itoa(DefaultLoadJobs), "tests", "jobs in the load test (-short: 40)", Test},
+		{ScreenshotDir, "a temporary directory", "tests", "where the web UI test saves reel-ui.png", Test},
 		{MemChild, "", "internal/mem tests", "the workload a re-executed memory-measuring child runs", Child},
 		{GPUProbeTest, "", "internal/gpu tests", "the behaviour of a re-executed GPU probe child", Child},
 		{VideoCrashHelper, "", "stages/encode/video tests", "1: the re-executed child crashes mid-encode", Child},
@@ -145,6 +165,14 @@ func NATSURL() string {
 		return u
 	}
 	return DefaultNATSURL
+}
+
+// PythonInterpreter is REEL_PYTHON, else DefaultPython.
+func PythonInterpreter() string {
+	if p := String(Python); p != "" {
+		return p
+	}
+	return DefaultPython
 }
 
 // DataHome is XDG_DATA_HOME when it is an absolute path, else "".

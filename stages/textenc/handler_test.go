@@ -57,6 +57,7 @@ func TestHandlerOutputs(t *testing.T) {
 			}
 			want := set
 			want.FPS = c.wantFPS
+			want.Model = fixture.Engine(t).Manifest().Model // resolved at intake too
 			if env.Job != job || env.Stage != protocol.StageTextEnc || env.Attempt != c.attempt || env.Chunk != 0 || env.Count != 0 || env.Settings != want {
 				t.Errorf("envelope %+v, want job %s stage textenc attempt %d settings %+v", env, job, c.attempt, want)
 			}

@@ -112,7 +112,8 @@ func (e *Engine) checkWindowing(w Windowing) (Windowing, error) {
 //   - p.Guide applies to the whole video: its Fixed frames are known in
 //     every window covering them (an extension's first chunk anchors the
 //     first window); its Init (remix) is sliced per window and replaces
-//     anchoring.
+//     anchoring, except at Strength 1, which ignores it (a fresh
+//     generation).
 //
 // Beyond one window's DiT buffers, memory is the noise and two windows'
 // latents (2 KB per latent frame at 64×64).
@@ -138,7 +139,9 @@ func (e *Engine) SampleWindows(ctx context.Context, cond, uncond *TextEmbedding,
 	n := latentChannels * l * plane
 	eps, x, prev := make([]float32, n), make([]float32, n), make([]float32, n)
 	g := &Guide{Known: make([]float32, n), Fixed: make([]bool, l)}
-	remix := p.Guide != nil && p.Guide.Init != nil
+	// A remix at strength 1 ignores its init (x = 0·init + 1·ε, the whole
+	// schedule), so it is a fresh generation, anchoring included.
+	remix := p.Guide != nil && p.Guide.Init != nil && p.Guide.Strength < 1
 	anchoring := !remix && win.Anchor < 1 // a remix's new frames start from its own init instead
 	var initBuf []float32
 	if remix || anchoring {

@@ -2,9 +2,7 @@ package api_test
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,34 +11,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/reel-video/reel/api"
 	"github.com/reel-video/reel/internal/envconfig"
+	"github.com/reel-video/reel/internal/tooltest"
 )
-
-// chromium finds the browser as stages/encode/video's playback test does:
-// $REEL_CHROMIUM, else Debian's /usr/bin/chromium, else chromium or
-// chromium-browser on PATH; missing, it skips loudly (fails in CI).
-func chromium(t *testing.T) string {
-	t.Helper()
-	if p := envconfig.String(envconfig.Chromium); p != "" {
-		return p
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	var err error
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		var p string
-		if p, err = exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	msg := fmt.Sprintf("MISSING TOOL, CHECK NOT RUN: chromium (BROWSER UI CHECK) not available (%v). Install the Debian package \"chromium\"; set REEL_VIDEO_REQUIRE_TOOLS=1 to make this a failure.", err)
-	fmt.Fprintln(os.Stderr, "api: "+msg)
-	if envconfig.Bool(envconfig.VideoRequireTools) {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
 
 // The web UI in a real browser: headless Chromium enters an API key and a
 // prompt, submits it through the page, watches the queue show it
@@ -48,7 +20,7 @@ func chromium(t *testing.T) string {
 // (HAVE_ENOUGH_DATA) with the right duration; then it saves a screenshot
 // ($REEL_SCREENSHOT_DIR, else the test's temporary directory).
 func TestBrowserUI(t *testing.T) {
-	browser := chromium(t)
+	browser := tooltest.Chromium(t)
 	keys, err := api.NewKeys("ui-key")
 	if err != nil {
 		t.Fatal(err)

@@ -241,6 +241,25 @@ func (b *Bus) PutBlobFrom(ctx context.Context, name string, r io.Reader, meta ma
 	return nil
 }
 
+// GetBlobTo streams an object from the blobs bucket into w, without holding
+// it in memory, and returns its size. The object store checks the digest it
+// recorded when the object was put.
+func (b *Bus) GetBlobTo(ctx context.Context, name string, w io.Writer) (int64, error) {
+	r, err := b.Blobs.Get(ctx, name)
+	if IsNotFound(err) {
+		return 0, fmt.Errorf("%w: %s is not in bucket %s (retention %s)", protocol.ErrMissing, name, protocol.BlobsBucket, b.Cfg.MaxAge)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("get %s: %w", name, err)
+	}
+	defer r.Close()
+	n, err := io.Copy(w, r)
+	if err != nil {
+		return n, fmt.Errorf("get %s: %w", name, err)
+	}
+	return n, nil
+}
+
 // GetBlob reads an object from the blobs bucket.
 func (b *Bus) GetBlob(ctx context.Context, name string) ([]byte, error) {
 	data, err := b.Blobs.GetBytes(ctx, name)

@@ -78,7 +78,7 @@ func (s tensors) linear(name string, out, in int) (*kernels.Weight, error) {
 		if err != nil {
 			return nil, err
 		}
-		w = kernels.NewWeightFP8(out, in, slices.Clone(t.Data), scale)
+		w = kernels.NewWeightFP8(out, in, t.Data, scale) // packed into panels: the file bytes are not kept
 	} else {
 		v, err := s.widen(name, out, in)
 		if err != nil {

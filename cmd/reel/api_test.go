@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +13,7 @@ import (
 	"time"
 
 	"github.com/reel-video/reel/bus/bustest"
-	"github.com/reel-video/reel/internal/envconfig"
+	"github.com/reel-video/reel/internal/tooltest"
 )
 
 // conformanceDir holds the npm OpenAI SDK client (scripts/test.sh installs
@@ -30,12 +29,7 @@ func needSDK(t *testing.T) string {
 		_, err = os.Stat(filepath.Join(conformanceDir, "node_modules", "openai", "package.json"))
 	}
 	if err != nil {
-		msg := fmt.Sprintf("MISSING TOOL, CHECK NOT RUN: node and the openai npm package (%v); run `npm ci` in conformance/openai (scripts/test.sh does)", err)
-		fmt.Fprintln(os.Stderr, "cmd/reel: "+msg)
-		if envconfig.Bool(envconfig.VideoRequireTools) {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		tooltest.Missing(t, "node and the openai npm package", "run `npm ci` in conformance/openai (scripts/test.sh does)", err)
 	}
 	return node
 }

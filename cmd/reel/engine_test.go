@@ -18,39 +18,22 @@ import (
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/bustest"
 	"github.com/reel-video/reel/bus/protocol"
-	"github.com/reel-video/reel/internal/envconfig"
+	"github.com/reel-video/reel/internal/tooltest"
 	"github.com/reel-video/reel/model"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/reel-video/reel/stages/worker"
 )
 
-// torchPython is the interpreter CI installs torch for (Debian
-// python3-torch), as in the runner package's tests.
-const torchPython = "/usr/bin/python3"
-
-// needTool skips unless check passes; with REEL_VIDEO_REQUIRE_TOOLS=1 it
-// fails instead.
-func needTool(t *testing.T, what string, check *exec.Cmd) {
-	t.Helper()
-	out, err := check.CombinedOutput()
-	if err == nil {
-		return
-	}
-	msg := fmt.Sprintf("%s: %v %s", what, err, out)
-	if envconfig.Bool(envconfig.VideoRequireTools) {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
+const torchPython = tooltest.Python
 
 func needTorch(t *testing.T) {
 	t.Helper()
-	needTool(t, torchPython+" with torch, numpy, msgpack", exec.Command(torchPython, "-c", "import torch, numpy, msgpack"))
+	tooltest.NeedPython(t, "torch, numpy, msgpack")
 }
 
 func needFFmpeg(t *testing.T) {
 	t.Helper()
-	needTool(t, "ffmpeg", exec.Command("ffmpeg", "-version"))
+	tooltest.Look(t, "ffmpeg", "ffmpeg")
 }
 
 // decodeRGB decodes a video file to raw RGB24 frames with ffmpeg.
@@ -364,7 +347,7 @@ func TestStageRunnerStartFailures(t *testing.T) {
 // on. Garbage on the protocol fails it at once; a crash or a hang (killed
 // by the health ping) is retried, then fails after --max-deliver.
 func TestStageRunnerMidJobFaults(t *testing.T) {
-	needTool(t, torchPython+" with msgpack", exec.Command(torchPython, "-c", "import msgpack"))
+	tooltest.NeedPython(t, "msgpack")
 	fake, err := filepath.Abs("../../runner/testdata/fakerunner.py")
 	if err != nil {
 		t.Fatal(err)

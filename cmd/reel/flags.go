@@ -57,6 +57,8 @@ func (f *settingsFlags) register(fs *pflag.FlagSet) {
 	fs.Float64Var(&f.set.Shift, "shift", d.Shift, "sigma schedule shift (> 0)")
 	fs.Int64Var(&f.set.Seed, "seed", 0, "noise seed")
 	fs.StringVar(&f.negative, "negative", "", "negative prompt")
+	fs.IntVar(&f.set.WindowFrames, "window-frames", 0, fmt.Sprintf("denoise window in frames, a multiple of %d (0: the model's)", protocol.FramesPerChunk))
+	fs.IntVar(&f.set.OverlapFrames, "overlap-frames", 0, fmt.Sprintf("frames a window overlaps the previous one by, a multiple of %d (0: the model's)", protocol.FramesPerChunk))
 	fs.StringVar(&f.set.Model, "model", "", `model to run on, as workers advertise it (e.g. "reel-tiny@96x64"; default: the one served)`)
 	fs.IntVar(&f.set.FPS, "fps", 0, "output fps (0: the model's)")
 	fs.IntVar(&f.set.CRF, "crf", 0, "x264 CRF (0: the encode stage's default)")

@@ -161,13 +161,20 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 	return nil
 }
 
+// saveBlob streams an object into path, through a temporary file renamed
+// into place once complete, so a failed download leaves no partial video.
 func saveBlob(ctx context.Context, b *bus.Bus, name, path string) error {
-	data, err := b.GetBlob(ctx, name)
+	tmp := path + ".partial"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
 	}
-	tmp := path + ".partial"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+	_, err = b.GetBlobTo(ctx, name, f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
 		return err
 	}
 	return os.Rename(tmp, path)

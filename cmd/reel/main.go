@@ -64,6 +64,8 @@ func newRoot() *cobra.Command {
 		newJobsCommand(a),
 		newCancelCommand(a),
 		newReplayCommand(a),
+		newExtendCommand(a),
+		newRemixCommand(a),
 		newSetupCommand(a),
 		newWorkersCommand(a),
 		newGPUsCommand(),

@@ -2,7 +2,6 @@ package runnerengine_test
 
 import (
 	"context"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,7 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/reel-video/reel/bus/protocol"
-	"github.com/reel-video/reel/internal/envconfig"
+	"github.com/reel-video/reel/internal/tooltest"
 	"github.com/reel-video/reel/runner"
 	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/denoise"
@@ -22,17 +21,12 @@ import (
 	"github.com/reel-video/reel/stages/vaedecode"
 )
 
-const python = "/usr/bin/python3"
+const python = tooltest.Python
 
 // fake starts runner/testdata/fakerunner.py with the given --fail flags.
 func fake(t *testing.T, fail ...string) *runnerengine.Engine {
 	t.Helper()
-	if out, err := exec.Command(python, "-c", "import msgpack").CombinedOutput(); err != nil {
-		if envconfig.Bool(envconfig.VideoRequireTools) {
-			t.Fatalf("%s: %v %s", python, err, out)
-		}
-		t.Skipf("%s cannot import msgpack: %s", python, out)
-	}
+	tooltest.NeedPython(t, "msgpack")
 	script, err := filepath.Abs("../../runner/testdata/fakerunner.py")
 	if err != nil {
 		t.Fatal(err)

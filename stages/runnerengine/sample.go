@@ -8,8 +8,9 @@ import (
 	"github.com/reel-video/reel/stages/denoise"
 )
 
-// Sample denoises a latent (denoise.Sampler) after checking the job
-// against the runner's manifest. The noise is the stage's: runner.Engine
+// Sample denoises a whole latent (denoise.WholeSampler: the denoise stage
+// wraps it with denoise.Whole, so it serves plain jobs in one pass) after
+// checking the job against the runner's manifest. The noise is the stage's: runner.Engine
 // sends model.Noise(p.Seed, ·), so every engine starts from the same one.
 // It is the one place that knows denoise's interface, so a change there
 // (windowed sampling) is a change here only.
@@ -17,7 +18,8 @@ func (a *Engine) Sample(ctx context.Context, cond, uncond denoise.Text, p denois
 	if err := CheckJob(a.name, a.r.Manifest(), p); err != nil {
 		return nil, stages.Permanent(err)
 	}
-	lat, err := a.r.Sample(ctx, runner.Text(cond), runner.Text(uncond), runner.Params(p), progress)
+	rp := runner.Params{Frames: p.Frames, Steps: p.Steps, Guidance: p.Guidance, Shift: p.Shift, Seed: p.Seed}
+	lat, err := a.r.Sample(ctx, runner.Text(cond), runner.Text(uncond), rp, progress)
 	if err != nil {
 		return nil, a.stageError("sample", err)
 	}

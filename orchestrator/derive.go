@@ -118,6 +118,12 @@ func (s *Store) Extend(ctx context.Context, r ExtendRequest) (string, error) {
 	if _, err := s.readInputs(ctx, parent.ID, latentSubjects(parent.ID, own, p)); err != nil {
 		return "", fmt.Errorf("extend %s: %w", parent.ID, err)
 	}
+	// The parent's record holds its settings as submitted; its messages
+	// carry the fps textenc resolved. The copied frames need it: an encode
+	// stage without a model has no fps of its own.
+	if set.FPS == 0 && len(envs) > 0 {
+		set.FPS = envs[0].Settings.FPS
+	}
 	now := s.now()
 	id, err := s.newChildID(ctx, r.ID, now)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/stages"
@@ -33,12 +34,30 @@ type Config struct {
 	SeamBlend      float64 // 0 = video default, negative = off
 	FFmpeg         string  // "" = PATH, "none" = pure Go
 	WorkDir        string  // temporary MP4s; default os.TempDir()
+	// ChunkWait bounds the wait for a job's next frames chunk; past it the
+	// job fails naming the chunks that never came (a lost or forged
+	// message must not hold a slot forever). Default DefaultChunkWait; the
+	// job's deadline, when earlier, bounds it too.
+	ChunkWait time.Duration
 }
+
+// DefaultChunkWait is the default of Config.ChunkWait: long enough for a
+// chunk held by a frozen vaedecode worker to be redelivered (AckWait, 30 s
+// by default, times a few deliveries) and decoded behind a backlog.
+const DefaultChunkWait = 10 * time.Minute
+
+// SlotsPerWorker is how many encode slots one unit of --concurrency opens.
+// An encode slot spends most of its time waiting for the next chunk; with
+// one slot per process, a job whose chunk is held by a frozen worker would
+// delay every finished job behind it by AckWait (head-of-line blocking).
+// Waiting slots cost a goroutine, an ordered consumer and an idle muxer, so
+// a bounded handful of them keeps finished jobs flowing past stuck ones.
+const SlotsPerWorker = 8
 
 // Validate checks the configuration.
 func (c Config) Validate() error {
-	if c.Width < 0 || c.Height < 0 || c.FPS < 0 || c.FramesPerChunk < 0 {
-		return errors.New("encode: frame size, fps and frames per chunk cannot be negative")
+	if c.Width < 0 || c.Height < 0 || c.FPS < 0 || c.FramesPerChunk < 0 || c.ChunkWait < 0 {
+		return errors.New("encode: frame size, fps, frames per chunk and chunk wait cannot be negative")
 	}
 	return nil
 }
@@ -46,7 +65,8 @@ func (c Config) Validate() error {
 // Descriptor declares the stage.
 func Descriptor() stages.Descriptor {
 	spec, _ := protocol.Spec(protocol.StageEncode)
-	return stages.Descriptor{StageSpec: spec, New: newFromDeps, ReplaySettings: protocol.OutputSettings()}
+	return stages.Descriptor{StageSpec: spec, New: newFromDeps, ReplaySettings: protocol.OutputSettings(),
+		SlotsPerWorker: SlotsPerWorker}
 }
 
 func newFromDeps(d stages.Deps) (stages.Handler, error) {
@@ -56,7 +76,7 @@ func newFromDeps(d stages.Deps) (stages.Handler, error) {
 		fps = d.Manifest.FPS // zero without an engine: jobs carry their fps (textenc resolves it)
 	}
 	return New(Config{FPS: fps, Codec: o.Codec,
-		CRF: o.CRF, SeamBlend: o.SeamBlend, FFmpeg: o.FFmpeg, WorkDir: o.WorkDir})
+		CRF: o.CRF, SeamBlend: o.SeamBlend, FFmpeg: o.FFmpeg, WorkDir: o.WorkDir, ChunkWait: o.ChunkWait})
 }
 
 // Handler is the stage handler.
@@ -70,6 +90,10 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.WorkDir == "" {
 		cfg.WorkDir = os.TempDir()
 	}
+	if cfg.ChunkWait == 0 {
+		cfg.ChunkWait = DefaultChunkWait
+	}
+	removeStale(cfg.WorkDir)
 	return &Handler{cfg: cfg}, nil
 }
 
@@ -115,7 +139,7 @@ func (h *Handler) Handle(ctx context.Context, d stages.Delivery) error {
 	if opts.FPS <= 0 {
 		return stages.Permanent(&protocol.FieldError{Field: "fps", Reason: "the job names none and this encode stage has no default (--fps)"})
 	}
-	dir, err := os.MkdirTemp(h.cfg.WorkDir, "reel-encode-"+job+"-")
+	dir, err := os.MkdirTemp(h.cfg.WorkDir, workPrefix(os.Getpid())+job+"-")
 	if err != nil {
 		return err
 	}
@@ -271,7 +295,11 @@ func (h *Handler) feed(ctx context.Context, d stages.Delivery, w *video.Writer, 
 		}
 		defer f.Stop()
 		for next < count {
-			subject, env, err := f.Next(ctx)
+			subject, env, err := h.next(ctx, f)
+			if errors.Is(err, errChunkWait) {
+				return "", stages.Permanent(fmt.Errorf("frames chunks %s of %d did not arrive within %s",
+					missing(next, pending, count), count, h.cfg.ChunkWait))
+			}
 			if err != nil {
 				return "", fmt.Errorf("frames of %s: %w", job, err)
 			}

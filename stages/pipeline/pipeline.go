@@ -102,7 +102,7 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 		r, err := worker.New(worker.Config{
-			Stage: d.Name, Bus: o.Bus, Tracker: store, Handler: h, Concurrency: n,
+			Stage: d.Name, Bus: o.Bus, Tracker: store, Handler: h, Concurrency: d.Slots(n),
 			Admit: o.Admit, Describe: o.Describe, Log: o.Log,
 			Middleware: append([]stages.Middleware{stages.Retry{}.Middleware()}, o.Middleware...),
 		})

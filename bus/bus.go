@@ -57,7 +57,7 @@ func open(ctx context.Context, cc ConnectConfig, lc LayoutConfig, log zerolog.Lo
 	// answers "not available" or times out for a few seconds: ride through
 	// it, within ctx.
 	var b *Bus
-	err := ClientRetry.Do(ctx, log, "nats: open", func(ctx context.Context) error {
+	err := OpenRetry.Do(ctx, log, "nats: open", func(ctx context.Context) error {
 		conn, err := Connect(ctx, cc, log)
 		if err != nil {
 			return err

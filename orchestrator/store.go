@@ -30,6 +30,9 @@ func NewStore(b *bus.Bus, log zerolog.Logger) *Store {
 	return &Store{b: b, log: log, now: func() time.Time { return time.Now().UTC() }}
 }
 
+// Log is the store's logger.
+func (s *Store) Log() zerolog.Logger { return s.log }
+
 // Get returns a job record.
 func (s *Store) Get(ctx context.Context, id string) (*Job, error) {
 	j, _, err := s.get(ctx, id)
@@ -119,14 +122,26 @@ func (s *Store) Record(ctx context.Context, ev protocol.Event) error {
 		ev.Time = s.now()
 	}
 	create := ev.Kind == protocol.EventFailed
-	_, changed, err := s.update(ctx, ev.Job, create, func(j *Job) bool { return j.apply(ev) })
+	// Through a leader election an update can time out after it was
+	// applied; the retry then sees nothing to change, and the event must
+	// still be appended (uncertain), or it is lost for good.
+	var changed, uncertain bool
+	err := bus.ClientRetry.Do(ctx, s.log, "record event", func(ctx context.Context) error {
+		_, c, err := s.update(ctx, ev.Job, create, func(j *Job) bool { return j.apply(ev) })
+		if err != nil {
+			uncertain = uncertain || bus.Transient(err)
+			return err
+		}
+		changed = c
+		return nil
+	})
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return nil // events for unknown jobs are not recorded
 		}
 		return err
 	}
-	if !changed && ev.Kind != protocol.EventStep {
+	if !changed && !uncertain && ev.Kind != protocol.EventStep {
 		return nil
 	}
 	return s.b.PublishEvent(ctx, ev)

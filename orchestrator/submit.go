@@ -16,6 +16,11 @@ import (
 type SubmitOptions struct {
 	ID       string        // default: generated, time-sortable
 	Deadline time.Duration // 0: none; a job past its deadline fails
+	// Resume says an earlier attempt of this same submission (same ID) may
+	// have got through before its reply was lost (a client retrying
+	// through a leader election): an existing record is then taken as
+	// this submission's, and the write-once prompt publish completes it.
+	Resume bool
 }
 
 // Validate checks a request and its settings at intake, naming the field.
@@ -83,7 +88,7 @@ func (s *Store) Submit(ctx context.Context, req protocol.Request, set protocol.S
 		d := now.Add(o.Deadline)
 		j.Deadline = &d
 	}
-	if err := s.create(ctx, j); err != nil {
+	if err := s.create(ctx, j); err != nil && !(o.Resume && errors.Is(err, jetstream.ErrKeyExists)) {
 		return "", err
 	}
 	env := &protocol.Envelope{Job: id, Stage: "submit", Attempt: 1, Settings: set}

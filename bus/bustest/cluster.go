@@ -81,9 +81,11 @@ listen: 127.0.0.1:%d
 http: 127.0.0.1:%d
 max_payload: 1MB
 jetstream { store_dir: %q, max_file_store: %d, max_memory_store: 268435456 }
-cluster { name: reel, listen: 127.0.0.1:%d, routes: [%s] }
-%s
-`, n.Name, n.Port, n.HTTP, n.store, o.MaxFileStore, n.Route, strings.Join(routes, ", "), o.Extra)
+`, n.Name, n.Port, n.HTTP, n.store, o.MaxFileStore)
+		if o.Nodes > 1 { // a single node runs without a cluster block
+			conf += fmt.Sprintf("cluster { name: reel, listen: 127.0.0.1:%d, routes: [%s] }\n", n.Route, strings.Join(routes, ", "))
+		}
+		conf += o.Extra + "\n"
 		if err := os.WriteFile(n.conf, []byte(conf), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -104,7 +106,9 @@ cluster { name: reel, listen: 127.0.0.1:%d, routes: [%s] }
 			}
 		}
 	})
-	c.WaitMetaLeader(60 * time.Second)
+	if o.Nodes > 1 {
+		c.WaitMetaLeader(60 * time.Second)
+	}
 	return c
 }
 
@@ -173,7 +177,8 @@ func (c *Cluster) Start(n *Node) {
 			return
 		}
 		if time.Now().After(deadline) {
-			c.t.Fatalf("node %s did not start: %v", n.Name, err)
+			b, _ := os.ReadFile(n.logPath)
+			c.t.Fatalf("node %s did not start: %v\n%s", n.Name, err, tail(string(b), 2000))
 		}
 		time.Sleep(50 * time.Millisecond) // the process has no readiness signal but its port
 	}

@@ -35,7 +35,11 @@ func client(ctx context.Context, a *app, nf *natsFlags, cmd *cobra.Command) (*bu
 	}
 	bctx, cancel := context.WithTimeout(ctx, bus.OpenRetry.Total)
 	defer cancel()
-	b, err := bus.Open(bctx, nf.cc, bus.LayoutConfig{}, log)
+	cc, err := nf.config(cmd.ErrOrStderr())
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := bus.Open(bctx, cc, bus.LayoutConfig{}, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -237,7 +241,11 @@ func newGetCommand(a *app) *cobra.Command {
 			if out == "" {
 				out = j.ID + ext
 			}
-			if err := saveBlob(cmd.Context(), b, name, out); err != nil {
+			want := ""
+			if name == j.Video.Object {
+				want = j.Video.SHA256
+			}
+			if err := saveVerified(cmd.Context(), b, name, want, out); err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), out)

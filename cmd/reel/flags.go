@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -12,12 +13,17 @@ import (
 )
 
 // natsFlags are the connection flags of every client and stage command.
-type natsFlags struct{ cc bus.ConnectConfig }
+type natsFlags struct {
+	cc       bus.ConnectConfig
+	password secretSource
+}
 
 func (f *natsFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.cc.URL, "nats", bus.URLFromEnv(), "NATS server URL(s), comma-separated (env REEL_NATS)")
 	fs.StringVar(&f.cc.User, "nats-user", "", "NATS user")
-	fs.StringVar(&f.cc.Password, "nats-password", "", "NATS password")
+	f.password = secretSource{flag: "nats-password", file: "nats-password-file", env: "REEL_NATS_PASSWORD"}
+	fs.StringVar(&f.password.flagVal, "nats-password", "", "NATS password (visible in ps: prefer --nats-password-file or $REEL_NATS_PASSWORD)")
+	fs.StringVar(&f.password.fileVal, "nats-password-file", "", "file holding the NATS password (env REEL_NATS_PASSWORD)")
 	fs.StringVar(&f.cc.Token, "nats-token", "", "NATS token")
 	fs.StringVar(&f.cc.CredsFile, "nats-creds", "", "NATS credentials file (JWT + NKey)")
 	fs.StringVar(&f.cc.NKeyFile, "nats-nkey", "", "NATS NKey seed file")
@@ -97,4 +103,15 @@ func parseReplicas(s string) (map[string]int, error) {
 		out[name] = v
 	}
 	return out, nil
+}
+
+// config resolves the password and returns the connection config.
+func (f *natsFlags) config(w io.Writer) (bus.ConnectConfig, error) {
+	pw, err := f.password.resolve(w)
+	if err != nil {
+		return bus.ConnectConfig{}, err
+	}
+	cc := f.cc
+	cc.Password = pw
+	return cc, nil
 }

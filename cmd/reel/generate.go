@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -138,7 +140,7 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 	if out == "" {
 		out = id + ".mp4"
 	}
-	if err := saveBlob(ctx, b, j.Video.Object, out); err != nil {
+	if err := saveVerified(ctx, b, j.Video.Object, j.Video.SHA256, out); err != nil {
 		return err
 	}
 	abs, _ := filepath.Abs(out)
@@ -146,10 +148,19 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 	return nil
 }
 
-func saveBlob(ctx context.Context, b *bus.Bus, name, path string) error {
+// saveVerified writes a blob to path; with want set, only if its SHA-256 is
+// want (the hash the job record holds), so that an object overwritten in
+// the store is an error, not a file.
+func saveVerified(ctx context.Context, b *bus.Bus, name, want, path string) error {
 	data, err := b.GetBlob(ctx, name)
 	if err != nil {
 		return err
+	}
+	if want != "" {
+		sum := sha256.Sum256(data)
+		if got := hex.EncodeToString(sum[:]); got != want {
+			return fmt.Errorf("%w: %s has sha256 %s, the job recorded %s: the stored object was altered", ErrTampered, name, got, want)
+		}
 	}
 	tmp := path + ".partial"
 	if err := os.WriteFile(tmp, data, 0o644); err != nil {
@@ -157,3 +168,6 @@ func saveBlob(ctx context.Context, b *bus.Bus, name, path string) error {
 	}
 	return os.Rename(tmp, path)
 }
+
+// ErrTampered is returned when a stored video does not match its record.
+var ErrTampered = errors.New("video does not match its record")

@@ -55,6 +55,8 @@ func newRoot() *cobra.Command {
 		newGenerateCommand(a),
 		newServerCommand(a),
 		newStageCommand(a),
+		newAuthCommand(a),
+		newGatewayCommand(a),
 		newSubmitCommand(a),
 		newStatusCommand(a),
 		newWatchCommand(a),

@@ -15,6 +15,7 @@ type serverFlags struct {
 	srv      bus.ServerConfig
 	layout   layoutFlags
 	replicas string
+	password secretSource
 	encode   encodeFlags
 	weights  weightFlags
 }
@@ -39,8 +40,11 @@ runs stages in this process, e.g. --replicas textenc=1,denoise=1,vaedecode=3,enc
 	fs.Int64Var(&f.srv.MaxStore, "js-max-store", 16<<30, "JetStream disk limit (bytes)")
 	fs.Int32Var(&f.srv.MaxPayload, "max-payload", 1<<20, "max message payload (bytes); bigger bodies go through the object store")
 	fs.IntVar(&f.srv.HTTPPort, "http-port", 0, "monitoring port (/jsz for KEDA); 0 = off")
+	fs.StringVar(&f.srv.HTTPHost, "http-host", "127.0.0.1", "monitoring address: loopback only, since the monitoring port has no auth (/connz, /jsz)")
 	fs.StringVar(&f.srv.User, "user", "", "require this client user")
-	fs.StringVar(&f.srv.Password, "password", "", "password of --user")
+	f.password = secretSource{flag: "password", file: "password-file", env: "REEL_SERVER_PASSWORD"}
+	fs.StringVar(&f.password.flagVal, "password", "", "password of --user (visible in ps: prefer --password-file or $REEL_SERVER_PASSWORD)")
+	fs.StringVar(&f.password.fileVal, "password-file", "", "file holding the password of --user (env REEL_SERVER_PASSWORD)")
 	fs.StringVar(&f.srv.Token, "token", "", "require this client token")
 	fs.StringVar(&f.srv.TLSCert, "tls-cert", "", "serve TLS with this certificate (PEM)")
 	fs.StringVar(&f.srv.TLSKey, "tls-key", "", "key of --tls-cert (PEM)")
@@ -62,6 +66,9 @@ func runServer(ctx context.Context, a *app, f *serverFlags, cmd *cobra.Command) 
 	}
 	log, err := a.logger(cmd.ErrOrStderr())
 	if err != nil {
+		return err
+	}
+	if f.srv.Password, err = f.password.resolve(cmd.ErrOrStderr()); err != nil {
 		return err
 	}
 	srv, err := bus.StartServer(f.srv, log)

@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -171,7 +172,7 @@ func (h *Handler) Handle(ctx context.Context, d stages.Delivery) error {
 		Seconds: res.Duration.Seconds(), FramesSHA256: hash,
 	}
 	meta := map[string]string{"job": job, "encoder": res.Encoder}
-	if info.Bytes, err = storeFile(ctx, d, info.Object, res.Path, meta); err != nil {
+	if info.Bytes, info.SHA256, err = storeFile(ctx, d, info.Object, res.Path, meta); err != nil {
 		return fmt.Errorf("store video: %w", err)
 	}
 	if len(res.Poster) > 0 {
@@ -228,18 +229,31 @@ func (h *Handler) geometry(shape []int) (geometry, error) {
 }
 
 // storeFile streams the file at path into the blobs bucket and returns its
-// size.
-func storeFile(ctx context.Context, d stages.Delivery, name, path string, meta map[string]string) (int, error) {
+// size and SHA-256 (hashed while it streams).
+func storeFile(ctx context.Context, d stages.Delivery, name, path string, meta map[string]string) (int, string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return 0, err
+	h := sha256.New()
+	cr := &countingReader{r: io.TeeReader(f, h)}
+	if err := d.PutBlob(ctx, name, cr, meta); err != nil {
+		return 0, "", err
 	}
-	return int(st.Size()), d.PutBlob(ctx, name, f, meta)
+	return cr.n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// countingReader counts what was read through it.
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
 }
 
 // feed writes the job's frame chunks in order, starting from the delivered

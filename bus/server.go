@@ -31,7 +31,7 @@ type ServerConfig struct {
 	// monitoring port has no auth (/connz?auth=1 lists users, /jsz the
 	// config), so it must stay on loopback; Validate refuses anything else.
 	HTTPHost string
-	Name       string        // server name, default "reel"
+	Name     string // server name, default "reel"
 	// Optional client auth for the listener.
 	User, Password, Token string
 	// TLS for the client listener: certificate and key (PEM); with TLSCA,

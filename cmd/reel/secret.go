@@ -14,7 +14,7 @@ import (
 // secretSource is one secret's three sources, in order of preference:
 // --X-file, the environment variable, and the (deprecated) --X flag.
 type secretSource struct {
-	flag, file, env string // flag names and variable, for messages
+	flag, file, env  string // flag names and variable, for messages
 	fileVal, flagVal string
 }
 

@@ -106,7 +106,10 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg LayoutConfig) (*Layo
 		"reel.prompt.*", "reel.text.*", "reel.latent.*.*", "reel.frames.*.*", "reel.video.*")
 	reel.Metadata = cfg.metadata()
 	reel.Duplicates = min(2*time.Minute, cfg.MaxAge) // the server's default, which must not exceed MaxAge
-	reel.Discard = jetstream.DiscardOld
+	// Discard new, never old: the oldest messages are running or queued
+	// jobs' inputs (a full stream that dropped them left jobs hanging);
+	// intake refuses new jobs before the stream fills (Bus.CheckRoom).
+	reel.Discard = jetstream.DiscardNew
 	streams := []struct {
 		into *jetstream.Stream
 		cfg  jetstream.StreamConfig

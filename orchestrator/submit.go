@@ -66,6 +66,9 @@ func (s *Store) Submit(ctx context.Context, req protocol.Request, set protocol.S
 	if err := Validate(req, set); err != nil {
 		return "", err
 	}
+	if err := s.b.CheckRoom(ctx); err != nil {
+		return "", err
+	}
 	if limit := s.b.Cfg.MaxQueue; limit > 0 {
 		n, err := s.queued(ctx)
 		if err != nil {

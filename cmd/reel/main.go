@@ -56,6 +56,8 @@ func newRoot() *cobra.Command {
 		newServerCommand(a),
 		newStageCommand(a),
 		newAuthCommand(a),
+		newDeleteCommand(a),
+		newPruneCommand(a),
 		newGatewayCommand(a),
 		newSubmitCommand(a),
 		newStatusCommand(a),

@@ -45,6 +45,9 @@ func (s tensors) f32(name string, shape ...int) ([]float32, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrWeights, s.file, err)
 	}
+	if err := checkFinite(s.file, name, v); err != nil {
+		return nil, err
+	}
 	return v, nil
 }
 
@@ -59,6 +62,9 @@ func (s tensors) linear(name string, out, in int) (*kernels.Weight, error) {
 	if t.DType == safetensors.F8_E4M3 {
 		scale, err := s.f32(name+"_scale", out)
 		if err != nil {
+			return nil, err
+		}
+		if err := checkFP8(s.file, name, t.Data, scale, in); err != nil {
 			return nil, err
 		}
 		return kernels.NewWeightFP8(out, in, slices.Clone(t.Data), scale), nil

@@ -25,7 +25,7 @@ type Permissions struct {
 // client to its own).
 func APISubject(client, op string) string { return "reel.api." + client + "." + op }
 
-// APIFilter is what the gateway serves: reel.api.<client>.<op>.
+// APIFilter is what the client API serves: reel.api.<client>.<op>.
 const APIFilter = "reel.api.*.*"
 
 // ClientInbox is client's reply-subject prefix: a client may subscribe to
@@ -41,8 +41,8 @@ func kindSubjects(kind string) string { return protocol.SubjectPrefix + "." + ki
 // A stage may use the JetStream API (its consumer, the job records, the
 // blobs, ordered followers) but publish only its own outputs, events and
 // worker heartbeats; it may not provision, purge or delete. A client has
-// no JetStream access at all: it talks to the gateway on its own
-// reel.api.<client>.* subjects, and the gateway serves it only jobs whose
+// no JetStream access at all: it talks to the client API on its own
+// reel.api.<client>.* subjects, and the client API serves it only jobs whose
 // id starts with "<client>-" (NATS permissions cannot match part of a
 // token, and object store chunks carry no job in their subjects, so
 // per-job reads cannot be left to the server).

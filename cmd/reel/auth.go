@@ -31,11 +31,11 @@ func newAuthInitCommand() *cobra.Command {
 the server configuration (include "auth.conf"), with bcrypt-hashed passwords,
 and DIR/<user>.password (mode 0600) for --nats-password-file:
 
-  admin       everything (reel setup, reel gateway, operators)
+  admin       everything (reel setup, reel client-api, operators)
   <stage>     its consumer, job records, blobs, events; publishes only its
               own outputs (textenc: reel.text.*, denoise: reel.latent.*.*, ...)
   <client>    no JetStream at all: requests on reel.api.<client>.*, which the
-              gateway ('reel gateway') answers for the client's own jobs only`,
+              client API ('reel client-api') answers for the client's own jobs only`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return authInit(dir, clients, cmd)

@@ -13,13 +13,13 @@ import (
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/bustest"
 	"github.com/reel-video/reel/bus/protocol"
-	"github.com/reel-video/reel/gateway"
+	"github.com/reel-video/reel/clientapi"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/rs/zerolog"
 )
 
 // authRig is a nats-server process with the roles `reel auth init` wrote,
-// the four stages and the gateway each as their own user.
+// the four stages and the client API each as their own user.
 type authRig struct {
 	t    *testing.T
 	url  string
@@ -78,7 +78,7 @@ func violation(t *testing.T, nc *nats.Conn, errs <-chan error, subject string) b
 // Issue 13 item 2: the roles of `reel auth init`, enforced by a real
 // nats-server. A client cannot publish on reel.latent.* or reel.frames.*,
 // nor touch JetStream, nor read, cancel or download another client's job
-// through the gateway; a stage cannot publish another stage's outputs; a
+// through the client API; a stage cannot publish another stage's outputs; a
 // tampered video is an error on download, not a file.
 func TestRolesIsolateJobs(t *testing.T) {
 	dir := t.TempDir()
@@ -99,17 +99,17 @@ func TestRolesIsolateJobs(t *testing.T) {
 	for _, s := range protocol.Stages() {
 		start(t, false, append([]string{"stage", s, "--log-format", "json", "--work-dir", dir}, r.creds(s)...)...)
 	}
-	start(t, false, append([]string{"gateway", "--log-format", "json"}, r.creds("admin")...)...)
+	start(t, false, append([]string{"client-api", "--log-format", "json"}, r.creds("admin")...)...)
 
 	aliceErrs, bobErrs, stageErrs := make(chan error, 16), make(chan error, 16), make(chan error, 16)
-	alice := gateway.Client{NC: r.conn("alice", bus.ClientInbox("alice"), aliceErrs), Name: "alice"}
-	bob := gateway.Client{NC: r.conn("bob", bus.ClientInbox("bob"), bobErrs), Name: "bob"}
+	alice := clientapi.Client{NC: r.conn("alice", bus.ClientInbox("alice"), aliceErrs), Name: "alice"}
+	bob := clientapi.Client{NC: r.conn("bob", bus.ClientInbox("bob"), bobErrs), Name: "bob"}
 	set := protocol.DefaultSettings()
 	set.Frames, set.Steps = 16, 2
-	submit := func(c gateway.Client) string {
+	submit := func(c clientapi.Client) string {
 		var id string
 		err := bus.ClientRetry.Do(ctx, zerolog.Nop(), "submit", func(ctx context.Context) error {
-			rep, err := c.Call(ctx, gateway.OpSubmit, gateway.Request{Prompt: protocol.Request{Prompt: "a red circle moving right"}, Settings: set})
+			rep, err := c.Call(ctx, clientapi.OpSubmit, clientapi.Request{Prompt: protocol.Request{Prompt: "a red circle moving right"}, Settings: set})
 			id = rep.Job
 			return err
 		})
@@ -136,20 +136,20 @@ func TestRolesIsolateJobs(t *testing.T) {
 	}
 
 	// Alice reads, and downloads, her own job.
-	rep, err := alice.Call(ctx, gateway.OpVideo, gateway.Request{Job: aj})
+	rep, err := alice.Call(ctx, clientapi.OpVideo, clientapi.Request{Job: aj})
 	if err != nil || len(rep.Video) == 0 {
 		t.Fatalf("alice's own video: %v", err)
 	}
 	// Bob's job is not hers to read, download or cancel.
-	for _, op := range []string{gateway.OpStatus, gateway.OpVideo, gateway.OpCancel} {
-		if _, err := alice.Call(ctx, op, gateway.Request{Job: bj}); err == nil || !strings.Contains(err.Error(), gateway.ErrNotYours.Error()) {
-			t.Errorf("alice %s on bob's job: %v, want %q", op, err, gateway.ErrNotYours)
+	for _, op := range []string{clientapi.OpStatus, clientapi.OpVideo, clientapi.OpCancel} {
+		if _, err := alice.Call(ctx, op, clientapi.Request{Job: bj}); err == nil || !strings.Contains(err.Error(), clientapi.ErrNotYours.Error()) {
+			t.Errorf("alice %s on bob's job: %v, want %q", op, err, clientapi.ErrNotYours)
 		}
 	}
 	// A client has no stage subjects, no JetStream and no one else's API.
 	for _, subj := range []string{protocol.LatentSubject(bj, 0), protocol.FramesSubject(bj, 0), protocol.PromptSubject("alice-x"),
 		protocol.VideoSubject(bj), "$JS.API.DIRECT.GET.KV_reel-jobs.$KV.reel-jobs." + bj, "$JS.API.STREAM.PURGE.REEL",
-		"$O.reel-blobs.C.x", bus.APISubject("bob", gateway.OpCancel)} {
+		"$O.reel-blobs.C.x", bus.APISubject("bob", clientapi.OpCancel)} {
 		if !violation(t, alice.NC, aliceErrs, subj) {
 			t.Errorf("alice may publish on %s", subj)
 		}
@@ -165,7 +165,7 @@ func TestRolesIsolateJobs(t *testing.T) {
 		t.Fatalf("bob's job after the attempts: %s", j.Summary())
 	}
 
-	// A tampered video: the gateway and `reel get` refuse it.
+	// A tampered video: the client API and `reel get` refuse it.
 	j, _ := store.Get(ctx, aj)
 	if j.Video.SHA256 == "" {
 		t.Fatal("no video sha256 in the record")
@@ -173,8 +173,8 @@ func TestRolesIsolateJobs(t *testing.T) {
 	if err := admin.PutBlob(ctx, j.Video.Object, []byte("not the video"), nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := alice.Call(ctx, gateway.OpVideo, gateway.Request{Job: aj}); err == nil || !strings.Contains(err.Error(), "altered") {
-		t.Errorf("tampered video through the gateway: %v", err)
+	if _, err := alice.Call(ctx, clientapi.OpVideo, clientapi.Request{Job: aj}); err == nil || !strings.Contains(err.Error(), "altered") {
+		t.Errorf("tampered video through the client API: %v", err)
 	}
 	out := filepath.Join(dir, "tampered.mp4")
 	if _, stderr, code := run(t, ctx, append([]string{"get", aj, "-o", out}, r.creds("admin")...)...); code == 0 || !strings.Contains(stderr, "altered") {

@@ -58,7 +58,7 @@ func newRoot() *cobra.Command {
 		newAuthCommand(a),
 		newDeleteCommand(a),
 		newPruneCommand(a),
-		newGatewayCommand(a),
+		newClientAPICommand(a),
 		newSubmitCommand(a),
 		newStatusCommand(a),
 		newWatchCommand(a),

@@ -4,15 +4,15 @@ import (
 	"context"
 
 	"github.com/reel-video/reel/bus"
-	"github.com/reel-video/reel/gateway"
+	"github.com/reel-video/reel/clientapi"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/spf13/cobra"
 )
 
-func newGatewayCommand(a *app) *cobra.Command {
+func newClientAPICommand(a *app) *cobra.Command {
 	var nf natsFlags
 	cmd := &cobra.Command{
-		Use:   "gateway --nats URL --nats-user admin --nats-password-file FILE",
+		Use:   "client-api --nats URL --nats-user admin --nats-password-file FILE",
 		Short: "Serve client-role users their own jobs (submit, status, cancel, video) on reel.api.<client>.*",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -20,7 +20,7 @@ func newGatewayCommand(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			nf.cc.Name = "reel gateway"
+			nf.cc.Name = "reel client-api"
 			cc, err := nf.config(cmd.ErrOrStderr())
 			if err != nil {
 				return err
@@ -32,8 +32,8 @@ func newGatewayCommand(a *app) *cobra.Command {
 				return err
 			}
 			defer b.Close()
-			log.Info().Str("subjects", bus.APIFilter).Msg("gateway serving")
-			return (&gateway.Server{Bus: b, Store: orchestrator.NewStore(b, log), Log: log}).Run(cmd.Context())
+			log.Info().Str("subjects", bus.APIFilter).Msg("client API serving")
+			return (&clientapi.Server{Bus: b, Store: orchestrator.NewStore(b, log), Log: log}).Run(cmd.Context())
 		},
 	}
 	nf.register(cmd.Flags())

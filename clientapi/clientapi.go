@@ -1,12 +1,12 @@
-// Package gateway serves clients that hold only the client role: each
+// Package clientapi serves clients that hold only the client role: each
 // client talks to it on its own subjects, reel.api.<client>.<op>, which
-// the NATS server lets no one else publish on, and the gateway serves it
+// the NATS server lets no one else publish on, and the client API serves it
 // only its own jobs (ids "<client>-..."). Clients get no JetStream access:
 // the records, events and object store of every job are readable by
 // anyone who can read them at all, since NATS permissions cannot match
 // part of a subject token and object chunks carry no job in their
 // subjects.
-package gateway
+package clientapi
 
 import (
 	"context"
@@ -36,7 +36,7 @@ const (
 // ErrNotYours is the answer for another client's job.
 var ErrNotYours = errors.New("not your job")
 
-// Request is a gateway request (JSON).
+// Request is a client API request (JSON).
 type Request struct {
 	Job      string            `json:"job,omitempty"`
 	Prompt   protocol.Request  `json:"prompt,omitempty"`
@@ -44,7 +44,7 @@ type Request struct {
 	Deadline time.Duration     `json:"deadline,omitempty"`
 }
 
-// Reply is a gateway reply (JSON).
+// Reply is a client API reply (JSON).
 type Reply struct {
 	Error string            `json:"error,omitempty"`
 	Job   string            `json:"job,omitempty"`
@@ -61,15 +61,15 @@ type Server struct {
 
 // Run serves until ctx ends (a queue group: run as many as you like).
 func (s *Server) Run(ctx context.Context) error {
-	sub, err := s.Bus.NC.QueueSubscribe(bus.APIFilter, "reel-gateway", func(m *nats.Msg) {
+	sub, err := s.Bus.NC.QueueSubscribe(bus.APIFilter, "reel-client-api", func(m *nats.Msg) {
 		rep := s.serve(ctx, m.Subject, m.Data)
 		data, _ := json.Marshal(rep)
 		if err := m.Respond(data); err != nil {
-			s.Log.Warn().Err(err).Str("subject", m.Subject).Msg("gateway reply")
+			s.Log.Warn().Err(err).Str("subject", m.Subject).Msg("client API reply")
 		}
 	})
 	if err != nil {
-		return fmt.Errorf("gateway: %w", err)
+		return fmt.Errorf("client api: %w", err)
 	}
 	<-ctx.Done()
 	return sub.Drain()
@@ -134,7 +134,7 @@ func (s *Server) serve(ctx context.Context, subject string, data []byte) Reply {
 	return Reply{Error: "unknown operation " + op}
 }
 
-// Client calls the gateway as client over nc (connected with the inbox
+// Client calls the client API as client over nc (connected with the inbox
 // prefix bus.ClientInbox(client)).
 type Client struct {
 	NC   *nats.Conn
@@ -149,14 +149,14 @@ func (c Client) Call(ctx context.Context, op string, req Request) (Reply, error)
 	}
 	m, err := c.NC.RequestWithContext(ctx, bus.APISubject(c.Name, op), data)
 	if err != nil {
-		return Reply{}, fmt.Errorf("gateway %s: %w", op, err)
+		return Reply{}, fmt.Errorf("client api %s: %w", op, err)
 	}
 	var rep Reply
 	if err := json.Unmarshal(m.Data, &rep); err != nil {
-		return Reply{}, fmt.Errorf("gateway %s: %w", op, err)
+		return Reply{}, fmt.Errorf("client api %s: %w", op, err)
 	}
 	if rep.Error != "" {
-		return rep, fmt.Errorf("gateway %s: %s", op, rep.Error)
+		return rep, fmt.Errorf("client api %s: %s", op, rep.Error)
 	}
 	return rep, nil
 }

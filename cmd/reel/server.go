@@ -11,6 +11,7 @@ import (
 
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/internal/envconfig"
 	"github.com/reel-video/reel/internal/metrics"
 	"github.com/reel-video/reel/model"
 	"github.com/reel-video/reel/stages"
@@ -23,6 +24,7 @@ type serverFlags struct {
 	srv      bus.ServerConfig
 	layout   layoutFlags
 	replicas string
+	password secretSource
 	encode   encodeFlags
 	weights  weightFlags
 	engine   engineFlags
@@ -53,8 +55,11 @@ API (OpenAI Videos shape) and web UI listen on --api.`,
 	fs.Int64Var(&f.srv.MaxStore, "js-max-store", bus.DefaultMaxStore, "JetStream disk limit (bytes)")
 	fs.Int32Var(&f.srv.MaxPayload, "max-payload", bus.DefaultMaxPayload, "max message payload (bytes); bigger bodies go through the object store")
 	fs.IntVar(&f.srv.HTTPPort, "http-port", 0, "monitoring port (/jsz for KEDA); 0 = off")
+	fs.StringVar(&f.srv.HTTPHost, "http-host", "127.0.0.1", "monitoring address: loopback only, since the monitoring port has no auth (/connz, /jsz)")
 	fs.StringVar(&f.srv.User, "user", "", "require this client user")
-	fs.StringVar(&f.srv.Password, "password", "", "password of --user")
+	f.password = secretSource{flag: "password", file: "password-file", env: envconfig.ServerPassword}
+	fs.StringVar(&f.password.flagVal, "password", "", "password of --user (visible in ps: prefer --password-file or $REEL_SERVER_PASSWORD)")
+	fs.StringVar(&f.password.fileVal, "password-file", "", "file holding the password of --user (env REEL_SERVER_PASSWORD)")
 	fs.StringVar(&f.srv.Token, "token", "", "require this client token")
 	fs.StringVar(&f.srv.TLSCert, "tls-cert", "", "serve TLS with this certificate (PEM)")
 	fs.StringVar(&f.srv.TLSKey, "tls-key", "", "key of --tls-cert (PEM)")
@@ -84,6 +89,9 @@ func runServer(ctx context.Context, a *app, f *serverFlags, cmd *cobra.Command) 
 	}
 	log, err := a.logger(cmd.ErrOrStderr())
 	if err != nil {
+		return err
+	}
+	if f.srv.Password, err = f.password.resolve(cmd.ErrOrStderr()); err != nil {
 		return err
 	}
 	// The API checks requests against the model's manifest, so the model

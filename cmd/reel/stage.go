@@ -78,7 +78,11 @@ func runStage(ctx context.Context, a *app, f *stageFlags, stage string, cmd *cob
 	bctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	// Attach: the layout (retention, ack wait, max deliver) is the server's.
-	b, err := bus.Open(bctx, f.nats.cc, f.layout.lc, log)
+	cc, err := f.nats.config(cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	b, err := bus.Open(bctx, cc, f.layout.lc, log)
 	if err != nil {
 		return connectHint(err, f.nats.cc.URL)
 	}

@@ -109,7 +109,7 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 		r, err := worker.New(worker.Config{
-			Stage: p.desc.Name, Bus: o.Bus, Tracker: store, Handler: h, Concurrency: o.Stages[p.desc.Name],
+			Stage: p.desc.Name, Bus: o.Bus, Tracker: store, Handler: h, Concurrency: p.desc.Slots(o.Stages[p.desc.Name]),
 			Admit: p.admit, Describe: describeWith(p.describe(o.Resources), o.Engines), Log: o.Log,
 			Middleware: append([]stages.Middleware{stages.Retry{}.Middleware(), jobContext}, o.Middleware...),
 		})

@@ -58,7 +58,7 @@ func (c vaeCall) replay(tr *tracer, threads int, prev int64) {
 	tr.alloc(c.lat) // the caller's normalised latent
 	tr.alloc(c.lat) // de-normalised copy
 	tr.alloc(c.scratch)
-	conv() // conv_in: the first kernel loop, which releases the previous call's
+	conv() // conv_in, the first kernel loop: the pool lets go of the previous call
 	tr.free(prev)
 	tr.free(c.lat) // the de-normalised latent is read only by conv_in
 	for _, n := range c.pos[:3] {

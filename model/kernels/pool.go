@@ -137,7 +137,11 @@ offer:
 	}
 	j.join()
 	<-j.finish
-	p.hot.CompareAndSwap(j, nil) // do not keep fn's captures alive
+	// Do not keep fn's captures (a chunk's buffers) alive through a worker's
+	// last job or a pending offer: every read of j.fn happened before its
+	// part's left.Add, hence before finish closed.
+	j.fn = nil
+	p.hot.CompareAndSwap(j, nil)
 }
 
 // Rows splits rows into contiguous ranges of at least minRows rows, a few

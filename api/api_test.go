@@ -229,9 +229,6 @@ func TestCreateRefuses(t *testing.T) {
 	if v.Seconds != "4" || s.Frames != 32 || s.Steps != 3 || s.Seed != -9 || s.Guidance != 2.5 || s.Shift != 1.5 || v.Reel.NegativePrompt != "blur" {
 		t.Errorf("multipart settings: %+v %+v", v, s)
 	}
-	if r, data := e.call(t, "POST", "/v1/videos/"+v.ID+"/remix", "", strings.NewReader(`{"prompt":"y"}`), nil, nil); r.StatusCode != 501 {
-		t.Errorf("remix: %d %s", r.StatusCode, data)
-	}
 }
 
 // The per-key rate limit answers 429 with Retry-After once the burst is spent.

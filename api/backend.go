@@ -26,6 +26,13 @@ type Backend interface {
 	Job(ctx context.Context, id string) (*orchestrator.Job, error)
 	// Jobs returns every job record, newest first.
 	Jobs(ctx context.Context) ([]*orchestrator.Job, error)
+	// Remix, Extend and Replay make a new job linked to a finished one,
+	// under the request's ID (errors wrap orchestrator.ErrNotFinished,
+	// protocol.ErrMissing for inputs that aged out, or a
+	// *protocol.FieldError).
+	Remix(ctx context.Context, r orchestrator.RemixRequest) error
+	Extend(ctx context.Context, r orchestrator.ExtendRequest) error
+	Replay(ctx context.Context, r orchestrator.ReplayRequest) error
 	// Cancel stops a job.
 	Cancel(ctx context.Context, id, reason string) error
 	// Delete removes a job's record, blobs and stream messages.

@@ -2,9 +2,7 @@ package api_test
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,34 +11,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/reel-video/reel/api"
 	"github.com/reel-video/reel/internal/envconfig"
+	"github.com/reel-video/reel/internal/tooltest"
 )
-
-// chromium finds the browser as stages/encode/video's playback test does:
-// $REEL_CHROMIUM, else Debian's /usr/bin/chromium, else chromium or
-// chromium-browser on PATH; missing, it skips loudly (fails in CI).
-func chromium(t *testing.T) string {
-	t.Helper()
-	if p := envconfig.String(envconfig.Chromium); p != "" {
-		return p
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	var err error
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		var p string
-		if p, err = exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	msg := fmt.Sprintf("MISSING TOOL, CHECK NOT RUN: chromium (BROWSER UI CHECK) not available (%v). Install the Debian package \"chromium\"; set REEL_VIDEO_REQUIRE_TOOLS=1 to make this a failure.", err)
-	fmt.Fprintln(os.Stderr, "api: "+msg)
-	if envconfig.Bool(envconfig.VideoRequireTools) {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
 
 // The web UI in a real browser: headless Chromium enters an API key and a
 // prompt, submits it through the page, watches the queue show it
@@ -48,7 +20,7 @@ func chromium(t *testing.T) string {
 // (HAVE_ENOUGH_DATA) with the right duration; then it saves a screenshot
 // ($REEL_SCREENSHOT_DIR, else the test's temporary directory).
 func TestBrowserUI(t *testing.T) {
-	browser := chromium(t)
+	browser := tooltest.Chromium(t)
 	keys, err := api.NewKeys("ui-key")
 	if err != nil {
 		t.Fatal(err)
@@ -122,4 +94,51 @@ func TestBrowserUI(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: %s (%d bytes)", path, len(shot))
+
+	// Remix and extend the finished video through the page's forms: each
+	// new video is selected, completes, and plays with its own length.
+	for _, c := range []struct {
+		derivation string
+		actions    []chromedp.Action[chromedp.Void]
+		duration   float64
+	}{
+		{"remix", []chromedp.Action[chromedp.Void]{chromedp.SetValue("#remix-prompt", "a blue circle moving right"),
+			chromedp.SetValue("#remix-strength", "0.6"), chromedp.Click("#remix")}, 2},
+		{"extension", []chromedp.Action[chromedp.Void]{chromedp.WaitReady(`#extend-seconds option[value="4"]`),
+			chromedp.SetValue("#extend-seconds", "4"), chromedp.Click("#extend")}, 6},
+	} {
+		sel := `#queue li[data-derivation="` + c.derivation + `"][data-status="completed"]`
+		steps := append([]chromedp.Action[chromedp.Void]{
+			chromedp.Click(`#queue li[data-derivation=""] .prompt`), // the first video
+			chromedp.WaitVisible("#remix-form"),
+		}, c.actions...)
+		err := chromedp.Do(ctx, append(steps, chromedp.WaitVisible(sel))...)
+		if err != nil {
+			t.Fatalf("%s through the page: %v", c.derivation, err)
+		}
+		type played struct {
+			Duration float64 `json:"duration"`
+			Meta     string  `json:"meta"`
+			Error    string  `json:"error"`
+		}
+		got, err := chromedp.Run(ctx, chromedp.Poll[played](`(() => {
+			const v = document.querySelector('#video');
+			const li = document.querySelector('`+sel+`');
+			if (!li || !li.classList.contains('selected') || v.readyState !== 4 || !(v.duration > 0)) return false;
+			return {duration: v.duration, meta: li.querySelector('.meta').textContent,
+				error: document.querySelector('#derive-error').textContent};
+		})()`, chromedp.WithPollingInterval(50*time.Millisecond)))
+		if err != nil {
+			t.Fatalf("waiting for the %s to play: %v", c.derivation, err)
+		}
+		if got.Duration != c.duration || !strings.Contains(got.Meta, c.derivation+" of ") || got.Error != "" {
+			t.Errorf("%s: %+v, want %v s", c.derivation, got, c.duration)
+		}
+	}
+	if shot, err = chromedp.Run(ctx, chromedp.FullScreenshot(100)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "reel-ui-derived.png"), shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -58,6 +58,24 @@ func (k *BusBackend) Submit(ctx context.Context, s Submission) error {
 	return err
 }
 
+// Remix publishes a remix through the orchestrator.
+func (k *BusBackend) Remix(ctx context.Context, r orchestrator.RemixRequest) error {
+	_, err := k.store.Remix(ctx, r)
+	return err
+}
+
+// Extend publishes an extension through the orchestrator.
+func (k *BusBackend) Extend(ctx context.Context, r orchestrator.ExtendRequest) error {
+	_, err := k.store.Extend(ctx, r)
+	return err
+}
+
+// Replay publishes a replay through the orchestrator.
+func (k *BusBackend) Replay(ctx context.Context, r orchestrator.ReplayRequest) error {
+	_, err := k.store.Replay(ctx, r)
+	return err
+}
+
 // Job reads the job record.
 func (k *BusBackend) Job(ctx context.Context, id string) (*orchestrator.Job, error) {
 	return k.store.Get(ctx, id)

@@ -17,10 +17,11 @@ import (
 var createFields = []string{"prompt", "model", "seconds", "size", "input_reference",
 	"negative_prompt", "seed", "steps", "guidance", "shift", "frames"}
 
-// readForm reads the create request as field → value, from JSON (numbers
-// or strings) or from multipart/form-data and urlencoded forms (what the
-// SDKs send).
-func readForm(r *http.Request, limit int64) (map[string]string, error) {
+// readForm reads a request body as field → value, from JSON (numbers or
+// strings; an object such as {"video": {"id": ...}} stays its JSON text) or
+// from multipart/form-data and urlencoded forms (what the SDKs send; an
+// object is sent as video[id]). A field not in fields is a 400 naming it.
+func readForm(r *http.Request, limit int64, fields []string) (map[string]string, error) {
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	out := map[string]string{}
 	switch ct {
@@ -63,8 +64,8 @@ func readForm(r *http.Request, limit int64) (map[string]string, error) {
 			fmt.Sprintf("Content-Type %q: send application/json or multipart/form-data", ct))
 	}
 	for k := range out {
-		if !slices.Contains(createFields, k) {
-			return nil, paramError(k, fmt.Sprintf("%s: unknown field (known: %s)", k, strings.Join(createFields, ", ")))
+		if !slices.Contains(fields, k) {
+			return nil, paramError(k, fmt.Sprintf("%s: unknown field (known: %s)", k, strings.Join(fields, ", ")))
 		}
 	}
 	return out, nil
@@ -111,29 +112,12 @@ func parseCreate(f map[string]string, models []protocol.Manifest) (*createReques
 			return nil, paramError("size", fmt.Sprintf("size: %s is not supported by %s; supported: %s", size, m.Model, want))
 		}
 	}
-	var err error
-	if v, ok := f["frames"]; ok {
-		if s.Frames, err = strconv.Atoi(v); err != nil {
-			return nil, paramError("frames", fmt.Sprintf("frames: %q is not an integer", v))
-		}
-		if err := checkFrames(m, "frames", s.Frames, v); err != nil {
-			return nil, err
-		}
+	n, err := parseLength(m, f, m.MaxFrames)
+	if err != nil {
+		return nil, err
 	}
-	if v, ok := f["seconds"]; ok {
-		sec, err := strconv.ParseFloat(v, 64)
-		frames := int(sec*float64(m.FPS) + 0.5)
-		if err != nil || sec <= 0 || float64(frames) != sec*float64(m.FPS) {
-			return nil, paramError("seconds", fmt.Sprintf("seconds: %q is not a whole number of %s-second chunks; supported: %s",
-				v, formatSeconds(chunkSeconds(m)), supportedSeconds(m)))
-		}
-		if err := checkFrames(m, "seconds", frames, v); err != nil {
-			return nil, err
-		}
-		if _, both := f["frames"]; both && frames != s.Frames {
-			return nil, paramError("seconds", fmt.Sprintf("seconds: %s is %d frames at %d fps, but frames is %d", v, frames, m.FPS, s.Frames))
-		}
-		s.Frames = frames
+	if n > 0 {
+		s.Frames = n
 	}
 	ints := []struct {
 		name string
@@ -178,23 +162,58 @@ func parseCreate(f map[string]string, models []protocol.Manifest) (*createReques
 	return c, nil
 }
 
-func checkFrames(m protocol.Manifest, field string, frames int, v string) error {
-	if frames <= 0 || frames%m.FramesPerChunk != 0 || frames > m.MaxFrames {
+// parseLength reads a length given as frames or as seconds (or both, when
+// they agree) as a frame count: a whole number of chunks up to limit
+// frames; 0 when neither field is there.
+func parseLength(m protocol.Manifest, f map[string]string, limit int) (int, error) {
+	frames := 0
+	if v, ok := f["frames"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return 0, paramError("frames", fmt.Sprintf("frames: %q is not an integer", v))
+		}
+		if err := checkFrames(m, "frames", n, v, limit); err != nil {
+			return 0, err
+		}
+		frames = n
+	}
+	if v, ok := f["seconds"]; ok {
+		sec, err := strconv.ParseFloat(v, 64)
+		n := int(sec*float64(m.FPS) + 0.5)
+		if err != nil || sec <= 0 || float64(n) != sec*float64(m.FPS) {
+			return 0, paramError("seconds", fmt.Sprintf("seconds: %q is not a whole number of %s-second chunks; supported: %s",
+				v, formatSeconds(chunkSeconds(m)), supportedSeconds(m, limit)))
+		}
+		if err := checkFrames(m, "seconds", n, v, limit); err != nil {
+			return 0, err
+		}
+		if _, both := f["frames"]; both && n != frames {
+			return 0, paramError("seconds", fmt.Sprintf("seconds: %s is %d frames at %d fps, but frames is %s", v, n, m.FPS, f["frames"]))
+		}
+		frames = n
+	}
+	return frames, nil
+}
+
+// checkFrames refuses a frame count that is not a whole number of chunks up
+// to limit, in the words of the field it came from.
+func checkFrames(m protocol.Manifest, field string, frames int, v string, limit int) error {
+	if frames <= 0 || frames%m.FramesPerChunk != 0 || frames > limit {
 		if field == "seconds" {
 			return paramError(field, fmt.Sprintf("seconds: %q is not a whole number of %s-second chunks up to %s; supported: %s",
-				v, formatSeconds(chunkSeconds(m)), formatSeconds(float64(m.MaxFrames)/float64(m.FPS)), supportedSeconds(m)))
+				v, formatSeconds(chunkSeconds(m)), formatSeconds(float64(limit)/float64(m.FPS)), supportedSeconds(m, limit)))
 		}
-		return paramError(field, fmt.Sprintf("frames: %s is not a positive multiple of %d up to %d", v, m.FramesPerChunk, m.MaxFrames))
+		return paramError(field, fmt.Sprintf("frames: %s is not a positive multiple of %d up to %d", v, m.FramesPerChunk, limit))
 	}
 	return nil
 }
 
 func chunkSeconds(m protocol.Manifest) float64 { return float64(m.FramesPerChunk) / float64(m.FPS) }
 
-// supportedSeconds lists the durations a model can make: the first few
-// and the longest ("2, 4, 6, 8, ... 96").
-func supportedSeconds(m protocol.Manifest) string {
-	n := m.MaxFrames / m.FramesPerChunk
+// supportedSeconds lists the durations up to limit frames a model can
+// make: the first few and the longest ("2, 4, 6, 8, ... 96").
+func supportedSeconds(m protocol.Manifest, limit int) string {
+	n := limit / m.FramesPerChunk
 	var parts []string
 	for i := 1; i <= min(n, 4); i++ {
 		parts = append(parts, formatSeconds(float64(i)*chunkSeconds(m)))

@@ -14,10 +14,6 @@ import (
 	"github.com/reel-video/reel/orchestrator"
 )
 
-// IdempotencyHeader is honoured on create: the same key (per owner) within
-// IdempotencyTTL returns the video the first request created.
-const IdempotencyHeader = "Idempotency-Key"
-
 // model returns the manifest a job is served by (the default model until
 // settings carry one).
 func (s *Server) model() protocol.Manifest {
@@ -61,7 +57,7 @@ func (s *Server) mayAccess(ctx context.Context, id string) error {
 }
 
 func (s *Server) create(w http.ResponseWriter, r *http.Request) error {
-	f, err := readForm(r, s.cfg.MaxBodyBytes)
+	f, err := readForm(r, s.cfg.MaxBodyBytes, createFields)
 	if err != nil {
 		return err
 	}
@@ -69,82 +65,17 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
-	owner := ownerOf(ctx)
-	id := orchestrator.NewJobID(time.Now())
-	idem := r.Header.Get(IdempotencyHeader)
-	if idem != "" {
-		scoped := owner + "\x00" + idem
-		got, fresh, err := s.cfg.Backend.Claim(ctx, scoped, id)
-		if err != nil {
-			return err
-		}
-		if !fresh {
-			j, err := s.owned(ctx, got)
-			if errors.Is(err, ErrNotFound) {
-				return newError(http.StatusConflict, typeInvalidRequest, "idempotency_conflict",
-					"a request with this Idempotency-Key is still being processed; retry")
-			}
-			if err != nil {
-				return err
-			}
-			w.Header().Set("Idempotent-Replayed", "true")
-			writeJSON(w, http.StatusOK, s.video(j))
-			return nil
-		}
-		defer func() {
-			if err != nil {
-				_ = s.cfg.Backend.Release(context.WithoutCancel(ctx), scoped)
-			}
-		}()
-	}
-	// The owner is recorded first, so the job is never visible to others.
-	if err = s.cfg.Backend.SetOwner(ctx, id, owner); err != nil {
-		return err
-	}
-	if err = s.cfg.Backend.Submit(ctx, Submission{ID: id, Request: c.Request, Settings: c.Settings}); err != nil {
-		_ = s.cfg.Backend.Forget(context.WithoutCancel(ctx), id)
+	return s.newVideo(w, r, "created", func(ctx context.Context, id string) (*orchestrator.Job, error) {
+		err := s.cfg.Backend.Submit(ctx, Submission{ID: id, Request: c.Request, Settings: c.Settings})
 		if errors.Is(err, orchestrator.ErrQueueFull) {
 			w.Header().Set("Retry-After", "5")
-			return newError(http.StatusTooManyRequests, "requests", "queue_full", err.Error())
+			return nil, newError(http.StatusTooManyRequests, "requests", "queue_full", err.Error())
 		}
-		return err
-	}
-	j, err := s.submitted(ctx, Submission{ID: id, Request: c.Request, Settings: c.Settings})
-	if err != nil {
-		return err
-	}
-	s.cfg.Log.Info().Str("job", id).Str("owner", owner).Int("frames", c.Settings.Frames).Msg("api: video created")
-	writeJSON(w, http.StatusOK, s.video(j))
-	return nil
-}
-
-// recordWait bounds how long create waits for a new job's record: where the
-// record is a projection of the prompt message, it appears a moment after
-// the publish.
-const recordWait = 5 * time.Second
-
-// submitted returns the new job's record once it is there, so that the
-// client's first retrieve finds it; past recordWait it answers with the
-// job as submitted (queued).
-func (s *Server) submitted(ctx context.Context, sub Submission) (*orchestrator.Job, error) {
-	deadline := time.Now().Add(recordWait)
-	for delay := 5 * time.Millisecond; ; delay = min(2*delay, 200*time.Millisecond) {
-		j, err := s.cfg.Backend.Job(ctx, sub.ID)
-		if !errors.Is(err, orchestrator.ErrNotFound) {
-			return j, err
+		if err != nil {
+			return nil, err
 		}
-		if time.Now().After(deadline) {
-			now := time.Now().UTC()
-			return &orchestrator.Job{ID: sub.ID, Prompt: sub.Request.Prompt, Negative: sub.Request.Negative,
-				Settings: sub.Settings, State: protocol.StateQueued, Created: now, Updated: now}, nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(delay):
-		}
-	}
+		return queuedJob(id, c.Request, c.Settings), nil
+	})
 }
 
 func (s *Server) retrieve(w http.ResponseWriter, r *http.Request) error {

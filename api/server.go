@@ -84,9 +84,10 @@ func (s *Server) routes() {
 	v1("GET /v1/videos/{id}/content", s.content)
 	v1("GET /v1/videos/{id}/events", s.events)
 	v1("POST /v1/videos/{id}/cancel", s.cancel)
-	v1("POST /v1/videos/{id}/remix", notYet("remix"))
-	v1("POST /v1/videos/extensions", notYet("extensions"))
-	v1("POST /v1/videos/edits", notYet("edits"))
+	v1("POST /v1/videos/{id}/remix", s.remix)
+	v1("POST /v1/videos/extensions", s.extend)
+	v1("POST /v1/videos/{id}/replay", s.replay)
+	v1("POST /v1/videos/edits", notYet("edits", "upload-based edits are not supported; POST /v1/videos/{id}/remix redoes a video under a new prompt"))
 	v1("GET /v1/models", s.models)
 	v1("GET /v1/workers", s.workers)
 	v1("/v1/", func(http.ResponseWriter, *http.Request) error {
@@ -118,10 +119,11 @@ func (s *Server) handle(h func(http.ResponseWriter, *http.Request) error) http.H
 	})
 }
 
-func notYet(what string) func(http.ResponseWriter, *http.Request) error {
+// notYet answers a call of OpenAI's API that reel does not implement.
+func notYet(what, why string) func(http.ResponseWriter, *http.Request) error {
 	return func(http.ResponseWriter, *http.Request) error {
 		return newError(http.StatusNotImplemented, typeInvalidRequest, "not_implemented",
-			fmt.Sprintf("video %s are not supported yet: they need reel's segment support", what))
+			fmt.Sprintf("video %s: %s", what, why))
 	}
 }
 

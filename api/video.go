@@ -44,7 +44,21 @@ type Details struct {
 	Stages         map[string]StageDetails `json:"stages"`
 	Encoder        string                  `json:"encoder,omitempty"`
 	Frames         int                     `json:"frames"`
+	// ParentVideoID is the video this one was made from, and Derivation
+	// how: DerivedRemix, DerivedExtension or DerivedReplay (from stage
+	// ReplayFrom). Only a remix also sets remixed_from_video_id, as
+	// OpenAI's object has no field for the others.
+	ParentVideoID string `json:"parent_video_id,omitempty"`
+	Derivation    string `json:"derivation,omitempty"`
+	ReplayFrom    string `json:"replay_from,omitempty"`
 }
+
+// Derivations of a video made from another.
+const (
+	DerivedRemix     = "remix"
+	DerivedExtension = "extension"
+	DerivedReplay    = "replay"
+)
 
 // StageDetails is one stage's progress.
 type StageDetails struct {
@@ -129,7 +143,16 @@ func toVideo(j *orchestrator.Job, m protocol.Manifest, retention time.Duration) 
 			Stages: map[string]StageDetails{}, Frames: j.Settings.Frames},
 	}
 	if j.Parent != "" {
-		v.RemixedFromVideoID = &j.Parent
+		v.Reel.ParentVideoID = j.Parent
+		switch {
+		case j.RemixOf != "":
+			v.Reel.Derivation = DerivedRemix
+			v.RemixedFromVideoID = &j.RemixOf
+		case j.ExtendOf != "":
+			v.Reel.Derivation = DerivedExtension
+		default:
+			v.Reel.Derivation, v.Reel.ReplayFrom = DerivedReplay, j.ReplayFrom
+		}
 	}
 	if vi := j.Video; vi != nil {
 		w, h, seconds, v.Reel.Encoder, v.Reel.Frames = vi.Width, vi.Height, vi.Seconds, vi.Encoder, vi.Frames

@@ -18,15 +18,17 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// JobOf is the job a stage message belongs to: its Reel-Job header, or the
-// job token of its subject when the header is missing or invalid (a message
-// whose body cannot be read still names its job). "" when neither does.
+// JobOf is the job a stage message belongs to: the job token of its
+// subject. The Reel-Job header is only a fallback for a subject that names
+// no job: a header is whatever the publisher wrote, while the subject is
+// what permissions and the stream's per-subject limits are enforced on, so
+// it must never override the subject. "" when neither names a job.
 func JobOf(h nats.Header, subject string) string {
-	if job := h.Get(protocol.HeaderJob); protocol.ValidJobID(job) == nil {
-		return job
-	}
 	if s, err := protocol.ParseSubject(subject); err == nil {
 		return s.Job
+	}
+	if job := h.Get(protocol.HeaderJob); protocol.ValidJobID(job) == nil {
+		return job
 	}
 	return ""
 }
@@ -52,16 +54,24 @@ func Provision(ctx context.Context, cc ConnectConfig, lc LayoutConfig, log zerol
 
 func open(ctx context.Context, cc ConnectConfig, lc LayoutConfig, log zerolog.Logger,
 	layout func(context.Context, jetstream.JetStream, LayoutConfig) (*Layout, error)) (*Bus, error) {
-	conn, err := Connect(ctx, cc, log)
-	if err != nil {
-		return nil, err
-	}
-	lay, err := layout(ctx, conn.JS, lc)
-	if err != nil {
-		conn.NC.Close()
-		return nil, err
-	}
-	return New(conn, lay), nil
+	// During a leader election (or while a node restarts) the JetStream API
+	// answers "not available" or times out for a few seconds: ride through
+	// it, within ctx.
+	var b *Bus
+	err := OpenRetry.Do(ctx, log, "nats: open", func(ctx context.Context) error {
+		conn, err := Connect(ctx, cc, log)
+		if err != nil {
+			return err
+		}
+		lay, err := layout(ctx, conn.JS, lc)
+		if err != nil {
+			conn.NC.Close()
+			return err
+		}
+		b = New(conn, lay)
+		return nil
+	})
+	return b, err
 }
 
 // New wraps an existing connection and layout.

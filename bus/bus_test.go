@@ -204,7 +204,10 @@ func TestJobOf(t *testing.T) {
 	for _, c := range []struct {
 		header, subject, want string
 	}{
-		{"j1", protocol.LatentSubject("j2", 0), "j1"},
+		// The subject names the job; a forged header cannot redirect a
+		// message to another job (it was "j1" before).
+		{"j1", protocol.LatentSubject("j2", 0), "j2"},
+		{"j1", "other.subject", "j1"},
 		{"", protocol.LatentSubject("j2", 0), "j2"},
 		{"not a job", protocol.PromptSubject("j3"), "j3"},
 		{"", "reel.latent.j4", ""},

@@ -30,6 +30,9 @@ type ConnectConfig struct {
 	TLSCert   string // client certificate (mutual TLS)
 	TLSKey    string
 	TLSFirst  bool // TLS handshake before the INFO line
+	// InboxPrefix replaces _INBOX for replies (a client role may subscribe
+	// to its own inbox only: bus.ClientInbox).
+	InboxPrefix string
 
 	InProcess     nats.InProcessConnProvider // connect without a socket (embedded)
 	APITimeout    time.Duration              // JetStream API timeout, default 10s
@@ -88,6 +91,9 @@ func Connect(ctx context.Context, cfg ConnectConfig, log zerolog.Logger) (*Conn,
 	}
 	if cfg.InProcess != nil {
 		opts = append(opts, nats.InProcessServer(cfg.InProcess))
+	}
+	if cfg.InboxPrefix != "" {
+		opts = append(opts, nats.CustomInboxPrefix(cfg.InboxPrefix))
 	}
 	if cfg.User != "" {
 		opts = append(opts, nats.UserInfo(cfg.User, cfg.Password))

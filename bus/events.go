@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reel-video/reel/bus/protocol"
 )
 
@@ -18,7 +19,15 @@ func (b *Bus) PublishEvent(ctx context.Context, ev protocol.Event) error {
 	if err != nil {
 		return err
 	}
-	if _, err := b.JS.Publish(ctx, protocol.EventSubject(ev.Job), data); err != nil {
+	// A leader election must not lose an event whose record update went
+	// through: retry transient failures, with a message id so that a
+	// retry after a lost ack is not stored twice.
+	id := fmt.Sprintf("%s.%s.%s.%d.%d", ev.Job, ev.Stage, ev.Kind, ev.Chunk, ev.Time.UnixNano())
+	err = ClientRetry.Do(ctx, b.log, "event", func(ctx context.Context) error {
+		_, err := b.JS.Publish(ctx, protocol.EventSubject(ev.Job), data, jetstream.WithMsgID(id))
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("event %s/%s: %w", ev.Job, ev.Kind, err)
 	}
 	return nil

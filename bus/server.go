@@ -38,7 +38,11 @@ type ServerConfig struct {
 	MaxStore   int64         // JetStream disk limit, default 16 GiB
 	Sync       time.Duration // fsync interval, default 5s (server default 2m)
 	HTTPPort   int           // monitoring port (/jsz for KEDA); 0 = off
-	Name       string        // server name, default "reel"
+	// HTTPHost is the monitoring address, default 127.0.0.1. The
+	// monitoring port has no auth (/connz?auth=1 lists users, /jsz the
+	// config), so it must stay on loopback; Validate refuses anything else.
+	HTTPHost string
+	Name     string // server name, default "reel"
 	// Optional client auth for the listener.
 	User, Password, Token string
 	// TLS for the client listener: certificate and key (PEM); with TLSCA,
@@ -69,6 +73,9 @@ func (c *ServerConfig) setDefaults() {
 	if c.Name == "" {
 		c.Name = "reel"
 	}
+	if c.HTTPHost == "" {
+		c.HTTPHost = "127.0.0.1"
+	}
 	if c.ReadyTimeout == 0 {
 		c.ReadyTimeout = 10 * time.Second
 	}
@@ -89,6 +96,8 @@ func (c *ServerConfig) Validate() error {
 		return errors.New("server: --tls-cert and --tls-key go together")
 	case c.TLSCA != "" && c.TLSCert == "":
 		return errors.New("server: --tls-ca needs --tls-cert and --tls-key")
+	case c.HTTPPort != 0 && !loopback(c.HTTPHost):
+		return fmt.Errorf("server: monitoring on %s: the monitoring port has no auth (it lists connections and users); bind it to loopback and put an authenticating proxy in front", c.HTTPHost)
 	}
 	return nil
 }
@@ -130,7 +139,7 @@ func StartServer(cfg ServerConfig, log zerolog.Logger) (*Server, error) {
 		SyncInterval:       cfg.Sync,
 		MaxPayload:         cfg.MaxPayload,
 		NoSigs:             true,
-		HTTPHost:           cfg.Host,
+		HTTPHost:           cfg.HTTPHost,
 		HTTPPort:           cfg.HTTPPort,
 		Username:           cfg.User,
 		Password:           cfg.Password,
@@ -194,3 +203,12 @@ func (a serverLogger) Fatalf(f string, v ...any)  { a.l.Error().Str("severity", 
 func (a serverLogger) Errorf(f string, v ...any)  { a.l.Error().Msgf(f, v...) }
 func (a serverLogger) Debugf(f string, v ...any)  { a.l.Trace().Msgf(f, v...) }
 func (a serverLogger) Tracef(f string, v ...any)  { a.l.Trace().Msgf(f, v...) }
+
+// loopback reports whether host is a loopback address or localhost.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -128,6 +128,9 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg LayoutConfig) (*Layo
 	// jobs still in flight (docs/protocol.md, "Write-once").
 	reel.MaxMsgsPerSubject = 1
 	reel.DiscardNewPerSubject = true
+	// Discard new, never old: the oldest messages are running or queued
+	// jobs' inputs (a full stream that dropped them left jobs hanging);
+	// intake refuses new jobs before the stream fills (Bus.CheckRoom).
 	reel.Discard = jetstream.DiscardNew
 	streams := []struct {
 		into *jetstream.Stream

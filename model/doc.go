@@ -16,6 +16,14 @@
 //		frames := model.ToRGB24(vid)          // 16 frames of 64×64 RGB
 //	}
 //
+// Beyond plain sampling: Options.Width/Height run the same weights at
+// another frame size (multiples of 16 px); SampleParams.Guide samples with
+// known latent frames (extension) or from a given latent at a strength
+// (remix); SampleWindows samples long videos as overlapping windows of the
+// trained length, emitting chunks per window; Manifest describes the model
+// served (protocol.Manifest: geometry, limits, defaults, weights digest and
+// resident sizes).
+//
 // Numerics follow the reference's float32 roundings where they are
 // observable (sigma schedule, CFG update, modulation order, RoPE and
 // timestep tables); the remaining differences are float32 summation order,

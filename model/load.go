@@ -61,6 +61,9 @@ func (s tensors) widen(name string, shape ...int) ([]float32, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrWeights, s.file, err)
 	}
+	if err := checkFinite(s.file, name, v); err != nil {
+		return nil, err
+	}
 	return v, nil
 }
 
@@ -78,7 +81,10 @@ func (s tensors) linear(name string, out, in int) (*kernels.Weight, error) {
 		if err != nil {
 			return nil, err
 		}
-		w = kernels.NewWeightFP8(out, in, slices.Clone(t.Data), scale)
+		if err := checkFP8(s.file, name, t.Data, scale, in); err != nil {
+			return nil, err
+		}
+		w = kernels.NewWeightFP8(out, in, t.Data, scale) // packed into panels: the file bytes are not kept
 	} else {
 		v, err := s.widen(name, out, in)
 		if err != nil {

@@ -13,11 +13,12 @@ const (
 	// (reel_tiny.py train --chunks 3): 48 frames, 12 latent frames. Longer
 	// videos are sampled as windows of this length (SampleWindows).
 	trainedWindowFrames = 3 * framesPerChunk
-	// maxFrames bounds a job: 48 chunks, 96 s at 8 fps. Windowed sampling
-	// keeps memory flat in the length; this bounds time.
-	maxFrames   = 768
-	maxSteps    = 200
-	maxGuidance = 100
+	// The engine serves everything the wire protocol lets a job ask for:
+	// windowed sampling keeps memory flat in the length, so the limits are
+	// the protocol's (which bound time), not the model's.
+	maxFrames   = protocol.MaxFrames
+	maxSteps    = protocol.MaxSteps
+	maxGuidance = protocol.MaxGuidance
 )
 
 // manifestFacts are the parts of the Manifest that only loading knows.
@@ -31,7 +32,7 @@ type manifestFacts struct {
 // geometry from the config it runs (frame size and fps as Options chose),
 // the weights' digest and resident sizes measured at Load.
 func (e *Engine) Manifest() protocol.Manifest {
-	c, d := e.cfg, DefaultSampleParams()
+	c, d, w := e.cfg, DefaultSampleParams(), e.DefaultWindowing()
 	id := c.Name
 	if c.Width != e.ckpt.Width || c.Height != e.ckpt.Height {
 		id = fmt.Sprintf("%s@%dx%d", c.Name, c.Width, c.Height)
@@ -52,8 +53,8 @@ func (e *Engine) Manifest() protocol.Manifest {
 		TextLength:           c.TextMaxLen,
 		TextDim:              c.TextDim,
 		MaxFrames:            maxFrames,
-		WindowFrames:         trainedWindowFrames,
-		OverlapFrames:        c.FramesPerChunk,
+		WindowFrames:         w.Frames,
+		OverlapFrames:        w.Overlap,
 		MaxSteps:             maxSteps,
 		MaxGuidance:          maxGuidance,
 		Defaults:             protocol.ManifestDefaults{Frames: d.Frames, Steps: d.Steps, Guidance: d.Guidance, Shift: d.Shift},

@@ -45,7 +45,7 @@ func TestManifest(t *testing.T) {
 		}
 		if m.Width != c.Width || m.Height != c.Height || m.FPS != c.FPS || m.LatentChannels != c.LatentChannels ||
 			m.LatentHeight != 8 || m.LatentWidth != 8 || m.FramesPerChunk != 16 || m.LatentFramesPerChunk != 4 ||
-			m.TextLength != c.TextMaxLen || m.TextDim != c.TextDim || m.WindowFrames != 48 || m.OverlapFrames != 16 {
+			m.TextLength != c.TextMaxLen || m.TextDim != c.TextDim || m.WindowFrames != 48 || m.OverlapFrames != 32 {
 			t.Errorf("%s: geometry %+v", tc.name, m)
 		}
 		if d := DefaultSampleParams(); m.Defaults.Frames != d.Frames || m.Defaults.Steps != d.Steps ||

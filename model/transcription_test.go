@@ -10,11 +10,11 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/reel-video/reel/internal/envconfig"
+	"github.com/reel-video/reel/internal/tooltest"
 	"github.com/reel-video/reel/model/safetensors"
 )
 
-const python = "/usr/bin/python3"
+const python = tooltest.Python
 
 // refModelDir finds the reference model (reel_tiny.py and its BF16
 // weights), which lives in shared/refmodel beside the checkout or a
@@ -42,13 +42,7 @@ func refModelDir(t *testing.T) string {
 // /usr/bin/python3 cannot import torch.
 func needTorch(t *testing.T) {
 	t.Helper()
-	if out, err := exec.Command(python, "-c", "import torch, numpy").CombinedOutput(); err != nil {
-		msg := python + " with torch and numpy is needed for the PyTorch transcription (Debian python3-torch): " + err.Error() + ": " + string(out)
-		if envconfig.Bool(envconfig.VideoRequireTools) {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	tooltest.NeedPython(t, "torch, numpy")
 }
 
 func f32Tensor(name string, v []float32, shape ...int) safetensors.Tensor {
@@ -80,7 +74,7 @@ func TestTranscriptionMatchesPyTorch(t *testing.T) {
 		prompt   = "a red circle moving right"
 		remix    = "a blue circle moving right"
 	)
-	win := Windowing{Frames: 48, Overlap: 16}
+	win := Windowing{Frames: 48, Overlap: 16, Anchor: DefaultAnchor}
 	noise := Noise(11, 8*8*64)
 	init := vector(t, "sample.latent") // a real latent [8, 8, 8, 8]
 	fixed := []bool{true, true, true, true, false, false, false, false}
@@ -111,6 +105,7 @@ func TestTranscriptionMatchesPyTorch(t *testing.T) {
 		"prompt": prompt, "remix_prompt": remix, "steps": strconv.Itoa(steps), "window_steps": strconv.Itoa(wsteps), "guidance": "5", "shift": "3",
 		"strength": strconv.FormatFloat(strength, 'g', -1, 64),
 		"window":   strconv.Itoa(e.Config().LatentFrames(win.Frames)), "overlap": strconv.Itoa(e.Config().LatentFrames(win.Overlap)),
+		"anchor": strconv.FormatFloat(win.Anchor, 'g', -1, 64),
 	})
 	if cerr := f.Close(); err == nil {
 		err = cerr

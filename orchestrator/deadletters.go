@@ -78,7 +78,7 @@ func (d DeadLetters) handle(ctx context.Context, m jetstream.Msg) error {
 	j, err := d.Store.Get(ctx, job)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		j = nil // nobody submitted it: Fail creates the record
+		return nil // nobody submitted it: the stage refused it, and forged ids get no record
 	case err != nil:
 		return err
 	case j.State.Terminal():

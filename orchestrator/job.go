@@ -31,6 +31,10 @@ type Job struct {
 	// Parent is set on a replay: the job whose persisted stage input was reused.
 	Parent     string `json:"parent,omitempty"`
 	ReplayFrom string `json:"replay_from,omitempty"`
+	// ExtendOf and RemixOf (with Parent) are set on an extension or a remix
+	// of that job (Store.Extend, Store.Remix; settings.source says how).
+	ExtendOf string `json:"extend_of,omitempty"`
+	RemixOf  string `json:"remix_of,omitempty"`
 	// Seq is the REEL_EVENTS stream sequence of the last event folded into
 	// the record (the projector skips events up to it when one is
 	// redelivered).
@@ -44,11 +48,15 @@ type Stage struct {
 	Finished *time.Time     `json:"finished,omitempty"`
 	Step     int            `json:"step,omitempty"`
 	Steps    int            `json:"steps,omitempty"`
-	Chunks   []int          `json:"chunks,omitempty"` // chunk indices done
-	Count    int            `json:"count,omitempty"`
-	Retries  int            `json:"retries,omitempty"`
-	Workers  []string       `json:"workers,omitempty"`
-	Error    string         `json:"error,omitempty"`
+	// Window of Windows is the window Step of Steps is in (a job denoised
+	// in windows).
+	Window  int      `json:"window,omitempty"`
+	Windows int      `json:"windows,omitempty"`
+	Chunks  []int    `json:"chunks,omitempty"` // chunk indices done
+	Count   int      `json:"count,omitempty"`
+	Retries int      `json:"retries,omitempty"`
+	Workers []string `json:"workers,omitempty"`
+	Error   string   `json:"error,omitempty"`
 	// ReusedFrom is set on a replay's stages upstream of the replayed one:
 	// their output was taken from this job, they did not run.
 	ReusedFrom string `json:"reused_from,omitempty"`
@@ -135,6 +143,7 @@ func (j *Job) apply(ev protocol.Event) bool {
 	case protocol.EventStep:
 		s := st()
 		s.State, s.Step, s.Steps = protocol.StateRunning, ev.Step, ev.Total
+		s.Window, s.Windows = ev.Window, ev.Windows
 		j.State = protocol.StateRunning
 	case protocol.EventChunk:
 		s := st()
@@ -198,6 +207,19 @@ func (j *Job) submitted(ev protocol.Event) bool {
 	j.Prompt, j.Negative, j.Settings = ev.Prompt, ev.Negative, *ev.Settings
 	j.Created, j.Deadline = ev.Time, ev.Deadline
 	j.Parent, j.ReplayFrom = ev.Parent, ev.ReplayFrom
+	j.ExtendOf, j.RemixOf = ev.ExtendOf, ev.RemixOf
+	if src := ev.Settings.Source; src != nil && src.Kind == protocol.SourceExtend {
+		// The parent's chunks are the extension's first frames, copied:
+		// vaedecode decodes only the new ones.
+		s := j.stage(protocol.StageVAEDecode)
+		for i := range src.Chunks {
+			if !slices.Contains(s.Chunks, i) {
+				s.Chunks = append(s.Chunks, i)
+			}
+		}
+		slices.Sort(s.Chunks)
+		s.Count = ev.Settings.Chunks()
+	}
 	if ev.ReplayFrom != "" {
 		for _, st := range protocol.Stages() {
 			if st == ev.ReplayFrom {

@@ -89,8 +89,8 @@ func (p Projector) intake(ctx context.Context, m jetstream.Msg) error {
 		return err
 	}
 	env, derr := protocol.DecodePromptMessage(sub.Job, m.Data())
-	if env != nil && env.Stage == protocol.StageReplay {
-		return nil // the replay appended its own submitted event, with its parent
+	if env != nil && protocol.Linked(env.Stage) {
+		return nil // the replay, extension or remix appended its own submitted event, with its parent
 	}
 	req, set, _ := protocol.DecodePrompt(m.Data())
 	ev := protocol.Event{Job: sub.Job, Kind: protocol.EventSubmitted, Prompt: req.Prompt, Negative: req.Negative,

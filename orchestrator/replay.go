@@ -24,10 +24,10 @@ import (
 
 // overridable lists the settings a replay from stage may change.
 func overridable(stage string) ([]string, bool) {
-	output := []string{"fps", "codec", "crf", "seam_blend"}
+	output := protocol.OutputSettings()
 	switch stage {
 	case protocol.StageTextEnc, protocol.StageDenoise:
-		return append([]string{"frames", "steps", "guidance", "shift", "seed"}, output...), true
+		return append(protocol.GenerationSettings(), output...), true
 	case protocol.StageVAEDecode, protocol.StageEncode:
 		return output, true
 	}
@@ -59,6 +59,10 @@ func ApplyOverrides(stage string, s protocol.Settings, set map[string]string) (p
 			s.Shift, err = strconv.ParseFloat(v, 64)
 		case "seed":
 			s.Seed, err = strconv.ParseInt(v, 10, 64)
+		case "window_frames":
+			s.WindowFrames, err = strconv.Atoi(v)
+		case "overlap_frames":
+			s.OverlapFrames, err = strconv.Atoi(v)
 		case "fps":
 			s.FPS, err = strconv.Atoi(v)
 		case "codec":
@@ -123,33 +127,13 @@ func (s *Store) Replay(ctx context.Context, r ReplayRequest) (string, error) {
 		return "", err
 	}
 	// Read every input first: nothing is created unless all of it is there.
-	var envs []*protocol.Envelope
-	for _, subj := range subjects {
-		m, err := s.b.LastMsg(ctx, subj)
-		if err != nil {
-			return "", fmt.Errorf("replay %s of %s: %w", r.Stage, parent.ID, err)
-		}
-		env, err := decodeInput(subj, parent.ID, m.Data)
-		if err != nil {
-			return "", fmt.Errorf("replay %s of %s: %s: %w", r.Stage, parent.ID, subj, err)
-		}
-		if env.Claim != nil {
-			if _, err := s.b.Blobs.GetInfo(ctx, env.Claim.Name); err != nil {
-				return "", fmt.Errorf("replay %s of %s: %w: claim-checked body %s of %s is gone (bucket %s, retention %s)",
-					r.Stage, parent.ID, protocol.ErrMissing, env.Claim.Name, subj, protocol.BlobsBucket, s.b.Cfg.MaxAge)
-			}
-		}
-		envs = append(envs, env)
+	envs, err := s.readInputs(ctx, parent.ID, subjects)
+	if err != nil {
+		return "", fmt.Errorf("replay %s of %s: %w", r.Stage, parent.ID, err)
 	}
 	now := s.now()
-	id := r.ID
-	if id == "" {
-		id = NewJobID(now)
-	}
-	if ok, err := s.Exists(ctx, id); err != nil || ok {
-		if err == nil {
-			err = fmt.Errorf("%w: %s", ErrJobExists, id)
-		}
+	id, err := s.newChildID(ctx, r.ID, now)
+	if err != nil {
 		return "", err
 	}
 	// The submitted event first: it carries the parent, which the prompt
@@ -170,6 +154,50 @@ func (s *Store) Replay(ctx context.Context, r ReplayRequest) (string, error) {
 			_ = s.Fail(ctx, id, "", fmt.Sprintf("replay: %v", err))
 			return "", err
 		}
+	}
+	return id, nil
+}
+
+// readInputs reads the persisted messages on subjects of job (a claim-checked
+// body must still be in the bucket). A message that has aged out is an error
+// naming its subject and the retention.
+func (s *Store) readInputs(ctx context.Context, job string, subjects []string) ([]*protocol.Envelope, error) {
+	var envs []*protocol.Envelope
+	for _, subj := range subjects {
+		m, err := s.b.LastMsg(ctx, subj)
+		if err != nil {
+			return nil, err
+		}
+		env, err := decodeInput(subj, job, m.Data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", subj, err)
+		}
+		if env.Claim != nil {
+			if _, err := s.b.Blobs.GetInfo(ctx, env.Claim.Name); err != nil {
+				return nil, fmt.Errorf("%w: claim-checked body %s of %s is gone (bucket %s, retention %s)",
+					protocol.ErrMissing, env.Claim.Name, subj, protocol.BlobsBucket, s.b.Cfg.MaxAge)
+			}
+		}
+		envs = append(envs, env)
+	}
+	return envs, nil
+}
+
+// newChildID is the id of a new linked job: id, or a generated one; an id
+// that already has a job is refused.
+func (s *Store) newChildID(ctx context.Context, id string, now time.Time) (string, error) {
+	if id == "" {
+		id = NewJobID(now)
+	}
+	if err := protocol.ValidJobID(id); err != nil {
+		return "", err
+	}
+	ok, err := s.Exists(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if ok {
+		return "", fmt.Errorf("%w: %s", ErrJobExists, id)
 	}
 	return id, nil
 }

@@ -33,6 +33,9 @@ func NewStore(b *bus.Bus, log zerolog.Logger) *Store {
 	return &Store{b: b, log: log, now: func() time.Time { return time.Now().UTC() }, ended: newEndedJobs(endedRemembered)}
 }
 
+// Log is the store's logger.
+func (s *Store) Log() zerolog.Logger { return s.log }
+
 // Get returns a job record. A job whose prompt is on the bus but not yet
 // projected (the projector lags a publish by milliseconds, or is not
 // running) is returned as the queued record its prompt makes.

@@ -17,6 +17,11 @@ import (
 type SubmitOptions struct {
 	ID       string        // default: generated, time-sortable
 	Deadline time.Duration // 0: none; a job past its deadline fails
+	// Resume says an earlier attempt of this same submission (same ID) may
+	// have got through before its reply was lost (a client retrying
+	// through a leader election): an existing record is then taken as
+	// this submission's, and the write-once prompt publish completes it.
+	Resume bool
 }
 
 // Validate checks a request and its settings at intake, naming the field.
@@ -68,6 +73,9 @@ func (s *Store) Submit(ctx context.Context, req protocol.Request, set protocol.S
 	if err := Validate(req, set); err != nil {
 		return "", err
 	}
+	if err := s.b.CheckRoom(ctx); err != nil {
+		return "", err
+	}
 	if limit := s.b.Cfg.MaxQueue; limit > 0 {
 		n, err := s.queued(ctx)
 		if err != nil {
@@ -97,7 +105,7 @@ func (s *Store) Submit(ctx context.Context, req protocol.Request, set protocol.S
 	if err != nil {
 		return "", err
 	}
-	if dup {
+	if dup && !o.Resume {
 		return "", fmt.Errorf("%w: %s already has a prompt", ErrJobExists, id)
 	}
 	return id, nil

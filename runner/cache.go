@@ -79,7 +79,7 @@ func writeOnce(dir, name string, b []byte) (string, error) {
 
 // TorchOptions select how the bundled PyTorch runner is started.
 type TorchOptions struct {
-	Python   string // interpreter; "" means $REEL_PYTHON, else "python3"
+	Python   string // interpreter; "" means envconfig.PythonInterpreter ($REEL_PYTHON, else python3)
 	Device   string // "cpu" or "cuda:N"; "" means "cpu"
 	Threads  int    // CPU threads for torch; 0 leaves torch's default
 	CacheDir string // where the scripts are written; "" means DefaultCacheDir
@@ -91,10 +91,7 @@ type TorchOptions struct {
 func TorchCommand(o TorchOptions) ([]string, error) {
 	python := o.Python
 	if python == "" {
-		python = envconfig.String(envconfig.Python)
-	}
-	if python == "" {
-		python = "python3"
+		python = envconfig.PythonInterpreter()
 	}
 	device := o.Device
 	if device == "" {

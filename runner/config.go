@@ -7,6 +7,14 @@ import (
 	"github.com/rs/zerolog"
 )
 
+// Defaults of Config's timeouts.
+const (
+	DefaultHelloTimeout = 2 * time.Minute
+	DefaultPingInterval = 5 * time.Second
+	DefaultPingTimeout  = 30 * time.Second
+	DefaultStopTimeout  = 5 * time.Second
+)
+
 // Config configures Start.
 type Config struct {
 	// Command is the runner's argv, e.g. TorchCommand's result or the
@@ -18,14 +26,14 @@ type Config struct {
 	// sent in hello; see WriteEmbeddedWeights.
 	Weights map[string]string
 	// HelloTimeout bounds start-up: process start, model load and the
-	// hello answer. Default 2 minutes.
+	// hello answer. Default DefaultHelloTimeout.
 	HelloTimeout time.Duration
 	// PingInterval and PingTimeout: the runner is sent health every
 	// PingInterval and killed as hung when one is not answered within
-	// PingTimeout. Defaults 5 s and 30 s.
+	// PingTimeout. Defaults DefaultPingInterval and DefaultPingTimeout.
 	PingInterval, PingTimeout time.Duration
 	// StopTimeout is how long Close waits for the runner to exit after its
-	// stdin closes before killing it. Default 5 s.
+	// stdin closes before killing it. Default DefaultStopTimeout.
 	StopTimeout time.Duration
 	// Backoff paces restarts after a runner dies; nil means exponential
 	// from 250 ms to 30 s. It is reset by a successful call.
@@ -40,10 +48,10 @@ func (c Config) withDefaults() Config {
 			*d = v
 		}
 	}
-	def(&c.HelloTimeout, 2*time.Minute)
-	def(&c.PingInterval, 5*time.Second)
-	def(&c.PingTimeout, 30*time.Second)
-	def(&c.StopTimeout, 5*time.Second)
+	def(&c.HelloTimeout, DefaultHelloTimeout)
+	def(&c.PingInterval, DefaultPingInterval)
+	def(&c.PingTimeout, DefaultPingTimeout)
+	def(&c.StopTimeout, DefaultStopTimeout)
 	if c.Backoff == nil {
 		b := backoff.NewExponentialBackOff()
 		b.InitialInterval = 250 * time.Millisecond

@@ -13,11 +13,12 @@ import (
 // a message (a 16-frame 1080p RGB24 chunk is about 100 MB).
 const MaxFrame = 1 << 30
 
-// frameReader reads frames and remembers the first bytes of the stream, so
-// that a runner printing text on stdout is reported with what it printed.
+// frameReader reads frames and remembers the first bytes of the frame being
+// read, so that a runner printing text on stdout, at start-up or between
+// answers, is reported with what it printed.
 type frameReader struct {
 	r     *bufio.Reader
-	first []byte // up to 64 leading bytes of the stream
+	first []byte // up to 64 leading bytes of the current frame
 }
 
 func newFrameReader(r io.Reader) *frameReader {
@@ -33,6 +34,7 @@ func (f *frameReader) remember(b []byte) {
 // next returns the next frame's body; io.EOF at a clean end of stream.
 func (f *frameReader) next() ([]byte, error) {
 	var head [4]byte
+	f.first = f.first[:0]
 	n, err := io.ReadFull(f.r, head[:])
 	f.remember(head[:n])
 	if err == io.EOF {
@@ -54,13 +56,13 @@ func (f *frameReader) next() ([]byte, error) {
 	return body, nil
 }
 
-// garbage describes a stream that is not the protocol, quoting its start.
+// garbage describes a frame that is not the protocol, quoting its start.
 func (f *frameReader) garbage(what string) error {
 	if n := min(f.r.Buffered(), 64-len(f.first)); n > 0 { // what else already arrived
 		more, _ := f.r.Peek(n)
 		f.remember(more)
 	}
-	return fmt.Errorf("%w: %s; stdout began with %s", ErrProtocol, what, quote(f.first))
+	return fmt.Errorf("%w: %s; the runner wrote %s", ErrProtocol, what, quote(f.first))
 }
 
 func quote(b []byte) string {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -12,27 +11,18 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/reel-video/reel/internal/envconfig"
+	"github.com/reel-video/reel/internal/tooltest"
 	"github.com/reel-video/reel/model"
 	"github.com/reel-video/reel/runner"
 )
 
-// python is the interpreter CI installs torch for (Debian python3-torch).
-const python = "/usr/bin/python3"
+const python = tooltest.Python
 
 // needPython skips unless python has the modules; with
 // REEL_VIDEO_REQUIRE_TOOLS=1 it fails instead.
 func needPython(t *testing.T, modules string) {
 	t.Helper()
-	out, err := exec.Command(python, "-c", "import "+modules).CombinedOutput()
-	if err == nil {
-		return
-	}
-	msg := python + " cannot import " + modules + ": " + string(out)
-	if envconfig.Bool(envconfig.VideoRequireTools) {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
+	tooltest.NeedPython(t, modules)
 }
 
 var goEngine = sync.OnceValues(func() (*model.Engine, error) { return model.Load(model.Options{}) })

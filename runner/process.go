@@ -219,7 +219,7 @@ func (p *process) readLoop(outR *os.File, stderrDone <-chan struct{}) {
 func (p *process) dispatch(body []byte) error {
 	var r reply
 	if err := msgpack.Unmarshal(body, &r); err != nil {
-		return fmt.Errorf("%w: undecodable frame: %w; stdout began with %s", ErrProtocol, err, quote(body[:min(len(body), 64)]))
+		return fmt.Errorf("%w: undecodable frame: %w; it began with %s", ErrProtocol, err, quote(body[:min(len(body), 64)]))
 	}
 	p.mu.Lock()
 	c := p.pending[r.ID]

@@ -39,7 +39,7 @@ func ParseSpec(s string) (Spec, error) {
 // every stage ("torch"), or comma-separated stage=spec pairs
 // ("vaedecode=torch,denoise=go"), optionally led by a default for the rest
 // ("torch,denoise=go"). Stages not named get KindGo. A per-stage exec
-// command cannot contain a comma.
+// command cannot contain a comma; it may contain "=".
 func ParseSpecs(s string, stages []string) (map[string]Spec, error) {
 	out := make(map[string]Spec, len(stages))
 	known := make(map[string]bool, len(stages))
@@ -51,7 +51,9 @@ func ParseSpecs(s string, stages []string) (map[string]Spec, error) {
 		return out, nil
 	}
 	parts := strings.Split(s, ",")
-	if !strings.Contains(parts[0], "=") {
+	// The first part is the default unless it names a stage: an exec
+	// command may contain "=" itself ("exec:runner --device=cuda:0").
+	if st, _, ok := strings.Cut(parts[0], "="); !ok || !known[strings.TrimSpace(st)] {
 		def, err := ParseSpec(parts[0])
 		if err != nil {
 			return nil, err

@@ -21,6 +21,8 @@ func TestParseSpecs(t *testing.T) {
 		{in: "torch,denoise=go", want: map[string]runner.Spec{"textenc": torch, "denoise": goS, "vaedecode": torch}},
 		{in: "vaedecode=exec:/opt/r --gpu 1", want: map[string]runner.Spec{"textenc": goS, "denoise": goS,
 			"vaedecode": {Kind: runner.KindExec, Command: []string{"/opt/r", "--gpu", "1"}}}},
+		{in: "exec:/opt/r --fail=x,denoise=exec:/opt/d --a=b", want: map[string]runner.Spec{"textenc": {Kind: runner.KindExec, Command: []string{"/opt/r", "--fail=x"}},
+			"denoise": {Kind: runner.KindExec, Command: []string{"/opt/d", "--a=b"}}, "vaedecode": {Kind: runner.KindExec, Command: []string{"/opt/r", "--fail=x"}}}},
 		{in: "cuda", bad: true},
 		{in: "exec:", bad: true},
 		{in: "encode=torch", bad: true},

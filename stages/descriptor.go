@@ -2,6 +2,7 @@ package stages
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/internal/mem"
@@ -23,7 +24,13 @@ type Descriptor struct {
 	// model's manifest and the job's settings (internal/mem); admission
 	// weighs it against the process's budget before the handler runs.
 	Estimate func(e mem.Estimator, m protocol.Manifest, s protocol.Settings) mem.Estimate
+	// SlotsPerWorker is how many runner slots one unit of concurrency opens
+	// (0 means 1): more for a stage whose slots mostly wait (encode).
+	SlotsPerWorker int
 }
+
+// Slots is the runner concurrency for n units of concurrency.
+func (d Descriptor) Slots(n int) int { return n * max(1, d.SlotsPerWorker) }
 
 // Deps is what a handler is built from.
 type Deps struct {
@@ -47,6 +54,9 @@ type OutputDefaults struct {
 	SeamBlend float64 // 0 = the video library's default, negative = off
 	FPS       int     // 0 = the model's fps
 	WorkDir   string  // temporary files; "" = os.TempDir()
+	// ChunkWait bounds the wait for a job's next chunk (0: the stage's
+	// default).
+	ChunkWait time.Duration
 }
 
 // EngineAs asserts the engine to the role interface a stage needs.

@@ -4,7 +4,7 @@
 const STAGES = ['textenc', 'denoise', 'vaedecode', 'encode'];
 const TERMINAL = new Set(['completed', 'failed']);
 const KEY = 'reel_api_key';
-const state = { videos: new Map(), streams: new Map(), selected: null, model: null };
+const state = { videos: new Map(), streams: new Map(), selected: null, model: null, deriveFor: null };
 
 const $ = (id) => document.getElementById(id);
 const el = (tag, props = {}, ...kids) => {
@@ -59,6 +59,7 @@ function render(v) {
   }
   li.className = v.id === state.selected ? 'selected' : '';
   li.dataset.status = v.status;
+  li.dataset.derivation = v.reel.derivation || '';
   const actions = el('span', { className: 'actions' });
   if (!TERMINAL.has(v.status)) {
     actions.append(el('button', { className: 'secondary cancel', textContent: 'Cancel', onclick: (e) => { e.stopPropagation(); cancel(v.id); } }));
@@ -70,7 +71,8 @@ function render(v) {
     stages.append(el('span', { textContent: name }), el('progress', { max: 1, value: stageFraction(s) }), el('span', { textContent: stageLabel(s) }));
   }
   const set = v.reel.settings;
-  const meta = `${v.id} · ${v.seconds}s ${v.size} · ${set.steps} steps · seed ${set.seed}` + (v.error ? ` · ${v.error.message}` : '');
+  const from = v.reel.derivation ? ` · ${v.reel.derivation}${v.reel.replay_from ? ` from ${v.reel.replay_from}` : ''} of ${v.reel.parent_video_id}` : '';
+  const meta = `${v.id} · ${v.seconds}s ${v.size} · ${set.steps} steps · seed ${set.seed}` + from + (v.error ? ` · ${v.error.message}` : '');
   li.replaceChildren(
     el('div', { className: 'row' },
       el('span', { className: 'prompt', textContent: v.prompt, title: v.prompt }),
@@ -106,7 +108,76 @@ function contentURL(id, variant) {
   return `/v1/videos/${encodeURIComponent(id)}/content` + (variant ? `?variant=${variant}` : '');
 }
 
+// showDerive shows what can be made from the selected video: a remix or
+// an extension of a completed one (not a remix of an extension: its
+// latents are its parent's), a replay of one that ended.
+function showDerive(v) {
+  const ready = v.status === 'completed';
+  const extension = v.reel.derivation === 'extension';
+  const m = state.model;
+  const room = m ? (m.max_frames - v.reel.settings.frames) / m.frames_per_chunk : 0;
+  $('derive').hidden = !TERMINAL.has(v.status);
+  $('remix-form').hidden = !ready || extension;
+  $('extend-form').hidden = !ready || room < 1;
+  $('replay-form').hidden = !TERMINAL.has(v.status);
+  if (state.deriveFor === v.id) return;
+  // A newly selected video: fill the forms in from it.
+  state.deriveFor = v.id;
+  $('derive-error').textContent = '';
+  $('remix-prompt').value = v.prompt || '';
+  $('extend-prompt').value = '';
+  const sel = $('extend-seconds');
+  sel.replaceChildren();
+  if (m) {
+    for (let n = 1; n <= Math.min(room, 12); n++) {
+      const s = String((n * m.frames_per_chunk) / m.fps);
+      sel.append(el('option', { value: s, textContent: s }));
+    }
+  }
+  $('replay-stage').value = v.status === 'failed' && v.reel.stages ? failedStage(v) : 'textenc';
+  $('replay-seed').value = '';
+}
+
+function failedStage(v) {
+  return STAGES.find((n) => v.reel.stages[n] && v.reel.stages[n].state === 'failed') || 'textenc';
+}
+
+// derive posts a remix, extension or replay and selects the new video.
+async function derive(ev, button, method, path, body) {
+  ev.preventDefault();
+  $('derive-error').textContent = '';
+  $(button).disabled = true;
+  try {
+    const v = await api(method, path, body);
+    update(v);
+    select(v.id);
+  } catch (e) {
+    $('derive-error').textContent = e.message;
+  } finally {
+    $(button).disabled = false;
+  }
+}
+
+function remix(ev) {
+  const id = state.selected;
+  derive(ev, 'remix', 'POST', `/v1/videos/${encodeURIComponent(id)}/remix`,
+    { prompt: $('remix-prompt').value, strength: parseFloat($('remix-strength').value) });
+}
+
+function extend(ev) {
+  const body = { video: { id: state.selected }, seconds: $('extend-seconds').value };
+  if ($('extend-prompt').value) body.prompt = $('extend-prompt').value;
+  derive(ev, 'extend', 'POST', '/v1/videos/extensions', body);
+}
+
+function replay(ev) {
+  const body = { stage: $('replay-stage').value };
+  if ($('replay-seed').value !== '') body.seed = parseInt($('replay-seed').value, 10);
+  derive(ev, 'replay', 'POST', `/v1/videos/${encodeURIComponent(state.selected)}/replay`, body);
+}
+
 function showPlayer(v) {
+  showDerive(v);
   const ready = v.status === 'completed';
   $('player').hidden = !ready;
   $('player-empty').hidden = ready;
@@ -153,7 +224,7 @@ async function remove(id) {
     await api('DELETE', `/v1/videos/${encodeURIComponent(id)}`);
     document.querySelector(`#queue li[data-id="${id}"]`)?.remove();
     state.videos.delete(id);
-    if (state.selected === id) { state.selected = null; $('player').hidden = true; $('player-empty').hidden = false; }
+    if (state.selected === id) { state.selected = null; $('player').hidden = true; $('player-empty').hidden = false; $('derive').hidden = true; }
   } catch (e) { $('create-error').textContent = e.message; }
 }
 
@@ -183,6 +254,7 @@ async function loadModel() {
     const m = models.data[0] && models.data[0].reel_manifest;
     if (!m) return;
     state.model = m;
+    state.deriveFor = null; // the extend choices depend on the model
     const chunk = m.frames_per_chunk / m.fps;
     const sel = $('seconds');
     sel.replaceChildren();
@@ -228,6 +300,9 @@ document.addEventListener('DOMContentLoaded', () => {
   if (apiKey()) setKey(apiKey());
   $('key-form').addEventListener('submit', (e) => { e.preventDefault(); setKey($('api-key').value.trim()); refresh(); loadModel(); });
   $('create-form').addEventListener('submit', create);
+  $('remix-form').addEventListener('submit', remix);
+  $('extend-form').addEventListener('submit', extend);
+  $('replay-form').addEventListener('submit', replay);
   window.addEventListener('hashchange', route);
   route();
   loadModel();

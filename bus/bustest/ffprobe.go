@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/reel-video/reel/internal/envconfig"
+	"github.com/reel-video/reel/internal/tooltest"
 )
 
 // Probe is what ffprobe reads of a video's first video stream.
@@ -21,13 +21,8 @@ type Probe struct {
 // is set (CI), so the proof that a video plays is never dropped silently.
 func FFprobe(t testing.TB, path string) Probe {
 	t.Helper()
-	if _, err := exec.LookPath("ffprobe"); err != nil {
-		if envconfig.Bool(envconfig.VideoRequireTools) {
-			t.Fatal("ffprobe is required (REEL_VIDEO_REQUIRE_TOOLS is set)")
-		}
-		t.Skip("ffprobe not installed")
-	}
-	out, err := exec.Command("ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+	ffprobe := tooltest.Look(t, "ffprobe", "ffmpeg")
+	out, err := exec.Command(ffprobe, "-v", "error", "-count_frames", "-select_streams", "v:0",
 		"-show_entries", "stream=codec_name,pix_fmt,width,height,r_frame_rate,nb_read_frames", "-of", "default=nw=1", path).CombinedOutput()
 	if err != nil {
 		t.Fatalf("ffprobe %s: %v\n%s", path, err, out)

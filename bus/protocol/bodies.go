@@ -38,6 +38,9 @@ type VideoInfo struct {
 	Bytes          int     `msgpack:"bytes" json:"bytes"`
 	Seconds        float64 `msgpack:"seconds" json:"seconds"`
 	FramesSHA256   string  `msgpack:"frames_sha256" json:"frames_sha256"` // hash of all RGB24 frames in order
+	// SHA256 is the hash of the stored MP4: a download is checked against
+	// it, so that an overwritten object is an error, not a file.
+	SHA256 string `msgpack:"sha256,omitempty" json:"sha256,omitempty"`
 }
 
 // VideoObject etc. are the blob names of a job's outputs.

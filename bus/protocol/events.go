@@ -23,7 +23,7 @@ func (s State) Terminal() bool {
 const (
 	EventSubmitted = "submitted"
 	EventStarted   = "started" // a stage began a message
-	EventStep      = "step"    // denoise step Step/Total
+	EventStep      = "step"    // denoise step Step/Total (of window Window/Windows)
 	EventChunk     = "chunk"   // a chunk finished (Chunk of Count)
 	EventDone      = "done"    // a stage finished its work for the job
 	EventFailed    = "failed"  // the job failed (Error)
@@ -45,6 +45,10 @@ type Event struct {
 	Error  string     `json:"error,omitempty"`
 	Video  *VideoInfo `json:"video,omitempty"`
 	Time   time.Time  `json:"time"`
+	// Window and Windows (step events of a job denoised in windows): step
+	// Step/Total is of window Window of Windows, counted from 1.
+	Window  int `json:"window,omitempty"`
+	Windows int `json:"windows,omitempty"`
 
 	// Set on submitted events only: the job's request as intake read it
 	// (settings with defaults filled in), its deadline, and for a replay
@@ -55,6 +59,10 @@ type Event struct {
 	Deadline   *time.Time `json:"deadline,omitempty"`
 	Parent     string     `json:"parent,omitempty"`
 	ReplayFrom string     `json:"replay_from,omitempty"`
+	// ExtendOf and RemixOf (with Parent) mark an extension or a remix of
+	// that job.
+	ExtendOf string `json:"extend_of,omitempty"`
+	RemixOf  string `json:"remix_of,omitempty"`
 }
 
 // Ended reports whether the event ends its job: the first one in stream

@@ -21,5 +21,9 @@ func (m Manifest) CheckSettings(s Settings) error {
 	case math.IsNaN(s.Guidance) || s.Guidance < 0 || s.Guidance > m.MaxGuidance:
 		return &FieldError{"guidance", fmt.Sprintf("%v is outside 0..%v (model %s)", s.Guidance, m.MaxGuidance, m.Model)}
 	}
+	if s.WindowFrames != 0 || s.OverlapFrames != 0 {
+		_, _, err := s.Windowing(m.WindowFrames, m.OverlapFrames)
+		return err
+	}
 	return nil
 }

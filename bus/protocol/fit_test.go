@@ -41,3 +41,20 @@ func TestCheckSettings(t *testing.T) {
 		})
 	}
 }
+
+// Window settings a job gives are checked with the manifest's defaults.
+func TestCheckSettingsWindows(t *testing.T) {
+	m := Manifest{Model: "m", FramesPerChunk: 16, MaxFrames: 768, MaxSteps: 200, MaxGuidance: 100, WindowFrames: 48, OverlapFrames: 32}
+	for _, c := range []struct {
+		window, overlap int
+		field           string
+	}{{0, 0, ""}, {0, 16, ""}, {96, 0, ""}, {0, 48, "overlap_frames"}, {32, 0, "overlap_frames"}, {64, 64, "overlap_frames"}} {
+		s := DefaultSettings()
+		s.WindowFrames, s.OverlapFrames = c.window, c.overlap
+		err := m.CheckSettings(s)
+		var fe *FieldError
+		if c.field == "" && err != nil || c.field != "" && (!errors.As(err, &fe) || fe.Field != c.field) {
+			t.Errorf("window %d overlap %d: %v, want field %q", c.window, c.overlap, err, c.field)
+		}
+	}
+}

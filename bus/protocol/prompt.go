@@ -27,12 +27,22 @@ import (
 // no reel stage, only that a client published it.
 const StageClient = "client"
 
-// StageSubmit and StageReplay are the envelope stages of the prompts reel
-// publishes itself: `reel submit` and a replay from textenc.
+// StageSubmit, StageReplay, StageExtend and StageRemix are the envelope
+// stages of the prompts reel publishes itself: `reel submit`, a replay from
+// textenc, an extension and a remix. The last three come after their job's
+// submitted event, which names the parent (Linked).
 const (
 	StageSubmit = "submit"
 	StageReplay = "replay"
+	StageExtend = "extend"
+	StageRemix  = "remix"
 )
+
+// Linked reports whether a prompt of this envelope stage belongs to a job
+// linked to a parent, whose submitted event its publisher appended.
+func Linked(stage string) bool {
+	return stage == StageReplay || stage == StageExtend || stage == StageRemix
+}
 
 // IsJSON reports whether a prompt message is the JSON encoding.
 func IsJSON(data []byte) bool {
@@ -221,6 +231,24 @@ func (f *fields) settings(s *Settings) {
 	}
 	if v, ok := f.float("seam_blend"); ok {
 		s.SeamBlend = &v
+	}
+	if v, ok := f.int("window_frames"); ok {
+		s.WindowFrames = int(v)
+	}
+	if v, ok := f.int("overlap_frames"); ok {
+		s.OverlapFrames = int(v)
+	}
+	if src, ok := f.object("source"); ok {
+		s.Source = &Source{}
+		s.Source.Kind, _ = src.string("kind")
+		s.Source.Job, _ = src.string("job")
+		if v, ok := src.int("chunks"); ok {
+			s.Source.Chunks = int(v)
+		}
+		if v, ok := src.int("latents"); ok {
+			s.Source.Latents = int(v)
+		}
+		s.Source.Strength, _ = src.float("strength")
 	}
 }
 

@@ -4,17 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/reel-video/reel/bus/bustest"
-	"github.com/reel-video/reel/internal/envconfig"
+	"github.com/reel-video/reel/internal/tooltest"
 )
 
 // conformanceDir holds the npm OpenAI SDK client (scripts/test.sh installs
@@ -30,12 +30,7 @@ func needSDK(t *testing.T) string {
 		_, err = os.Stat(filepath.Join(conformanceDir, "node_modules", "openai", "package.json"))
 	}
 	if err != nil {
-		msg := fmt.Sprintf("MISSING TOOL, CHECK NOT RUN: node and the openai npm package (%v); run `npm ci` in conformance/openai (scripts/test.sh does)", err)
-		fmt.Fprintln(os.Stderr, "cmd/reel: "+msg)
-		if envconfig.Bool(envconfig.VideoRequireTools) {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		tooltest.Missing(t, "node and the openai npm package", "run `npm ci` in conformance/openai (scripts/test.sh does)", err)
 	}
 	return node
 }
@@ -52,9 +47,12 @@ func apiURL(t *testing.T, p *proc) string {
 
 // The official OpenAI Node SDK, unmodified, against a real `reel server`
 // with every stage in-process: create → poll → download the MP4 (ffprobe:
-// h264, 32 frames for 4 seconds at 8 fps) and the PNG thumbnail → list →
-// delete → 404; a bad size or seconds is a 400 naming the field; another
-// key gets a 404 for the video and no key a 401.
+// h264, 32 frames for 4 seconds at 8 fps) and the PNG thumbnail → remix it
+// (videos.remix: 32 frames, remixed_from_video_id the parent) and extend
+// it by 2 seconds (videos.extend: 48 frames, 6 seconds, linked to the
+// parent), both polled until completed → list → delete → 404; a bad size
+// or seconds is a 400 naming the field; another key gets a 404 for the
+// video and for a remix or extension of it, and no key a 401.
 func TestOpenAINodeSDK(t *testing.T) {
 	node := needSDK(t)
 	dir := t.TempDir()
@@ -80,6 +78,8 @@ func TestOpenAINodeSDK(t *testing.T) {
 		AfterDelete  struct{ Status int }
 		ContentTypes []string
 		ID           string
+		Remix        derivedSeen
+		Extension    derivedSeen
 	}
 	if err := json.Unmarshal(stdout.Bytes(), &seen); err != nil {
 		t.Fatalf("sdk output %q: %v", stdout.String(), err)
@@ -88,6 +88,25 @@ func TestOpenAINodeSDK(t *testing.T) {
 	p := bustest.FFprobe(t, filepath.Join(dir, "video.mp4"))
 	if want := (bustest.Probe{Codec: "h264", PixFmt: "yuv420p", Size: "64x64", Rate: "8/1", Frames: "32"}); p != want {
 		t.Errorf("ffprobe: got %+v, want %+v", p, want)
+	}
+	for _, c := range []struct {
+		name    string
+		got     derivedSeen
+		frames  string
+		seconds string
+		remixOf string
+	}{{"remix", seen.Remix, "32", "4", seen.ID}, {"extension", seen.Extension, "48", "6", ""}} {
+		p := bustest.FFprobe(t, filepath.Join(dir, c.name+".mp4"))
+		if want := (bustest.Probe{Codec: "h264", PixFmt: "yuv420p", Size: "64x64", Rate: "8/1", Frames: c.frames}); p != want {
+			t.Errorf("%s ffprobe: got %+v, want %+v", c.name, p, want)
+		}
+		remixOf := ""
+		if c.got.RemixedFrom != nil {
+			remixOf = *c.got.RemixedFrom
+		}
+		if c.got.ID == "" || c.got.ID == seen.ID || c.got.Parent != seen.ID || remixOf != c.remixOf || c.got.Seconds != c.seconds || strconv.Itoa(c.got.Frames) != c.frames {
+			t.Errorf("%s: %+v (remixed from %q), want parent %s, %s s, %s frames", c.name, c.got, remixOf, seen.ID, c.seconds, c.frames)
+		}
 	}
 	png, err := os.ReadFile(filepath.Join(dir, "thumbnail.png"))
 	if err != nil || !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) {
@@ -102,6 +121,15 @@ func TestOpenAINodeSDK(t *testing.T) {
 			break
 		}
 	}
+}
+
+// derivedSeen is what the SDK script saw of a remix or an extension.
+type derivedSeen struct {
+	ID          string  `json:"id"`
+	Seconds     string  `json:"seconds"`
+	RemixedFrom *string `json:"remixed_from_video_id"`
+	Parent      string  `json:"parent"`
+	Frames      int     `json:"frames"`
 }
 
 func tail(s string, n int) string {

@@ -20,6 +20,8 @@ type benchFlags struct {
 	prompt              string
 	json                bool
 	weights             weightFlags
+	windowed            bool
+	firstChunk          []int
 }
 
 // benchRun is the timing of one whole generation, in seconds.
@@ -51,9 +53,25 @@ then times --runs whole generations: encode the prompt and the negative
 prompt "", --steps guided denoising steps (guidance 5, shift 3) over a
 --frames latent, decode every chunk to RGB. It prints each run's phases
 (text, steps, decode, total), the median total, and the process's peak
-resident memory. No NATS, no stages, no encoding to MP4: the engine alone.`,
+resident memory. No NATS, no stages, no encoding to MP4: the engine alone.
+
+--windowed times what the denoise stage does instead (the prompts encoded,
+then SampleWindows with the model's default windows, no decode) and reports
+the time per frame and the peak RSS: run one length per process
+(scripts/bench_long.sh). --first-chunk 48,768 starts an embedded NATS
+server and the four stages in this process and times, for each length,
+from submit to the first and last latent chunk on the stream and to the
+job's end.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch {
+			case f.windowed && len(f.firstChunk) > 0:
+				return fmt.Errorf("--windowed and --first-chunk are separate benchmarks")
+			case f.windowed:
+				return runWindowed(cmd.Context(), f, cmd.OutOrStdout())
+			case len(f.firstChunk) > 0:
+				return runFirstChunk(cmd.Context(), f, cmd.OutOrStdout())
+			}
 			return runBench(cmd.Context(), f, cmd.OutOrStdout())
 		},
 	}
@@ -63,6 +81,8 @@ resident memory. No NATS, no stages, no encoding to MP4: the engine alone.`,
 	fs.IntVar(&f.steps, "steps", model.DefaultSampleParams().Steps, "denoising steps per generation")
 	fs.StringVar(&f.prompt, "prompt", "a red circle moving right", "prompt")
 	fs.BoolVar(&f.json, "json", false, `print {"runs":[{"text_s",...}],...} as JSON`)
+	fs.BoolVar(&f.windowed, "windowed", false, "time the denoise stage's windowed sampling (no decode)")
+	fs.IntSliceVar(&f.firstChunk, "first-chunk", nil, "frames of jobs to time from submit to the first latent chunk, through the stages")
 	f.weights.register(fs)
 	return cmd
 }

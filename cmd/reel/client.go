@@ -11,11 +11,17 @@ import (
 
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/internal/mem"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/reel-video/reel/stages/worker"
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 )
+
+// clientAPITimeout bounds one JetStream API call of a client command; a
+// call lost in a leader election is retried (bus.ClientRetry) rather than
+// waited on.
+const clientAPITimeout = 4 * time.Second
 
 // client opens the bus for a client command (attaching to the server's layout).
 func client(ctx context.Context, a *app, nf *natsFlags, cmd *cobra.Command) (*bus.Bus, *orchestrator.Store, error) {
@@ -25,9 +31,16 @@ func client(ctx context.Context, a *app, nf *natsFlags, cmd *cobra.Command) (*bu
 	}
 	log = log.Level(max(log.GetLevel(), zerolog.WarnLevel))
 	nf.cc.Name = "reel " + cmd.Name()
-	bctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	if nf.cc.APITimeout == 0 {
+		nf.cc.APITimeout = clientAPITimeout
+	}
+	bctx, cancel := context.WithTimeout(ctx, bus.OpenRetry.Total)
 	defer cancel()
-	b, err := bus.Open(bctx, nf.cc, bus.LayoutConfig{}, log)
+	cc, err := nf.config(cmd.ErrOrStderr())
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := bus.Open(bctx, cc, bus.LayoutConfig{}, log)
 	if err != nil {
 		return nil, nil, connectHint(err, nf.cc.URL)
 	}
@@ -51,6 +64,17 @@ func withClient(a *app, nf *natsFlags, fn clientFunc) func(*cobra.Command, []str
 	}
 }
 
+// retried is a clientFunc that rides through leader elections: the whole
+// body is run again on a transient error (bus.ClientRetry). Only for
+// bodies that are safe to repeat.
+func retried(fn clientFunc) clientFunc {
+	return func(cmd *cobra.Command, args []string, b *bus.Bus, store *orchestrator.Store) error {
+		return bus.ClientRetry.Do(cmd.Context(), store.Log(), cmd.Name(), func(context.Context) error {
+			return fn(cmd, args, b, store)
+		})
+	}
+}
+
 func newSubmitCommand(a *app) *cobra.Command {
 	var nf natsFlags
 	var sf settingsFlags
@@ -65,7 +89,16 @@ func newSubmitCommand(a *app) *cobra.Command {
 		},
 		RunE: withClient(a, &nf, func(cmd *cobra.Command, args []string, _ *bus.Bus, store *orchestrator.Store) error {
 			req, set := sf.request(promptOf(args))
-			id, err := store.Submit(cmd.Context(), req, set, orchestrator.SubmitOptions{Deadline: deadline})
+			// One id for every attempt, so that a retry through a leader
+			// election resumes the same job instead of submitting twice.
+			o := orchestrator.SubmitOptions{ID: orchestrator.NewJobID(time.Now()), Deadline: deadline}
+			var id string
+			err := bus.ClientRetry.Do(cmd.Context(), store.Log(), "submit", func(ctx context.Context) error {
+				var err error
+				id, err = store.Submit(ctx, req, set, o)
+				o.Resume = true
+				return err
+			})
 			if err != nil {
 				return err
 			}
@@ -86,7 +119,7 @@ func newStatusCommand(a *app) *cobra.Command {
 		Use:   "status JOB",
 		Short: "Print a job's state and one line per stage",
 		Args:  cobra.ExactArgs(1),
-		RunE: withClient(a, &nf, func(cmd *cobra.Command, args []string, _ *bus.Bus, store *orchestrator.Store) error {
+		RunE: withClient(a, &nf, retried(func(cmd *cobra.Command, args []string, _ *bus.Bus, store *orchestrator.Store) error {
 			j, err := store.Get(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -98,7 +131,7 @@ func newStatusCommand(a *app) *cobra.Command {
 			}
 			printStatus(cmd.OutOrStdout(), j, time.Now())
 			return nil
-		}),
+		})),
 	}
 	nf.register(cmd.Flags())
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the job record as JSON")
@@ -161,7 +194,7 @@ func newWatchCommand(a *app) *cobra.Command {
 		Use:   "watch JOB",
 		Short: "Follow a job's events; exit 0 when it succeeds, 1 when it fails, 2 when cancelled",
 		Args:  cobra.ExactArgs(1),
-		RunE: withClient(a, &nf, func(cmd *cobra.Command, args []string, b *bus.Bus, store *orchestrator.Store) error {
+		RunE: withClient(a, &nf, retried(func(cmd *cobra.Command, args []string, b *bus.Bus, store *orchestrator.Store) error {
 			j, err := follow(cmd.Context(), store, args[0], cmd.OutOrStdout())
 			if err != nil {
 				return err
@@ -174,7 +207,7 @@ func newWatchCommand(a *app) *cobra.Command {
 				return &exitError{2, fmt.Errorf("job %s cancelled", j.ID)}
 			}
 			return &exitError{1, fmt.Errorf("job %s failed: %s", j.ID, j.Error)}
-		}),
+		})),
 	}
 	nf.register(cmd.Flags())
 	return cmd
@@ -191,7 +224,7 @@ func newGetCommand(a *app) *cobra.Command {
 			_, _, err := videoFile(what, &protocol.VideoInfo{})
 			return err
 		},
-		RunE: withClient(a, &nf, func(cmd *cobra.Command, args []string, b *bus.Bus, store *orchestrator.Store) error {
+		RunE: withClient(a, &nf, retried(func(cmd *cobra.Command, args []string, b *bus.Bus, store *orchestrator.Store) error {
 			j, err := store.Get(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -209,12 +242,16 @@ func newGetCommand(a *app) *cobra.Command {
 			if out == "" {
 				out = j.ID + ext
 			}
-			if err := saveBlob(cmd.Context(), b, name, out); err != nil {
+			want := ""
+			if name == j.Video.Object {
+				want = j.Video.SHA256
+			}
+			if err := saveVerified(cmd.Context(), b, name, want, out); err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), out)
 			return nil
-		}),
+		})),
 	}
 	nf.register(cmd.Flags())
 	cmd.Flags().StringVarP(&out, "output", "o", "", "output file (default ./<job>.mp4, .png or .gif)")
@@ -243,7 +280,7 @@ func newJobsCommand(a *app) *cobra.Command {
 		Use:   "jobs",
 		Short: "List jobs, newest first",
 		Args:  cobra.NoArgs,
-		RunE: withClient(a, &nf, func(cmd *cobra.Command, _ []string, _ *bus.Bus, store *orchestrator.Store) error {
+		RunE: withClient(a, &nf, retried(func(cmd *cobra.Command, _ []string, _ *bus.Bus, store *orchestrator.Store) error {
 			jobs, err := store.List(cmd.Context())
 			if err != nil {
 				return err
@@ -257,7 +294,7 @@ func newJobsCommand(a *app) *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%q\n", j.ID, j.State, j.Created.Local().Format(time.DateTime), j.Settings.Frames, j.Settings.Steps, shorten(j.Prompt, 40))
 			}
 			return tw.Flush()
-		}),
+		})),
 	}
 	nf.register(cmd.Flags())
 	cmd.Flags().IntVarP(&limit, "limit", "n", 50, "show at most this many (0 = all)")
@@ -280,13 +317,13 @@ func newCancelCommand(a *app) *cobra.Command {
 		Use:   "cancel JOB",
 		Short: "Cancel a job; every stage stops working on it within one denoise step or one chunk",
 		Args:  cobra.ExactArgs(1),
-		RunE: withClient(a, &nf, func(cmd *cobra.Command, args []string, _ *bus.Bus, store *orchestrator.Store) error {
+		RunE: withClient(a, &nf, retried(func(cmd *cobra.Command, args []string, _ *bus.Bus, store *orchestrator.Store) error {
 			if err := store.Cancel(cmd.Context(), args[0], "cancelled by user"); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s cancelled\n", args[0])
 			return nil
-		}),
+		})),
 	}
 	nf.register(cmd.Flags())
 	return cmd
@@ -299,7 +336,7 @@ func newWorkersCommand(a *app) *cobra.Command {
 		Use:   "workers",
 		Short: "List live stage workers (heartbeats), with device and memory",
 		Args:  cobra.NoArgs,
-		RunE: withClient(a, &nf, func(cmd *cobra.Command, _ []string, b *bus.Bus, _ *orchestrator.Store) error {
+		RunE: withClient(a, &nf, retried(func(cmd *cobra.Command, _ []string, b *bus.Bus, _ *orchestrator.Store) error {
 			ws, err := worker.ListWorkers(cmd.Context(), b)
 			if err != nil {
 				return err
@@ -308,7 +345,7 @@ func newWorkersCommand(a *app) *cobra.Command {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(ws)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "STAGE\tWORKER\tBUSY\tDONE\tFAILED\tDEVICE\tMEMORY\tSEEN")
+			fmt.Fprintln(tw, "STAGE\tWORKER\tBUSY\tDONE\tFAILED\tDEVICE\tMEMORY\tENGINE\tSEEN")
 			for _, w := range ws {
 				dev := w.Device
 				if dev == "" {
@@ -318,12 +355,33 @@ func newWorkersCommand(a *app) *cobra.Command {
 				if w.MemBudgetBytes > 0 {
 					mem = fmt.Sprintf("%d/%d MiB", w.MemUsedBytes>>20, w.MemBudgetBytes>>20)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%d\t%d\t%s\t%s\t%s ago\n", w.Stage, w.Worker, w.Busy, w.Concurrency, w.Done, w.Failed, dev, mem, time.Since(w.Seen).Round(time.Second))
+				fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%d\t%d\t%s\t%s\t%s\t%s ago\n", w.Stage, w.Worker, w.Busy, w.Concurrency, w.Done, w.Failed, dev, mem, engineColumn(w), time.Since(w.Seen).Round(time.Second))
 			}
 			return tw.Flush()
-		}),
+		})),
 	}
 	nf.register(cmd.Flags())
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// engineColumn is a worker's engine for `reel workers`, with its runner's
+// process and memory: "torch pid 4242 cuda:0 RSS 610 MiB GPU 1.2 GiB".
+func engineColumn(w worker.WorkerInfo) string {
+	e := w.Engine
+	if e == "" {
+		e = "-"
+	}
+	r := w.Runner
+	if r == nil {
+		return e
+	}
+	if r.PID == 0 {
+		return e + " (runner restarting)"
+	}
+	e += fmt.Sprintf(" pid %d %s RSS %s", r.PID, r.Device, mem.FormatSize(r.RSSBytes))
+	if r.GPUReservedBytes > 0 {
+		e += " GPU " + mem.FormatSize(r.GPUReservedBytes)
+	}
+	return e
 }

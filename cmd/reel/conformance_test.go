@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/reel-video/reel/bus/bustest"
-	"github.com/reel-video/reel/internal/envconfig"
+	"github.com/reel-video/reel/internal/tooltest"
 )
 
 // nodeResult is one line of conformance/node/client.mjs.
@@ -43,10 +43,7 @@ func TestNodeConformanceClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(clientDir, "node_modules", "nats")); err != nil {
-		if envconfig.Bool(envconfig.VideoRequireTools) {
-			t.Fatalf("conformance/node has no node_modules: run npm ci there (scripts/test.sh does)")
-		}
-		t.Skip("conformance/node has no node_modules: run npm ci there (scripts/test.sh does)")
+		tooltest.Missing(t, "the Node conformance client's npm packages", "run `npm ci` in conformance/node (scripts/test.sh does)", err)
 	}
 	dir := t.TempDir()
 	_, url := start(t, true, "server", "--port", "-1", "--data", filepath.Join(dir, "data"), "--replicas", "all", "--log-format", "json")

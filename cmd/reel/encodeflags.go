@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/reel-video/reel/stages"
+	"github.com/reel-video/reel/stages/encode"
 	"github.com/reel-video/reel/stages/encode/video"
 	"github.com/spf13/pflag"
 )
@@ -17,6 +18,7 @@ func (f *encodeFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.o.FFmpeg, "ffmpeg", "", `encode: ffmpeg binary ("" = PATH, "none" = pure Go)`)
 	fs.StringVar(&f.o.Codec, "codec", "", `encode: default codec ("" = h264, the one codec every browser plays from MP4)`)
 	fs.IntVar(&f.o.CRF, "crf", 0, fmt.Sprintf("encode: default x264 CRF 1..51 (0 = %d)", video.DefaultCRF))
+	fs.DurationVar(&f.o.ChunkWait, "chunk-wait", encode.DefaultChunkWait, "encode: longest wait for a job's next frames chunk before the job fails")
 	fs.Float64Var(&f.o.SeamBlend, "seam-blend", 0, fmt.Sprintf("encode: default seam blend 0..0.5 (0 = %.1f, negative = off)", video.DefaultSeamBlend))
 }
 

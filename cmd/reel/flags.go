@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
@@ -12,14 +13,19 @@ import (
 )
 
 // natsFlags are the connection flags of every client and stage command.
-type natsFlags struct{ cc bus.ConnectConfig }
+type natsFlags struct {
+	cc       bus.ConnectConfig
+	password secretSource
+}
 
 func (f *natsFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.cc.URL, "nats", envconfig.NATSURL(), "NATS server URL(s), comma-separated (env REEL_NATS)")
 	// Credentials also come from the environment, so that a Kubernetes
 	// Secret or compose file need not put them on the command line.
 	fs.StringVar(&f.cc.User, "nats-user", envconfig.String(envconfig.NATSUser), "NATS user (env REEL_NATS_USER)")
-	fs.StringVar(&f.cc.Password, "nats-password", envconfig.String(envconfig.NATSPassword), "NATS password (env REEL_NATS_PASSWORD)")
+	f.password = secretSource{flag: "nats-password", file: "nats-password-file", env: envconfig.NATSPassword}
+	fs.StringVar(&f.password.flagVal, "nats-password", "", "NATS password (visible in ps: prefer --nats-password-file or $REEL_NATS_PASSWORD)")
+	fs.StringVar(&f.password.fileVal, "nats-password-file", "", "file holding the NATS password (env REEL_NATS_PASSWORD)")
 	fs.StringVar(&f.cc.Token, "nats-token", envconfig.String(envconfig.NATSToken), "NATS token (env REEL_NATS_TOKEN)")
 	fs.StringVar(&f.cc.CredsFile, "nats-creds", envconfig.String(envconfig.NATSCreds), "NATS credentials file (JWT + NKey; env REEL_NATS_CREDS)")
 	fs.StringVar(&f.cc.NKeyFile, "nats-nkey", envconfig.String(envconfig.NATSNKey), "NATS NKey seed file (env REEL_NATS_NKEY)")
@@ -57,6 +63,8 @@ func (f *settingsFlags) register(fs *pflag.FlagSet) {
 	fs.Float64Var(&f.set.Shift, "shift", d.Shift, "sigma schedule shift (> 0)")
 	fs.Int64Var(&f.set.Seed, "seed", 0, "noise seed")
 	fs.StringVar(&f.negative, "negative", "", "negative prompt")
+	fs.IntVar(&f.set.WindowFrames, "window-frames", 0, fmt.Sprintf("denoise window in frames, a multiple of %d (0: the model's)", protocol.FramesPerChunk))
+	fs.IntVar(&f.set.OverlapFrames, "overlap-frames", 0, fmt.Sprintf("frames a window overlaps the previous one by, a multiple of %d (0: the model's)", protocol.FramesPerChunk))
 	fs.StringVar(&f.set.Model, "model", "", `model to run on, as workers advertise it (e.g. "reel-tiny@96x64"; default: the one served)`)
 	fs.IntVar(&f.set.FPS, "fps", 0, "output fps (0: the model's)")
 	fs.IntVar(&f.set.CRF, "crf", 0, "x264 CRF (0: the encode stage's default)")
@@ -107,4 +115,15 @@ func parseReplicas(s string) (map[string]int, error) {
 		out[name] = v
 	}
 	return out, nil
+}
+
+// config resolves the password and returns the connection config.
+func (f *natsFlags) config(w io.Writer) (bus.ConnectConfig, error) {
+	pw, err := f.password.resolve(w)
+	if err != nil {
+		return bus.ConnectConfig{}, err
+	}
+	cc := f.cc
+	cc.Password = pw
+	return cc, nil
 }

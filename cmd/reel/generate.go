@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -27,6 +30,7 @@ type generateFlags struct {
 	vae      int
 	timeout  time.Duration
 	weights  weightFlags
+	engine   engineFlags
 	res      resourceFlags
 }
 
@@ -48,6 +52,7 @@ MP4 and prints its path. Ctrl-C cancels the job and shuts down cleanly.`,
 	f.settings.register(fs)
 	f.layout.register(fs)
 	f.weights.register(fs)
+	f.engine.register(fs)
 	f.res.register(fs)
 	fs.StringVarP(&f.out, "output", "o", "", "output MP4 (default ./<job id>.mp4)")
 	fs.StringVar(&f.dataDir, "data", defaultDataDir(), "data directory (JetStream store)")
@@ -89,6 +94,11 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 		return err
 	}
 	defer b.Close()
+	engs, err := f.engine.startEngines(ctx, protocol.Stages(), f.weights.opts, nil, res.RunnerDevice, log)
+	if err != nil {
+		return err
+	}
+	defer engs.Close()
 
 	// The stages stop when generate ends, whatever the outcome.
 	sctx, stopStages := context.WithCancel(context.WithoutCancel(ctx))
@@ -96,14 +106,14 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 	stagesDone := make(chan error, 1)
 	go func() {
 		stagesDone <- pipeline.Run(sctx, pipeline.Options{
-			Bus:           b,
-			Stages:        map[string]int{protocol.StageTextEnc: 1, protocol.StageDenoise: 1, protocol.StageVAEDecode: f.vae, protocol.StageEncode: 1},
-			DeadLetters:   true,
-			Output:        stages.OutputDefaults{FFmpeg: f.ffmpeg},
-			EngineOptions: f.weights.opts,
-			Resources:     res,
-			Started:       func([]*worker.Runner) { close(started) },
-			Log:           log,
+			Bus:         b,
+			Stages:      map[string]int{protocol.StageTextEnc: 1, protocol.StageDenoise: 1, protocol.StageVAEDecode: f.vae, protocol.StageEncode: 1},
+			DeadLetters: true,
+			Output:      stages.OutputDefaults{FFmpeg: f.ffmpeg},
+			Engines:     engs,
+			Resources:   res,
+			Started:     func([]*worker.Runner) { close(started) },
+			Log:         log,
 		})
 	}()
 	defer func() {
@@ -146,7 +156,7 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 	if out == "" {
 		out = id + ".mp4"
 	}
-	if err := saveBlob(ctx, b, j.Video.Object, out); err != nil {
+	if err := saveVerified(ctx, b, j.Video.Object, j.Video.SHA256, out); err != nil {
 		return err
 	}
 	abs, _ := filepath.Abs(out)
@@ -154,17 +164,24 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 	return nil
 }
 
-// saveBlob streams an object into path, through a temporary file renamed
-// into place once complete, so a failed download leaves no partial video.
-func saveBlob(ctx context.Context, b *bus.Bus, name, path string) error {
+// saveVerified streams a blob into path through a temporary file renamed
+// into place once complete, so a failed download leaves no partial video;
+// with want set, only if its SHA-256 is want (the hash the job record
+// holds), so that an object overwritten in the store is an error, not a
+// file.
+func saveVerified(ctx context.Context, b *bus.Bus, name, want, path string) error {
 	tmp := path + ".partial"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
 	}
-	_, err = b.GetBlobTo(ctx, name, f)
+	h := sha256.New()
+	_, err = b.GetBlobTo(ctx, name, io.MultiWriter(f, h))
 	if cerr := f.Close(); err == nil {
 		err = cerr
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); err == nil && want != "" && got != want {
+		err = fmt.Errorf("%w: %s has sha256 %s, the job recorded %s: the stored object was altered", ErrTampered, name, got, want)
 	}
 	if err != nil {
 		_ = os.Remove(tmp)
@@ -172,3 +189,6 @@ func saveBlob(ctx context.Context, b *bus.Bus, name, path string) error {
 	}
 	return os.Rename(tmp, path)
 }
+
+// ErrTampered is returned when a stored video does not match its record.
+var ErrTampered = errors.New("video does not match its record")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,7 +10,7 @@ import (
 	"time"
 
 	"github.com/reel-video/reel/bus/bustest"
-	"github.com/reel-video/reel/internal/envconfig"
+	"github.com/reel-video/reel/internal/tooltest"
 )
 
 // natsCLI is the stock nats CLI (github.com/nats-io/natscli): the one on
@@ -37,10 +38,7 @@ func natsCLI(t *testing.T) string {
 	cmd := exec.Command("go", "install", "github.com/nats-io/natscli/nats@"+version)
 	cmd.Env = append(os.Environ(), "GOBIN="+gobin)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		if envconfig.Bool(envconfig.VideoRequireTools) {
-			t.Fatalf("go install natscli %s: %v\n%s", version, err, out)
-		}
-		t.Skipf("no nats CLI, and go install failed (offline?): %v", err)
+		tooltest.Missing(t, "the nats CLI "+version, "go install github.com/nats-io/natscli/nats (scripts/test.sh does)", fmt.Errorf("%w: %s", err, out))
 	}
 	return bin
 }

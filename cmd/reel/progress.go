@@ -16,14 +16,18 @@ import (
 // progress shows a job's events: one bar on a terminal (denoise steps, chunks
 // decoded, chunks muxed), plain lines otherwise.
 type progress struct {
-	w        io.Writer
-	bar      *progressbar.ProgressBar
-	steps    int
-	step     int
-	decoded  map[int]bool // chunk indices: a redelivered chunk's event counts once
-	muxed    map[int]bool
-	chunks   int
-	textDone bool
+	w     io.Writer
+	bar   *progressbar.ProgressBar
+	steps int
+	step  int
+	// window of windows is where step is, in a job denoised in windows
+	// (each window counts its own steps).
+	window, windows int
+	stepsNow        int          // the current window's step count
+	decoded         map[int]bool // chunk indices: a redelivered chunk's event counts once
+	muxed           map[int]bool
+	chunks          int
+	textDone        bool
 }
 
 func newProgress(w io.Writer, set protocol.Settings) *progress {
@@ -45,6 +49,11 @@ func newProgress(w io.Writer, set protocol.Settings) *progress {
 // sized by them; until then the defaults stand in).
 func (p *progress) settings(set protocol.Settings) {
 	p.steps, p.chunks = set.Steps, set.Chunks()
+	if src := set.Source; src != nil && src.Kind == protocol.SourceExtend {
+		for i := range src.Chunks { // the parent's frames, copied: not decoded again
+			p.decoded[i] = true
+		}
+	}
 	if p.bar != nil {
 		p.bar.ChangeMax(1 + p.steps + 2*p.chunks)
 	}
@@ -55,8 +64,8 @@ func (p *progress) event(ev protocol.Event) {
 	case ev.Kind == protocol.EventDone && ev.Stage == protocol.StageTextEnc:
 		p.textDone = true
 	case ev.Kind == protocol.EventStep:
-		p.step = ev.Step
-		if ev.Total > 0 {
+		p.step, p.window, p.windows, p.stepsNow = ev.Step, ev.Window, ev.Windows, ev.Total
+		if ev.Total > 0 && ev.Windows == 0 {
 			p.steps = ev.Total
 		}
 	case ev.Kind == protocol.EventChunk && ev.Stage == protocol.StageVAEDecode:
@@ -68,19 +77,29 @@ func (p *progress) event(ev protocol.Event) {
 		p.line(ev)
 		return
 	}
-	done, text := p.step+len(p.decoded)+len(p.muxed), "…"
+	denoised, denoise := p.step, fmt.Sprintf("%d/%d", p.step, p.steps)
+	if p.windows > 0 && p.stepsNow > 0 {
+		// The bar's p.steps share, split evenly among the windows.
+		denoised = p.steps * ((p.window-1)*p.stepsNow + p.step) / (p.windows * p.stepsNow)
+		denoise = fmt.Sprintf("window %d/%d step %d/%d", p.window, p.windows, p.step, p.stepsNow)
+	}
+	done, text := denoised+len(p.decoded)+len(p.muxed), "…"
 	if p.textDone {
 		done, text = done+1, "✓"
 	}
-	p.bar.Describe(fmt.Sprintf("text %s · denoise %d/%d · decoded %d/%d · muxed %d/%d",
-		text, p.step, p.steps, len(p.decoded), p.chunks, len(p.muxed), p.chunks))
+	p.bar.Describe(fmt.Sprintf("text %s · denoise %s · decoded %d/%d · muxed %d/%d",
+		text, denoise, len(p.decoded), p.chunks, len(p.muxed), p.chunks))
 	_ = p.bar.Set(done)
 }
 
 func (p *progress) line(ev protocol.Event) {
 	switch ev.Kind {
 	case protocol.EventStep:
-		fmt.Fprintf(p.w, "%s %s step %d/%d\n", ev.Job, ev.Stage, ev.Step, ev.Total)
+		if ev.Windows > 0 {
+			fmt.Fprintf(p.w, "%s %s window %d/%d step %d/%d\n", ev.Job, ev.Stage, ev.Window, ev.Windows, ev.Step, ev.Total)
+		} else {
+			fmt.Fprintf(p.w, "%s %s step %d/%d\n", ev.Job, ev.Stage, ev.Step, ev.Total)
+		}
 	case protocol.EventChunk:
 		verb, n := "decoded", len(p.decoded)
 		if ev.Stage == protocol.StageEncode {

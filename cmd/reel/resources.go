@@ -70,7 +70,7 @@ func (f *resourceFlags) setup(ctx context.Context, log zerolog.Logger) (res pipe
 	}
 	log.Info().Str("budget", budget.String()).Str("device", pl.Label()).Msg("resources")
 	res = pipeline.Resources{
-		Budget: budget, Runtime: runtime.Current, LimitVAEHeap: true,
+		Budget: budget, Runtime: runtime.Current, LimitVAEHeap: true, RunnerDevice: runnerDevice(pl),
 		Describe: func(info *worker.WorkerInfo) {
 			info.Device = pl.Label()
 			tctx, cancel := context.WithTimeout(context.Background(), time.Second)

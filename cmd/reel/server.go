@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/internal/envconfig"
 	"github.com/reel-video/reel/internal/metrics"
 	"github.com/reel-video/reel/model"
 	"github.com/reel-video/reel/stages"
@@ -21,8 +24,10 @@ type serverFlags struct {
 	srv      bus.ServerConfig
 	layout   layoutFlags
 	replicas string
+	password secretSource
 	encode   encodeFlags
 	weights  weightFlags
+	engine   engineFlags
 	res      resourceFlags
 	api      apiFlags
 	metrics  metricsFlags
@@ -50,8 +55,11 @@ API (OpenAI Videos shape) and web UI listen on --api.`,
 	fs.Int64Var(&f.srv.MaxStore, "js-max-store", bus.DefaultMaxStore, "JetStream disk limit (bytes)")
 	fs.Int32Var(&f.srv.MaxPayload, "max-payload", bus.DefaultMaxPayload, "max message payload (bytes); bigger bodies go through the object store")
 	fs.IntVar(&f.srv.HTTPPort, "http-port", 0, "monitoring port (/jsz for KEDA); 0 = off")
+	fs.StringVar(&f.srv.HTTPHost, "http-host", "127.0.0.1", "monitoring address: loopback only, since the monitoring port has no auth (/connz, /jsz)")
 	fs.StringVar(&f.srv.User, "user", "", "require this client user")
-	fs.StringVar(&f.srv.Password, "password", "", "password of --user")
+	f.password = secretSource{flag: "password", file: "password-file", env: envconfig.ServerPassword}
+	fs.StringVar(&f.password.flagVal, "password", "", "password of --user (visible in ps: prefer --password-file or $REEL_SERVER_PASSWORD)")
+	fs.StringVar(&f.password.fileVal, "password-file", "", "file holding the password of --user (env REEL_SERVER_PASSWORD)")
 	fs.StringVar(&f.srv.Token, "token", "", "require this client token")
 	fs.StringVar(&f.srv.TLSCert, "tls-cert", "", "serve TLS with this certificate (PEM)")
 	fs.StringVar(&f.srv.TLSKey, "tls-key", "", "key of --tls-cert (PEM)")
@@ -60,6 +68,7 @@ API (OpenAI Videos shape) and web UI listen on --api.`,
 	f.encode.register(fs)
 	f.layout.register(fs)
 	f.weights.register(fs)
+	f.engine.register(fs)
 	f.res.register(fs)
 	f.api.register(fs, "127.0.0.1:8080")
 	f.metrics.register(fs)
@@ -80,6 +89,9 @@ func runServer(ctx context.Context, a *app, f *serverFlags, cmd *cobra.Command) 
 	}
 	log, err := a.logger(cmd.ErrOrStderr())
 	if err != nil {
+		return err
+	}
+	if f.srv.Password, err = f.password.resolve(cmd.ErrOrStderr()); err != nil {
 		return err
 	}
 	// The API checks requests against the model's manifest, so the model
@@ -113,7 +125,12 @@ func runServer(ctx context.Context, a *app, f *serverFlags, cmd *cobra.Command) 
 	}
 	log.Info().Str("url", srv.ClientURL()).Str("data", f.srv.DataDir).Msg("reel server ready")
 	fmt.Fprintln(cmd.OutOrStdout(), srv.ClientURL())
-	engine := pipeline.GoEngine(eng)
+	// The stages' engines: the Go engine loaded above, or runners.
+	engs, err := f.engine.startEngines(ctx, slices.Collect(maps.Keys(reps)), f.weights.opts, eng, res.RunnerDevice, log)
+	if err != nil {
+		return err
+	}
+	defer engs.Close()
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	m := metrics.New()
@@ -140,7 +157,7 @@ func runServer(ctx context.Context, a *app, f *serverFlags, cmd *cobra.Command) 
 		})
 	}
 	err = pipeline.Run(ctx, pipeline.Options{
-		Bus: b, Stages: reps, DeadLetters: true, Output: f.encode.o, Engine: engine, Log: log, Resources: res,
+		Bus: b, Stages: reps, DeadLetters: true, Output: f.encode.o, Engines: engs, Log: log, Resources: res,
 		Middleware: []stages.Middleware{m.Middleware()},
 		Started: func(rs []*worker.Runner) {
 			for _, r := range rs {

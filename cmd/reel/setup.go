@@ -27,7 +27,11 @@ func newSetupCommand(a *app) *cobra.Command {
 			nf.cc.Name = "reel setup"
 			ctx, cancel := context.WithTimeout(cmd.Context(), 60*time.Second)
 			defer cancel()
-			b, err := bus.Provision(ctx, nf.cc, lf.lc, log)
+			cc, err := nf.config(cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			b, err := bus.Provision(ctx, cc, lf.lc, log)
 			if err != nil {
 				return err
 			}

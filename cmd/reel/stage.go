@@ -9,7 +9,6 @@ import (
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/internal/metrics"
-	"github.com/reel-video/reel/model"
 	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/pipeline"
 	"github.com/spf13/cobra"
@@ -25,6 +24,7 @@ type stageFlags struct {
 	fault       string
 	res         resourceFlags
 	weights     weightFlags
+	engine      engineFlags
 	metrics     metricsFlags
 }
 
@@ -48,6 +48,7 @@ attach (provision a cluster with 'reel setup' instead).`,
 	f.nats.register(fs)
 	f.layout.register(fs)
 	f.weights.register(fs)
+	f.engine.register(fs)
 	fs.IntVar(&f.concurrency, "concurrency", 1, "worker slots in this process (one message each)")
 	f.encode.register(fs)
 	fs.StringVar(&f.workDir, "work-dir", "", "encode: directory for temporary MP4s")
@@ -77,7 +78,11 @@ func runStage(ctx context.Context, a *app, f *stageFlags, stage string, cmd *cob
 	bctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	// Attach: the layout (retention, ack wait, max deliver) is the server's.
-	b, err := bus.Open(bctx, f.nats.cc, f.layout.lc, log)
+	cc, err := f.nats.config(cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	b, err := bus.Open(bctx, cc, f.layout.lc, log)
 	if err != nil {
 		return connectHint(err, f.nats.cc.URL)
 	}
@@ -105,16 +110,16 @@ func runStage(ctx context.Context, a *app, f *stageFlags, stage string, cmd *cob
 		return err
 	}
 	defer closeRes()
-	var eng *model.Engine
-	if stage != protocol.StageEncode {
-		if eng, err = model.Load(f.weights.opts); err != nil {
-			return fmt.Errorf("load model: %w", err)
-		}
+	// A runner that cannot start ends the stage here, with its message.
+	engs, err := f.engine.startEngines(ctx, []string{stage}, f.weights.opts, nil, res.RunnerDevice, log)
+	if err != nil {
+		return err
 	}
+	defer engs.Close()
 	loaded.Set()
 	res.Describe = m.Describe(res.Describe)
 	err = pipeline.Run(ctx, pipeline.Options{
-		Bus: b, Stages: map[string]int{stage: f.concurrency}, DeadLetters: f.deadLetters, Engine: engineOf(eng),
+		Bus: b, Stages: map[string]int{stage: f.concurrency}, DeadLetters: f.deadLetters, Engines: engs,
 		Output: encodeOpts, Log: log, Middleware: mw, Resources: res,
 	})
 	if err == nil {
@@ -133,13 +138,4 @@ func hang(stages.Handler) stages.Handler {
 		<-ctx.Done()
 		return ctx.Err()
 	})
-}
-
-// engineOf serves a loaded Go engine, or lets the pipeline decide (nil) for
-// a stage that needs none.
-func engineOf(e *model.Engine) pipeline.Engine {
-	if e == nil {
-		return nil
-	}
-	return pipeline.GoEngine(e)
 }

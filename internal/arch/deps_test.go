@@ -33,6 +33,8 @@ var seams = []struct {
 	{"stages/encode", []string{natsServer, natsClient}},
 	{"stages/stagemem", []string{natsServer, natsClient}},
 	{"stages/goengine", []string{natsServer, natsClient}},
+	{"stages/runnerengine", []string{natsServer, natsClient}},
+	{"runner", []string{natsServer, natsClient}},
 	{"stages/stagetest/fixture", []string{natsServer, natsClient}},
 	{"bus/protocol", []string{natsServer, natsClient}},
 	{"internal/envconfig", []string{natsServer, natsClient}},

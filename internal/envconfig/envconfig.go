@@ -19,21 +19,22 @@ import (
 
 // Variable names.
 const (
-	NATS          = "REEL_NATS"
-	DiT           = "REEL_DIT"
-	TextEncoder   = "REEL_TEXT_ENCODER"
-	VAE           = "REEL_VAE"
-	XDGDataHome   = "XDG_DATA_HOME"
-	CUDAVisible   = "CUDA_VISIBLE_DEVICES"
-	GoMemLimitVar = "GOMEMLIMIT"
-	Python        = "REEL_PYTHON"
-	NATSUser      = "REEL_NATS_USER"
-	NATSPassword  = "REEL_NATS_PASSWORD"
-	NATSToken     = "REEL_NATS_TOKEN"
-	NATSCreds     = "REEL_NATS_CREDS"
-	NATSNKey      = "REEL_NATS_NKEY"
-	APIKeys       = "REEL_API_KEYS"
-	Metrics       = "REEL_METRICS"
+	NATS           = "REEL_NATS"
+	DiT            = "REEL_DIT"
+	TextEncoder    = "REEL_TEXT_ENCODER"
+	VAE            = "REEL_VAE"
+	XDGDataHome    = "XDG_DATA_HOME"
+	CUDAVisible    = "CUDA_VISIBLE_DEVICES"
+	GoMemLimitVar  = "GOMEMLIMIT"
+	Python         = "REEL_PYTHON"
+	NATSUser       = "REEL_NATS_USER"
+	NATSPassword   = "REEL_NATS_PASSWORD"
+	ServerPassword = "REEL_SERVER_PASSWORD"
+	NATSToken      = "REEL_NATS_TOKEN"
+	NATSCreds      = "REEL_NATS_CREDS"
+	NATSNKey       = "REEL_NATS_NKEY"
+	APIKeys        = "REEL_API_KEYS"
+	Metrics        = "REEL_METRICS"
 
 	// Read by tests only.
 	TestLog           = "REEL_TEST_LOG"
@@ -41,6 +42,8 @@ const (
 	Chromium          = "REEL_CHROMIUM"
 	GPULive           = "REEL_GPU_LIVE"
 	MemBench          = "REEL_MEM_BENCH"
+	Soak              = "REEL_SOAK"
+	SoakJobs          = "REEL_SOAK_JOBS"
 	MemDebug          = "REEL_MEM_DEBUG"
 	MemSweep          = "REEL_MEM_SWEEP"
 	MemSweepList      = "REEL_MEM_SWEEP_LIST"
@@ -58,6 +61,10 @@ const (
 // DefaultNATSURL is the server a client or stage reaches when neither
 // --nats nor REEL_NATS names one.
 const DefaultNATSURL = "nats://127.0.0.1:4222"
+
+// DefaultPython is the interpreter of the bundled PyTorch runner when
+// neither --python nor REEL_PYTHON names one.
+const DefaultPython = "python3"
 
 // DefaultLoadJobs is the load test's job count without REEL_LOAD_JOBS.
 const DefaultLoadJobs = 200
@@ -92,9 +99,10 @@ func Vars() []Var {
 		{XDGDataHome, "~/.local/share", "generate, server", "default data directory $XDG_DATA_HOME/reel (an absolute path; else ignored)", Runtime},
 		{CUDAVisible, "all devices", "stage, gpus", "which GPUs a stage may see; --gpu N indexes the visible ones", Runtime},
 		{GoMemLimitVar, "none", "every process", "Go memory limit; also caps the default --mem-budget; when set, a vaedecode process keeps it instead of sizing its own", Runtime},
-		{Python, "python3", "the bundled PyTorch runner (runner.TorchCommand)", "its Python interpreter when the caller names none", Runtime},
+		{Python, DefaultPython, "generate, server, stage", "default --python: the interpreter of the PyTorch runner (--engine torch)", Runtime},
 		{NATSUser, "none", "every client and stage command", "default --nats-user (credentials stay off the command line)", Runtime},
-		{NATSPassword, "none", "every client and stage command", "default --nats-password", Runtime},
+		{NATSPassword, "none", "every client and stage command", "the NATS password, instead of --nats-password (visible in ps); --nats-password-file wins", Runtime},
+		{ServerPassword, "none", "reel server", "the embedded server's password, instead of --password (visible in ps); --password-file wins", Runtime},
 		{NATSToken, "none", "every client and stage command", "default --nats-token", Runtime},
 		{NATSCreds, "none", "every client and stage command", "default --nats-creds: a NATS credentials file", Runtime},
 		{NATSNKey, "none", "every client and stage command", "default --nats-nkey: an NKey seed file", Runtime},
@@ -105,6 +113,8 @@ func Vars() []Var {
 		{Chromium, "/usr/bin/chromium, then chromium or chromium-browser on PATH", "tests", "the browser binary for the playback and web UI tests", Test},
 		{GPULive, "off", "tests", "1: run the NVML test against the real driver", Test},
 		{MemBench, "off", "tests", "1: run the VAE memory benchmark (BENCHMARKS.md)", Test},
+		{Soak, "off", "tests", "1: run the chaos soak on a 3-node cluster (docs/reliability.md)", Test},
+		{SoakJobs, "100", "tests", "jobs in the chaos soak", Test},
 		{MemDebug, "off", "tests", "1: the memory-measuring child prints Go heap statistics", Test},
 		{MemSweep, "off", "tests", "1: run the memory calibration sweep over REEL_MEM_SWEEP_LIST", Test},
 		{MemSweepList, "none", "tests", "workloads of the calibration sweep, space-separated", Test},
@@ -161,6 +171,14 @@ func NATSURL() string {
 		return u
 	}
 	return DefaultNATSURL
+}
+
+// PythonInterpreter is REEL_PYTHON, else DefaultPython.
+func PythonInterpreter() string {
+	if p := String(Python); p != "" {
+		return p
+	}
+	return DefaultPython
 }
 
 // DataHome is XDG_DATA_HOME when it is an absolute path, else "".

@@ -2,6 +2,7 @@ package mem
 
 import (
 	"fmt"
+	"runtime"
 
 	"github.com/reel-video/reel/bus/protocol"
 )
@@ -20,7 +21,9 @@ type Estimate struct {
 	// embedded weight files' pages.
 	Base int64 `json:"base" msgpack:"base"`
 	// Live is the Go heap the request keeps reachable at its peak: the
-	// weights plus the live activations.
+	// weights plus its own live activations. (Peak also counts what the
+	// previous request can leave reachable while this one starts; see
+	// Estimator.)
 	Live int64 `json:"live" msgpack:"live"`
 	// Weights is the part of Live the loaded model keeps (the manifest's
 	// resident bytes); the rest is one request's activations.
@@ -72,9 +75,13 @@ func (e Estimate) String() string {
 //
 //	Runtime + weight file pages + (1 + GOGC/100) · (weights + live activations)
 //
-// (text, denoise, chunked decode, encode). A single pass over a large
-// input, like decoding a whole latent in one call, is instead bounded by
-// its live buffers plus the garbage of the layer before (see tracer):
+// (text, denoise, chunked decode, encode). The live activations are the
+// most that is reachable at once, which for back-to-back requests includes
+// what the previous one still holds: a worker of the kernel pool keeps the
+// last loop it joined, and with it that loop's buffers, until it joins the
+// next one (see vaeCall.retained). A single pass over a large input, like
+// decoding a whole latent in one call, is instead bounded by its live
+// buffers plus the garbage of the layer before (see tracer):
 //
 //	Runtime + weight file pages + weights + traced peak.
 type Estimator struct {
@@ -91,6 +98,11 @@ type Estimator struct {
 	// EncoderFixed is the video writer's own fixed cost: the mp4 muxer,
 	// the GIF and PNG encoders' tables (measured: 3.5 MiB).
 	EncoderFixed int64
+	// Threads is how many goroutines a kernel loop runs on, each with its
+	// own scratch (packed panels, attention blocks): the engine's kernel
+	// pool uses min(GOMAXPROCS, NumCPU), which Default reads from the
+	// process. 0 counts as 1.
+	Threads int
 }
 
 // reelRuntime is `reel stage` measured idle, before Load: 23 MiB, almost
@@ -98,10 +110,14 @@ type Estimator struct {
 const reelRuntime = 23 * MiB
 
 // Default is the estimator for a model of Arch a with GOGC=100 in the reel
-// binary.
+// binary, with this process's kernel threads (the engine runs in it).
 func Default(a Arch) Estimator {
-	return Estimator{Arch: a, GCPercent: 100, Runtime: reelRuntime, EncoderFixed: 3*MiB + MiB/2}
+	return Estimator{Arch: a, GCPercent: 100, Runtime: reelRuntime, EncoderFixed: 3*MiB + MiB/2,
+		Threads: min(runtime.GOMAXPROCS(0), runtime.NumCPU())}
 }
+
+// threads is Threads, at least 1.
+func (e Estimator) threads() int { return max(e.Threads, 1) }
 
 // WithRuntime returns e with Runtime set to rss, the process's RSS read
 // before it loads the engine (ReadRSS().Current at start-up), so the
@@ -124,16 +140,18 @@ func (e Estimator) engineBase(m protocol.Manifest) int64 { return e.Runtime + fi
 func (e Estimator) resident(m protocol.Manifest) int64 { return e.engineBase(m) + weightBytes(m) }
 
 // steady is a long-lived engine stage's peak with `live` bytes of
-// activations per request.
-func (e Estimator) steady(what string, m protocol.Manifest, live int64) Estimate {
+// activations per request, `reachable` at most while requests follow each
+// other (live plus what the previous one leaves reachable).
+func (e Estimator) steady(what string, m protocol.Manifest, live, reachable int64) Estimate {
 	w := weightBytes(m)
-	l := w + live
-	return Estimate{What: what, Resident: e.resident(m), Peak: e.engineBase(m) + e.headroom(l), Base: e.engineBase(m), Live: l, Weights: w}
+	return Estimate{What: what, Resident: e.resident(m), Peak: e.engineBase(m) + e.headroom(w+max(live, reachable)),
+		Base: e.engineBase(m), Live: w + live, Weights: w}
 }
 
 // Text is the text stage: a prompt and the negative prompt per job.
 func (e Estimator) Text(m protocol.Manifest) Estimate {
-	return e.steady("encode text", m, textEncode(m)+2*f32*int64(m.TextLength*m.TextDim))
+	live := textEncode(m, e.threads()) + 2*f32*int64(m.TextLength*m.TextDim)
+	return e.steady("encode text", m, live, live)
 }
 
 // Denoise is the denoise stage for one job, with classifier-free guidance
@@ -150,7 +168,8 @@ func (e Estimator) Denoise(m protocol.Manifest, frames, steps int) Estimate {
 	if !m.FP8 {
 		prec = "F32"
 	}
-	est := e.steady(fmt.Sprintf("denoise %d frames, %d steps, %s", frames, steps, prec), m, e.Arch.ditSample(m, latentFrames(m, frames), 2))
+	live := e.Arch.ditSample(m, latentFrames(m, frames), 2, e.threads())
+	est := e.steady(fmt.Sprintf("denoise %d frames, %d steps, %s", frames, steps, prec), m, live, live)
 	if !m.FP8 {
 		// Load holds the file bytes and the weights widened from them at
 		// once; the file's heap pages stay resident after Load for reuse.
@@ -160,19 +179,30 @@ func (e Estimator) Denoise(m protocol.Manifest, frames, steps int) Estimate {
 	return est
 }
 
-// vaeTrace replays the decoder over t latent frames.
-func (e Estimator) vaeTrace(m protocol.Manifest, t int) tracer {
+// vaeTrace replays decode calls over t latent frames, each after the one
+// before: calls = 1 is one call in a fresh process, 2 the steady state of
+// a worker that keeps decoding (the second call starts while the first
+// one's buffers are still reachable).
+func (e Estimator) vaeTrace(m protocol.Manifest, t, calls int) tracer {
 	var tr tracer
-	e.Arch.vaeDecode(&tr, m, t)
+	c := e.Arch.vaeGeometry(m, t)
+	prev := int64(0)
+	for range calls {
+		c.replay(&tr, e.threads(), prev)
+		prev = c.retained()
+	}
 	return tr
 }
 
 // DecodeChunk is the VAE stage decoding one chunk (LatentFramesPerChunk
 // latent frames into FramesPerChunk frames) at a time, in a worker that
-// keeps decoding: it does not depend on the video's length.
+// keeps decoding: it does not depend on the video's length. A chunk's
+// scratch is allocated while the previous chunk's is still reachable (see
+// vaeCall.retained), so the steady state counts two.
 func (e Estimator) DecodeChunk(m protocol.Manifest) Estimate {
-	tr := e.vaeTrace(m, m.LatentFramesPerChunk)
-	return e.steady("decode one chunk", m, tr.livePeak)
+	one := e.vaeTrace(m, m.LatentFramesPerChunk, 1)
+	two := e.vaeTrace(m, m.LatentFramesPerChunk, 2)
+	return e.steady("decode one chunk", m, one.livePeak, two.livePeak)
 }
 
 // DecodeWhole is decoding a whole latent of `frames` frames in one call
@@ -180,7 +210,7 @@ func (e Estimator) DecodeChunk(m protocol.Manifest) Estimate {
 // pass, so the traced peak (live buffers plus the previous layer's garbage)
 // is the model rather than the steady state.
 func (e Estimator) DecodeWhole(m protocol.Manifest, frames int) Estimate {
-	tr := e.vaeTrace(m, latentFrames(m, frames))
+	tr := e.vaeTrace(m, latentFrames(m, frames), 1)
 	r, w := e.resident(m), weightBytes(m)
 	return Estimate{What: fmt.Sprintf("decode %d frames in one call", frames), Resident: r, Peak: r + tr.peak,
 		Base: e.engineBase(m), Live: w + tr.livePeak, Weights: w}

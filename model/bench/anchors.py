@@ -34,7 +34,8 @@ reel, model_test, kernels_test = (os.path.join(cache, n) for n in ("reel", "mode
 bf16_dit = os.path.join(root, "model/testdata/reel-tiny.dit.bf16.safetensors")
 onnx_dir = os.path.join(cache, "onnx")
 torch_env = dict(os.environ, LD_LIBRARY_PATH=args.openblas, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="2",
-                 OPENBLAS_CORETYPE=os.environ.get("OPENBLAS_CORETYPE", "SkylakeX"), OPENBLAS_VERBOSE="2")
+                 OPENBLAS_CORETYPE=os.environ.get("OPENBLAS_CORETYPE", "SkylakeX"), OPENBLAS_VERBOSE="2",
+                 OMP_WAIT_POLICY="ACTIVE" if os.environ.get("ANCHOR_SPIN") == "1" else "PASSIVE")
 samples = {}  # metric -> [value per round]
 notes = {}
 
@@ -149,7 +150,8 @@ best = {k: (max(v) if k.endswith("gflops") else min(v)) for k, v in samples.item
 print("\nover", args.rounds, "alternated rounds: median, best, [every round]")
 print("  uptime before:", uptimes[0])
 print("  uptime after: ", uptimes[1])
-print("  OpenBLAS core:", notes.get("openblas_core"), " onnxruntime-node:", notes.get("onnxruntime"))
+print("  OpenBLAS core:", notes.get("openblas_core"), " onnxruntime-node:", notes.get("onnxruntime"),
+      " anchors' thread pools:", torch_env["OMP_WAIT_POLICY"].lower(), "waiting")
 for k in sorted(med):
     print(f"  {k:28s} {med[k]:10.4f} {best[k]:10.4f}   [{' '.join(f'{x:.4g}' for x in samples[k])}]")
 flops = dit_flops()

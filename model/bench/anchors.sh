@@ -10,6 +10,10 @@
 # - onnxruntime-node in model/bench/onnx (npm install --ignore-scripts: its postinstall
 #   downloads CUDA files).
 # OPENBLAS_CORETYPE defaults to SkylakeX (AVX-512 kernels); set it to try another.
+# The anchors' thread pools wait passively (OMP_WAIT_POLICY=PASSIVE, ONNX Runtime
+# allow_spinning 0): on this machine, shared with other jobs, their default busy-waiting
+# made a PyTorch VAE chunk 10-40x slower under load (1.4-2.6 s against 0.04-0.2 s at load
+# average 17). ANCHOR_SPIN=1 restores the defaults, for a machine of one's own.
 set -eu
 rounds=${1:-5}
 json=${2:-}

@@ -10,6 +10,8 @@ careful user would run it on this 2-core CPU, so the comparison is fair.
   (as the Go engine does), not the two forwards of reel_tiny.sample.
 - VAE decoder: every Conv3d through oneDNN (torch.mkldnn_convolution; PyTorch's own
   heuristic picks its slow im2col path at batch 1) with 2 torch threads.
+- anchors.sh also sets OMP_WAIT_POLICY=PASSIVE: on this shared machine OpenMP's default
+  busy-waiting made the VAE 10-40x slower whenever other jobs ran.
 
 usage: /usr/bin/python3 pytorch_anchor.py {generate,dit,vae} [--runs N] [--refmodel DIR]
 Prints one line per run and, last, one JSON line {"what":..., "runs":[seconds...]}
@@ -126,8 +128,11 @@ with torch.no_grad():
         s = torch.full((2,), 0.5)
         runs = timed(lambda: dit(z, s, ctx, mask), args.runs)
     else:
+        # One thread setting for the whole measurement: switching the OpenMP pool's size
+        # on every call (as decode does, once per generation) costs more than a chunk.
         z = torch.randn((1, 8, 4, 8, 8), generator=torch.Generator().manual_seed(1))
-        runs = timed(lambda: decode(z), args.runs)
+        torch.set_num_threads(CONV_THREADS)
+        runs = timed(lambda: rt.decode_video(dec, z), args.runs)
 print(json.dumps({"what": args.what, "engine": "pytorch", "torch": torch.__version__,
                   "threads": {"torch": GEMM_THREADS, "conv": CONV_THREADS,
                               "openblas": os.environ.get("OPENBLAS_NUM_THREADS"),

@@ -79,15 +79,23 @@ def plan(t, l, o):
     return ws
 
 
-def windows(text, noise, l, o):
+def windows(text, noise, l, o, anchor):
     """model.SampleWindows: each window a guided sample over its slice of the whole video's noise,
-    the frames the previous windows made being known."""
+    the frames the previous windows made being known; a window that starts with known frames
+    starts its other frames from the last known one at strength anchor."""
     t = noise.shape[2]
     lat = torch.zeros_like(noise)
     for start, done in plan(t, l, o):
-        fixed = torch.tensor([start + f < done for f in range(l)])
+        k = done - start
+        fixed = torch.tensor([f < k for f in range(l)])
         known = lat[:, :, start:start + l].clone()
-        x = guided(text, noise[:, :, start:start + l].contiguous(), known, fixed, steps=int(meta["window_steps"]))
+        init, strength = None, None
+        if 0 < k < l and anchor < 1:
+            init = known.clone()
+            init[:, :, k:] = known[:, :, k - 1:k]
+            strength = anchor
+        x = guided(text, noise[:, :, start:start + l].contiguous(), known, fixed, init, strength,
+                   steps=int(meta["window_steps"]))
         lat[:, :, start:start + l] = x
     return lat
 
@@ -103,7 +111,8 @@ with torch.no_grad():
     fixed = x_in["fixed"] > 0.5
     res["known.latent"] = guided(red, b("noise"), b("known"), fixed)[0]
     res["strength.latent"] = guided(blue, b("noise"), init=b("init"), strength=float(meta["strength"]))[0]
-    res["windows.latent"] = windows(red, b("wnoise"), int(meta["window"]), int(meta["overlap"]))[0]
+    res["windows.latent"] = windows(red, b("wnoise"), int(meta["window"]), int(meta["overlap"]),
+                                    float(meta["anchor"]))[0]
     cond, cmask = red[0]
     res["wide.v"] = dit(b("wide.z"), x_in["wide.sigma"], cond, cmask)[0]
     zl = b("wide.z") * std[None, :, None, None, None] + mean[None, :, None, None, None]

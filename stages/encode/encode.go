@@ -12,8 +12,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/internal/mem"
@@ -34,6 +36,11 @@ type Config struct {
 	SeamBlend      float64 // 0 = video default, negative = off
 	FFmpeg         string  // "" = PATH, "none" = pure Go
 	WorkDir        string  // temporary MP4s; default os.TempDir()
+	// ChunkWait bounds the wait for a job's next frames chunk; past it the
+	// job fails naming the chunks that never came (a lost or forged
+	// message must not hold a slot forever). Default DefaultChunkWait; the
+	// job's deadline, when earlier, bounds it too.
+	ChunkWait time.Duration
 	// ExpectWidth and ExpectHeight are the frame size the first job will
 	// likely have (the served model's), so that its ffmpeg can be started
 	// ahead of it (see spares); 0 = not known, no spare before a job. Unlike
@@ -41,10 +48,23 @@ type Config struct {
 	ExpectWidth, ExpectHeight int
 }
 
+// DefaultChunkWait is the default of Config.ChunkWait: long enough for a
+// chunk held by a frozen vaedecode worker to be redelivered (AckWait, 30 s
+// by default, times a few deliveries) and decoded behind a backlog.
+const DefaultChunkWait = 10 * time.Minute
+
+// SlotsPerWorker is how many encode slots one unit of --concurrency opens.
+// An encode slot spends most of its time waiting for the next chunk; with
+// one slot per process, a job whose chunk is held by a frozen worker would
+// delay every finished job behind it by AckWait (head-of-line blocking).
+// Waiting slots cost a goroutine, an ordered consumer and an idle muxer, so
+// a bounded handful of them keeps finished jobs flowing past stuck ones.
+const SlotsPerWorker = 8
+
 // Validate checks the configuration.
 func (c Config) Validate() error {
-	if c.Width < 0 || c.Height < 0 || c.FPS < 0 || c.FramesPerChunk < 0 {
-		return errors.New("encode: frame size, fps and frames per chunk cannot be negative")
+	if c.Width < 0 || c.Height < 0 || c.FPS < 0 || c.FramesPerChunk < 0 || c.ChunkWait < 0 {
+		return errors.New("encode: frame size, fps, frames per chunk and chunk wait cannot be negative")
 	}
 	return nil
 }
@@ -55,7 +75,8 @@ func Descriptor() stages.Descriptor {
 	return stages.Descriptor{StageSpec: spec, New: newFromDeps, ReplaySettings: protocol.OutputSettings(),
 		Estimate: func(e mem.Estimator, m protocol.Manifest, s protocol.Settings) mem.Estimate {
 			return e.Encode(m, s.Frames)
-		}}
+		},
+		SlotsPerWorker: SlotsPerWorker}
 }
 
 func newFromDeps(d stages.Deps) (stages.Handler, error) {
@@ -65,7 +86,7 @@ func newFromDeps(d stages.Deps) (stages.Handler, error) {
 		fps = d.Manifest.FPS // zero without an engine: jobs carry their fps (textenc resolves it)
 	}
 	return New(Config{FPS: fps, Codec: o.Codec,
-		CRF: o.CRF, SeamBlend: o.SeamBlend, FFmpeg: o.FFmpeg, WorkDir: o.WorkDir,
+		CRF: o.CRF, SeamBlend: o.SeamBlend, FFmpeg: o.FFmpeg, WorkDir: o.WorkDir, ChunkWait: o.ChunkWait,
 		ExpectWidth: d.Manifest.Width, ExpectHeight: d.Manifest.Height})
 }
 
@@ -83,6 +104,10 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.WorkDir == "" {
 		cfg.WorkDir = os.TempDir()
 	}
+	if cfg.ChunkWait == 0 {
+		cfg.ChunkWait = DefaultChunkWait
+	}
+	removeStale(cfg.WorkDir)
 	h := &Handler{cfg: cfg, spares: &spares{dir: cfg.WorkDir}}
 	if cfg.ExpectWidth > 0 && cfg.ExpectHeight > 0 && cfg.FPS > 0 {
 		o := h.options(protocol.Settings{})
@@ -134,7 +159,7 @@ func (h *Handler) Handle(ctx context.Context, d stages.Delivery) error {
 	if opts.FPS <= 0 {
 		return stages.Permanent(&protocol.FieldError{Field: "fps", Reason: "the job names none and this encode stage has no default (--fps)"})
 	}
-	dir, err := os.MkdirTemp(h.cfg.WorkDir, "reel-encode-"+job+"-")
+	dir, err := os.MkdirTemp(h.cfg.WorkDir, workPrefix(os.Getpid())+job+"-")
 	if err != nil {
 		return err
 	}
@@ -167,7 +192,7 @@ func (h *Handler) Handle(ctx context.Context, d stages.Delivery) error {
 		Seconds: res.Duration.Seconds(), FramesSHA256: hash,
 	}
 	meta := map[string]string{"job": job, "encoder": res.Encoder}
-	if info.Bytes, err = storeFile(ctx, d, info.Object, res.Path, meta); err != nil {
+	if info.Bytes, info.SHA256, err = storeFile(ctx, d, info.Object, res.Path, meta); err != nil {
 		return fmt.Errorf("store video: %w", err)
 	}
 	if len(res.Poster) > 0 {
@@ -224,18 +249,31 @@ func (h *Handler) geometry(shape []int) (geometry, error) {
 }
 
 // storeFile streams the file at path into the blobs bucket and returns its
-// size.
-func storeFile(ctx context.Context, d stages.Delivery, name, path string, meta map[string]string) (int, error) {
+// size and SHA-256 (hashed while it streams).
+func storeFile(ctx context.Context, d stages.Delivery, name, path string, meta map[string]string) (int, string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return 0, err
+	h := sha256.New()
+	cr := &countingReader{r: io.TeeReader(f, h)}
+	if err := d.PutBlob(ctx, name, cr, meta); err != nil {
+		return 0, "", err
 	}
-	return int(st.Size()), d.PutBlob(ctx, name, f, meta)
+	return cr.n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// countingReader counts what was read through it.
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
 }
 
 // feed writes the job's frame chunks in order, starting from the delivered
@@ -291,7 +329,11 @@ func (h *Handler) feed(ctx context.Context, d stages.Delivery, w *video.Writer, 
 		}
 		defer f.Stop()
 		for next < count {
-			subject, env, err := f.Next(ctx)
+			subject, env, err := h.next(ctx, f)
+			if errors.Is(err, errChunkWait) {
+				return "", stages.Permanent(fmt.Errorf("frames chunks %s of %d did not arrive within %s",
+					missing(next, pending, count), count, h.cfg.ChunkWait))
+			}
 			if err != nil {
 				return "", fmt.Errorf("frames of %s: %w", job, err)
 			}

@@ -2,6 +2,7 @@ package encode
 
 import (
 	"context"
+	"os"
 	"sync"
 	"time"
 
@@ -56,7 +57,10 @@ func (s *spares) start(o video.Options) {
 	if s.spare != nil {
 		return
 	}
-	if sp, err := video.StartSpare(o, s.dir, spareIdle); err == nil {
+	// Named like the jobs' work directories, so that removeStale clears
+	// what a killed process's spare was writing.
+	pattern := workPrefix(os.Getpid()) + "spare-*.mp4-partial"
+	if sp, err := video.StartSpare(o, s.dir, pattern, spareIdle); err == nil {
 		s.spare = sp
 	}
 }

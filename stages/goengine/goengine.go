@@ -8,6 +8,7 @@ package goengine
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/internal/mem"
@@ -55,12 +56,41 @@ func (a Engine) EncodeText(ctx context.Context, prompt string) ([]float32, []boo
 	return emb.Hidden, emb.Mask, nil
 }
 
-// Sample denoises a latent (denoise.Sampler).
-func (a Engine) Sample(ctx context.Context, cond, uncond denoise.Text, p denoise.Params, progress func(step, total int)) ([]float32, error) {
+// SampleWindows denoises a latent window by window (denoise.Sampler):
+// model.Engine.SampleWindows, with an extension's prefix as known frames
+// and a remix's init latent as the guide's.
+func (a Engine) SampleWindows(ctx context.Context, cond, uncond denoise.Text, p denoise.Params,
+	emit func(chunk int, lat []float32) error, progress func(denoise.Progress)) error {
 	c := &model.TextEmbedding{Hidden: cond.Hidden, Mask: cond.Mask}
 	u := &model.TextEmbedding{Hidden: uncond.Hidden, Mask: uncond.Mask}
-	lat, err := a.e.Sample(ctx, c, u, model.SampleParams{Frames: p.Frames, Steps: p.Steps, Guidance: p.Guidance, Shift: p.Shift, Seed: p.Seed}, progress)
-	return lat, wrap(err)
+	sp := model.SampleParams{Frames: p.Frames, Steps: p.Steps, Guidance: p.Guidance, Shift: p.Shift, Seed: p.Seed}
+	cfg := a.e.Config()
+	if p.Prefix != nil || p.Init != nil {
+		sp.Guide = &model.Guide{Init: p.Init, Strength: p.Strength}
+	}
+	if p.Prefix != nil {
+		t := cfg.LatentFrames(p.Frames)
+		size := cfg.LatentSize(p.Frames)
+		k := len(p.Prefix) * t / max(size, 1)
+		if k*size != len(p.Prefix)*t || k > t {
+			return stages.Permanent(fmt.Errorf("%w: prefix of %d values is not whole latent frames of a %d-frame video", model.ErrInput, len(p.Prefix), p.Frames))
+		}
+		sp.Guide.Known, sp.Guide.Fixed = make([]float32, size), make([]bool, t)
+		plane := size / (cfg.LatentChannels * t)
+		for ch := range cfg.LatentChannels {
+			copy(sp.Guide.Known[ch*t*plane:], p.Prefix[ch*k*plane:(ch+1)*k*plane])
+		}
+		for f := range k {
+			sp.Guide.Fixed[f] = true
+		}
+	}
+	var prog func(model.WindowProgress)
+	if progress != nil {
+		prog = func(w model.WindowProgress) {
+			progress(denoise.Progress{Window: w.Window, Windows: w.Windows, Step: w.Step, Steps: w.Steps})
+		}
+	}
+	return wrap(a.e.SampleWindows(ctx, c, u, sp, model.Windowing{Frames: p.WindowFrames, Overlap: p.OverlapFrames}, emit, prog))
 }
 
 // DecodeChunk decodes one latent chunk to RGB24 frames (vaedecode.Decoder).

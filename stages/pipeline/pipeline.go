@@ -39,7 +39,10 @@ type Options struct {
 	// requested, the Go engine is loaded with EngineOptions.
 	Engine        Engine
 	EngineOptions model.Options
-	Output        stages.OutputDefaults
+	// Engines, when set, serve the stages they name instead (StartEngines:
+	// --engine per stage); the caller closes them.
+	Engines *Engines
+	Output  stages.OutputDefaults
 	// DeadLetters also runs the dead-letter handler and the job-record
 	// projector (orchestrator.Projector) in this process.
 	DeadLetters bool
@@ -87,7 +90,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	store := orchestrator.NewStore(o.Bus, o.Log)
-	if o.Engine == nil && NeedsEngine(o.Stages) {
+	if o.Engine == nil && o.needsDefaultEngine() {
 		e, err := model.Load(o.EngineOptions)
 		if err != nil {
 			return fmt.Errorf("load model: %w", err)
@@ -106,9 +109,9 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 		r, err := worker.New(worker.Config{
-			Stage: p.desc.Name, Bus: o.Bus, Tracker: store, Handler: h, Concurrency: o.Stages[p.desc.Name],
-			Admit: p.admit, Describe: p.describe(o.Resources), Log: o.Log,
-			Middleware: append([]stages.Middleware{stages.Retry{}.Middleware()}, o.Middleware...),
+			Stage: p.desc.Name, Bus: o.Bus, Tracker: store, Handler: h, Concurrency: p.desc.Slots(o.Stages[p.desc.Name]),
+			Admit: p.admit, Describe: describeWith(p.describe(o.Resources), o.Engines), Log: o.Log,
+			Middleware: append([]stages.Middleware{stages.Retry{}.Middleware(), jobContext}, o.Middleware...),
 		})
 		if err != nil {
 			return err
@@ -150,19 +153,6 @@ func (o Options) policies(workers *worker.Workers) []*policy {
 	if res.Poll <= 0 {
 		res.Poll = time.Second
 	}
-	var arch mem.Arch
-	var manifest *protocol.Manifest
-	if o.Engine != nil {
-		m := o.Engine.Manifest()
-		manifest = &m
-		if a, ok := o.Engine.(MemArch); ok {
-			arch = a.MemArch()
-		}
-	}
-	est := mem.Default(arch)
-	if res.Runtime > 0 {
-		est = est.WithRuntime(res.Runtime)
-	}
 	var gate *mem.Gate
 	if res.Budget.Bytes > 0 {
 		gate = mem.NewGate(res.Budget.Bytes)
@@ -172,6 +162,21 @@ func (o Options) policies(workers *worker.Workers) []*policy {
 		n, ok := o.Stages[d.Name]
 		if !ok {
 			continue
+		}
+		// Each stage's engine: a runner keeps its model's memory in its
+		// own process, so there is no arch to estimate from here.
+		var arch mem.Arch
+		var manifest *protocol.Manifest
+		if e := o.engineFor(d.Name); e != nil {
+			m := admissionManifest(d.Name, e)
+			manifest = &m
+			if a, ok := e.(MemArch); ok {
+				arch = a.MemArch()
+			}
+		}
+		est := mem.Default(arch)
+		if res.Runtime > 0 {
+			est = est.WithRuntime(res.Runtime)
 		}
 		p := &policy{desc: d, est: est, estimate: !d.NeedsEngine || arch.Valid(), gate: gate, workers: workers,
 			poll: res.Poll, log: o.Log.With().Str("stage", d.Name).Logger()}
@@ -189,10 +194,11 @@ func (o Options) policies(workers *worker.Workers) []*policy {
 // Handler builds one stage's handler from its descriptor.
 func Handler(d stages.Descriptor, o Options) (stages.Handler, error) {
 	deps := stages.Deps{Output: o.Output}
-	if o.Engine != nil {
-		deps.Engine, deps.Manifest = o.Engine, o.Engine.Manifest()
+	eng := o.engineFor(d.Name)
+	if eng != nil {
+		deps.Engine, deps.Manifest = eng, eng.Manifest()
 	}
-	if d.NeedsEngine && o.Engine == nil {
+	if d.NeedsEngine && eng == nil {
 		return nil, fmt.Errorf("stage %s needs the model", d.Name)
 	}
 	h, err := d.New(deps)

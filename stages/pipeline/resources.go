@@ -35,6 +35,9 @@ type Resources struct {
 	// Poll bounds how long an admission waits before it looks at the
 	// worker map again (default 1s; updates wake it sooner).
 	Poll time.Duration
+	// RunnerDevice is where a runner computes unless told otherwise:
+	// "cuda:N" for the pinned GPU (N its visible index), else "cpu".
+	RunnerDevice string
 }
 
 // MemArch is implemented by an engine whose weights live in this process:

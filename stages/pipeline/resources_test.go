@@ -142,8 +142,10 @@ func TestSmallWorkerLeavesJobToBusyBigOneWithoutBurningDeliveries(t *testing.T) 
 			t.Fatalf("job %s: %s %q", id, j.State, j.Error)
 		}
 	}
-	if n := delivered(t, b, protocol.StageDenoise); n > 3 {
-		t.Errorf("denoise delivered %d messages for 2 jobs, want at most 3 (one hand-over)", n)
+	// At most one hand-over per job: the first job too may reach the small
+	// worker first (both pull), which hands it to the idle big one.
+	if n := delivered(t, b, protocol.StageDenoise); n > 4 {
+		t.Errorf("denoise delivered %d messages for 2 jobs, want at most 4 (one hand-over each)", n)
 	}
 	_ = big
 }

@@ -57,7 +57,7 @@ func newEnv(t testing.TB, s Stage, mw ...stages.Middleware) *Env {
 	// in-process retries included.
 	all := append(mw, stages.Retry{Initial: 10 * time.Millisecond}.Middleware(), e.probe.middleware())
 	r, err := worker.New(worker.Config{
-		Stage: s.Name, Bus: b, Tracker: e.Store, Handler: s.Handler(t), Worker: e.Worker,
+		Stage: s.Name, Bus: b, Tracker: e.Store, Handler: s.Handler(t), Worker: e.Worker, Concurrency: s.Concurrency,
 		RetryBase: 10 * time.Millisecond, AdmitDelay: 10 * time.Millisecond,
 		Middleware: all, Log: bustest.Logger(t),
 	})

@@ -65,9 +65,14 @@ func testMalformed(t *testing.T, s Stage) {
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
 			e := NewEnv(t, s)
-			// Not submitted: the runner must fail a job it has no record
-			// of, reading the id from the header or the subject.
+			// The job is known (submitted) but has no record of this
+			// stage's work: the runner fails it, reading the id from the
+			// subject. textenc's input is the prompt, the submission
+			// itself; later stages refuse messages of jobs never submitted.
 			const bad = "poison-1"
+			if spec, _ := protocol.Spec(s.Name); spec.Input != protocol.KindPrompt {
+				e.Submit(bad, s.Settings)
+			}
 			in := c.Corrupt(t, e.Inputs(bad, s.Settings))
 			seqs := e.Publish(in...)
 			j := e.WaitJob(bad, func(j *orchestrator.Job) bool { return j.State.Terminal() })

@@ -41,6 +41,8 @@ type Stage struct {
 	Cancel *CancelPoint
 	// Extras are stage-specific cases, run as subtests after the shared ones.
 	Extras []Extra
+	// Concurrency is the runner's slots (0: 1).
+	Concurrency int
 }
 
 // Input is one message to publish.

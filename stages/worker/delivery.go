@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reel-video/reel/bus/protocol"
@@ -31,6 +32,10 @@ func (d *delivery) Subject() string              { return d.subject }
 func (d *delivery) Attempt() int                 { return d.attempt }
 func (d *delivery) Log() *zerolog.Logger         { return &d.log }
 
+// terminalEventTimeout bounds the write of a job's terminal event, which
+// outlives the handler's context.
+const terminalEventTimeout = time.Minute
+
 // Heartbeat tells the server the message is still being worked on.
 func (d *delivery) Heartbeat() {
 	if err := d.msg.InProgress(); err != nil {
@@ -42,6 +47,14 @@ func (d *delivery) Heartbeat() {
 func (d *delivery) Report(ctx context.Context, ev protocol.Event) {
 	d.Heartbeat()
 	ev.Job, ev.Stage, ev.Worker = d.env.Job, d.r.cfg.Stage, d.r.cfg.Worker
+	if ev.Kind == protocol.EventSucceeded || ev.Kind == protocol.EventDone {
+		// The record turning succeeded ends the job, which cancels ctx
+		// (the runner's job-ended watch) while the event is still being
+		// appended: a terminal event is written to the end.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), terminalEventTimeout)
+		defer cancel()
+	}
 	if err := d.r.cfg.Tracker.Record(ctx, ev); err != nil && ctx.Err() == nil {
 		d.log.Warn().Err(err).Str("event", ev.Kind).Msg("record event")
 	}

@@ -44,6 +44,24 @@ type WorkerInfo struct {
 	GPUMemBudget    uint64         `json:"gpu_mem_budget_bytes,omitempty"`
 	GPUMemUsedBytes uint64         `json:"gpu_mem_used_bytes,omitempty"`
 	Extra           map[string]any `json:"extra,omitempty"`
+
+	// Engine is what computes the stage's model ("go", "torch",
+	// "exec:COMMAND"); Runner, when that is a runner process, its process
+	// and memory. Filled by stages/pipeline.
+	Engine string      `json:"engine,omitempty"`
+	Runner *RunnerInfo `json:"runner,omitempty"`
+}
+
+// RunnerInfo is an engine runner process as the worker's heartbeat saw it
+// (its health answer): the runner's own memory, which the stage's RSS does
+// not include.
+type RunnerInfo struct {
+	PID               int    `json:"pid"` // 0 while it is being restarted
+	Device            string `json:"device,omitempty"`
+	RSSBytes          int64  `json:"rss_bytes"`
+	GPUAllocatedBytes int64  `json:"gpu_allocated_bytes,omitempty"`
+	GPUReservedBytes  int64  `json:"gpu_reserved_bytes,omitempty"`
+	GPUPeakBytes      int64  `json:"gpu_peak_bytes,omitempty"`
 }
 
 type workerStats struct {

@@ -247,6 +247,26 @@ func (r *Runner) process(ctx context.Context, m jetstream.Msg) {
 	job := bus.JobOf(m.Headers(), m.Subject())
 	log := r.log.With().Str("job", job).Str("subject", m.Subject()).Logger()
 
+	// A message for a job nobody submitted is refused here, at the first
+	// stage that sees it, before anything waits on it (a forged chunk 0
+	// would otherwise hold an encode slot for chunks that never come).
+	st, err := r.cfg.Tracker.Lookup(ctx, job)
+	if err != nil {
+		r.retry(ctx, log, m, "", delivered, err)
+		return
+	}
+	if !st.Known {
+		known, err := r.submitted(ctx, job)
+		if err != nil {
+			r.retry(ctx, log, m, "", delivered, err)
+			return
+		}
+		if !known {
+			r.refuse(log, m, fmt.Sprintf("%s: %s: unknown job %q (no record, no prompt)", r.cfg.Stage, m.Subject(), job))
+			return
+		}
+	}
+
 	env, err := r.cfg.Bus.DecodeMsg(ctx, m.Subject(), m.Data())
 	if err != nil {
 		if ctx.Err() != nil {
@@ -281,11 +301,6 @@ func (r *Runner) process(ctx context.Context, m jetstream.Msg) {
 	unregister := r.register(job, &cancel)
 	defer unregister()
 
-	st, err := r.cfg.Tracker.Lookup(ctx, job)
-	if err != nil {
-		r.retry(ctx, log, m, job, delivered, err)
-		return
-	}
 	if st.State.Terminal() {
 		log.Debug().Str("state", string(st.State)).Msg("job already ended; dropping message")
 		r.settle(log, m, "ack", m.Ack())
@@ -384,6 +399,33 @@ func (r *Runner) retry(ctx context.Context, log zerolog.Logger, m jetstream.Msg,
 		_ = r.cfg.Tracker.Record(ctx, protocol.Event{Job: job, Stage: r.cfg.Stage, Kind: protocol.EventRetry, Error: err.Error(), Worker: r.cfg.Worker})
 	}
 	r.settle(log, m, "nak", m.NakWithDelay(delay))
+	r.count(false)
+}
+
+// submitted reports whether job was submitted although it has no record
+// (yet): its prompt message is on stream REEL, or its submitted event.
+func (r *Runner) submitted(ctx context.Context, job string) (bool, error) {
+	if job == "" {
+		return false, nil
+	}
+	_, err := r.cfg.Bus.LastMsg(ctx, protocol.PromptSubject(job))
+	if err == nil || !errors.Is(err, protocol.ErrMissing) {
+		return err == nil, err
+	}
+	// A replay, extension or remix has no prompt of its own: its submitted
+	// event, appended before its first input, makes it a job.
+	_, err = r.cfg.Bus.Events.GetLastMsgForSubject(ctx, protocol.EventSubject(job))
+	if bus.IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// refuse terminates a message that belongs to no job; nothing is recorded,
+// so that forged job ids cannot fill the job records.
+func (r *Runner) refuse(log zerolog.Logger, m jetstream.Msg, reason string) {
+	log.Warn().Str("reason", reason).Msg("refusing message; terminated")
+	r.settle(log, m, "term", m.TermWithReason(reason))
 	r.count(false)
 }
 

@@ -14,12 +14,16 @@ if (!["dit", "vae"].includes(what) || !dir) {
 }
 const runs = Number(runsArg ?? 5);
 const threads = 2;
+// ANCHOR_SPIN=1 keeps ONNX Runtime's default busy-waiting thread pool; the default here
+// is passive waiting (see anchors.sh: on this shared machine spinning pools collapse).
+const spin = process.env.ANCHOR_SPIN === "1";
 const session = await ort.InferenceSession.create(path.join(dir, `${what}.onnx`), {
   intraOpNumThreads: threads,
   interOpNumThreads: 1,
   executionMode: "sequential",
   graphOptimizationLevel: "all",
   executionProviders: ["cpu"],
+  extra: { session: { intra_op: { allow_spinning: spin ? "1" : "0" } } },
 });
 
 // Deterministic pseudo-normal inputs (the values do not change the work).
@@ -59,4 +63,4 @@ for (let r = 0; r < runs; r++) {
   console.log(`onnxruntime ${what} run ${r}: ${(out[r] * 1e3).toFixed(2)} ms`);
 }
 const version = (await import("onnxruntime-node/package.json", { with: { type: "json" } })).default.version;
-console.log(JSON.stringify({ what, engine: "onnxruntime", version, threads: { intra: threads, inter: 1 }, runs: out }));
+console.log(JSON.stringify({ what, engine: "onnxruntime", version, threads: { intra: threads, inter: 1, spin }, runs: out }));

@@ -9,35 +9,13 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"regexp"
 	"testing"
 	"time"
 
-	"github.com/reel-video/reel/internal/envconfig"
+	"github.com/reel-video/reel/internal/tooltest"
 )
-
-// chromium finds the browser: $REEL_CHROMIUM, else Debian's /usr/bin/chromium,
-// else chromium or chromium-browser on PATH.
-func chromium(t *testing.T) string {
-	t.Helper()
-	if p := envconfig.String(envconfig.Chromium); p != "" {
-		return p
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	var err error
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		var p string
-		if p, err = exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	missingTool(t, "chromium (BROWSER PLAYBACK CHECK)", "chromium", err)
-	return ""
-}
 
 // browserPage loads each video, waits for readyState 4 (canplaythrough),
 // seeks to the middle of the first frame and paints it into a canvas, then
@@ -101,7 +79,7 @@ type browserCase struct {
 // readyState 4 with the right duration, no media error, and a first frame
 // whose pixels match what went in.
 func TestBrowserPlayback(t *testing.T) {
-	browser := chromium(t)
+	browser := tooltest.Chromium(t)
 	needTool(t, "ffmpeg")
 	cases := []*browserCase{
 		{enc: EncoderFFmpeg, w: tw, h: th, n: 48},

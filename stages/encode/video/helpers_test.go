@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/reel-video/reel/internal/envconfig"
+	"github.com/reel-video/reel/internal/tooltest"
 	"github.com/rs/zerolog"
 )
 
@@ -49,21 +49,10 @@ func synthFrames(n, w, h int) []byte {
 	return out
 }
 
-// requireToolsEnv, when "1", turns a missing ffmpeg/ffprobe/chromium from a
-// skip into a failure. CI sets it: go test hides the skip messages of
-// passing packages, so a skip alone could silently drop the proof that the
-// output plays.
-const requireToolsEnv = envconfig.VideoRequireTools
-
-// missingTool skips (or, under requireToolsEnv, fails) with a loud message.
+// missingTool skips (or, under REEL_VIDEO_REQUIRE_TOOLS, fails) loudly.
 func missingTool(t *testing.T, name, pkg string, err error) {
 	t.Helper()
-	msg := fmt.Sprintf("MISSING TOOL, CHECK NOT RUN: %s not available (%v). Install the Debian package %q to run this check; set %s=1 to make this a failure.", name, err, pkg, requireToolsEnv)
-	fmt.Fprintln(os.Stderr, "stages/encode/video: "+msg)
-	if envconfig.Bool(requireToolsEnv) {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
+	tooltest.Missing(t, name, fmt.Sprintf("install the Debian package %q", pkg), err)
 }
 
 // needTool returns the path of ffmpeg or ffprobe, or skips loudly.

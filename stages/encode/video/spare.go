@@ -37,10 +37,12 @@ type Spare struct {
 // was started for other options; the spare is left as it was.
 var ErrSpareMismatch = errors.New("video: the spare ffmpeg was started for other options")
 
-// StartSpare starts ffmpeg for opts, to write its MP4 under dir once used.
-// It returns an error when ffmpeg is disabled (FFmpeg "none") or cannot be
-// started; the caller then simply has no spare.
-func StartSpare(opts Options, dir string, idle time.Duration) (*Spare, error) {
+// StartSpare starts ffmpeg for opts, to write its MP4 in dir once used,
+// under a name made from pattern as os.CreateTemp does (so that the caller
+// can recognise what a killed process left). It returns an error when
+// ffmpeg is disabled (FFmpeg "none") or cannot be started; the caller then
+// simply has no spare.
+func StartSpare(opts Options, dir, pattern string, idle time.Duration) (*Spare, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
@@ -49,7 +51,7 @@ func StartSpare(opts Options, dir string, idle time.Duration) (*Spare, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := spareOutput(dir)
+	out, err := spareOutput(dir, pattern)
 	if err != nil {
 		return nil, err
 	}
@@ -66,8 +68,8 @@ func StartSpare(opts Options, dir string, idle time.Duration) (*Spare, error) {
 
 // spareOutput is a fresh name in dir for a spare's MP4. ffmpeg creates the
 // file only once it has input, so an unused spare leaves nothing behind.
-func spareOutput(dir string) (string, error) {
-	f, err := os.CreateTemp(dir, "reel-spare-*.mp4-partial")
+func spareOutput(dir, pattern string) (string, error) {
+	f, err := os.CreateTemp(dir, pattern)
 	if err != nil {
 		return "", err
 	}

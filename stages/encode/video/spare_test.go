@@ -14,7 +14,7 @@ import (
 func startSpare(t *testing.T, dir string, fps int, idle time.Duration) *Spare {
 	t.Helper()
 	needTool(t, "ffmpeg")
-	s, err := StartSpare(Options{Width: tw, Height: th, FPS: fps}, dir, idle)
+	s, err := StartSpare(Options{Width: tw, Height: th, FPS: fps}, dir, "spare-*.mp4-partial", idle)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,80 @@
+package mem
+
+import "github.com/reel-video/reel/bus/protocol"
+
+// vaeCall is the memory of one model VAE decode call (vae.go decode) on a
+// latent of t frames of m's latent grid.
+type vaeCall struct {
+	lat     int64 // the normalised latent (the caller's) and its de-normalised copy, each
+	scratch int64 // the call's one scratch buffer: two of the largest activation and one of the largest residual one
+	out     int64 // the float32 video [3, F, H, W]
+	rgb     int64 // its RGB24 frames (the stage's conversion)
+	// positions after conv_in and each upsampling, for the norms' scratch
+	pos [4]int64
+}
+
+// vaeGeometry sizes a decode call from the decoder's stage widths (conv_in
+// into VAEChannels[0]; three upsamplings, the first two doubling time and
+// space, ×8 positions, the last only space, ×4; conv_out to RGB) as vae.go
+// sizes its scratch: activations ping-pong between two buffers of the
+// largest one, and a residual block's second scratch needs the largest
+// activation a residual block sees (every stage but the last upsampling's).
+func (a Arch) vaeGeometry(m protocol.Manifest, t int) vaeCall {
+	p := int64(t * m.LatentHeight * m.LatentWidth)
+	factors := [3]int64{8, 8, 4}
+	c := vaeCall{lat: f32 * int64(m.LatentChannels) * p}
+	size := int64(a.VAEChannels[0]) * p
+	res := size
+	c.pos[0] = p
+	for i, f := range factors {
+		p *= f
+		c.pos[i+1] = p
+		act := int64(a.VAEChannels[i+1]) * p
+		size = max(size, act)
+		if i < len(factors)-1 {
+			res = max(res, act)
+		}
+	}
+	c.scratch = f32 * (2*size + res)
+	c.out = f32 * 3 * p
+	c.rgb = 3 * p
+	return c
+}
+
+// retained is what a decode call leaves reachable after it returns: a
+// worker of the kernel pool keeps the last parallel loop it joined (conv_out,
+// which read the scratch buffer and wrote the video) until it joins the
+// next one, so both stay in the heap, reachable, until the next call's
+// first convolution; the next call has allocated its own scratch by then.
+func (c vaeCall) retained() int64 { return c.scratch + c.out }
+
+// replay runs the call on tr: what it allocates, the kernels' scratch and
+// garbage, and the RGB24 conversion the stage does, with prev bytes of the
+// previous call still reachable until conv_in (see retained). Buffers the
+// call leaves reachable stay allocated in tr; the caller frees them.
+func (c vaeCall) replay(tr *tracer, threads int, prev int64) {
+	conv := func() { tr.churn(gemmScratch(threads), gemmGarbage(threads)); tr.layer() }
+	norm := func(n int64) { tr.churn(chanNormScratch(n)); tr.layer() }
+	tr.alloc(c.lat) // the caller's normalised latent
+	tr.alloc(c.lat) // de-normalised copy
+	tr.alloc(c.scratch)
+	conv() // conv_in, the first kernel loop: the pool lets go of the previous call
+	tr.free(prev)
+	tr.free(c.lat) // the de-normalised latent is read only by conv_in
+	for _, n := range c.pos[:3] {
+		// A residual block (norm, conv, norm, conv + residual), then an
+		// upsampling (conv, then a pixel shuffle into the other buffer):
+		// all in the scratch buffer.
+		norm(n)
+		conv()
+		norm(n)
+		conv()
+		conv()
+	}
+	norm(c.pos[3]) // norm_out
+	tr.alloc(c.out)
+	conv() // conv_out
+	tr.alloc(c.rgb)
+	tr.free(c.lat + c.rgb) // the latent and the frames are the stage's, handed on
+	tr.layer()
+}

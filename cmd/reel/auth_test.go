@@ -133,6 +133,11 @@ func TestRolesIsolateJobs(t *testing.T) {
 		if j, err := store.Wait(ctx, id); err != nil || j.State != protocol.StateSucceeded {
 			t.Fatalf("job %s: %v %v", id, j, err)
 		}
+		// The client API reads the record, a projection of the events
+		// that may trail them by a moment.
+		if err := store.Settled(ctx, id); err != nil {
+			t.Fatalf("job %s: record: %v", id, err)
+		}
 	}
 
 	// Alice reads, and downloads, her own job.

@@ -12,6 +12,7 @@ import (
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/bustest"
 	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/orchestrator"
 	"github.com/rs/zerolog"
 )
 
@@ -55,7 +56,14 @@ func (r *clusterRig) submit(ctx context.Context, prompt string, seed int) string
 	return lastLine(r.client(ctx, "submit", prompt, "--frames", "32", "--steps", "30", "--seed", fmt.Sprint(seed)))
 }
 
-func (r *clusterRig) hash(ctx context.Context, id string) string {
+// hash is the job's frames hash from its record, once the record shows the
+// job ended: the record is a projection of the events, which after a
+// leader election can trail them by longer than watch waits for it.
+func (r *clusterRig) hash(ctx context.Context, b *bus.Bus, id string) string {
+	r.t.Helper()
+	if err := orchestrator.NewStore(b, zerolog.Nop()).Settled(ctx, id); err != nil {
+		r.t.Fatalf("job %s: the record never showed its end: %v", id, err)
+	}
 	return framesHash(jobRecord(r.t, ctx, r.urls, id))
 }
 
@@ -104,18 +112,17 @@ func TestThreeNodeClusterFaults(t *testing.T) {
 	}()
 	ctx := bustest.Ctx(t, 4*time.Minute)
 	const prompt = "a red circle moving right"
-	base := r.submit(ctx, prompt, 7)
-	r.client(ctx, "watch", base)
-	want := r.hash(ctx, base)
-	if want == "" {
-		t.Fatal("no frames hash in the fault-free job")
-	}
-
 	b, err := bus.Open(ctx, bus.ConnectConfig{URL: r.urls, Name: t.Name()}, bus.LayoutConfig{}, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
+	base := r.submit(ctx, prompt, 7)
+	r.client(ctx, "watch", base)
+	want := r.hash(ctx, b, base)
+	if want == "" {
+		t.Fatal("no frames hash in the fault-free job")
+	}
 
 	var jobs []string
 	var watchers []*proc
@@ -163,7 +170,7 @@ func TestThreeNodeClusterFaults(t *testing.T) {
 		}
 	}
 	for _, id := range jobs {
-		if got := r.hash(ctx, id); got != want {
+		if got := r.hash(ctx, b, id); got != want {
 			t.Errorf("job %s: frames %s, fault-free %s", id, got, want)
 		}
 		for _, c := range []struct {

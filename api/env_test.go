@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,23 +18,13 @@ import (
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/pipeline"
+	"github.com/reel-video/reel/stages/stagetest/fixture"
 	"github.com/reel-video/reel/stages/worker"
 )
 
-var (
-	engOnce sync.Once
-	eng     *model.Engine
-	engErr  error
-)
-
-func engine(t *testing.T) *model.Engine {
-	t.Helper()
-	engOnce.Do(func() { eng, engErr = model.Load(model.Options{}) })
-	if engErr != nil {
-		t.Fatal(engErr)
-	}
-	return eng
-}
+// engine is the Go engine on the built-in weights, loaded once per test
+// binary (fixture.Engine).
+func engine(t *testing.T) *model.Engine { return fixture.Engine(t) }
 
 // env is a real bus with every stage running and the API in front of it.
 type env struct {

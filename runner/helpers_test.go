@@ -13,6 +13,7 @@ import (
 
 	"github.com/reel-video/reel/internal/tooltest"
 	"github.com/reel-video/reel/model"
+	"github.com/reel-video/reel/model/videotest"
 	"github.com/reel-video/reel/runner"
 )
 
@@ -79,18 +80,11 @@ func writeScript(t *testing.T, name, body string) string {
 // psnr of two RGB24 buffers (8-bit peak).
 func psnr(t *testing.T, a, b []byte) float64 {
 	t.Helper()
-	if len(a) != len(b) || len(a) == 0 {
-		t.Fatalf("psnr: %d vs %d bytes", len(a), len(b))
+	p, err := videotest.PSNR(a, b)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var se float64
-	for i := range a {
-		d := float64(a[i]) - float64(b[i])
-		se += d * d
-	}
-	if se == 0 {
-		return math.Inf(1)
-	}
-	return 10 * math.Log10(255*255/(se/float64(len(a))))
+	return p
 }
 
 // relErr is ‖a−b‖/‖b‖.

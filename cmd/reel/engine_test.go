@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +19,7 @@ import (
 	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/internal/tooltest"
 	"github.com/reel-video/reel/model"
+	"github.com/reel-video/reel/model/videotest"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/reel-video/reel/stages/worker"
 )
@@ -51,18 +51,11 @@ func decodeRGB(t *testing.T, path string) []byte {
 // psnr of two RGB24 buffers (8-bit peak).
 func psnr(t *testing.T, a, b []byte) float64 {
 	t.Helper()
-	if len(a) != len(b) || len(a) == 0 {
-		t.Fatalf("psnr: %d vs %d bytes", len(a), len(b))
+	p, err := videotest.PSNR(a, b)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var se float64
-	for i := range a {
-		d := float64(a[i]) - float64(b[i])
-		se += d * d
-	}
-	if se == 0 {
-		return math.Inf(1)
-	}
-	return 10 * math.Log10(255*255/(se/float64(len(a))))
+	return p
 }
 
 // `reel generate P --seed S --engine torch` (on the CPU) makes the video

@@ -22,23 +22,13 @@ import (
 	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/denoise"
 	"github.com/reel-video/reel/stages/pipeline"
+	"github.com/reel-video/reel/stages/stagetest/fixture"
 	"github.com/reel-video/reel/stages/worker"
 )
 
-var (
-	engOnce sync.Once
-	eng     *model.Engine
-	engErr  error
-)
-
-func engine(t *testing.T) *model.Engine {
-	t.Helper()
-	engOnce.Do(func() { eng, engErr = model.Load(model.Options{}) })
-	if engErr != nil {
-		t.Fatal(engErr)
-	}
-	return eng
-}
+// engine is the Go engine on the built-in weights, loaded once per test
+// binary (fixture.Engine).
+func engine(t *testing.T) *model.Engine { return fixture.Engine(t) }
 
 func small() protocol.Settings {
 	s := protocol.DefaultSettings()

@@ -163,12 +163,25 @@ func (e Estimator) Text(m protocol.Manifest) Estimate {
 // estimate). An FP8 DiT is the built-in one; otherwise the DiT is float32
 // from a BF16/F32 checkpoint read from disk, which Load also holds in the
 // heap while it converts it.
-func (e Estimator) Denoise(m protocol.Manifest, frames, steps int) Estimate {
+//
+// A job longer than its window (window frames; 0 = the model's
+// WindowFrames) is sampled window by window (model.SampleWindows): the DiT
+// holds one window's buffers, and beyond them the sampler keeps the whole
+// video's noise and latent.
+func (e Estimator) Denoise(m protocol.Manifest, frames, steps, window int) Estimate {
 	prec := "FP8"
 	if !m.FP8 {
 		prec = "F32"
 	}
-	live := e.Arch.ditSample(m, latentFrames(m, frames), 2, e.threads())
+	if window == 0 {
+		window = m.WindowFrames
+	}
+	t := latentFrames(m, frames)
+	live := e.Arch.ditSample(m, t, 2, e.threads())
+	if w := latentFrames(m, window); w > 0 && t > w {
+		whole := f32 * int64(m.LatentChannels*t*m.LatentHeight*m.LatentWidth)
+		live = e.Arch.ditSample(m, w, 2, e.threads()) + 2*whole
+	}
 	est := e.steady(fmt.Sprintf("denoise %d frames, %d steps, %s", frames, steps, prec), m, live, live)
 	if !m.FP8 {
 		// Load holds the file bytes and the weights widened from them at

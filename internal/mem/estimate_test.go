@@ -31,9 +31,9 @@ func TestEstimatesMatchMeasuredPeaks(t *testing.T) {
 	}{
 		// A text worker serving 50 jobs reaches the GC's steady state.
 		{"text:50:0", e.Text(fp8)},
-		{"denoise:16:30", e.Denoise(fp8, 16, 30)},
-		{"denoise:48:30", e.Denoise(fp8, 48, 30)},
-		{"denoise32:16:30", e.Denoise(f32m, 16, 30)},
+		{"denoise:16:30", e.Denoise(fp8, 16, 30, 0)},
+		{"denoise:48:30", e.Denoise(fp8, 48, 30, 0)},
+		{"denoise32:16:30", e.Denoise(f32m, 16, 30, 0)},
 		// A VAE worker decoding the 12 chunks of a 192-frame job.
 		{"chunked:192:0", e.DecodeChunk(fp8)},
 		// The same worker with its Go memory limit set from the estimate.
@@ -42,7 +42,7 @@ func TestEstimatesMatchMeasuredPeaks(t *testing.T) {
 		{"whole:192:0", e.DecodeWhole(fp8, 192)},
 		{"encode:192:0", e.Encode(fp8, 192)},
 		{"encode:768:0", e.Encode(fp8, 768)},
-		{"denoise:48:30:96x64", e.Denoise(wide, 48, 30)},
+		{"denoise:48:30:96x64", e.Denoise(wide, 48, 30, 0)},
 		{"chunked:192:0:96x64", e.DecodeChunk(wide)},
 		{"whole:192:0:96x64", e.DecodeWhole(wide, 192)},
 		{"encode:768:0:96x64", e.Encode(wide, 768)},

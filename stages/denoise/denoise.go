@@ -97,7 +97,7 @@ func Descriptor() stages.Descriptor {
 	return stages.Descriptor{StageSpec: spec, NeedsEngine: true, New: newFromDeps,
 		ReplaySettings: append(protocol.GenerationSettings(), protocol.OutputSettings()...),
 		Estimate: func(e mem.Estimator, m protocol.Manifest, s protocol.Settings) mem.Estimate {
-			return e.Denoise(m, s.Frames, s.Steps)
+			return e.Denoise(m, s.Frames, s.Steps, s.WindowFrames)
 		}}
 }
 

@@ -168,14 +168,36 @@ func (d *deployment) subjectCounts(t *testing.T, ctx context.Context, filter str
 }
 
 // waitSubject blocks until subject holds a message.
-func (d *deployment) waitSubject(t *testing.T, ctx context.Context, subject string) {
+// waitSubject waits for a message on subject of job id; a job that ends
+// first fails the test at once, with its reason.
+func (d *deployment) waitSubject(t *testing.T, ctx context.Context, id, subject string) {
 	t.Helper()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ended := make(chan *orchestrator.Job, 1)
+	go func() {
+		if j, err := d.store.Wait(ctx, id); err == nil {
+			ended <- j
+		}
+	}()
 	c, err := d.b.JS.OrderedConsumer(ctx, protocol.StreamName, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Next(jetstream.FetchContext(ctx)); err != nil {
-		t.Fatalf("waiting for %s: %v", subject, err)
+	got := make(chan error, 1)
+	go func() {
+		_, err := c.Next(jetstream.FetchContext(ctx))
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatalf("waiting for %s: %v", subject, err)
+		}
+	case j := <-ended:
+		if _, err := d.b.LastMsg(ctx, subject); err != nil {
+			t.Fatalf("job %s ended %s (%s) before %s was published", id, j.State, j.Error, subject)
+		}
 	}
 }
 
@@ -231,7 +253,7 @@ func TestSplitTorchVAEDecodeSurvivesRunnerKill(t *testing.T) {
 	id := d.submit(t, ctx, "a red circle moving right", set)
 	// Once chunk 0's frames are out, the other chunks are queued for the
 	// one vaedecode slot: the runner is busy with the next one.
-	d.waitSubject(t, ctx, protocol.FramesSubject(id, 0))
+	d.waitSubject(t, ctx, id, protocol.FramesSubject(id, 0))
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatalf("kill -9 runner %d: %v", pid, err)
 	}

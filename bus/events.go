@@ -35,6 +35,8 @@ func (b *Bus) PublishEvent(ctx context.Context, ev protocol.Event) error {
 
 // JobStatus is what a stage needs to know about a job before working on it.
 type JobStatus struct {
+	// Known: somebody submitted the job (it has a record, a prompt message
+	// or a submitted event); a stage refuses messages of unknown jobs.
 	Known    bool
 	State    protocol.State
 	Deadline time.Time // zero: none

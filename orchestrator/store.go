@@ -116,11 +116,22 @@ func (s *Store) Lookup(ctx context.Context, id string) (bus.JobStatus, error) {
 	}
 	m, err := s.b.Stream.GetLastMsgForSubject(ctx, protocol.PromptSubject(id))
 	if bus.IsNotFound(err) {
-		return st, nil // not a job from a prompt (yet): go ahead
+		if st.Known {
+			return st, nil
+		}
+		// A replay, extension or remix has no prompt of its own: its
+		// submitted event, appended before its first input, makes it a job.
+		_, err = s.b.Events.GetLastMsgForSubject(ctx, protocol.EventSubject(id))
+		if bus.IsNotFound(err) {
+			return st, nil // nobody submitted it
+		}
+		st.Known = err == nil
+		return st, err
 	}
 	if err != nil {
 		return st, err
 	}
+	st.Known = true
 	if d, err := time.Parse(time.RFC3339Nano, m.Header.Get(protocol.HeaderDeadline)); err == nil {
 		st.Deadline = d
 	}

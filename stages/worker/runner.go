@@ -256,15 +256,8 @@ func (r *Runner) process(ctx context.Context, m jetstream.Msg) {
 		return
 	}
 	if !st.Known {
-		known, err := r.submitted(ctx, job)
-		if err != nil {
-			r.retry(ctx, log, m, "", delivered, err)
-			return
-		}
-		if !known {
-			r.refuse(log, m, fmt.Sprintf("%s: %s: unknown job %q (no record, no prompt)", r.cfg.Stage, m.Subject(), job))
-			return
-		}
+		r.refuse(log, m, fmt.Sprintf("%s: %s: unknown job %q (no record, no prompt)", r.cfg.Stage, m.Subject(), job))
+		return
 	}
 
 	env, err := r.cfg.Bus.DecodeMsg(ctx, m.Subject(), m.Data())
@@ -400,25 +393,6 @@ func (r *Runner) retry(ctx context.Context, log zerolog.Logger, m jetstream.Msg,
 	}
 	r.settle(log, m, "nak", m.NakWithDelay(delay))
 	r.count(false)
-}
-
-// submitted reports whether job was submitted although it has no record
-// (yet): its prompt message is on stream REEL, or its submitted event.
-func (r *Runner) submitted(ctx context.Context, job string) (bool, error) {
-	if job == "" {
-		return false, nil
-	}
-	_, err := r.cfg.Bus.LastMsg(ctx, protocol.PromptSubject(job))
-	if err == nil || !errors.Is(err, protocol.ErrMissing) {
-		return err == nil, err
-	}
-	// A replay, extension or remix has no prompt of its own: its submitted
-	// event, appended before its first input, makes it a job.
-	_, err = r.cfg.Bus.Events.GetLastMsgForSubject(ctx, protocol.EventSubject(job))
-	if bus.IsNotFound(err) {
-		return false, nil
-	}
-	return err == nil, err
 }
 
 // refuse terminates a message that belongs to no job; nothing is recorded,

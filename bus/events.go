@@ -21,8 +21,9 @@ func (b *Bus) PublishEvent(ctx context.Context, ev protocol.Event) error {
 	}
 	// A leader election must not lose an event whose record update went
 	// through: retry transient failures, with a message id so that a
-	// retry after a lost ack is not stored twice.
-	id := fmt.Sprintf("%s.%s.%s.%d.%d", ev.Job, ev.Stage, ev.Kind, ev.Chunk, ev.Time.UnixNano())
+	// retry after a lost ack is not stored twice (ev.MsgID says which
+	// events are once per job).
+	id := ev.MsgID()
 	err = ClientRetry.Do(ctx, b.log, "event", func(ctx context.Context) error {
 		_, err := b.JS.Publish(ctx, protocol.EventSubject(ev.Job), data, jetstream.WithMsgID(id))
 		return err

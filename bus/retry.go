@@ -41,8 +41,9 @@ const (
 )
 
 // Transient reports errors a retry can outlive: timeouts, no responders
-// (the JetStream API has no leader), a connection reconnecting, and the
-// cluster-unavailable API errors. Auth and validation errors are not.
+// (the JetStream API has no leader), a connection reconnecting, the
+// cluster-unavailable API errors, and a publish racing another with its
+// message id. Auth and validation errors are not.
 func Transient(err error) bool {
 	if err == nil {
 		return false
@@ -51,6 +52,11 @@ func Transient(err error) bool {
 	if errors.As(err, &apiErr) {
 		switch apiErr.ErrorCode {
 		case errCodeClusterNotAvail, errCodeClusterNotActive, errCodeStreamOffline, errCodeConsumerOffline:
+			return true
+		case errCodeDuplicateInProcess:
+			// Another publish with the same Nats-Msg-Id is being stored:
+			// asking again gets its verdict (a duplicate ack), or stores
+			// this one if that write failed.
 			return true
 		}
 		return apiErr.Code == 503 || apiErr.Code == 408

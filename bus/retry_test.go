@@ -22,6 +22,7 @@ func TestTransient(t *testing.T) {
 		{nats.ErrNoResponders, true},
 		{&jetstream.APIError{Code: 503, ErrorCode: 10008, Description: "JetStream system temporarily unavailable"}, true},
 		{&jetstream.APIError{Code: 400, ErrorCode: 10005, Description: "insufficient storage"}, false},
+		{&jetstream.APIError{Code: 409, ErrorCode: 10158, Description: "duplicate message id is in process"}, true},
 		{nats.ErrAuthorization, false},
 		{errors.New("frames: bad"), false},
 	} {

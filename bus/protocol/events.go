@@ -1,6 +1,9 @@
 package protocol
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // State is the state of a job or of one stage of a job.
 type State string
@@ -82,4 +85,21 @@ func (e Event) EndState() State {
 		return StateCancelled
 	}
 	return ""
+}
+
+// MsgID is the Nats-Msg-Id an event is appended with. An event that states
+// a fact which happens once per job (the video is stored; a stage finished
+// chunk N; a stage is done) has an id made of the job, stage, kind and
+// chunk only, so that JetStream's duplicate window drops the copy a second
+// worker appends after running a redelivered message concurrently (seen in
+// a three-node cluster: an election redelivered encode's message while the
+// first handler still ran, and the job got two succeeded events). Every
+// other event is unique by its time, which still dedups a publisher's own
+// retry after a lost ack.
+func (e Event) MsgID() string {
+	switch e.Kind {
+	case EventSucceeded, EventChunk, EventDone:
+		return fmt.Sprintf("%s.%s.%s.%d", e.Job, e.Stage, e.Kind, e.Chunk)
+	}
+	return fmt.Sprintf("%s.%s.%s.%d.%d", e.Job, e.Stage, e.Kind, e.Chunk, e.Time.UnixNano())
 }

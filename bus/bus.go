@@ -54,6 +54,9 @@ func Provision(ctx context.Context, cc ConnectConfig, lc LayoutConfig, log zerol
 
 func open(ctx context.Context, cc ConnectConfig, lc LayoutConfig, log zerolog.Logger,
 	layout func(context.Context, jetstream.JetStream, LayoutConfig) (*Layout, error)) (*Bus, error) {
+	if s, ok := cc.InProcess.(*Server); ok {
+		lc = s.Fit(lc) // the embedded server's disk limit is known here
+	}
 	// During a leader election (or while a node restarts) the JetStream API
 	// answers "not available" or times out for a few seconds: ride through
 	// it, within ctx.

@@ -104,9 +104,10 @@ func (c *ServerConfig) Validate() error {
 
 // Server is a running embedded nats-server with JetStream.
 type Server struct {
-	ns   *server.Server
-	lock *flock.Flock
-	log  zerolog.Logger
+	ns       *server.Server
+	lock     *flock.Flock
+	log      zerolog.Logger
+	maxStore int64
 }
 
 // StartServer locks the data directory, starts the server and waits until it
@@ -118,6 +119,11 @@ func StartServer(cfg ServerConfig, log zerolog.Logger) (*Server, error) {
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
+	}
+	if fitted, ok := fitDisk(cfg.DataDir, cfg.MaxStore); ok && fitted < cfg.MaxStore {
+		log.Warn().Int64("configured", cfg.MaxStore).Int64("fitted", fitted).Str("dir", cfg.DataDir).
+			Msg("JetStream disk limit lowered to fit the store's filesystem")
+		cfg.MaxStore = fitted
 	}
 	lk := flock.New(filepath.Join(cfg.DataDir, "reel.lock"))
 	ok, err := lk.TryLock()
@@ -173,7 +179,24 @@ func StartServer(cfg ServerConfig, log zerolog.Logger) (*Server, error) {
 		_ = lk.Unlock()
 		return nil, errors.New("server: JetStream did not start (see the server log above)")
 	}
-	return &Server{ns: ns, lock: lk, log: slog}, nil
+	return &Server{ns: ns, lock: lk, log: slog, maxStore: cfg.MaxStore}, nil
+}
+
+// MaxStore is the server's JetStream disk limit: the configured one, or
+// less where the store's filesystem holds less (StartServer logs it).
+func (s *Server) MaxStore() int64 { return s.maxStore }
+
+// Fit lowers lc's stream and bucket limits so that everything the layout
+// reserves fits the server's disk limit: otherwise setting it up fails
+// ("insufficient storage resources"), or, above the disk, the disk fills
+// before any limit refuses a job.
+func (s *Server) Fit(lc LayoutConfig) LayoutConfig {
+	fitted, lowered := lc.fitStore(s.maxStore)
+	if lowered {
+		s.log.Warn().Int64("max_bytes", fitted.MaxBytes).Int64("max_store", s.maxStore).
+			Msg("stream and bucket limits lowered to fit the server's disk limit")
+	}
+	return fitted
 }
 
 // ClientURL is the nats:// URL clients use (empty with DontListen).

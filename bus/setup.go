@@ -83,6 +83,31 @@ func (c *LayoutConfig) Validate() error {
 	return nil
 }
 
+// reservedShares is what Setup reserves on disk, in units of MaxBytes:
+// stream REEL and the blobs bucket one each; events, dead letters and the
+// jobs bucket a quarter each (TestLayoutReservesStoreBytes holds it to
+// Setup).
+const reservedShares = 2.75
+
+// StoreBytes is the disk space the layout reserves (after defaults): the
+// server's JetStream disk limit must hold it.
+func (c LayoutConfig) StoreBytes() int64 {
+	c.setDefaults()
+	if c.Memory {
+		return 0
+	}
+	return int64(reservedShares * float64(c.MaxBytes))
+}
+
+// fitStore lowers MaxBytes so that StoreBytes fits maxStore.
+func (c LayoutConfig) fitStore(maxStore int64) (LayoutConfig, bool) {
+	if c.StoreBytes() <= maxStore {
+		return c, false
+	}
+	c.MaxBytes = int64(float64(maxStore) / reservedShares)
+	return c, true
+}
+
 func (c *LayoutConfig) storage() jetstream.StorageType {
 	if c.Memory {
 		return jetstream.MemoryStorage

@@ -46,7 +46,7 @@ func Open(t testing.TB, s *bus.Server, lc bus.LayoutConfig) *bus.Bus {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	b, err := bus.Provision(ctx, bus.ConnectConfig{URL: s.ClientURL(), Name: t.Name()}, lc, Logger(t))
+	b, err := bus.Provision(ctx, bus.ConnectConfig{URL: s.ClientURL(), Name: t.Name()}, s.Fit(lc), Logger(t))
 	if err != nil {
 		t.Fatalf("open bus: %v", err)
 	}

@@ -56,6 +56,7 @@ const (
 	VideoCrashHelper = "REEL_VIDEO_CRASH_HELPER"
 	VideoCrashDir    = "REEL_VIDEO_CRASH_DIR"
 	RunnerTestStage  = "REEL_RUNNER_TEST_STAGE"
+	DiskFullChild    = "REEL_DISK_FULL_CHILD"
 )
 
 // DefaultNATSURL is the server a client or stage reaches when neither
@@ -125,6 +126,7 @@ func Vars() []Var {
 		{VideoCrashHelper, "", "stages/encode/video tests", "1: the re-executed child crashes mid-encode", Child},
 		{VideoCrashDir, "", "stages/encode/video tests", "where the crashing child writes", Child},
 		{RunnerTestStage, "", "runner tests", "the script a re-executed stage child starts a runner with", Child},
+		{DiskFullChild, "", "stages/pipeline tests", "1: the child re-executed in its own mount namespace, on a small tmpfs", Child},
 	}
 }
 

@@ -122,9 +122,11 @@ func (p Projector) intake(ctx context.Context, m jetstream.Msg) error {
 // queueCheck is the queue bound for the prompt at md: "" when the job may
 // wait for textenc, else the failure reason. The jobs waiting ahead of it
 // are the textenc consumer's backlog (pending and unacknowledged prompts)
-// less the prompts published after it and itself. The count is taken when the projector folds
-// the prompt, so a burst of publishes may overshoot the bound by the few
-// whose prompts are in flight; `reel submit` checks the same bound first.
+// less the prompts published after it and itself. The two counts come from
+// two consumers, read one after the other; a prompt published in between
+// would be in one and not the other (before, a burst of publishers got 9
+// jobs accepted for a limit of 5), so they are read again until no prompt
+// arrived meanwhile. `reel submit` checks the same bound first.
 func (p Projector) queueCheck(ctx context.Context, md *jetstream.MsgMetadata) (string, error) {
 	limit := p.Store.b.Cfg.MaxQueue
 	if limit <= 0 {
@@ -139,30 +141,52 @@ func (p Projector) queueCheck(ctx context.Context, md *jetstream.MsgMetadata) (s
 	if err != nil {
 		return "", err
 	}
-	info, err := c.Info(ctx)
-	if err != nil {
-		return "", err
-	}
-	if info.Delivered.Stream >= md.Sequence.Stream {
-		return "", nil // textenc already took it
-	}
-	// This consumer lets one prompt out at a time, so its pending count is
-	// the prompts published after this one (read second: a prompt published
-	// in between then makes the count lower, never higher).
+	// The projector's prompts consumer lets one prompt out at a time, so
+	// while this one is being folded its pending count is the prompts
+	// published after it, and it only grows.
 	after, err := p.Store.b.Stream.Consumer(ctx, bus.ProjectorPromptsConsumer)
 	if err != nil {
 		return "", err
 	}
-	ainfo, err := after.Info(ctx)
-	if err != nil {
-		return "", err
+	later := func() (int, error) {
+		info, err := after.Info(ctx)
+		if err != nil {
+			return 0, err
+		}
+		return int(info.NumPending), nil
 	}
-	waiting := int(info.NumPending) + info.NumAckPending - int(ainfo.NumPending) - 1
-	if waiting < limit {
-		return "", nil
+	for attempt := 1; ; attempt++ {
+		before, err := later()
+		if err != nil {
+			return "", err
+		}
+		info, err := c.Info(ctx)
+		if err != nil {
+			return "", err
+		}
+		if info.Delivered.Stream >= md.Sequence.Stream {
+			return "", nil // textenc already took it
+		}
+		since, err := later()
+		if err != nil {
+			return "", err
+		}
+		if since != before && attempt < queueCheckReads {
+			continue // a prompt arrived between the reads
+		}
+		// Still moving after a few reads (a sustained burst): count with
+		// the earlier, smaller figure, which errs towards refusing.
+		waiting := int(info.NumPending) + info.NumAckPending - before - 1
+		if waiting < limit {
+			return "", nil
+		}
+		return queueFull(waiting, limit), nil
 	}
-	return queueFull(waiting, limit), nil
 }
+
+// queueCheckReads bounds how often queueCheck reads the counts again while
+// prompts keep arriving.
+const queueCheckReads = 8
 
 // queueFull is the reason a job fails, or a submission is refused, with.
 func queueFull(waiting, limit int) string {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -166,5 +168,69 @@ func TestProjectorFirstEndingEventWins(t *testing.T) {
 	w, err := store.Wait(ctx, id)
 	if err != nil || w.State != protocol.StateSucceeded {
 		t.Fatalf("wait: %+v %v", w, err)
+	}
+}
+
+// A burst of concurrent publishers (no textenc serving) leaves exactly
+// MaxQueue jobs queued: the bound is taken in the projector's stream order,
+// not from the submitter's view of the queue (issue 13 item 9: `reel
+// submit` alone once accepted 9 of a burst for a limit of 5).
+func TestProjectorQueueBoundUnderConcurrentPublishes(t *testing.T) {
+	const limit, burst = 10, 100
+	_, b := bustest.Start(t, bustest.Options{Layout: bus.LayoutConfig{MaxQueue: limit}})
+	store := orchestrator.NewStore(b, bustest.Logger(t))
+	startProjector(t, store)
+	ctx := bustest.Ctx(t, 30*time.Second)
+	var wg sync.WaitGroup
+	errs := make(chan error, burst)
+	for i := range burst {
+		wg.Go(func() {
+			if _, err := b.JS.Publish(ctx, protocol.PromptSubject(fmt.Sprintf("c%d", i)), []byte(`{"prompt":"p"}`)); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	// The projector has taken every prompt (and written its verdict)
+	// once its prompts consumer has acknowledged them all.
+	for {
+		c, err := b.Stream.Consumer(ctx, bus.ProjectorPromptsConsumer)
+		var info *jetstream.ConsumerInfo
+		if err == nil {
+			info, err = c.Info(ctx)
+		}
+		if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			t.Fatal(err)
+		}
+		if info != nil && info.AckFloor.Stream >= burst && info.NumAckPending == 0 { // the prompts are seqs 1..burst
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("projector: %+v %v", info, err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	queued := 0
+	for i := range burst {
+		evs, err := store.Events(ctx, fmt.Sprintf("c%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		j := orchestrator.Fold(fmt.Sprintf("c%d", i), evs)
+		if j.State == protocol.StateFailed {
+			if !strings.HasPrefix(j.Error, "queue full") {
+				t.Errorf("c%d: %s", i, j.Summary())
+			}
+			continue
+		}
+		queued++
+	}
+	if queued != limit {
+		t.Fatalf("%d of %d jobs queued, limit %d", queued, burst, limit)
 	}
 }

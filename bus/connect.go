@@ -33,6 +33,9 @@ type ConnectConfig struct {
 	// InboxPrefix replaces _INBOX for replies (a client role may subscribe
 	// to its own inbox only: bus.ClientInbox).
 	InboxPrefix string
+	// NoJetStream skips the check that JetStream answers: a client-role
+	// user may not use it (it speaks the client API only).
+	NoJetStream bool
 
 	InProcess     nats.InProcessConnProvider // connect without a socket (embedded)
 	APITimeout    time.Duration              // JetStream API timeout, default 10s
@@ -132,6 +135,9 @@ func Connect(ctx context.Context, cfg ConnectConfig, log zerolog.Logger) (*Conn,
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("nats: jetstream: %w", err)
+	}
+	if cfg.NoJetStream {
+		return &Conn{NC: nc, JS: js, log: log, closed: closed}, nil
 	}
 	if _, err := js.AccountInfo(ctx); err != nil {
 		nc.Close()

@@ -38,6 +38,8 @@ var ErrNotYours = errors.New("not your job")
 
 // Request is a client API request (JSON).
 type Request struct {
+	// Job: the job of status, cancel and video; on submit, optionally the
+	// new job's id ("<client>-...": a retry with the same id resumes).
 	Job      string            `json:"job,omitempty"`
 	Prompt   protocol.Request  `json:"prompt,omitempty"`
 	Settings protocol.Settings `json:"settings,omitempty"`
@@ -91,8 +93,15 @@ func (s *Server) serve(ctx context.Context, subject string, data []byte) Reply {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if op == OpSubmit {
-		id := client + "-" + orchestrator.NewJobID(time.Now())
-		id, err := s.Store.Submit(ctx, req.Prompt, req.Settings, orchestrator.SubmitOptions{ID: id, Deadline: req.Deadline})
+		// A client may pick its job's id (one of its own), so that a retry
+		// after a lost reply resumes the same job instead of adding one.
+		o := orchestrator.SubmitOptions{ID: req.Job, Deadline: req.Deadline, Resume: req.Job != ""}
+		if o.ID == "" {
+			o.ID = client + "-" + orchestrator.NewJobID(time.Now())
+		} else if !Owns(client, o.ID) {
+			return Reply{Error: fmt.Sprintf("%v: %s (a client's job ids start with %q)", ErrNotYours, o.ID, client+"-")}
+		}
+		id, err := s.Store.Submit(ctx, req.Prompt, req.Settings, o)
 		if err != nil {
 			return Reply{Error: err.Error()}
 		}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -170,6 +172,35 @@ func TestRolesIsolateJobs(t *testing.T) {
 		t.Fatalf("bob's job after the attempts: %s", j.Summary())
 	}
 
+	// The CLI as alice, with --client: submit, watch, status and get go
+	// through the client API (the role has no JetStream access); bob's job
+	// is not hers to read or cancel.
+	asAlice := func(args ...string) (string, string, int) {
+		return run(t, ctx, append(append(args, "--client", "alice"), r.creds("alice")...)...)
+	}
+	stdout, stderr, code := asAlice("submit", "--frames", "16", "--steps", "2", "a red circle moving right")
+	cj := strings.TrimSpace(stdout)
+	if code != 0 || !strings.HasPrefix(cj, "alice-") {
+		t.Fatalf("reel submit --client alice: exit %d %q %s", code, stdout, stderr)
+	}
+	if stdout, stderr, code := asAlice("watch", cj); code != 0 || !strings.Contains(stdout, cj+" succeeded") {
+		t.Fatalf("reel watch --client alice: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if stdout, stderr, code := asAlice("status", cj); code != 0 || !strings.Contains(stdout, "succeeded") {
+		t.Errorf("reel status --client alice: exit %d %s %s", code, stdout, stderr)
+	}
+	cliOut := filepath.Join(dir, "alice-cli.mp4")
+	if _, stderr, code := asAlice("get", cj, "-o", cliOut); code != 0 {
+		t.Errorf("reel get --client alice: exit %d %s", code, stderr)
+	} else if j, err := store.Get(ctx, cj); err != nil || fileSHA256(t, cliOut) != j.Video.SHA256 {
+		t.Errorf("reel get --client alice wrote a file that is not the job's video (%v)", err)
+	}
+	for _, cmd := range []string{"status", "cancel", "get"} {
+		if _, stderr, code := asAlice(cmd, bj); code == 0 || !strings.Contains(stderr, clientapi.ErrNotYours.Error()) {
+			t.Errorf("reel %s --client alice of bob's job: exit %d %s", cmd, code, stderr)
+		}
+	}
+
 	// A tampered video: the client API and `reel get` refuse it.
 	j, _ := store.Get(ctx, aj)
 	if j.Video.SHA256 == "" {
@@ -188,5 +219,21 @@ func TestRolesIsolateJobs(t *testing.T) {
 	if _, err := os.Stat(out); err == nil {
 		t.Error("reel get wrote the tampered video")
 	}
+	if _, stderr, code := asAlice("get", aj, "-o", out); code == 0 || !strings.Contains(stderr, "altered") {
+		t.Errorf("reel get --client alice of a tampered video: exit %d %s", code, stderr)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("reel get --client alice wrote the tampered video")
+	}
 	_ = bobErrs
+}
+
+func fileSHA256(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/clientapi"
 	"github.com/reel-video/reel/internal/mem"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/reel-video/reel/stages/worker"
@@ -79,6 +80,7 @@ func newSubmitCommand(a *app) *cobra.Command {
 	var nf natsFlags
 	var sf settingsFlags
 	var deadline time.Duration
+	var role clientRole
 	cmd := &cobra.Command{
 		Use:   "submit PROMPT",
 		Short: "Submit a job; prints the job id as the last line",
@@ -87,7 +89,7 @@ func newSubmitCommand(a *app) *cobra.Command {
 		PreRunE: func(_ *cobra.Command, args []string) error {
 			return orchestrator.Validate(sf.request(promptOf(args)))
 		},
-		RunE: withClient(a, &nf, func(cmd *cobra.Command, args []string, _ *bus.Bus, store *orchestrator.Store) error {
+		RunE: either(a, &nf, &role, func(cmd *cobra.Command, args []string, _ *bus.Bus, store *orchestrator.Store) error {
 			req, set := sf.request(promptOf(args))
 			// One id for every attempt, so that a retry through a leader
 			// election resumes the same job instead of submitting twice.
@@ -104,9 +106,21 @@ func newSubmitCommand(a *app) *cobra.Command {
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), id)
 			return nil
+		}, func(cmd *cobra.Command, args []string, api roleAPI) error {
+			req, set := sf.request(promptOf(args))
+			// The id is ours to pick (one of our own), so that a retry
+			// resumes this job.
+			id := role.name + "-" + orchestrator.NewJobID(time.Now())
+			rep, err := api.call(cmd.Context(), clientapi.OpSubmit, clientapi.Request{Job: id, Prompt: req, Settings: set, Deadline: deadline})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), rep.Job)
+			return nil
 		}),
 	}
 	nf.register(cmd.Flags())
+	role.register(cmd.Flags())
 	sf.register(cmd.Flags())
 	cmd.Flags().DurationVar(&deadline, "timeout", 0, "job deadline (0 = none); past it the job fails")
 	return cmd
@@ -115,27 +129,40 @@ func newSubmitCommand(a *app) *cobra.Command {
 func newStatusCommand(a *app) *cobra.Command {
 	var nf natsFlags
 	var asJSON bool
+	var role clientRole
 	cmd := &cobra.Command{
 		Use:   "status JOB",
 		Short: "Print a job's state and one line per stage",
 		Args:  cobra.ExactArgs(1),
-		RunE: withClient(a, &nf, retried(func(cmd *cobra.Command, args []string, _ *bus.Bus, store *orchestrator.Store) error {
+		RunE: either(a, &nf, &role, retried(func(cmd *cobra.Command, args []string, _ *bus.Bus, store *orchestrator.Store) error {
 			j, err := store.Get(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				e := json.NewEncoder(cmd.OutOrStdout())
-				e.SetIndent("", "  ")
-				return e.Encode(j)
+			return showRecord(cmd.OutOrStdout(), j, asJSON)
+		}), func(cmd *cobra.Command, args []string, api roleAPI) error {
+			j, err := api.record(cmd.Context(), args[0])
+			if err != nil {
+				return err
 			}
-			printStatus(cmd.OutOrStdout(), j, time.Now())
-			return nil
-		})),
+			return showRecord(cmd.OutOrStdout(), j, asJSON)
+		}),
 	}
 	nf.register(cmd.Flags())
+	role.register(cmd.Flags())
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the job record as JSON")
 	return cmd
+}
+
+// showRecord is what `status` prints: the record as JSON, or printStatus.
+func showRecord(w io.Writer, j *orchestrator.Job, asJSON bool) error {
+	if asJSON {
+		e := json.NewEncoder(w)
+		e.SetIndent("", "  ")
+		return e.Encode(j)
+	}
+	printStatus(w, j, time.Now())
+	return nil
 }
 
 func printStatus(w io.Writer, j *orchestrator.Job, now time.Time) {
@@ -190,41 +217,58 @@ func printStatus(w io.Writer, j *orchestrator.Job, now time.Time) {
 
 func newWatchCommand(a *app) *cobra.Command {
 	var nf natsFlags
+	var role clientRole
 	cmd := &cobra.Command{
 		Use:   "watch JOB",
 		Short: "Follow a job's events; exit 0 when it succeeds, 1 when it fails, 2 when cancelled",
 		Args:  cobra.ExactArgs(1),
-		RunE: withClient(a, &nf, retried(func(cmd *cobra.Command, args []string, b *bus.Bus, store *orchestrator.Store) error {
+		RunE: either(a, &nf, &role, retried(func(cmd *cobra.Command, args []string, b *bus.Bus, store *orchestrator.Store) error {
 			j, err := follow(cmd.Context(), store, args[0], cmd.OutOrStdout())
 			if err != nil {
 				return err
 			}
-			switch j.State {
-			case protocol.StateSucceeded:
-				fmt.Fprintf(cmd.OutOrStdout(), "%s succeeded\n", j.ID)
-				return nil
-			case protocol.StateCancelled:
-				return &exitError{2, fmt.Errorf("job %s cancelled", j.ID)}
+			return watchExit(cmd.OutOrStdout(), j)
+		}), func(cmd *cobra.Command, args []string, api roleAPI) error {
+			j, err := api.watch(cmd.Context(), args[0], cmd.OutOrStdout())
+			if err != nil {
+				return err
 			}
-			return &exitError{1, fmt.Errorf("job %s failed: %s", j.ID, j.Error)}
-		})),
+			return watchExit(cmd.OutOrStdout(), j)
+		}),
 	}
 	nf.register(cmd.Flags())
+	role.register(cmd.Flags())
 	return cmd
+}
+
+// watchExit is how `watch` ends: 0 succeeded, 1 failed, 2 cancelled.
+func watchExit(w io.Writer, j *orchestrator.Job) error {
+	switch j.State {
+	case protocol.StateSucceeded:
+		fmt.Fprintf(w, "%s succeeded\n", j.ID)
+		return nil
+	case protocol.StateCancelled:
+		return &exitError{2, fmt.Errorf("job %s cancelled", j.ID)}
+	}
+	return &exitError{1, fmt.Errorf("job %s failed: %s", j.ID, j.Error)}
 }
 
 func newGetCommand(a *app) *cobra.Command {
 	var nf natsFlags
 	var out, what string
+	var role clientRole
 	cmd := &cobra.Command{
 		Use:   "get JOB -o FILE",
 		Short: "Download a finished job's video (or --what poster|gif)",
 		Args:  cobra.ExactArgs(1),
 		PreRunE: func(*cobra.Command, []string) error {
+			if role.name != "" && what != "video" {
+				return errClientRoleVideoOnly
+			}
 			_, _, err := videoFile(what, &protocol.VideoInfo{})
 			return err
 		},
-		RunE: withClient(a, &nf, retried(func(cmd *cobra.Command, args []string, b *bus.Bus, store *orchestrator.Store) error {
+		RunE: either(a, &nf, &role, retried(func(cmd *cobra.Command, args []string, b *bus.Bus, store *orchestrator.Store) error {
 			j, err := store.Get(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -251,9 +295,26 @@ func newGetCommand(a *app) *cobra.Command {
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), out)
 			return nil
-		})),
+		}), func(cmd *cobra.Command, args []string, api roleAPI) error {
+			j, err := api.record(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if j.State != protocol.StateSucceeded || j.Video == nil {
+				return fmt.Errorf("job %s is %s, it has no video", j.ID, j.State)
+			}
+			if out == "" {
+				out = j.ID + ".mp4"
+			}
+			if err := api.save(cmd.Context(), j, out); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), out)
+			return nil
+		}),
 	}
 	nf.register(cmd.Flags())
+	role.register(cmd.Flags())
 	cmd.Flags().StringVarP(&out, "output", "o", "", "output file (default ./<job>.mp4, .png or .gif)")
 	cmd.Flags().StringVar(&what, "what", "video", "video, poster or gif")
 	return cmd
@@ -313,19 +374,27 @@ func shorten(s string, n int) string {
 
 func newCancelCommand(a *app) *cobra.Command {
 	var nf natsFlags
+	var role clientRole
 	cmd := &cobra.Command{
 		Use:   "cancel JOB",
 		Short: "Cancel a job; every stage stops working on it within one denoise step or one chunk",
 		Args:  cobra.ExactArgs(1),
-		RunE: withClient(a, &nf, retried(func(cmd *cobra.Command, args []string, _ *bus.Bus, store *orchestrator.Store) error {
+		RunE: either(a, &nf, &role, retried(func(cmd *cobra.Command, args []string, _ *bus.Bus, store *orchestrator.Store) error {
 			if err := store.Cancel(cmd.Context(), args[0], "cancelled by user"); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s cancelled\n", args[0])
 			return nil
-		})),
+		}), func(cmd *cobra.Command, args []string, api roleAPI) error {
+			if _, err := api.call(cmd.Context(), clientapi.OpCancel, clientapi.Request{Job: args[0]}); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s cancelled\n", args[0])
+			return nil
+		}),
 	}
 	nf.register(cmd.Flags())
+	role.register(cmd.Flags())
 	return cmd
 }
 

@@ -28,6 +28,7 @@ const (
 	GoMemLimitVar  = "GOMEMLIMIT"
 	Python         = "REEL_PYTHON"
 	NATSUser       = "REEL_NATS_USER"
+	Client         = "REEL_CLIENT"
 	NATSPassword   = "REEL_NATS_PASSWORD"
 	ServerPassword = "REEL_SERVER_PASSWORD"
 	NATSToken      = "REEL_NATS_TOKEN"
@@ -102,6 +103,7 @@ func Vars() []Var {
 		{GoMemLimitVar, "none", "every process", "Go memory limit; also caps the default --mem-budget; when set, a vaedecode process keeps it instead of sizing its own", Runtime},
 		{Python, DefaultPython, "generate, server, stage", "default --python: the interpreter of the PyTorch runner (--engine torch)", Runtime},
 		{NATSUser, "none", "every client and stage command", "default --nats-user (credentials stay off the command line)", Runtime},
+		{Client, "none", "submit, status, watch, get, cancel", "default --client: act as that user of the client role, through the client API", Runtime},
 		{NATSPassword, "none", "every client and stage command", "the NATS password, instead of --nats-password (visible in ps); --nats-password-file wins", Runtime},
 		{ServerPassword, "none", "reel server", "the embedded server's password, instead of --password (visible in ps); --password-file wins", Runtime},
 		{NATSToken, "none", "every client and stage command", "default --nats-token", Runtime},

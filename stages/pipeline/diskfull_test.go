@@ -33,7 +33,7 @@ const diskSize = 16 << 20
 // left on device", disabled JetStream, and jobs hung until a restart);
 // deleting the jobs frees the space and the next submit works.
 func TestStoreOnASmallDiskRefusesJobsBeforeItFills(t *testing.T) {
-	if os.Getenv(envconfig.DiskFullChild) == "" {
+	if !envconfig.Bool(envconfig.DiskFullChild) {
 		unshare := tooltest.Look(t, "unshare", "util-linux")
 		cmd := exec.Command(unshare, "-rm", os.Args[0], "-test.run", "^"+t.Name()+"$", "-test.v", "-test.count=1")
 		cmd.Env = append(os.Environ(), envconfig.DiskFullChild+"=1")

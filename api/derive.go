@@ -172,6 +172,9 @@ func (s *Server) extend(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	m := s.model()
+	if served := s.served(r.Context()); len(served) > 0 {
+		m = served[0]
+	}
 	length := "seconds"
 	if _, ok := f["seconds"]; !ok {
 		length = "frames"

@@ -61,7 +61,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	c, err := parseCreate(f, s.cfg.Models)
+	c, err := parseCreate(f, s.served(r.Context()))
 	if err != nil {
 		return err
 	}
@@ -241,7 +241,7 @@ func (s *Server) content(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) models(w http.ResponseWriter, _ *http.Request) error {
+func (s *Server) models(w http.ResponseWriter, r *http.Request) error {
 	type model struct {
 		ID       string            `json:"id"`
 		Object   string            `json:"object"`
@@ -253,7 +253,7 @@ func (s *Server) models(w http.ResponseWriter, _ *http.Request) error {
 		Object string  `json:"object"`
 		Data   []model `json:"data"`
 	}{Object: "list", Data: []model{}}
-	for _, m := range s.cfg.Models {
+	for _, m := range s.served(r.Context()) {
 		out.Data = append(out.Data, model{ID: m.Model, Object: "model", OwnedBy: "reel", Manifest: m})
 	}
 	writeJSON(w, http.StatusOK, out)

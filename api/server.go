@@ -23,8 +23,9 @@ const (
 // Config configures a Server.
 type Config struct {
 	Backend Backend // required
-	// Models are the models served (the first is the default); create
-	// requests are checked against their manifests.
+	// Models are the models served (the first is the default) while no
+	// live denoise worker advertises one; once they do, create requests
+	// and /v1/models follow the workers' manifests (Server.served).
 	Models []protocol.Manifest
 	// Keys, when non-empty, are required on every /v1 call.
 	Keys *Keys

@@ -3,6 +3,8 @@ package model
 import (
 	"context"
 	"fmt"
+
+	"github.com/reel-video/reel/bus/protocol"
 )
 
 // Windowing sets how SampleWindows cuts a long video: windows of Frames
@@ -62,14 +64,24 @@ func plan(t, l, o int) []window {
 }
 
 func (e *Engine) checkWindowing(w Windowing) (Windowing, error) {
+	return resolveWindowing(w, e.DefaultWindowing(), e.cfg.FramesPerChunk)
+}
+
+// ResolveWindowing fills in w from the defaults of the model m describes
+// (its WindowFrames and OverlapFrames, DefaultAnchor) and checks it, for an
+// engine that samples windows with SampleWindowsWith.
+func ResolveWindowing(w Windowing, m protocol.Manifest) (Windowing, error) {
+	return resolveWindowing(w, Windowing{Frames: m.WindowFrames, Overlap: m.OverlapFrames, Anchor: DefaultAnchor}, m.FramesPerChunk)
+}
+
+func resolveWindowing(w, def Windowing, per int) (Windowing, error) {
 	if w == (Windowing{}) {
-		w = e.DefaultWindowing()
+		w = def
 	}
 	if w.Anchor == 0 {
 		w.Anchor = DefaultAnchor
 	}
-	per := e.cfg.FramesPerChunk
-	if w.Frames <= 0 || w.Frames%per != 0 || w.Overlap < 0 || w.Overlap%per != 0 || w.Overlap >= w.Frames {
+	if per <= 0 || w.Frames <= 0 || w.Frames%per != 0 || w.Overlap < 0 || w.Overlap%per != 0 || w.Overlap >= w.Frames {
 		return w, fmt.Errorf("%w: window %d frames overlapping %d: want multiples of %d with 0 ≤ overlap < window",
 			ErrInput, w.Frames, w.Overlap, per)
 	}
@@ -130,13 +142,43 @@ func (e *Engine) SampleWindows(ctx context.Context, cond, uncond *TextEmbedding,
 	if err != nil {
 		return err
 	}
-	t := e.cfg.LatentFrames(p.Frames)
-	plane := e.cfg.latentPlane()
-	noise := Noise(p.Seed, e.cfg.LatentSize(p.Frames))
-	ws := plan(t, e.cfg.LatentFrames(win.Frames), e.cfg.LatentFrames(win.Overlap))
-	l := ws[0].len
+	g := e.Manifest()
+	l := min(g.LatentFrames(p.Frames), g.LatentFrames(win.Frames))
 	s := &sampler{e: e, conds: conds, w: e.dit.newWork(len(conds), l)}
-	n := latentChannels * l * plane
+	return SampleWindowsWith(ctx, g, p, win, func(ctx context.Context, x, eps []float32, gd *Guide, stepped func(step, total int)) error {
+		return s.run(ctx, x, eps, p, gd, stepped)
+	}, emit, progress)
+}
+
+// WindowSampler samples one window for SampleWindowsWith: x holds the
+// window's noise (a copy of eps, [C, L, h, w]) on entry and must hold its
+// latent on return; g guides it (its known frames, and an init when the
+// window is anchored or the job is a remix); progress, which may be nil,
+// is called after each step.
+type WindowSampler func(ctx context.Context, x, eps []float32, g *Guide, progress func(step, total int)) error
+
+// SampleWindowsWith is the procedure of SampleWindows, with run sampling
+// each window, for a model whose latent geometry m gives (LatentChannels,
+// LatentFramesPerChunk, LatentHeight, LatentWidth, FramesPerChunk): the Go
+// engine runs its own sampler through it and an engine runner's adapter
+// (stages/runnerengine) the runner's, so every engine cuts, noises,
+// anchors and stitches a long video the same way. win must be resolved
+// (ResolveWindowing); p's Frames and Guide are used, the rest is run's.
+func SampleWindowsWith(ctx context.Context, m protocol.Manifest, p SampleParams, win Windowing, run WindowSampler,
+	emit func(chunk int, lat []float32) error, progress func(WindowProgress)) error {
+	ch, per := m.LatentChannels, m.LatentFramesPerChunk
+	if ch <= 0 || per <= 0 || m.FramesPerChunk <= 0 || p.Frames <= 0 || p.Frames%m.FramesPerChunk != 0 {
+		return fmt.Errorf("%w: %d frames of a model of %d-frame chunks", ErrInput, p.Frames, m.FramesPerChunk)
+	}
+	t := m.LatentFrames(p.Frames)
+	plane := m.LatentHeight * m.LatentWidth
+	if err := p.Guide.check(ch*t*plane, t); err != nil {
+		return err
+	}
+	noise := Noise(p.Seed, ch*t*plane)
+	ws := plan(t, m.LatentFrames(win.Frames), m.LatentFrames(win.Overlap))
+	l := ws[0].len
+	n := ch * l * plane
 	eps, x, prev := make([]float32, n), make([]float32, n), make([]float32, n)
 	g := &Guide{Known: make([]float32, n), Fixed: make([]bool, l)}
 	// A remix at strength 1 ignores its init (x = 0·init + 1·ε, the whole
@@ -148,7 +190,7 @@ func (e *Engine) SampleWindows(ctx context.Context, cond, uncond *TextEmbedding,
 		initBuf = make([]float32, n)
 	}
 	for k, wk := range ws {
-		frames := func(dst, src []float32) { sliceFrames(dst, src, t, wk.start, l, plane) }
+		frames := func(dst, src []float32) { sliceFrames(dst, src, ch, t, wk.start, l, plane) }
 		frames(eps, noise)
 		copy(x, eps)
 		for f := range g.Fixed {
@@ -159,7 +201,7 @@ func (e *Engine) SampleWindows(ctx context.Context, cond, uncond *TextEmbedding,
 		}
 		if k > 0 {
 			// The overlap: frames [start, done) of the previous window.
-			sliceFrames(g.Known, prev, l, wk.start-ws[k-1].start, wk.done-wk.start, plane)
+			sliceFrames(g.Known, prev, ch, l, wk.start-ws[k-1].start, wk.done-wk.start, plane)
 		}
 		g.Init, g.Strength = nil, 0
 		if remix {
@@ -167,7 +209,7 @@ func (e *Engine) SampleWindows(ctx context.Context, cond, uncond *TextEmbedding,
 			frames(g.Init, p.Guide.Init)
 		} else if known := knownPrefix(g.Fixed); anchoring && known > 0 && known < l {
 			g.Init, g.Strength = initBuf, win.Anchor
-			anchor(g, known-1, plane)
+			anchor(g, ch, known-1, plane)
 		}
 		var stepped func(step, total int)
 		if progress != nil {
@@ -175,20 +217,29 @@ func (e *Engine) SampleWindows(ctx context.Context, cond, uncond *TextEmbedding,
 				progress(WindowProgress{Window: k + 1, Windows: len(ws), Step: step, Steps: total})
 			}
 		}
-		if err := s.run(ctx, x, eps, p, g, stepped); err != nil {
+		if err := run(ctx, x, eps, g, stepped); err != nil {
 			if len(ws) > 1 {
 				return fmt.Errorf("model: window %d/%d: %w", k+1, len(ws), err)
 			}
 			return err
 		}
-		for c := wk.done / latentFrames; c < (wk.start+l)/latentFrames; c++ {
-			if err := emit(c, LatentChunk(x, l, c-wk.start/latentFrames)); err != nil {
+		for c := wk.done / per; c < (wk.start+l)/per; c++ {
+			if err := emit(c, chunkOf(x, ch, l, per, c-wk.start/per, plane)); err != nil {
 				return err
 			}
 		}
 		x, prev = prev, x
 	}
 	return nil
+}
+
+// chunkOf copies latent chunk i (per latent frames) of lat [ch, t, plane].
+func chunkOf(lat []float32, ch, t, per, i, plane int) []float32 {
+	out := make([]float32, ch*per*plane)
+	for c := 0; c < ch; c++ {
+		copy(out[c*per*plane:(c+1)*per*plane], lat[(c*t+i*per)*plane:])
+	}
+	return out
 }
 
 // knownPrefix is the number of fixed frames a window starts with.
@@ -203,9 +254,9 @@ func knownPrefix(fixed []bool) int {
 // anchor sets g.Init for a window: the known frames themselves, and every
 // other frame a copy of latent frame last (the last known one), so the new
 // frames start at g.Strength from where the video is, not from pure noise.
-func anchor(g *Guide, last, plane int) {
+func anchor(g *Guide, ch, last, plane int) {
 	l := len(g.Fixed)
-	for c := 0; c < latentChannels; c++ {
+	for c := 0; c < ch; c++ {
 		for f := 0; f < l; f++ {
 			src := last
 			if g.Fixed[f] {
@@ -216,11 +267,11 @@ func anchor(g *Guide, last, plane int) {
 	}
 }
 
-// sliceFrames copies latent frames [start, start+n) of src [C, t, plane]
-// into the first n frames of dst [C, len(dst)/(C·plane), plane].
-func sliceFrames(dst, src []float32, t, start, n, plane int) {
-	dt := len(dst) / (latentChannels * plane)
-	for c := 0; c < latentChannels; c++ {
+// sliceFrames copies latent frames [start, start+n) of src [ch, t, plane]
+// into the first n frames of dst [ch, len(dst)/(ch·plane), plane].
+func sliceFrames(dst, src []float32, ch, t, start, n, plane int) {
+	dt := len(dst) / (ch * plane)
+	for c := 0; c < ch; c++ {
 		copy(dst[(c*dt)*plane:(c*dt+n)*plane], src[(c*t+start)*plane:(c*t+start+n)*plane])
 	}
 }

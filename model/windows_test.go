@@ -115,7 +115,7 @@ func TestWindows(t *testing.T) {
 	// Window 1 alone is the first 48 frames of the windowed video: a
 	// window sees only its own frames (and the noise of the whole video).
 	w1 := make([]float32, 8*12*64)
-	sliceFrames(w1, Noise(p.Seed, len(a)), 24, 0, 12, 64)
+	sliceFrames(w1, Noise(p.Seed, len(a)), latentChannels, 24, 0, 12, 64)
 	first, err := e.SampleFrom(ctx, emb[0], emb[1], w1, SampleParams{Frames: 48, Steps: 2, Guidance: 5, Shift: 3}, nil)
 	if err != nil {
 		t.Fatal(err)

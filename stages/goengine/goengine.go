@@ -8,7 +8,6 @@ package goengine
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/internal/mem"
@@ -64,26 +63,11 @@ func (a Engine) SampleWindows(ctx context.Context, cond, uncond denoise.Text, p 
 	c := &model.TextEmbedding{Hidden: cond.Hidden, Mask: cond.Mask}
 	u := &model.TextEmbedding{Hidden: uncond.Hidden, Mask: uncond.Mask}
 	sp := model.SampleParams{Frames: p.Frames, Steps: p.Steps, Guidance: p.Guidance, Shift: p.Shift, Seed: p.Seed}
-	cfg := a.e.Config()
-	if p.Prefix != nil || p.Init != nil {
-		sp.Guide = &model.Guide{Init: p.Init, Strength: p.Strength}
+	g, err := model.JobGuide(a.e.Manifest(), p.Frames, p.Prefix, p.Init, p.Strength)
+	if err != nil {
+		return stages.Permanent(err)
 	}
-	if p.Prefix != nil {
-		t := cfg.LatentFrames(p.Frames)
-		size := cfg.LatentSize(p.Frames)
-		k := len(p.Prefix) * t / max(size, 1)
-		if k*size != len(p.Prefix)*t || k > t {
-			return stages.Permanent(fmt.Errorf("%w: prefix of %d values is not whole latent frames of a %d-frame video", model.ErrInput, len(p.Prefix), p.Frames))
-		}
-		sp.Guide.Known, sp.Guide.Fixed = make([]float32, size), make([]bool, t)
-		plane := size / (cfg.LatentChannels * t)
-		for ch := range cfg.LatentChannels {
-			copy(sp.Guide.Known[ch*t*plane:], p.Prefix[ch*k*plane:(ch+1)*k*plane])
-		}
-		for f := range k {
-			sp.Guide.Fixed[f] = true
-		}
-	}
+	sp.Guide = g
 	var prog func(model.WindowProgress)
 	if progress != nil {
 		prog = func(w model.WindowProgress) {

@@ -150,11 +150,19 @@ func (r *Runner) Worker() string { return r.cfg.Worker }
 // consumer is lost attaches again; only a closed connection ends Run early,
 // with an error.
 func (r *Runner) Run(ctx context.Context) error {
+	// Stopped while attaching is a stop like any other, not a failure (a
+	// test or a process that ends at once cancelled ctx under these calls).
 	cons, err := r.cfg.Bus.Consumer(ctx, r.cfg.Stage)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return err
 	}
 	if err := r.cfg.Tracker.WatchEnded(ctx, r.jobEnded); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return err
 	}
 	r.log.Info().Int("concurrency", r.cfg.Concurrency).Str("consumer", protocol.ConsumerName(r.cfg.Stage)).Msg("stage serving")

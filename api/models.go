@@ -12,9 +12,9 @@ import (
 // manifests its live denoise workers advertise, or cfg.Models while none
 // advertises one (the API started before its stages, or a worker list that
 // cannot be read). The workers' manifests carry their sampler's limits, so
-// a deployment whose denoise runs the bundled PyTorch runner (one 48-frame
-// window) refuses a longer video at create, naming the limit, instead of
-// failing it at denoise. A model that workers serve with different limits
+// a deployment whose denoise runs a runner that samples one 48-frame window
+// (no guided sampling) refuses a longer video at create, naming the limit,
+// instead of failing it at denoise. A model that workers serve with different limits
 // (Go and torch workers side by side) keeps the one allowing the longest
 // video.
 func (s *Server) served(ctx context.Context) []protocol.Manifest {

@@ -13,8 +13,8 @@ import (
 )
 
 // Create requests are checked against what the live denoise workers
-// advertise, not only the API process's own engine: with a torch-runner
-// worker (one 48-frame window) the only denoise worker, a 12-second video
+// advertise, not only the API process's own engine: with a runner worker
+// that samples one 48-frame window the only denoise worker, a 12-second video
 // is refused at create naming the limit, and /v1/models says 48 frames;
 // once the worker is gone, the configured model applies again.
 func TestCreateFollowsTheWorkersManifests(t *testing.T) {

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/reel-video/reel/bus/protocol"
@@ -58,14 +59,30 @@ func (e *Engine) Sample(ctx context.Context, cond, uncond Text, p Params, progre
 	if p.Frames <= 0 || p.Frames%m.FramesPerChunk != 0 {
 		return nil, fmt.Errorf("%w: frames %d is not a positive multiple of %d", ErrBadInput, p.Frames, m.FramesPerChunk)
 	}
-	shape := []int{m.LatentChannels, m.LatentFrames(p.Frames), m.LatentHeight, m.LatentWidth}
-	n := shape[0] * shape[1] * shape[2] * shape[3]
+	return e.SampleFrom(ctx, cond, uncond, model.Noise(p.Seed, m.LatentSize(p.Frames)), p, nil, progress)
+}
+
+// SampleFrom is Sample from the given noise [C, T, h, w] (T =
+// Manifest.LatentFrames(p.Frames)), guided by g when it is not nil: one
+// window of model.SampleWindowsWith. A guide needs a runner whose hello
+// says capabilities.sample_guide.
+func (e *Engine) SampleFrom(ctx context.Context, cond, uncond Text, noise []float32, p Params, g *model.Guide,
+	progress func(step, total int)) ([]float32, error) {
+	m := e.manifest
+	if p.Frames <= 0 || p.Frames%m.FramesPerChunk != 0 {
+		return nil, fmt.Errorf("%w: frames %d is not a positive multiple of %d", ErrBadInput, p.Frames, m.FramesPerChunk)
+	}
+	t := m.LatentFrames(p.Frames)
+	shape := []int{m.LatentChannels, t, m.LatentHeight, m.LatentWidth}
+	if len(noise) != m.LatentSize(p.Frames) {
+		return nil, fmt.Errorf("%w: noise has %d values, want %v", ErrBadInput, len(noise), shape)
+	}
 	c, err := e.textTensors("prompt", cond)
 	if err != nil {
 		return nil, err
 	}
 	req := &sampleRequest{request: request{Op: opSample}, Cond: c,
-		Noise:  protocol.F32Tensor(model.Noise(p.Seed, n), shape...),
+		Noise:  protocol.F32Tensor(noise, shape...),
 		Frames: p.Frames, Steps: p.Steps, Guidance: p.Guidance, Shift: p.Shift, Seed: p.Seed}
 	if uncond.Hidden != nil {
 		u, err := e.textTensors("negative prompt", uncond)
@@ -73,6 +90,14 @@ func (e *Engine) Sample(ctx context.Context, cond, uncond Text, p Params, progre
 			return nil, err
 		}
 		req.Uncond = &u
+	}
+	if g != nil {
+		if !e.Hello().Capabilities.SampleGuide {
+			return nil, fmt.Errorf("%w: %w", ErrBadInput, ErrNoGuide)
+		}
+		if req.Guide, err = guideOf(g, shape); err != nil {
+			return nil, err
+		}
 	}
 	var r sampleResult
 	if err := e.do(ctx, req, &r, progress); err != nil {
@@ -83,6 +108,38 @@ func (e *Engine) Sample(ctx context.Context, cond, uncond Text, p Params, progre
 		return nil, fmt.Errorf("%w: sample latent: %w", ErrProtocol, err)
 	}
 	return lat, nil
+}
+
+// ErrNoGuide: the runner's sample takes no guide (capabilities.sample_guide
+// is false), so it cannot sample windows after the first, extensions or
+// remixes.
+var ErrNoGuide = errors.New("the runner's sample takes no guide (capabilities.sample_guide): no windowed long videos, extensions or remixes on it")
+
+// guideOf puts g on the wire for a latent of shape [C, T, h, w].
+func guideOf(g *model.Guide, shape []int) (*guideTensors, error) {
+	n := shape[0] * shape[1] * shape[2] * shape[3]
+	out := &guideTensors{}
+	if g.Fixed != nil {
+		if len(g.Fixed) != shape[1] || len(g.Known) != n {
+			return nil, fmt.Errorf("%w: guide: %d fixed marks and %d known values for a latent %v", ErrBadInput, len(g.Fixed), len(g.Known), shape)
+		}
+		fixed := make([]byte, len(g.Fixed))
+		for i, on := range g.Fixed {
+			if on {
+				fixed[i] = 1
+			}
+		}
+		k, f := protocol.F32Tensor(g.Known, shape...), protocol.U8Tensor(fixed, shape[1])
+		out.Known, out.Fixed = &k, &f
+	}
+	if g.Init != nil {
+		if len(g.Init) != n || !(g.Strength > 0 && g.Strength <= 1) {
+			return nil, fmt.Errorf("%w: guide: init of %d values at strength %v for a latent %v", ErrBadInput, len(g.Init), g.Strength, shape)
+		}
+		i := protocol.F32Tensor(g.Init, shape...)
+		out.Init, out.Strength = &i, g.Strength
+	}
+	return out, nil
 }
 
 func (e *Engine) textTensors(what string, t Text) (textTensors, error) {

@@ -12,6 +12,9 @@ type Capabilities struct {
 	Runtime    string   `msgpack:"torch"`       // the runtime's version
 	Attention  string   `msgpack:"attention"`
 	Ops        []string `msgpack:"ops"`
+	// SampleGuide: sample takes a guide (known frames, an init), so the
+	// stage can sample long videos as windows, extensions and remixes on it.
+	SampleGuide bool `msgpack:"sample_guide"`
 }
 
 // Memory is the runner's memory use (health and hello answers); GPU fields

@@ -25,7 +25,7 @@ func TestTorchHello(t *testing.T) {
 	want := protocol.Manifest{Model: "reel-tiny", Checkpoint: "reel-tiny", Digest: "sha256:" + hex.EncodeToString(h.Sum(nil)),
 		LatentChannels: 8, LatentHeight: 8, LatentWidth: 8, LatentFramesPerChunk: 4, FramesPerChunk: 16,
 		Width: 64, Height: 64, FPS: 8, TextLength: 96, TextDim: 256,
-		MaxFrames: 48, WindowFrames: 48, OverlapFrames: 16, MaxSteps: 200, MaxGuidance: 100,
+		MaxFrames: 768, WindowFrames: 48, OverlapFrames: 32, MaxSteps: 200, MaxGuidance: 100,
 		Defaults: protocol.ManifestDefaults{Frames: 48, Steps: 30, Guidance: 5, Shift: 3},
 		Files:    protocol.ManifestBytes{Text: int64(len(weights.Text())), DiT: int64(len(weights.DiT())), VAE: int64(len(weights.VAE()))},
 		FP8:      true}
@@ -37,8 +37,11 @@ func TestTorchHello(t *testing.T) {
 		t.Errorf("manifest\n%+v\nwant\n%+v", m, want)
 	}
 	hello := e.Hello()
-	if c := hello.Capabilities; c.Device != "cpu" || c.FP8 || c.DType != "float32" {
-		t.Errorf("capabilities %+v, want cpu float32 without FP8 GEMMs", c)
+	if c := hello.Capabilities; c.Device != "cpu" || c.FP8 || c.DType != "float32" || !c.SampleGuide {
+		t.Errorf("capabilities %+v, want cpu float32 without FP8 GEMMs, sample taking a guide", c)
+	}
+	if got, want := m.WindowFrames, loadGo(t).Manifest().WindowFrames; got != want || m.OverlapFrames != loadGo(t).Manifest().OverlapFrames {
+		t.Errorf("window %d/%d frames, the Go engine's %d/%d: windows must cut alike", got, m.OverlapFrames, want, loadGo(t).Manifest().OverlapFrames)
 	}
 	mem, err := e.Health(ctxTimeout(t, time.Minute))
 	if err != nil {
@@ -126,6 +129,106 @@ func TestTorchSampleDecodeMatchGo(t *testing.T) {
 		if same < 40 || video < 40 {
 			t.Errorf("chunk %d: PSNR decode %.1f dB, video %.1f dB; want both ≥ 40", i, same, video)
 		}
+	}
+}
+
+// TestTorchGuidedWindowsMatchGo samples what only a guide makes possible on
+// the runner, the same way as the Go engine (model.SampleWindowsWith, one
+// runner sample per window): a 96-frame video as windows (the later ones
+// start from known frames and an anchor), an extension (its first chunk
+// fixed) and a remix (from an init at strength 0.6). Each is compared with
+// the Go engine's own result, decoded by the Go VAE, at PSNR ≥ 40 dB.
+func TestTorchGuidedWindowsMatchGo(t *testing.T) {
+	e := startTorch(t, nil)
+	g := loadGo(t)
+	m := e.Manifest()
+	ctx := ctxTimeout(t, 10*time.Minute)
+	cond, err := g.EncodeText(ctx, "a red circle moving right")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uncond, err := g.EncodeText(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := model.SampleParams{Frames: 48, Steps: 2, Guidance: 5, Shift: 3, Seed: 3}
+	prior, err := g.Sample(ctx, cond, uncond, base, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := model.LatentChunk(prior, 12, 0) // an extension of one chunk: the parent's first
+	for _, c := range []struct {
+		name   string
+		frames int
+		prefix []float32
+		init   []float32
+	}{
+		{"windows", 96, nil, nil},
+		{"extension", 64, prefix, nil},
+		{"remix", 48, nil, prior},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := base
+			p.Frames = c.frames
+			guide, err := model.JobGuide(m, p.Frames, c.prefix, c.init, 0.6)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Guide = guide
+			win, err := model.ResolveWindowing(model.Windowing{}, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			collect := func(run func(emit func(int, []float32) error) error) [][]float32 {
+				var chunks [][]float32
+				if err := run(func(i int, lat []float32) error {
+					if i != len(chunks) {
+						t.Fatalf("chunk %d emitted after %d", i, len(chunks))
+					}
+					chunks = append(chunks, lat)
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+				return chunks
+			}
+			windows := 0
+			torch := collect(func(emit func(int, []float32) error) error {
+				return model.SampleWindowsWith(ctx, m, p, win, func(ctx context.Context, x, eps []float32, gd *model.Guide, stepped func(int, int)) error {
+					windows++
+					rp := runner.Params{Frames: len(x) / m.ChunkLatentSize() * m.FramesPerChunk, Steps: p.Steps, Guidance: p.Guidance, Shift: p.Shift, Seed: p.Seed}
+					lat, err := e.SampleFrom(ctx, runner.Text(*cond), runner.Text(*uncond), eps, rp, gd, stepped)
+					copy(x, lat)
+					return err
+				}, emit, nil)
+			})
+			goChunks := collect(func(emit func(int, []float32) error) error {
+				return g.SampleWindows(ctx, cond, uncond, p, model.Windowing{}, emit, nil)
+			})
+			if len(torch) != p.Frames/16 || len(goChunks) != len(torch) {
+				t.Fatalf("%d torch chunks, %d Go chunks, want %d", len(torch), len(goChunks), p.Frames/16)
+			}
+			for i := range torch {
+				if c.prefix != nil && i == 0 {
+					if relErr(t, torch[0], c.prefix) != 0 {
+						t.Error("the extension's fixed chunk is not kept exactly")
+					}
+				}
+				a, err := g.DecodeChunk(ctx, torch[i])
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, err := g.DecodeChunk(ctx, goChunks[i])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if db := psnr(t, model.ToRGB24(a), model.ToRGB24(b)); db < 40 {
+					t.Errorf("chunk %d: torch vs Go PSNR %.1f dB, want ≥ 40", i, db)
+				} else {
+					t.Logf("chunk %d: torch vs Go PSNR %.1f dB (%d windows)", i, db, windows)
+				}
+			}
+		})
 	}
 }
 

@@ -54,6 +54,16 @@ type sampleRequest struct {
 	Guidance float64         `msgpack:"guidance"`
 	Shift    float64         `msgpack:"shift"`
 	Seed     int64           `msgpack:"seed"`
+	Guide    *guideTensors   `msgpack:"guide,omitempty"`
+}
+
+// guideTensors is a sample's guide (model.Guide): the known latent frames
+// and which frames they are, and an init to start from at sigma strength.
+type guideTensors struct {
+	Known    *protocol.Tensor `msgpack:"known,omitempty"` // f32 [C, T, h, w], with fixed
+	Fixed    *protocol.Tensor `msgpack:"fixed,omitempty"` // u8 [T]: 1 = frame known
+	Init     *protocol.Tensor `msgpack:"init,omitempty"`  // f32 [C, T, h, w], with strength
+	Strength float64          `msgpack:"strength,omitempty"`
 }
 
 type decodeChunkRequest struct {

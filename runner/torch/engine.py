@@ -10,6 +10,9 @@ from checkpoint import Checkpoint
 
 log = logging.getLogger("reel.runner")
 
+# The longest video (bus/protocol.MaxFrames): 48 chunks, sampled as windows.
+MAX_FRAMES = 768
+
 
 class BadInput(ValueError):
     """A call's arguments are wrong: retrying cannot help (protocol error kind bad_input)."""
@@ -129,8 +132,8 @@ class ReelTiny:
 
     def manifest(self):
         """The model manifest, the shape of reel's bus/protocol.Manifest (the Go engine's
-        model.Engine.Manifest); the limits are the Go engine's (model/manifest.go), except
-        max_frames: this runner samples one window (no windowed long videos yet)."""
+        model.Engine.Manifest); the limits and window defaults are the Go engine's
+        (model/manifest.go): the stage samples long videos as guided windows of this runner."""
         c = self.cfg
         s = c["spatial_compression"]
         window = 3 * c["frames_per_chunk"]  # the clip length reel-tiny was trained on
@@ -140,7 +143,7 @@ class ReelTiny:
             "latent_width": c["width"] // s, "latent_frames_per_chunk": c["latent_frames_per_chunk"],
             "frames_per_chunk": c["frames_per_chunk"], "width": c["width"], "height": c["height"],
             "fps": c["fps"], "text_length": c["text_max_len"], "text_dim": c["text_dim"],
-            "max_frames": window, "window_frames": window, "overlap_frames": c["frames_per_chunk"],
+            "max_frames": MAX_FRAMES, "window_frames": window, "overlap_frames": 2 * c["frames_per_chunk"],
             "max_steps": 200, "max_guidance": 100.0,
             "defaults": {"frames": window, "steps": 30, "guidance": 5.0, "shift": 3.0},
             "resident": {k: module_bytes(m) for k, m in (("text", self.text), ("dit", self.dit), ("vae", self.dec))},
@@ -157,9 +160,12 @@ class ReelTiny:
         return h, torch.tensor(mask, dtype=torch.uint8)
 
     @torch.no_grad()
-    def sample(self, cond, uncond, noise, steps, guidance, shift, progress, cancelled):
+    def sample(self, cond, uncond, noise, steps, guidance, shift, progress, cancelled, guide=None):
         """cond/uncond: (hidden [L,D] f32, mask [L] u8) or uncond None (no guidance);
-        noise [C,T,h,w] f32. Returns the normalised latent [C,T,h,w] f32 on the CPU."""
+        noise [C,T,h,w] f32; guide None or a dict of optional known [C,T,h,w] f32 with fixed
+        [T] u8, and init [C,T,h,w] f32 with strength (model.Guide: the stage samples long
+        videos, extensions and remixes as guided windows). Returns the normalised latent
+        [C,T,h,w] f32 on the CPU."""
         c = self.cfg
         C, lf = c["latent_channels"], c["latent_frames_per_chunk"]
         s = c["spatial_compression"]
@@ -186,12 +192,25 @@ class ReelTiny:
         rope = reeltiny.rope_tables(T, noise.shape[2] // 2, noise.shape[3] // 2, c["rope_split"],
                                     c["rope_base"], self.device)
         B = len(texts)
-        x = noise.to(self.device, torch.float32)[None].clone()
+        eps = noise.to(self.device, torch.float32)
+        x = eps[None].clone()
         sig = reeltiny.sigma_schedule(steps, shift)
+        known, fixed = self._guide(guide, noise.shape)
+        if guide is not None and guide.get("init") is not None:
+            # model.truncateSchedule and model.blend: start at sigma strength from the init.
+            s = float(guide["strength"])
+            s32 = torch.tensor(s, dtype=torch.float32)
+            sig = torch.cat([s32[None], sig[sig < s32]])
+            init = guide["init"].to(self.device, torch.float32)
+            x = ((init * (1 - s)) + (eps * s))[None]
+        steps = len(sig) - 1
         g = float(guidance)
         for i in range(steps):
             if cancelled():
                 raise Cancelled(f"cancelled before step {i + 1}/{steps}")
+            if fixed is not None:  # model.noiseKnown: known frames noised to this step's sigma
+                si = float(sig[i])
+                x[0][:, fixed] = known[:, fixed] * (1 - si) + eps[:, fixed] * si
             sg = torch.full((B,), float(sig[i]), device=self.device)
             v = self.dit(x.expand(B, -1, -1, -1, -1).to(self.dtype), sg, ctx, mask, rope).float()
             if B == 2:
@@ -199,7 +218,32 @@ class ReelTiny:
                 v = vu + g * (vc - vu)
             x = x + v * float(sig[i + 1] - sig[i])
             progress(i + 1, steps)
+        if fixed is not None:
+            x[0][:, fixed] = known[:, fixed]  # set exactly at the end
         return x[0].cpu()
+
+    def _guide(self, guide, shape):
+        """Checks a sample's guide against the noise shape [C,T,h,w]; returns (known on the
+        device, fixed as a bool index [T]) or (None, None)."""
+        if guide is None:
+            return None, None
+        init, strength = guide.get("init"), guide.get("strength", 0.0)
+        if init is not None:
+            if tuple(init.shape) != tuple(shape):
+                raise BadInput(f"guide.init shape {list(init.shape)}, want {list(shape)}")
+            if not (0 < float(strength) <= 1):
+                raise BadInput(f"guide.strength {strength} is outside (0, 1]")
+        known, fixed = guide.get("known"), guide.get("fixed")
+        if (known is None) != (fixed is None):
+            raise BadInput("guide: known and fixed go together")
+        if known is None:
+            return None, None
+        if tuple(known.shape) != tuple(shape) or tuple(fixed.shape) != (shape[1],):
+            raise BadInput(f"guide.known {list(known.shape)} / fixed {list(fixed.shape)}, want {list(shape)} / [{shape[1]}]")
+        mask = fixed.to(torch.bool)
+        if not bool(mask.any()):
+            return None, None
+        return known.to(self.device, torch.float32), mask.to(self.device)
 
     @torch.no_grad()
     def decode_chunk(self, latent):

@@ -138,7 +138,8 @@ class Runner:
         caps = {"device": str(self.device), "fp8": e.fp8, "fp8_detail": e.fp8_reason,
                 "dtype": str(e.dtype).replace("torch.", ""), "torch": torch.__version__,
                 "attention": "sdpa" if hasattr(torch.nn.functional, "scaled_dot_product_attention") else "manual",
-                "ops": ["encode_text", "sample", "decode_chunk", "health", "cancel"]}
+                "ops": ["encode_text", "sample", "decode_chunk", "health", "cancel"],
+                "sample_guide": True}
         if self.device.type == "cuda":
             caps["device_name"] = torch.cuda.get_device_name(self.device)
         return {"protocol": PROTOCOL_VERSION, "runner": "reel-torch", "pid": os.getpid(),
@@ -169,8 +170,15 @@ class Runner:
         def cancelled():
             with self.lock:
                 return rid in self.cancelled
+        guide = None
+        if msg.get("guide") is not None:
+            gm = msg["guide"]
+            guide = {"strength": float(gm.get("strength") or 0.0)}
+            for name, dt in (("known", "f32"), ("fixed", "u8"), ("init", "f32")):
+                if gm.get(name) is not None:
+                    guide[name] = protocol.tensor_in(gm[name], "guide." + name, dt)
         lat = self.engine.sample(cond, text("uncond"), noise, int(msg["steps"]), float(msg["guidance"]),
-                                 float(msg["shift"]), progress, cancelled)
+                                 float(msg["shift"]), progress, cancelled, guide)
         return {"latent": protocol.tensor_out(lat)}
 
     def op_decode_chunk(self, rid, msg):

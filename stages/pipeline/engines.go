@@ -284,10 +284,11 @@ func (o Options) engineFor(stage string) Engine {
 }
 
 // admissionManifest is what a stage admits jobs against. A runner's frame,
-// step and guidance limits are its sampler's (the bundled runner samples
-// one 48-frame window): a stage that does not sample on it (textenc,
-// vaedecode) takes them from the protocol, so the Go denoiser's long
-// videos can be decoded by a torch vaedecode. The model id still counts.
+// step and guidance limits are its sampler's (a runner without guided
+// sampling serves one window): a stage that does not sample on it
+// (textenc, vaedecode) takes them from the protocol, so the Go denoiser's
+// long videos can be decoded by such a runner's vaedecode. The model id
+// still counts.
 func admissionManifest(stage string, e Engine) protocol.Manifest {
 	m := e.Manifest()
 	if _, isRunner := e.(*runnerengine.Engine); isRunner && stage != protocol.StageDenoise {

@@ -12,8 +12,7 @@ import (
 // settings p (protocol.Manifest.CheckSettings, naming the field and the
 // limit), or returns nil. The stage's admission checks the same before a
 // message is taken; this catches the handler run any other way, before the
-// runner is asked (the bundled runner samples one trained window, 48
-// frames, where the Go engine samples windows up to 768).
+// runner is asked (a runner without guided sampling serves one window).
 func CheckJob(engine string, m protocol.Manifest, p denoise.Params) error {
 	s := protocol.Settings{Frames: p.Frames, Steps: p.Steps, Guidance: p.Guidance, Shift: p.Shift, Seed: p.Seed}
 	if err := m.CheckSettings(s); err != nil {

@@ -1,7 +1,7 @@
 // Package runnerengine serves the model stages with an engine runner, a
 // child process speaking the protocol of docs/runner.md (package runner):
 // it adapts *runner.Engine to the stages' role interfaces
-// (textenc.Encoder, denoise.WholeSampler, vaedecode.Decoder), maps the runner's
+// (textenc.Encoder, denoise.Sampler, vaedecode.Decoder), maps the runner's
 // typed errors onto the stage runner's outcomes, and refuses a job the
 // runner's manifest says it cannot serve. Like stages/goengine it links no
 // NATS.

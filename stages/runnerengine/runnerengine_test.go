@@ -2,6 +2,7 @@ package runnerengine_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -107,17 +108,33 @@ func TestErrorsMapToOutcomes(t *testing.T) {
 }
 
 // A runner serving fewer frames than the job asks refuses it before the
-// runner is asked, naming the manifest's limit; a job within it is sampled.
+// runner is asked, naming the manifest's limit; a job within it is sampled;
+// a runner whose sample takes no guide serves plain one-window jobs and
+// refuses an extension or a remix permanently, saying why.
 func TestSampleChecksTheManifest(t *testing.T) {
 	e := fake(t)
 	text := denoise.Text{Hidden: make([]float32, 96*256), Mask: make([]bool, 96)}
-	_, err := e.Sample(t.Context(), text, text, denoise.Params{Frames: 96, Steps: 2, Guidance: 5, Shift: 3}, nil)
+	sample := func(p denoise.Params) (int, error) {
+		n := 0
+		err := e.SampleWindows(t.Context(), text, text, p, func(i int, lat []float32) error {
+			if i != n || len(lat) != 8*4*8*8 {
+				t.Fatalf("chunk %d of %d values after %d", i, len(lat), n)
+			}
+			n++
+			return nil
+		}, nil)
+		return n, err
+	}
+	_, err := sample(denoise.Params{Frames: 96, Steps: 2, Guidance: 5, Shift: 3})
 	if !stages.IsPermanent(err) || !strings.Contains(err.Error(), "engine exec:fakerunner.py: frames: 96 is not a positive multiple of 16 up to 48") {
 		t.Fatalf("96 frames on a 48-frame runner: %v", err)
 	}
-	lat, err := e.Sample(t.Context(), text, text, denoise.Params{Frames: 48, Steps: 2, Guidance: 5, Shift: 3, Seed: 1}, nil)
-	if err != nil || len(lat) != 8*12*8*8 {
-		t.Fatalf("48 frames: %d values, %v", len(lat), err)
+	if n, err := sample(denoise.Params{Frames: 48, Steps: 2, Guidance: 5, Shift: 3, Seed: 1}); err != nil || n != 3 {
+		t.Fatalf("48 frames: %d chunks, %v", n, err)
+	}
+	remix := denoise.Params{Frames: 48, Steps: 2, Guidance: 5, Shift: 3, Seed: 1, Init: make([]float32, 8*12*8*8), Strength: 0.5}
+	if _, err := sample(remix); !stages.IsPermanent(err) || !errors.Is(err, runner.ErrNoGuide) {
+		t.Fatalf("a remix on a runner without guides: %v", err)
 	}
 }
 

@@ -121,6 +121,9 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 		if err := <-stagesDone; err != nil {
 			log.Error().Err(err).Msg("stages")
 		}
+		qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		b.ForgetStoppedPulls(qctx) // before srv.Shutdown (deferred above): it saves a 50 ms sleep there
 	}()
 	select {
 	case <-started:

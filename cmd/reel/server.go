@@ -168,6 +168,9 @@ func runServer(ctx context.Context, a *app, f *serverFlags, cmd *cobra.Command) 
 	stop(err)
 	wg.Wait()
 	log.Info().Msg("shutting down")
+	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	b.ForgetStoppedPulls(qctx) // the embedded server's shutdown (deferred) then skips a 50 ms sleep
+	cancel()
 	if err == nil {
 		err = context.Cause(ctx)
 		if errors.Is(err, context.Canceled) {

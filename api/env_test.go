@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -18,8 +17,8 @@ import (
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/pipeline"
+	"github.com/reel-video/reel/stages/pipeline/pipelinetest"
 	"github.com/reel-video/reel/stages/stagetest/fixture"
-	"github.com/reel-video/reel/stages/worker"
 )
 
 // engine is the Go engine on the built-in weights, loaded once per test
@@ -61,27 +60,10 @@ func serve(t *testing.T, b *bus.Bus, bare bool) {
 	if bare {
 		st = nil
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	started := make(chan struct{})
-	go func() {
-		done <- pipeline.Run(ctx, pipeline.Options{
-			Bus: b, Engine: pipeline.GoEngine(engine(t)), DeadLetters: true, Stages: st,
-			Output:  stages.OutputDefaults{WorkDir: t.TempDir()},
-			Started: func([]*worker.Runner) { close(started) },
-			Log:     bustest.Logger(t),
-		})
-	}()
-	select {
-	case <-started:
-	case err := <-done:
-		t.Fatalf("pipeline: %v", err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("pipeline: %v", err)
-		}
+	pipelinetest.Serve(t, pipeline.Options{
+		Bus: b, Engine: pipeline.GoEngine(engine(t)), DeadLetters: true, Stages: st,
+		Output: stages.OutputDefaults{WorkDir: t.TempDir()},
+		Log:    bustest.Logger(t),
 	})
 }
 

@@ -22,8 +22,8 @@ import (
 	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/denoise"
 	"github.com/reel-video/reel/stages/pipeline"
+	"github.com/reel-video/reel/stages/pipeline/pipelinetest"
 	"github.com/reel-video/reel/stages/stagetest/fixture"
-	"github.com/reel-video/reel/stages/worker"
 )
 
 // engine is the Go engine on the built-in weights, loaded once per test
@@ -39,27 +39,10 @@ func small() protocol.Settings {
 // serve runs stages on b until the test ends.
 func serve(t *testing.T, b *bus.Bus, st map[string]int, mw ...stages.Middleware) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	started := make(chan struct{})
-	go func() {
-		done <- pipeline.Run(ctx, pipeline.Options{
-			Bus: b, Stages: st, Engine: pipeline.GoEngine(engine(t)), DeadLetters: true, Middleware: mw,
-			Output:  stages.OutputDefaults{WorkDir: t.TempDir()},
-			Started: func([]*worker.Runner) { close(started) },
-			Log:     bustest.Logger(t),
-		})
-	}()
-	select {
-	case <-started:
-	case err := <-done:
-		t.Fatalf("pipeline: %v", err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("pipeline: %v", err)
-		}
+	pipelinetest.Serve(t, pipeline.Options{
+		Bus: b, Stages: st, Engine: pipeline.GoEngine(engine(t)), DeadLetters: true, Middleware: mw,
+		Output: stages.OutputDefaults{WorkDir: t.TempDir()},
+		Log:    bustest.Logger(t),
 	})
 }
 

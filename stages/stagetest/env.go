@@ -64,19 +64,7 @@ func newEnv(t testing.TB, s Stage, mw ...stages.Middleware) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 2)
-	go func() { done <- r.Run(ctx) }()
-	// The job records are the projector's (as in every reel process).
-	go func() { done <- orchestrator.Projector{Store: e.Store}.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		for range 2 {
-			if err := <-done; err != nil {
-				t.Errorf("runner or projector: %v", err)
-			}
-		}
-	})
+	Serve(t, r, e.Store)
 	return e
 }
 
@@ -174,4 +162,22 @@ func matches(filter, subject string) bool {
 		}
 	}
 	return true
+}
+
+// Serve runs r, and the record projector on store (the job records are
+// the projector's, as in every reel process), until the test ends.
+func Serve(t testing.TB, r *worker.Runner, store *orchestrator.Store) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 2)
+	go func() { done <- r.Run(ctx) }()
+	go func() { done <- orchestrator.Projector{Store: store}.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		for range 2 {
+			if err := <-done; err != nil {
+				t.Errorf("runner or projector: %v", err)
+			}
+		}
+	})
 }

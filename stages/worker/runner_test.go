@@ -17,6 +17,7 @@ import (
 	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/reel-video/reel/stages"
+	"github.com/reel-video/reel/stages/stagetest"
 	"github.com/reel-video/reel/stages/worker"
 )
 
@@ -42,19 +43,7 @@ func (e env) run(t *testing.T, h stages.Handler, mod func(*worker.Config)) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 2)
-	go func() { done <- r.Run(ctx) }()
-	// The job records (deadline, cancel) are the projector's.
-	go func() { done <- orchestrator.Projector{Store: e.store}.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		for range 2 {
-			if err := <-done; err != nil {
-				t.Error(err)
-			}
-		}
-	})
+	stagetest.Serve(t, r, e.store) // the job records (deadline, cancel) are the projector's
 }
 
 func (e env) submit(t *testing.T, o orchestrator.SubmitOptions) string {

@@ -121,7 +121,7 @@ func StartServer(cfg ServerConfig, log zerolog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	if fitted, ok := fitDisk(cfg.DataDir, cfg.MaxStore); ok && fitted < cfg.MaxStore {
-		log.Warn().Int64("configured", cfg.MaxStore).Int64("fitted", fitted).Str("dir", cfg.DataDir).
+		log.Info().Int64("configured", cfg.MaxStore).Int64("fitted", fitted).Str("dir", cfg.DataDir).
 			Msg("JetStream disk limit lowered to fit the store's filesystem")
 		cfg.MaxStore = fitted
 	}
@@ -193,7 +193,7 @@ func (s *Server) MaxStore() int64 { return s.maxStore }
 func (s *Server) Fit(lc LayoutConfig) LayoutConfig {
 	fitted, lowered := lc.fitStore(s.maxStore)
 	if lowered {
-		s.log.Warn().Int64("max_bytes", fitted.MaxBytes).Int64("max_store", s.maxStore).
+		s.log.Info().Int64("max_bytes", fitted.MaxBytes).Int64("max_store", s.maxStore).
 			Msg("stream and bucket limits lowered to fit the server's disk limit")
 	}
 	return fitted

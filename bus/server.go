@@ -107,7 +107,7 @@ type Server struct {
 	ns       *server.Server
 	lock     *flock.Flock
 	log      zerolog.Logger
-	maxStore int64
+	maxStore int64 // the JetStream disk limit, fitted to the store's filesystem
 }
 
 // StartServer locks the data directory, starts the server and waits until it
@@ -181,10 +181,6 @@ func StartServer(cfg ServerConfig, log zerolog.Logger) (*Server, error) {
 	}
 	return &Server{ns: ns, lock: lk, log: slog, maxStore: cfg.MaxStore}, nil
 }
-
-// MaxStore is the server's JetStream disk limit: the configured one, or
-// less where the store's filesystem holds less (StartServer logs it).
-func (s *Server) MaxStore() int64 { return s.maxStore }
 
 // Fit lowers lc's stream and bucket limits so that everything the layout
 // reserves fits the server's disk limit: otherwise setting it up fails

@@ -8,8 +8,8 @@ import (
 
 // JobGuide is the Guide of a job that continues a video or remixes one,
 // for a video of frames frames of the model m describes: prefix, when set,
-// is the video's first latent frames [C, K, h, w] (K a multiple of the
-// chunk's latent frames), kept exactly while the rest continues from them;
+// is the video's first K latent frames [C, K, h, w], kept exactly while
+// the rest continues from them;
 // init, when set, is a latent [C, T, h, w] that sampling starts from at
 // sigma strength in (0, 1] instead of from noise. Nil when neither is set.
 // Every engine builds its guide here, so an extension or a remix means the

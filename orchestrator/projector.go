@@ -124,9 +124,8 @@ func (p Projector) intake(ctx context.Context, m jetstream.Msg) error {
 // are the textenc consumer's backlog (pending and unacknowledged prompts)
 // less the prompts published after it and itself. The two counts come from
 // two consumers, read one after the other; a prompt published in between
-// would be in one and not the other (before, a burst of publishers got 9
-// jobs accepted for a limit of 5), so they are read again until no prompt
-// arrived meanwhile. `reel submit` checks the same bound first.
+// would be in one and not the other, so they are read again until no
+// prompt arrived meanwhile. `reel submit` checks the same bound first.
 func (p Projector) queueCheck(ctx context.Context, md *jetstream.MsgMetadata) (string, error) {
 	limit := p.Store.b.Cfg.MaxQueue
 	if limit <= 0 {

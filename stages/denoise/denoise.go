@@ -61,13 +61,6 @@ type Sampler interface {
 		emit func(chunk int, lat []float32) error, progress func(Progress)) error
 }
 
-// WholeSampler is an engine that samples the whole latent in one call
-// (an engine runner that does not speak windows yet). Wrapped by Whole it
-// serves plain jobs; extensions, remixes and windowing need a Sampler.
-type WholeSampler interface {
-	Sample(ctx context.Context, cond, uncond Text, p Params, progress func(step, total int)) ([]float32, error)
-}
-
 // Config configures the handler.
 type Config struct {
 	Sampler Sampler
@@ -105,11 +98,7 @@ func newFromDeps(d stages.Deps) (stages.Handler, error) {
 	m := d.Manifest
 	s, err := stages.EngineAs[Sampler](d, protocol.StageDenoise)
 	if err != nil {
-		w, werr := stages.EngineAs[WholeSampler](d, protocol.StageDenoise)
-		if werr != nil {
-			return nil, err
-		}
-		s = Whole(w, m.LatentChannels, m.LatentFramesPerChunk)
+		return nil, err
 	}
 	return New(Config{Sampler: s, SeqLen: m.TextLength, Dim: m.TextDim, Channels: m.LatentChannels,
 		FramesPerChunk: m.LatentFramesPerChunk, Height: m.LatentHeight, Width: m.LatentWidth,

@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/reel-video/reel/bus"
@@ -50,15 +47,9 @@ func either(a *app, nf *natsFlags, role *clientRole, admin clientFunc, asClient 
 		if err := protocol.ValidJobID(role.name); err != nil {
 			return fmt.Errorf("--client: %w", err)
 		}
-		log, err := a.logger(cmd.ErrOrStderr())
-		if err != nil {
-			return err
-		}
-		log = log.Level(max(log.GetLevel(), zerolog.WarnLevel))
-		nf.cc.Name = "reel " + cmd.Name()
 		nf.cc.InboxPrefix = bus.ClientInbox(role.name)
 		nf.cc.NoJetStream = true
-		cc, err := nf.config(cmd.ErrOrStderr())
+		log, cc, err := clientSetup(a, nf, cmd)
 		if err != nil {
 			return err
 		}
@@ -102,7 +93,7 @@ func (api roleAPI) record(ctx context.Context, id string) (*orchestrator.Job, er
 	return rep.Rec, nil
 }
 
-// watchAsClient follows a job through its record, the only view the client
+// watch follows a job through its record, the only view the client
 // role has: a line each time its summary changes, until it ends.
 func (api roleAPI) watch(ctx context.Context, id string, w io.Writer) (*orchestrator.Job, error) {
 	tick := time.NewTicker(clientWatchEvery)
@@ -131,23 +122,18 @@ func (api roleAPI) watch(ctx context.Context, id string, w io.Writer) (*orchestr
 // clientWatchEvery is how often `watch --client` reads the record.
 const clientWatchEvery = 250 * time.Millisecond
 
-// saveAsClient downloads a finished job's video through the client API
-// and checks it against the record's sha256 (the client API checks it
-// too; this covers the way between).
+// save downloads a finished job's video through the client API and checks
+// it against the record's sha256 (the client API checks it too; this
+// covers the way between).
 func (api roleAPI) save(ctx context.Context, j *orchestrator.Job, path string) error {
 	rep, err := api.call(ctx, clientapi.OpVideo, clientapi.Request{Job: j.ID})
 	if err != nil {
 		return err
 	}
-	sum := sha256.Sum256(rep.Video)
-	if got := hex.EncodeToString(sum[:]); got != j.Video.SHA256 {
-		return fmt.Errorf("%w: the video of %s has sha256 %s, the job recorded %s", ErrTampered, j.ID, got, j.Video.SHA256)
-	}
-	tmp := path + ".partial"
-	if err := os.WriteFile(tmp, rep.Video, 0o644); err != nil {
+	return writeVerified(path, "the video of "+j.ID, j.Video.SHA256, func(w io.Writer) error {
+		_, err := w.Write(rep.Video)
 		return err
-	}
-	return os.Rename(tmp, path)
+	})
 }
 
 // errClientRoleVideoOnly: the client API serves the MP4 only.

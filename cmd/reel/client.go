@@ -24,23 +24,31 @@ import (
 // waited on.
 const clientAPITimeout = 4 * time.Second
 
-// client opens the bus for a client command (attaching to the server's layout).
-func client(ctx context.Context, a *app, nf *natsFlags, cmd *cobra.Command) (*bus.Bus, *orchestrator.Store, error) {
+// clientSetup is what every client command connects with: its logger
+// (warnings and up: the command's output says what happens) and the
+// connection settings from its flags.
+func clientSetup(a *app, nf *natsFlags, cmd *cobra.Command) (zerolog.Logger, bus.ConnectConfig, error) {
 	log, err := a.logger(cmd.ErrOrStderr())
 	if err != nil {
-		return nil, nil, err
+		return log, bus.ConnectConfig{}, err
 	}
 	log = log.Level(max(log.GetLevel(), zerolog.WarnLevel))
 	nf.cc.Name = "reel " + cmd.Name()
 	if nf.cc.APITimeout == 0 {
 		nf.cc.APITimeout = clientAPITimeout
 	}
-	bctx, cancel := context.WithTimeout(ctx, bus.OpenRetry.Total)
-	defer cancel()
 	cc, err := nf.config(cmd.ErrOrStderr())
+	return log, cc, err
+}
+
+// client opens the bus for a client command (attaching to the server's layout).
+func client(ctx context.Context, a *app, nf *natsFlags, cmd *cobra.Command) (*bus.Bus, *orchestrator.Store, error) {
+	log, cc, err := clientSetup(a, nf, cmd)
 	if err != nil {
 		return nil, nil, err
 	}
+	bctx, cancel := context.WithTimeout(ctx, bus.OpenRetry.Total)
+	defer cancel()
 	b, err := bus.Open(bctx, cc, bus.LayoutConfig{}, log)
 	if err != nil {
 		return nil, nil, connectHint(err, nf.cc.URL)

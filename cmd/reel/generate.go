@@ -173,13 +173,24 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 // holds), so that an object overwritten in the store is an error, not a
 // file.
 func saveVerified(ctx context.Context, b *bus.Bus, name, want, path string) error {
+	return writeVerified(path, name, want, func(w io.Writer) error {
+		_, err := b.GetBlobTo(ctx, name, w)
+		return err
+	})
+}
+
+// writeVerified writes what fill writes into path through path.partial,
+// renamed into place once complete and, with want set, only if its
+// SHA-256 is want; else the partial file is removed. name is what the
+// error calls the content.
+func writeVerified(path, name, want string, fill func(io.Writer) error) error {
 	tmp := path + ".partial"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
 	}
 	h := sha256.New()
-	_, err = b.GetBlobTo(ctx, name, io.MultiWriter(f, h))
+	err = fill(io.MultiWriter(f, h))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

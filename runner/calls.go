@@ -56,8 +56,8 @@ func (e *Engine) EncodeText(ctx context.Context, prompt string) ([]float32, []bo
 // returns at once.
 func (e *Engine) Sample(ctx context.Context, cond, uncond Text, p Params, progress func(step, total int)) ([]float32, error) {
 	m := e.manifest
-	if p.Frames <= 0 || p.Frames%m.FramesPerChunk != 0 {
-		return nil, fmt.Errorf("%w: frames %d is not a positive multiple of %d", ErrBadInput, p.Frames, m.FramesPerChunk)
+	if err := checkFrames(m, p.Frames); err != nil {
+		return nil, err
 	}
 	return e.SampleFrom(ctx, cond, uncond, model.Noise(p.Seed, m.LatentSize(p.Frames)), p, nil, progress)
 }
@@ -69,8 +69,8 @@ func (e *Engine) Sample(ctx context.Context, cond, uncond Text, p Params, progre
 func (e *Engine) SampleFrom(ctx context.Context, cond, uncond Text, noise []float32, p Params, g *model.Guide,
 	progress func(step, total int)) ([]float32, error) {
 	m := e.manifest
-	if p.Frames <= 0 || p.Frames%m.FramesPerChunk != 0 {
-		return nil, fmt.Errorf("%w: frames %d is not a positive multiple of %d", ErrBadInput, p.Frames, m.FramesPerChunk)
+	if err := checkFrames(m, p.Frames); err != nil {
+		return nil, err
 	}
 	t := m.LatentFrames(p.Frames)
 	shape := []int{m.LatentChannels, t, m.LatentHeight, m.LatentWidth}
@@ -108,6 +108,14 @@ func (e *Engine) SampleFrom(ctx context.Context, cond, uncond Text, noise []floa
 		return nil, fmt.Errorf("%w: sample latent: %w", ErrProtocol, err)
 	}
 	return lat, nil
+}
+
+// checkFrames refuses a video length the manifest's chunks cannot cut.
+func checkFrames(m protocol.Manifest, frames int) error {
+	if frames <= 0 || frames%m.FramesPerChunk != 0 {
+		return fmt.Errorf("%w: frames %d is not a positive multiple of %d", ErrBadInput, frames, m.FramesPerChunk)
+	}
+	return nil
 }
 
 // ErrNoGuide: the runner's sample takes no guide (capabilities.sample_guide

@@ -140,14 +140,20 @@ func runBench(ctx context.Context, f *benchFlags, out io.Writer) error {
 	return nil
 }
 
+// encodeBoth encodes the prompt and the default negative prompt, the text
+// phase of a benchmarked generation.
+func encodeBoth(ctx context.Context, e *model.Engine, prompt string) (cond, uncond *model.TextEmbedding, err error) {
+	if cond, err = e.EncodeText(ctx, prompt); err != nil {
+		return nil, nil, err
+	}
+	uncond, err = e.EncodeText(ctx, "")
+	return cond, uncond, err
+}
+
 // benchGenerate is one whole generation, timed by phase.
 func benchGenerate(ctx context.Context, e *model.Engine, prompt string, p model.SampleParams) (benchRun, error) {
 	t0 := time.Now()
-	cond, err := e.EncodeText(ctx, prompt)
-	if err != nil {
-		return benchRun{}, err
-	}
-	uncond, err := e.EncodeText(ctx, "")
+	cond, uncond, err := encodeBoth(ctx, e, prompt)
 	if err != nil {
 		return benchRun{}, err
 	}

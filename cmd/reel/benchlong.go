@@ -93,11 +93,7 @@ func runWindowed(ctx context.Context, f *benchFlags, out io.Writer) error {
 
 func benchWindows(ctx context.Context, e *model.Engine, prompt string, p model.SampleParams) (windowedRun, error) {
 	t0 := time.Now()
-	cond, err := e.EncodeText(ctx, prompt)
-	if err != nil {
-		return windowedRun{}, err
-	}
-	uncond, err := e.EncodeText(ctx, "")
+	cond, uncond, err := encodeBoth(ctx, e, prompt)
 	if err != nil {
 		return windowedRun{}, err
 	}

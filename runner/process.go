@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/rs/zerolog"
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -218,7 +219,7 @@ func (p *process) readLoop(outR *os.File, stderrDone <-chan struct{}) {
 
 func (p *process) dispatch(body []byte) error {
 	var r reply
-	if err := msgpack.Unmarshal(body, &r); err != nil {
+	if err := protocol.Unmarshal(body, &r); err != nil {
 		return fmt.Errorf("%w: undecodable frame: %w; it began with %s", ErrProtocol, err, quote(body[:min(len(body), 64)]))
 	}
 	p.mu.Lock()
@@ -306,7 +307,7 @@ func (p *process) call(ctx context.Context, req message, out any, onProgress fun
 			if out == nil {
 				return nil
 			}
-			if err := msgpack.Unmarshal(r.body, out); err != nil {
+			if err := protocol.Unmarshal(r.body, out); err != nil {
 				err = fmt.Errorf("%w: %s answer: %w", ErrProtocol, h.Op, err)
 				p.kill(err)
 				return err

@@ -58,3 +58,4 @@ go test -run '^$' -fuzz '^FuzzParse$' -fuzztime 15s ./model/safetensors/
 go test -run '^$' -fuzz '^FuzzUnmarshalEnvelope$' -fuzztime 15s ./bus/protocol/
 go test -run '^$' -fuzz '^FuzzTensor$' -fuzztime 10s ./bus/protocol/
 go test -run '^$' -fuzz '^FuzzDecodePrompt$' -fuzztime 10s ./bus/protocol/
+go test -run '^$' -fuzz '^FuzzUnmarshal$' -fuzztime 10s ./bus/protocol/

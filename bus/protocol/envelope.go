@@ -59,7 +59,7 @@ func (e *Envelope) Marshal() ([]byte, error) {
 // Errors wrap ErrMalformed.
 func UnmarshalEnvelope(data []byte) (*Envelope, error) {
 	var e Envelope
-	if err := msgpack.Unmarshal(data, &e); err != nil {
+	if err := Unmarshal(data, &e); err != nil {
 		return nil, Malformedf("envelope: %v", err)
 	}
 	if e.V != SchemaVersion {
@@ -92,7 +92,7 @@ func (e *Envelope) DecodeBody(v any) error {
 	if e.Claim != nil {
 		return fmt.Errorf("decode body: claim %s not resolved", e.Claim.Name)
 	}
-	if err := msgpack.Unmarshal(e.Body, v); err != nil {
+	if err := Unmarshal(e.Body, v); err != nil {
 		return Malformedf("body: %v", err)
 	}
 	return nil

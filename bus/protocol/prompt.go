@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // A prompt message (reel.prompt.<job>) comes in one of two encodings
@@ -102,7 +100,7 @@ func (e *Envelope) promptRequest() (Request, error) {
 	if e.Body == nil {
 		return req, nil
 	}
-	err := msgpack.Unmarshal(e.Body, &req)
+	err := Unmarshal(e.Body, &req)
 	return req, err
 }
 
@@ -142,7 +140,7 @@ func decodeJSONPrompt(job string, data []byte) (*Envelope, error) {
 
 func decodeMsgpackPrompt(job string, data []byte) (*Envelope, error) {
 	var m map[string]any
-	if err := msgpack.Unmarshal(data, &m); err != nil {
+	if err := Unmarshal(data, &m); err != nil {
 		return nil, Malformedf("envelope: neither a msgpack envelope nor a JSON object: %v", err)
 	}
 	f := newFields(m)
@@ -183,7 +181,7 @@ func decodeMsgpackPrompt(job string, data []byte) (*Envelope, error) {
 		return env, malformedField("body", "is required (the msgpack request {prompt, negative})")
 	}
 	var bm map[string]any
-	if err := msgpack.Unmarshal(body, &bm); err != nil {
+	if err := Unmarshal(body, &bm); err != nil {
 		return env, malformedField("body", fmt.Sprintf("not a msgpack map: %v", err))
 	}
 	bf := newFields(bm)

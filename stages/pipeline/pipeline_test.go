@@ -93,22 +93,35 @@ func TestPipelineInProcess(t *testing.T) {
 	}
 }
 
-// A poison message on the prompt subject fails its job with a reason and is
-// terminated; a good job submitted after it succeeds.
+// Poison messages on the prompt subject fail their jobs with a reason and
+// are terminated; a good job submitted after them succeeds. The second and
+// third poison are what the fuzzer found: eight bytes declaring a map of
+// 2.3 billion entries, bare and inside a msgpack extension, which made the
+// decoder allocate until the kernel killed the stage.
 func TestPoisonPromptFailsJobThenGoodJobSucceeds(t *testing.T) {
 	_, b := bustest.Start(t, bustest.Options{})
 	serve(t, b, all(1))
 	store := orchestrator.NewStore(b, bustest.Logger(t))
 	ctx := bustest.Ctx(t, 2*time.Minute)
 
-	m := nats.NewMsg(protocol.PromptSubject("poison1"))
-	m.Data = []byte("\x93this is not an envelope")
-	if _, err := b.JS.PublishMsg(ctx, m); err != nil {
-		t.Fatal(err)
+	poisons := []struct{ job, data, reason string }{
+		{"poison1", "\x93this is not an envelope", "malformed"},
+		{"poison2", "\xdf\x89\x66\x8b\xb7\x5d\x32\x83", "declares 4610398062 elements"},
+		{"poison3", "\xd60\xdf00000", "extension type"},
 	}
-	j := waitState(t, store, "poison1")
-	if j.State != protocol.StateFailed || !strings.Contains(j.Error, "malformed") || j.FailedStage != protocol.StageTextEnc {
-		t.Fatalf("poison job: %s stage %q error %q", j.State, j.FailedStage, j.Error)
+	for _, p := range poisons {
+		m := nats.NewMsg(protocol.PromptSubject(p.job))
+		m.Data = []byte(p.data)
+		if _, err := b.JS.PublishMsg(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range poisons {
+		j := waitState(t, store, p.job)
+		if j.State != protocol.StateFailed || !strings.Contains(j.Error, "malformed") ||
+			!strings.Contains(j.Error, p.reason) || j.FailedStage != protocol.StageTextEnc {
+			t.Fatalf("poison job %s: %s stage %q error %q", p.job, j.State, j.FailedStage, j.Error)
+		}
 	}
 	// Terminated, not redelivered: the consumer has nothing pending.
 	cons, err := b.Consumer(ctx, protocol.StageTextEnc)

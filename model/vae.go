@@ -37,13 +37,15 @@ func loadVAE(cfg Config, s tensors) (*vaeDecoder, error) {
 			return nil
 		}
 		var w, b []float32
-		if w, err = s.f32("vae.decoder."+name+".weight", cout, cin, kt, kh, kw); err != nil {
+		if w, err = s.widen("vae.decoder."+name+".weight", cout, cin, kt, kh, kw); err != nil {
 			return nil
 		}
-		if b, err = s.f32("vae.decoder."+name+".bias", cout); err != nil {
+		if b, err = s.widen("vae.decoder."+name+".bias", cout); err != nil {
 			return nil
 		}
-		return kernels.NewConvWeight(cout, cin, kt, kh, kw, w, b)
+		cw := kernels.NewConvWeight(cout, cin, kt, kh, kw, w, b)
+		s.keep(cw.Bytes()) // Winograd layers keep their transformed weights instead of w
+		return cw
 	}
 	vec := func(name string, n int) []float32 {
 		if err != nil {

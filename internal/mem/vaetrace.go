@@ -1,6 +1,9 @@
 package mem
 
-import "github.com/reel-video/reel/bus/protocol"
+import (
+	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/model/kernels"
+)
 
 // vaeCall is the memory of one model VAE decode call (vae.go decode) on a
 // latent of t frames of m's latent grid.
@@ -11,6 +14,19 @@ type vaeCall struct {
 	rgb     int64 // its RGB24 frames (the stage's conversion)
 	// positions after conv_in and each upsampling, for the norms' scratch
 	pos [4]int64
+	// the convolutions in call order (conv_in, then per stage two of the
+	// residual block and the upsampling's, then conv_out), for the
+	// scratch of those that run through Winograd
+	convs [11]convLayer
+}
+
+// convLayer is one 3×3 (×KT) convolution of the decoder over a t×h×w grid.
+type convLayer struct{ cout, cin, kt, t, h, w int }
+
+// scratch is what kernels allocates for the call besides a plain GEMM's
+// panels: zero for an im2col convolution.
+func (l convLayer) scratch(threads int) int64 {
+	return kernels.ConvScratchBytes(l.cout, l.cin, l.kt, 3, 3, l.t, l.h, l.w, threads)
 }
 
 // vaeGeometry sizes a decode call from the decoder's stage widths (conv_in
@@ -36,6 +52,26 @@ func (a Arch) vaeGeometry(m protocol.Manifest, t int) vaeCall {
 		}
 	}
 	c.scratch = f32 * (2*size + res)
+	// The layers as vae.go builds them: residual blocks of 3×3×3
+	// convolutions in the first two stages and 1×3×3 in the last, each
+	// upsampling a 1×3×3 convolution to cout·(ft·fh·fw) channels before
+	// its pixel shuffle (×2 in time and space, then ×2 in space).
+	ch := a.VAEChannels
+	gt, gh, gw := t, m.LatentHeight, m.LatentWidth
+	c.convs[0] = convLayer{ch[0], m.LatentChannels, 3, gt, gh, gw}
+	up := [3][3]int{{2, 2, 2}, {2, 2, 2}, {1, 2, 2}}
+	for i := range 3 {
+		kt := 3
+		if i == 2 {
+			kt = 1
+		}
+		res := convLayer{ch[i], ch[i], kt, gt, gh, gw}
+		f := up[i]
+		c.convs[1+3*i], c.convs[2+3*i] = res, res
+		c.convs[3+3*i] = convLayer{ch[i+1] * f[0] * f[1] * f[2], ch[i], 1, gt, gh, gw}
+		gt, gh, gw = gt*f[0], gh*f[1], gw*f[2]
+	}
+	c.convs[10] = convLayer{3, ch[3], 1, gt, gh, gw}
 	c.out = f32 * 3 * p
 	c.rgb = 3 * p
 	return c
@@ -53,7 +89,18 @@ func (c vaeCall) retained() int64 { return c.scratch + c.out }
 // previous call still reachable until conv_in (see retained). Buffers the
 // call leaves reachable stay allocated in tr; the caller frees them.
 func (c vaeCall) replay(tr *tracer, threads int, prev int64) {
-	conv := func() { tr.churn(gemmScratch(threads), gemmGarbage(threads)); tr.layer() }
+	next := 0 // the convolution conv replays
+	conv := func() {
+		// A Winograd convolution's panels are in its scratch; an im2col
+		// one's are a plain GEMM's.
+		if s := c.convs[next].scratch(threads); s > 0 {
+			tr.churn(s, s)
+		} else {
+			tr.churn(gemmScratch(threads), gemmGarbage(threads))
+		}
+		next++
+		tr.layer()
+	}
 	norm := func(n int64) { tr.churn(chanNormScratch(n)); tr.layer() }
 	tr.alloc(c.lat) // the caller's normalised latent
 	tr.alloc(c.lat) // de-normalised copy

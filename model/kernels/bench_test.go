@@ -90,29 +90,48 @@ var convShapes = []struct {
 
 // BenchmarkConv3D measures Conv3D on the decoder's layers, in GFLOP/s of
 // the direct convolution (2·Cout·Cin·taps per output position, padding
-// taps included, as the GEMM formulation computes them).
+// taps included, as the GEMM formulation computes them): "ours" is the
+// path NewConvWeight picks, "im2col" and "winograd" each path forced
+// (Winograd on the 3×3 layers only), so the choice of winogradMinWork
+// can be checked layer by layer.
 func BenchmarkConv3D(b *testing.B) {
 	for _, s := range convShapes {
 		r := rand.New(rand.NewPCG(2, 2))
 		k := s.cin * s.kt * s.kh * s.kw
 		n := s.t * s.h * s.w
-		cw := NewConvWeight(s.cout, s.cin, s.kt, s.kh, s.kw, randSlice(r, s.cout*k, 0.1), randSlice(r, s.cout, 0.1))
+		w := randSlice(r, s.cout*k, 0.1)
+		bias := randSlice(r, s.cout, 0.1)
 		in := randSlice(r, s.cin*n, 1)
 		out := make([]float32, s.cout*n)
 		flops := 2 * float64(s.cout) * float64(k) * float64(n)
-		b.Run(s.name+"/ours", func(b *testing.B) {
-			for b.Loop() {
-				Conv3D(out, in, s.t, s.h, s.w, cw)
-			}
-			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
+		paths := []struct {
+			name string
+			cw   *ConvWeight
+		}{
+			{"ours", NewConvWeight(s.cout, s.cin, s.kt, s.kh, s.kw, w, bias)},
+			{"im2col", newConvWeight(s.cout, s.cin, s.kt, s.kh, s.kw, w, bias, false)},
+		}
+		if s.kh == 3 && s.kw == 3 {
+			paths = append(paths, struct {
+				name string
+				cw   *ConvWeight
+			}{"winograd", newConvWeight(s.cout, s.cin, s.kt, s.kh, s.kw, w, bias, true)})
+		}
+		for _, p := range paths {
+			b.Run(s.name+"/"+p.name, func(b *testing.B) {
+				for b.Loop() {
+					Conv3D(out, in, s.t, s.h, s.w, p.cw)
+				}
+				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
 		// gonum: only its Sgemm of W[Cout, K] by a ready im2col [K, P]
 		// (built outside the timed loop), so the im2col is free for it.
 		col := im2col(in, s.cin, s.kt, s.kh, s.kw, s.t, s.h, s.w)
 		b.Run(s.name+"/gonum", func(b *testing.B) {
 			var impl gonum.Implementation
 			for b.Loop() {
-				impl.Sgemm(blas.NoTrans, blas.NoTrans, s.cout, n, k, 1, cw.W, k, col, n, 0, out, n)
+				impl.Sgemm(blas.NoTrans, blas.NoTrans, s.cout, n, k, 1, w, k, col, n, 0, out, n)
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})

@@ -4,16 +4,35 @@ package kernels
 // padding is K/2 (zeros) on every axis and stride 1, as in reel-tiny.
 type ConvWeight struct {
 	Cout, Cin, KT, KH, KW int
-	W, Bias               []float32
+	// W is the weight in PyTorch's layout; nil when the convolution runs
+	// through Winograd (wino holds it transformed instead).
+	W, Bias []float32
+	wino    []float32 // Winograd-domain weights (winogradWeights), or nil
 }
 
-// NewConvWeight wraps Conv3d weights. w and bias are used, not copied.
+// NewConvWeight wraps Conv3d weights. bias is used, not copied; so is w,
+// except for the 3×3 convolutions that run through Winograd (see
+// useWinograd), whose weights are transformed once here and w is not kept.
 func NewConvWeight(cout, cin, kt, kh, kw int, w, bias []float32) *ConvWeight {
+	return newConvWeight(cout, cin, kt, kh, kw, w, bias, useWinograd(cout, cin, kt, kh, kw))
+}
+
+func newConvWeight(cout, cin, kt, kh, kw int, w, bias []float32, wino bool) *ConvWeight {
 	if len(w) != cout*cin*kt*kh*kw || len(bias) != cout {
 		panic("kernels: NewConvWeight: bad sizes")
 	}
-	return &ConvWeight{Cout: cout, Cin: cin, KT: kt, KH: kh, KW: kw, W: w, Bias: bias}
+	cw := &ConvWeight{Cout: cout, Cin: cin, KT: kt, KH: kh, KW: kw, W: w, Bias: bias}
+	if wino {
+		if kh != 3 || kw != 3 {
+			panic("kernels: NewConvWeight: Winograd needs a 3×3 kernel")
+		}
+		cw.wino, cw.W = winogradWeights(cout, cin, kt, w), nil
+	}
+	return cw
 }
+
+// Bytes is the weight's resident size.
+func (cw *ConvWeight) Bytes() int { return 4 * (len(cw.W) + len(cw.wino) + len(cw.Bias)) }
 
 // Conv3D computes out [Cout, T, H, W] from in [Cin, T, H, W].
 //
@@ -33,6 +52,10 @@ func Conv3DResidual(res, out, in []float32, t, h, w int, cw *ConvWeight) {
 }
 
 func conv3DResidual(im *impl, res, out, in []float32, t, h, w int, cw *ConvWeight) {
+	if cw.wino != nil {
+		winogradConv3D(im, res, out, in, t, h, w, cw)
+		return
+	}
 	n := t * h * w
 	if len(res) < cw.Cout*n {
 		panic("kernels: Conv3DResidual: bad sizes")
@@ -45,6 +68,10 @@ func conv3DResidual(im *impl, res, out, in []float32, t, h, w int, cw *ConvWeigh
 }
 
 func conv3D(im *impl, out, in []float32, t, h, w int, cw *ConvWeight, epilogue func(i0, i1, j0, j1 int)) {
+	if cw.wino != nil && epilogue == nil {
+		winogradConv3D(im, nil, out, in, t, h, w, cw)
+		return
+	}
 	n := t * h * w
 	k := cw.Cin * cw.KT * cw.KH * cw.KW
 	if len(in) < cw.Cin*n || len(out) < cw.Cout*n || len(cw.W) < cw.Cout*k || len(cw.Bias) < cw.Cout {

@@ -40,22 +40,80 @@ func conv64(in []float32, t, h, w int, cw *ConvWeight) (y, mag []float64) {
 
 func checkConv(t *testing.T, im *impl, r *rand.Rand, cin, cout, kt, kh, kw, tt, h, w int) {
 	t.Helper()
+	checkConvPath(t, im, r, cin, cout, kt, kh, kw, tt, h, w, useWinograd(cout, cin, kt, kh, kw))
+}
+
+// checkConvPath checks Conv3D through im2col or Winograd against the
+// float64 sum, within a float32 rounding bound of the sum of |terms|
+// (Winograd's transforms add a few roundings of sums of up to 9 terms;
+// its bound is 4× the direct one's).
+func checkConvPath(t *testing.T, im *impl, r *rand.Rand, cin, cout, kt, kh, kw, tt, h, w int, wino bool) {
+	t.Helper()
 	k := cin * kt * kh * kw
-	cw := NewConvWeight(cout, cin, kt, kh, kw, randSlice(r, cout*k, 0.2), randSlice(r, cout, 1))
+	ref := &ConvWeight{Cout: cout, Cin: cin, KT: kt, KH: kh, KW: kw, W: randSlice(r, cout*k, 0.2), Bias: randSlice(r, cout, 1)}
+	cw := newConvWeight(cout, cin, kt, kh, kw, ref.W, ref.Bias, wino)
+	if (cw.wino != nil) != wino {
+		t.Fatalf("Winograd %v, want %v", cw.wino != nil, wino)
+	}
 	n := tt * h * w
 	in := randSlice(r, cin*n, 1)
 	out := randSlice(r, cout*n, 100)
 	conv3D(im, out, in, tt, h, w, cw, nil)
-	ref := make([]float32, cout*n)
-	refConv3D(ref, in, tt, h, w, cw)
-	want, mag := conv64(in, tt, h, w, cw)
+	naive := make([]float32, cout*n)
+	refConv3D(naive, in, tt, h, w, ref)
+	want, mag := conv64(in, tt, h, w, ref)
 	tol := 4 * math.Sqrt(float64(k)+1) * 0x1p-24
+	if wino {
+		tol *= 4
+	}
 	for i := range out {
 		if e := math.Abs(float64(out[i]) - want[i]); !(e <= tol*mag[i]) {
-			t.Fatalf("cin=%d cout=%d k=%dx%dx%d in %dx%dx%d: out[%d]=%g want %g (naive %g)",
-				cin, cout, kt, kh, kw, tt, h, w, i, out[i], want[i], ref[i])
+			t.Fatalf("cin=%d cout=%d k=%dx%dx%d in %dx%dx%d winograd=%v: out[%d]=%g want %g (naive %g), error %.3g×mag, bound %.3g",
+				cin, cout, kt, kh, kw, tt, h, w, wino, i, out[i], want[i], naive[i], e/mag[i], tol)
 		}
 	}
+}
+
+// Winograd convolutions match the float64 sum on the decoder's wide
+// layers (reduced grids), on odd grids (partial tiles), on frame counts
+// that split into several blocks, and through the residual add.
+func TestConv3DWinograd(t *testing.T) {
+	forEachKernel(t, func(t *testing.T, im *impl) {
+		r := rand.New(rand.NewPCG(9, 10))
+		cases := [][7]int{ // cin, cout, kt, t, h, w
+			{128, 128, 3, 2, 8, 8},
+			{128, 512, 1, 1, 8, 8},
+			{64, 64, 3, 3, 16, 16},
+			{64, 256, 1, 2, 16, 16},
+			{3, 5, 3, 3, 5, 7},
+			{7, 9, 1, 2, 1, 1},
+			{5, 4, 3, 1, 2, 3},
+			{6, 7, 3, 4, 3, 1},
+		}
+		for _, c := range cases {
+			checkConvPath(t, im, r, c[0], c[1], c[2], 3, 3, c[3], c[4], c[5], true)
+		}
+		// Several blocks of frames (a 16×16 frame at 64 channels in and
+		// out is 512 KiB of scratch).
+		p := newWinogradPlan(&ConvWeight{Cin: 64, Cout: 64, KT: 3}, 5, 16, 16)
+		if p.fb >= 5 {
+			t.Fatalf("a 5-frame 16×16 call at 64 channels fits one block (%d frames): no multi-block case", p.fb)
+		}
+		checkConvPath(t, im, r, 64, 64, 3, 3, 3, 5, 16, 16, true)
+
+		cw := newConvWeight(7, 5, 3, 3, 3, randSlice(r, 7*5*27, 0.2), randSlice(r, 7, 1), true)
+		n := 3 * 5 * 6
+		in := randSlice(r, 5*n, 1)
+		out := make([]float32, 7*n)
+		conv3D(im, out, in, 3, 5, 6, cw, nil)
+		res := randSlice(r, 7*n, 1)
+		want := append([]float32(nil), res...)
+		for i := range want {
+			want[i] += out[i]
+		}
+		conv3DResidual(im, res, make([]float32, 7*n), in, 3, 5, 6, cw)
+		checkClose(t, "Conv3DResidual through Winograd", res, want, 0, 0)
+	})
 }
 
 func TestConv3D(t *testing.T) {
@@ -100,7 +158,7 @@ func TestIm2col(t *testing.T) {
 	r := rand.New(rand.NewPCG(8, 8))
 	cin, cout, kt, kh, kw, tt, h, w := 3, 4, 3, 3, 1, 2, 5, 33
 	k, n := cin*kt*kh*kw, tt*h*w
-	cw := NewConvWeight(cout, cin, kt, kh, kw, randSlice(r, cout*k, 1), make([]float32, cout))
+	cw := newConvWeight(cout, cin, kt, kh, kw, randSlice(r, cout*k, 1), make([]float32, cout), false)
 	in := randSlice(r, cin*n, 1)
 	col := im2col(in, cin, kt, kh, kw, tt, h, w)
 	got := make([]float32, cout*n)

@@ -25,6 +25,10 @@ type gemm struct {
 	// source returns the panel source of one worker; sources with scratch
 	// state must return a fresh one per call.
 	source func() panelSource
+	// panel, when set, is the packing buffer (at least kcFor(k, nr)·nr
+	// floats) of a gemm whose caller runs worker itself and owns one
+	// buffer per goroutine; otherwise each worker call allocates its own.
+	panel []float32
 	// epilogue, when set, is called once C[i0:i1, j0:j1] is final (after
 	// its last K-block), while that tile is still in cache: the place for
 	// elementwise work on the product (an activation, a residual add).
@@ -137,7 +141,11 @@ func (g *gemm) worker(mk microKernel, i0 int, ts []int, p0, p1 int) {
 	isPre = isPre && pre.nr == nr
 	var panel []float32 // packing buffer (prepacked sources of this width need none)
 	if !isPre {
-		panel = make([]float32, kc*nr)
+		panel = g.panel
+		if len(panel) < kc*nr {
+			panel = make([]float32, kc*nr)
+		}
+		panel = panel[:kc*nr]
 	}
 	var tile []float32
 	for k0 := 0; k0 < g.k; k0 += kc {

@@ -1,0 +1,346 @@
+package kernels
+
+import "unsafe"
+
+// Winograd F(2×2, 3×3) for the VAE's wide 3×3 convolutions.
+//
+// A 2×2 block of outputs of a 3×3 convolution needs 36 multiplications per
+// input channel and tap row computed directly, and 16 in the Winograd
+// domain: the 4×4 input tile d and the kernel g are transformed
+// (V = Bᵀ·d·B, U = G·g·Gᵀ), multiplied elementwise, and transformed back
+// (Y = Aᵀ·(U ⊙ V)·A). Summed over input channels, the elementwise products
+// become 16 independent GEMMs, U_ξ[Cout × KT·Cin] · V_ξ[KT·Cin × tiles],
+// which run on the same micro-kernel as everything else: 2.25× fewer
+// flops. The temporal taps stay direct: they are part of K (row dt·Cin+ci
+// of V_ξ is the transformed input dt frames later), so a 3×3×3 kernel is
+// one GEMM per ξ too.
+//
+// The transforms are plain Go, and each costs O(Cin + Cout) per tile
+// against the GEMMs' O(KT·Cin·Cout), so Winograd pays only on layers with
+// enough GEMM work per transform (winogradMinWork); the others stay on
+// the im2col GEMM.
+//
+// F(2×2, 3×3) is the small variant on purpose: its transforms have
+// coefficients 0, ±1 and ½, so its float32 error stays within a few ulps
+// of the direct sum, where F(4×4, 3×3) loses about two decimal digits.
+
+const (
+	// winogradMinWork is the least KT·Cin·Cout/(Cin+Cout), the GEMM work
+	// per transformed value, at which a 3×3 convolution runs through
+	// Winograd. reel-tiny's decoder layers have 192 (res0), 102 (up0),
+	// 96 (res1), 51 (up1), 21 (up2) and 16 (res2); measured one by one
+	// (BenchmarkConv3D's im2col and winograd paths, BENCHMARKS.md), the
+	// first three are faster through Winograd and the last three slower.
+	winogradMinWork = 80
+	// winogradBlockBytes bounds a call's scratch: the transformed input
+	// and the products of one block of frames (whole frames, at least
+	// one), so the scratch does not grow with the chunk's length.
+	winogradBlockBytes = 2 << 20
+)
+
+// useWinograd reports whether a convolution of this shape runs through
+// Winograd.
+func useWinograd(cout, cin, kt, kh, kw int) bool {
+	return kh == 3 && kw == 3 && kt*cin*cout >= winogradMinWork*(cin+cout)
+}
+
+// winogradWeights transforms w [Cout][Cin][KT][3][3] into U, 16 matrices
+// [Cout][KT·Cin] (ξ = 4·row + column of the 4×4 transform; column
+// dt·Cin + ci), computed in float64 and rounded once.
+func winogradWeights(cout, cin, kt int, w []float32) []float32 {
+	k := kt * cin
+	u := make([]float32, 16*cout*k)
+	for co := range cout {
+		for ci := range cin {
+			for dt := range kt {
+				g := w[((co*cin+ci)*kt+dt)*9:][:9]
+				var gg [4][3]float64 // G·g
+				for c := range 3 {
+					g0, g1, g2 := float64(g[c]), float64(g[3+c]), float64(g[6+c])
+					gg[0][c], gg[1][c], gg[2][c], gg[3][c] = g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2
+				}
+				for a := range 4 {
+					h0, h1, h2 := gg[a][0], gg[a][1], gg[a][2]
+					row := [4]float64{h0, (h0 + h1 + h2) / 2, (h0 - h1 + h2) / 2, h2} // (G·g)·Gᵀ
+					for b, v := range row {
+						u[((4*a+b)*cout+co)*k+dt*cin+ci] = float32(v)
+					}
+				}
+			}
+		}
+	}
+	return u
+}
+
+// winogradPlan is the geometry of one Winograd convolution call.
+type winogradPlan struct {
+	cin, cout, kt, pad int
+	t, h, w            int
+	th, tw, nt         int // output tiles per column, per row, per frame
+	fb                 int // frames per block
+	rowLen             int // a transformed input row: (fb + 2·pad) frames of tiles
+	// Distance between the 16 ξ planes of the transformed input and of
+	// the products. A transform touches all 16 at once, so the planes are
+	// kept off multiples of 4 KiB: at 96 KiB apart (res1) the 16 streams
+	// fell into one L1 set of 8 ways and the input transform ran 4× slower.
+	vinStride, prodStride int
+}
+
+// planeStride is n floats rounded up to whole cache lines, plus one line,
+// so that consecutive planes start in different L1 sets.
+func planeStride(n int) int { return (n+15)/16*16 + 16 }
+
+func newWinogradPlan(cw *ConvWeight, t, h, w int) winogradPlan {
+	p := winogradPlan{cin: cw.Cin, cout: cw.Cout, kt: cw.KT, pad: cw.KT / 2, t: t, h: h, w: w}
+	p.th, p.tw = (h+1)/2, (w+1)/2
+	p.nt = p.th * p.tw
+	perFrame := 4 * 16 * (p.cin + p.cout) * p.nt
+	fb := min(max(winogradBlockBytes/perFrame, 1), t)
+	blocks := (t + fb - 1) / fb
+	p.fb = (t + blocks - 1) / blocks // balanced: no short last block
+	p.rowLen = (p.fb + 2*p.pad) * p.nt
+	p.vinStride, p.prodStride = planeStride(p.cin*p.rowLen), planeStride(p.cout*p.fb*p.nt)
+	return p
+}
+
+// scratchFloats is what a call on threads goroutines allocates: the
+// transformed input and the products of one block, and a packing panel
+// per goroutine.
+func (p winogradPlan) scratchFloats(threads int) int {
+	return 16*p.vinStride + 16*p.prodStride + threads*panelFloats
+}
+
+// panelFloats bounds a packed panel: kcFor keeps kc·nr within it.
+const panelFloats = 10240
+
+// ConvScratchBytes is what one Conv3D call of this shape over t×h×w
+// positions on threads goroutines allocates through Winograd (its block
+// buffers and packing panels), or 0 when the shape takes the im2col GEMM
+// (whose panels are a plain GEMM's). The memory model (internal/mem)
+// replays it.
+func ConvScratchBytes(cout, cin, kt, kh, kw, t, h, w, threads int) int64 {
+	if !useWinograd(cout, cin, kt, kh, kw) {
+		return 0
+	}
+	p := newWinogradPlan(&ConvWeight{Cout: cout, Cin: cin, KT: kt}, t, h, w)
+	// One allocation, which the Go runtime rounds up to whole 8 KiB pages.
+	const page = 8 << 10
+	return (4*int64(p.scratchFloats(threads)) + page - 1) / page * page
+}
+
+// winogradConv3D computes out = Conv3D(in) through Winograd, and with res
+// set also res += out, block of frames by block.
+func winogradConv3D(im *impl, res, out, in []float32, t, h, w int, cw *ConvWeight) {
+	p := newWinogradPlan(cw, t, h, w)
+	n := t * h * w
+	if len(in) < p.cin*n || len(out) < p.cout*n || (res != nil && len(res) < p.cout*n) {
+		panic("kernels: Conv3D: bad sizes")
+	}
+	mk := im.mk
+	// The most goroutines a block's GEMMs run on, each with its panel.
+	width := im.pool.Width(16 * ((p.fb*p.nt + mk.nr - 1) / mk.nr))
+	// One allocation for all the scratch (see ConvScratchBytes).
+	buf := make([]float32, p.scratchFloats(width))
+	vin, prod, panels := buf[:16*p.vinStride], buf[16*p.vinStride:16*(p.vinStride+p.prodStride)], buf[16*(p.vinStride+p.prodStride):]
+	tiles := rowTiles(p.cout, mk.mr)
+	k := p.kt * p.cin
+	// The 16 GEMMs' sources and their closures are made once per call:
+	// per block and part they would be garbage the memory model misses.
+	var srcs [16]winogradSource
+	var sources [16]func() panelSource
+	for xi := range srcs {
+		srcs[xi] = winogradSource{vin: vin[xi*p.vinStride:], cin: p.cin, rowLen: p.rowLen, nt: p.nt}
+		src := &srcs[xi]
+		sources[xi] = func() panelSource { return src }
+	}
+	for z0 := 0; z0 < t; z0 += p.fb {
+		nf := min(p.fb, t-z0)
+		cols := nf * p.nt
+		frames := nf + 2*p.pad
+		// Input frames z0-pad .. z0+nf+pad-1, zero outside the chunk.
+		im.pool.Rows(p.cin*frames, 1, func(r0, r1 int) {
+			for r := r0; r < r1; r++ {
+				ci, f := r/frames, r%frames
+				dst := vin[ci*p.rowLen+f*p.nt:]
+				stride := p.vinStride
+				if z := z0 - p.pad + f; z >= 0 && z < t {
+					p.input(dst, stride, in[(ci*t+z)*h*w:][:h*w])
+				} else {
+					for xi := range 16 {
+						clear(dst[xi*stride:][:p.nt])
+					}
+				}
+			}
+		})
+		// The 16 GEMMs, a few column ranges each when there are threads
+		// to spare.
+		np := (cols + mk.nr - 1) / mk.nr
+		threads := min(width, im.pool.Width(16*np))
+		gn := min(np, max(1, (partsPerThread*threads+15)/16))
+		for xi := range srcs {
+			srcs[xi].cols = cols
+		}
+		im.pool.For(threads, 16*gn, func(slot, u int) {
+			xi, bj := u/gn, u%gn
+			g := gemm{
+				m: p.cout, n: cols, k: k,
+				panel: panels[slot*panelFloats : (slot+1)*panelFloats],
+				a:     cw.wino[xi*p.cout*k:], lda: k,
+				c: prod[xi*p.prodStride:], ldc: cols,
+				source: sources[xi],
+			}
+			g.worker(mk, 0, tiles, np*bj/gn, np*(bj+1)/gn)
+		})
+		im.pool.Rows(p.cout*nf, 1, func(r0, r1 int) {
+			for r := r0; r < r1; r++ {
+				co, f := r/nf, r%nf
+				off := (co*t + z0 + f) * h * w
+				var rs []float32
+				if res != nil {
+					rs = res[off:][:h*w]
+				}
+				p.output(out[off:][:h*w], rs, prod[co*cols+f*p.nt:], p.prodStride, cw.Bias[co])
+			}
+		})
+	}
+}
+
+// winogradSource is V_ξ as a panelSource: row dt·Cin + ci, column j is
+// channel ci's transformed input at tile j, dt frames later (vin holds pad
+// frames before the block's first).
+type winogradSource struct {
+	vin                   []float32
+	cin, rowLen, nt, cols int
+}
+
+func (s *winogradSource) pack(dst []float32, k0, kc, j0, nr int) {
+	w := min(nr, s.cols-j0)
+	for kk := range kc {
+		dt, ci := (k0+kk)/s.cin, (k0+kk)%s.cin
+		src := s.vin[ci*s.rowLen+dt*s.nt+j0:]
+		row := dst[kk*nr : kk*nr+nr]
+		if w == nr {
+			copyPanelRow(row, src[:nr])
+			continue
+		}
+		copy(row, src[:w])
+		clear(row[w:])
+	}
+}
+
+// stackRowFloats is the frame width up to which the transforms' padded
+// rows live on the stack; wider frames allocate them.
+const stackRowFloats = 520
+
+// input writes Bᵀ·d·B of every 4×4 tile of one frame plane [h·w] (tile
+// (ty, tx) starts at row 2ty-1, column 2tx-1; zeros outside) to
+// dst[ξ·stride + tile]. The four input rows of a row of tiles are copied
+// into zero-padded stack rows first, so the tile loop reads without edge
+// cases. The tile loop is unrolled by hand (the compiler does not unroll)
+// and addresses the 16 outputs through one pointer: with 16 slices, the
+// bounds checks and slice headers took three quarters of its time.
+func (p winogradPlan) input(dst []float32, stride int, plane []float32) {
+	h, w, tw := p.h, p.w, p.tw
+	_ = dst[15*stride+p.nt-1] // every store below is inside dst
+	var stack [4 * stackRowFloats]float32
+	buf, width := stack[:], 2*tw+2
+	if 4*width > len(buf) {
+		buf = make([]float32, 4*width)
+	}
+	var rows [4][]float32
+	for i := range rows {
+		rows[i] = buf[i*width : (i+1)*width : (i+1)*width]
+	}
+	st := uintptr(stride) * 4
+	for ty := range p.th {
+		for r, row := range rows {
+			row[0] = 0
+			if y := 2*ty - 1 + r; y >= 0 && y < h {
+				copy(row[1:], plane[y*w:][:w])
+				clear(row[1+w:])
+			} else {
+				clear(row)
+			}
+		}
+		r0, r1, r2, r3 := rows[0], rows[1], rows[2], rows[3]
+		o := unsafe.Pointer(&dst[ty*tw])
+		for tx := range tw {
+			c := 2 * tx
+			a, b, e, f := r0[c:c+4:c+4], r1[c:c+4:c+4], r2[c:c+4:c+4], r3[c:c+4:c+4]
+			// d·B on each row: (d0-d2, d1+d2, d2-d1, d1-d3)
+			a0, a1, a2, a3 := a[0]-a[2], a[1]+a[2], a[2]-a[1], a[1]-a[3]
+			b0, b1, b2, b3 := b[0]-b[2], b[1]+b[2], b[2]-b[1], b[1]-b[3]
+			e0, e1, e2, e3 := e[0]-e[2], e[1]+e[2], e[2]-e[1], e[1]-e[3]
+			f0, f1, f2, f3 := f[0]-f[2], f[1]+f[2], f[2]-f[1], f[1]-f[3]
+			// Bᵀ· on each column: rows (a-e, b+e, e-b, b-f)
+			q := unsafe.Add(o, tx*4)
+			store4(q, st, a0-e0, a1-e1, a2-e2, a3-e3)
+			store4(unsafe.Add(q, 4*st), st, b0+e0, b1+e1, b2+e2, b3+e3)
+			store4(unsafe.Add(q, 8*st), st, e0-b0, e1-b1, e2-b2, e3-b3)
+			store4(unsafe.Add(q, 12*st), st, b0-f0, b1-f1, b2-f2, b3-f3)
+		}
+	}
+}
+
+// store4 stores v0..v3 at p, p+st, p+2st, p+3st (bytes).
+func store4(p unsafe.Pointer, st uintptr, v0, v1, v2, v3 float32) {
+	*(*float32)(p) = v0
+	*(*float32)(unsafe.Add(p, st)) = v1
+	*(*float32)(unsafe.Add(p, 2*st)) = v2
+	*(*float32)(unsafe.Add(p, 3*st)) = v3
+}
+
+// load4 loads the floats at p, p+st, p+2st, p+3st (bytes).
+func load4(p unsafe.Pointer, st uintptr) (v0, v1, v2, v3 float32) {
+	return *(*float32)(p), *(*float32)(unsafe.Add(p, st)), *(*float32)(unsafe.Add(p, 2*st)), *(*float32)(unsafe.Add(p, 3*st))
+}
+
+// output writes Aᵀ·M·A + bias of every tile of one output plane [h·w]
+// (M_ξ at m[ξ·stride + tile]) to out, and adds it to res when set.
+func (p winogradPlan) output(out, res, m []float32, stride int, bias float32) {
+	h, w, tw := p.h, p.w, p.tw
+	_ = m[15*stride+p.nt-1] // every load below is inside m
+	st := uintptr(stride) * 4
+	// Two output rows of a row of tiles, padded to whole tiles.
+	var stack [2 * stackRowFloats]float32
+	buf, width := stack[:], 2*tw
+	if 2*width > len(buf) {
+		buf = make([]float32, 2*width)
+	}
+	y0, y1 := buf[:width:width], buf[width:2*width]
+	for ty := range p.th {
+		o := unsafe.Pointer(&m[ty*tw])
+		for tx := range tw {
+			q := unsafe.Add(o, tx*4)
+			// M·A on each row: (m0+m1+m2, m1-m2-m3)
+			m0, m1, m2, m3 := load4(q, st)
+			u0, u1 := m0+m1+m2, m1-m2-m3
+			m0, m1, m2, m3 = load4(unsafe.Add(q, 4*st), st)
+			v0, v1 := m0+m1+m2, m1-m2-m3
+			m0, m1, m2, m3 = load4(unsafe.Add(q, 8*st), st)
+			x0, x1 := m0+m1+m2, m1-m2-m3
+			m0, m1, m2, m3 = load4(unsafe.Add(q, 12*st), st)
+			z0, z1 := m0+m1+m2, m1-m2-m3
+			// Aᵀ· on each column
+			c := 2 * tx
+			a, b := y0[c:c+2:c+2], y1[c:c+2:c+2]
+			a[0], a[1] = u0+v0+x0+bias, u1+v1+x1+bias
+			b[0], b[1] = v0-x0-z0+bias, v1-x1-z1+bias
+		}
+		for i, row := range [2][]float32{y0[:w], y1[:w]} {
+			y := 2*ty + i
+			if y >= h {
+				break
+			}
+			copy(out[y*w:][:w], row)
+			if res != nil {
+				// A scalar loop: handing row to the vector kernel (a call
+				// through a func value) would move the stack rows to the heap.
+				rs := res[y*w:][:w]
+				for x, v := range row {
+					rs[x] += v
+				}
+			}
+		}
+	}
+}

@@ -111,17 +111,21 @@ func pixelShuffle3D(pool *Pool, out, in []float32, c, t, h, w, ft, fh, fw int) {
 			for yo := 0; yo < H; yo++ {
 				y, ih := yo/fh, yo%fh
 				dst := out[((ch*T+zo)*H+yo)*W : ((ch*T+zo)*H+yo+1)*W]
-				for iw := 0; iw < fw; iw++ {
+				row := func(iw int) []float32 {
 					cin := ((ch*ft+it)*fh+ih)*fw + iw
-					src := in[cin*n+(z*h+y)*w : cin*n+(z*h+y)*w+w]
-					if fw == 2 {
-						d := dst[iw:]
-						for x, v := range src {
-							d[2*x] = v
-						}
-						continue
+					return in[cin*n+(z*h+y)*w : cin*n+(z*h+y)*w+w]
+				}
+				if fw == 2 { // the decoder's case: one sequential pass, two rows in
+					s0, s1 := row(0), row(1)
+					s1 = s1[:len(s0)]
+					for x, v := range s0 {
+						d := dst[2*x : 2*x+2 : 2*x+2]
+						d[0], d[1] = v, s1[x]
 					}
-					for x, v := range src {
+					continue
+				}
+				for iw := 0; iw < fw; iw++ {
+					for x, v := range row(iw) {
 						dst[x*fw+iw] = v
 					}
 				}

@@ -52,6 +52,51 @@ func (s *convSource) classify(j0, nr int) {
 	var zm, ym, xm [16]uint32 // per axis offset index (kernel sizes ≤ 16)
 	n := s.t * s.h * s.w
 	z, y, x := j0/(s.h*s.w), j0/s.w%s.h, j0%s.w
+	if x+nr <= s.w { // the panel lies in one row: each mask is a run of bits
+		s.classifyRow(&zm, &ym, &xm, z, y, x, nr)
+	} else {
+		s.classifyAny(&zm, &ym, &xm, z, y, x, j0, nr, n)
+	}
+	tap := 0
+	for a := 0; a < s.kt; a++ {
+		for b := 0; b < s.kh; b++ {
+			for c := 0; c < s.kw; c++ {
+				s.valid[tap] = zm[a] & ym[b] & xm[c]
+				s.rowOff[tap] = j0 + s.off[tap]
+				tap++
+			}
+		}
+	}
+}
+
+// classifyRow sets the axis masks of a panel of nr positions starting at
+// (z, y, x) within one row: the z and y masks are all or nothing, and tap
+// column c keeps the positions whose shifted x is inside the row, a run of
+// bits computed without visiting them.
+func (s *convSource) classifyRow(zm, ym, xm *[16]uint32, z, y, x, nr int) {
+	full := uint32(1)<<nr - 1
+	for a := 0; a < s.kt; a++ {
+		if uint(z+a-s.kt/2) < uint(s.t) {
+			zm[a] = full
+		}
+	}
+	for b := 0; b < s.kh; b++ {
+		if uint(y+b-s.kh/2) < uint(s.h) {
+			ym[b] = full
+		}
+	}
+	for c := 0; c < s.kw; c++ {
+		d := c - s.kw/2 // position jj reads x+jj+d: valid for lo ≤ jj < hi
+		lo, hi := max(0, -d-x), min(nr, s.w-d-x)
+		if lo < hi {
+			xm[c] = (uint32(1)<<hi - 1) &^ (uint32(1)<<lo - 1)
+		}
+	}
+}
+
+// classifyAny sets the axis masks of a panel that crosses rows, position
+// by position.
+func (s *convSource) classifyAny(zm, ym, xm *[16]uint32, z, y, x, j0, nr, n int) {
 	for jj := 0; jj < nr && j0+jj < n; jj++ {
 		bit := uint32(1) << jj
 		for a := 0; a < s.kt; a++ {
@@ -73,16 +118,6 @@ func (s *convSource) classify(j0, nr int) {
 			x = 0
 			if y++; y == s.h {
 				y, z = 0, z+1
-			}
-		}
-	}
-	tap := 0
-	for a := 0; a < s.kt; a++ {
-		for b := 0; b < s.kh; b++ {
-			for c := 0; c < s.kw; c++ {
-				s.valid[tap] = zm[a] & ym[b] & xm[c]
-				s.rowOff[tap] = j0 + s.off[tap]
-				tap++
 			}
 		}
 	}

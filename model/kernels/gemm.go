@@ -177,10 +177,13 @@ func (g *gemm) worker(mk microKernel, i0 int, ts []int, p0, p1 int) {
 				flags, bias := kAccumulate, (*float32)(nil)
 				if first {
 					flags = 0
-					if g.rowBias != nil {
+					switch {
+					case g.rowBias != nil && g.colBias != nil:
 						g.fillBias(i, i+rows, j0, j0+nr)
 						flags = kAccumulate
-					} else if g.colBias != nil {
+					case g.rowBias != nil:
+						flags, bias = kRowBias, &g.rowBias[i]
+					case g.colBias != nil:
 						flags, bias = kColBias, &g.colBias[j0]
 					}
 				}
@@ -218,10 +221,11 @@ func (g *gemm) edgeTile(fn kernelFunc, tile []float32, a *float32, panel []float
 	}
 }
 
-// fillBias sets C[i0:i1, j0:j1] to the bias (zero when there is none).
-// A row of one full 32- or 16-wide panel, the common case (a convolution's
-// row bias before each tile's first K-block), is one fixed-size array
-// store, which compiles to a few vector moves instead of a scalar loop.
+// fillBias sets C[i0:i1, j0:j1] to the bias (zero when there is none),
+// for a K of zero and for a gemm with both biases; full tiles with one
+// bias get it from the micro-kernel (kRowBias, kColBias) instead, in
+// registers, without writing C twice. A row of one full 32- or 16-wide
+// panel is one fixed-size array store (a few vector moves).
 func (g *gemm) fillBias(i0, i1, j0, j1 int) {
 	for i := i0; i < i1; i++ {
 		row := g.c[i*g.ldc+j0 : i*g.ldc+j1]

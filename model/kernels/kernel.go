@@ -10,6 +10,7 @@ import (
 const (
 	kAccumulate = 1 // C += A·B
 	kColBias    = 2 // C = A·B + bias[j]
+	kRowBias    = 4 // C = A·B + bias[i] (bias points at the tile's first row's)
 )
 
 // kernelFunc computes one rows×nr tile of C (rows fixed per function, 1 to
@@ -88,6 +89,16 @@ func kernelRowsx8Go(mr, k int, a *float32, lda int, b *float32, ldb int, c *floa
 			c5 += ci[5]
 			c6 += ci[6]
 			c7 += ci[7]
+		case flags&kRowBias != 0:
+			rb := unsafe.Slice(bias, mr)[i]
+			c0 += rb
+			c1 += rb
+			c2 += rb
+			c3 += rb
+			c4 += rb
+			c5 += rb
+			c6 += rb
+			c7 += rb
 		case flags&kColBias != 0:
 			bs := unsafe.Slice(bias, nr)
 			c0 += bs[0]

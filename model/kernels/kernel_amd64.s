@@ -10,7 +10,8 @@
 // more and the broadcast of A two more, 16 in all. A rows are addressed from
 // two base registers plus a scaled index, so A needs no packing.
 // flags bit 0: C += A*B (load C); bit 1: C = A*B + bias (NR column biases);
-// neither: C = A*B.
+// bit 2: C = A*B + bias (one bias per row, as many as rows: a convolution's
+// bias, added in registers instead of pre-filling C); none: C = A*B.
 
 // func kernel1x32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
 // AVX512: 1 rows x 32 columns (two vectors per row).
@@ -85,6 +86,14 @@ done:
 	VADDPS 64(SI), Z1, Z1
 	JMP store
 nocacc:
+	TESTQ $4, R10
+	JEQ nocrow
+	MOVQ bias+56(FP), R12
+	VBROADCASTSS 0(R12), Z12
+	VADDPS Z12, Z0, Z0
+	VADDPS Z12, Z1, Z1
+	JMP store
+nocrow:
 	TESTQ $2, R10
 	JEQ store
 	MOVQ bias+56(FP), R12
@@ -190,6 +199,17 @@ done:
 	VADDPS 64(SI)(R9*1), Z3, Z3
 	JMP store
 nocacc:
+	TESTQ $4, R10
+	JEQ nocrow
+	MOVQ bias+56(FP), R12
+	VBROADCASTSS 0(R12), Z12
+	VADDPS Z12, Z0, Z0
+	VADDPS Z12, Z1, Z1
+	VBROADCASTSS 4(R12), Z12
+	VADDPS Z12, Z2, Z2
+	VADDPS Z12, Z3, Z3
+	JMP store
+nocrow:
 	TESTQ $2, R10
 	JEQ store
 	MOVQ bias+56(FP), R12
@@ -318,6 +338,20 @@ done:
 	VADDPS 64(SI)(R9*2), Z5, Z5
 	JMP store
 nocacc:
+	TESTQ $4, R10
+	JEQ nocrow
+	MOVQ bias+56(FP), R12
+	VBROADCASTSS 0(R12), Z12
+	VADDPS Z12, Z0, Z0
+	VADDPS Z12, Z1, Z1
+	VBROADCASTSS 4(R12), Z12
+	VADDPS Z12, Z2, Z2
+	VADDPS Z12, Z3, Z3
+	VBROADCASTSS 8(R12), Z12
+	VADDPS Z12, Z4, Z4
+	VADDPS Z12, Z5, Z5
+	JMP store
+nocrow:
 	TESTQ $2, R10
 	JEQ store
 	MOVQ bias+56(FP), R12
@@ -469,6 +503,23 @@ done:
 	VADDPS 64(R11), Z7, Z7
 	JMP store
 nocacc:
+	TESTQ $4, R10
+	JEQ nocrow
+	MOVQ bias+56(FP), R12
+	VBROADCASTSS 0(R12), Z12
+	VADDPS Z12, Z0, Z0
+	VADDPS Z12, Z1, Z1
+	VBROADCASTSS 4(R12), Z12
+	VADDPS Z12, Z2, Z2
+	VADDPS Z12, Z3, Z3
+	VBROADCASTSS 8(R12), Z12
+	VADDPS Z12, Z4, Z4
+	VADDPS Z12, Z5, Z5
+	VBROADCASTSS 12(R12), Z12
+	VADDPS Z12, Z6, Z6
+	VADDPS Z12, Z7, Z7
+	JMP store
+nocrow:
 	TESTQ $2, R10
 	JEQ store
 	MOVQ bias+56(FP), R12
@@ -643,6 +694,26 @@ done:
 	VADDPS 64(SI)(R9*4), Z9, Z9
 	JMP store
 nocacc:
+	TESTQ $4, R10
+	JEQ nocrow
+	MOVQ bias+56(FP), R12
+	VBROADCASTSS 0(R12), Z12
+	VADDPS Z12, Z0, Z0
+	VADDPS Z12, Z1, Z1
+	VBROADCASTSS 4(R12), Z12
+	VADDPS Z12, Z2, Z2
+	VADDPS Z12, Z3, Z3
+	VBROADCASTSS 8(R12), Z12
+	VADDPS Z12, Z4, Z4
+	VADDPS Z12, Z5, Z5
+	VBROADCASTSS 12(R12), Z12
+	VADDPS Z12, Z6, Z6
+	VADDPS Z12, Z7, Z7
+	VBROADCASTSS 16(R12), Z12
+	VADDPS Z12, Z8, Z8
+	VADDPS Z12, Z9, Z9
+	JMP store
+nocrow:
 	TESTQ $2, R10
 	JEQ store
 	MOVQ bias+56(FP), R12
@@ -840,6 +911,29 @@ done:
 	VADDPS 64(R11)(R9*2), Z11, Z11
 	JMP store
 nocacc:
+	TESTQ $4, R10
+	JEQ nocrow
+	MOVQ bias+56(FP), R12
+	VBROADCASTSS 0(R12), Z12
+	VADDPS Z12, Z0, Z0
+	VADDPS Z12, Z1, Z1
+	VBROADCASTSS 4(R12), Z12
+	VADDPS Z12, Z2, Z2
+	VADDPS Z12, Z3, Z3
+	VBROADCASTSS 8(R12), Z12
+	VADDPS Z12, Z4, Z4
+	VADDPS Z12, Z5, Z5
+	VBROADCASTSS 12(R12), Z12
+	VADDPS Z12, Z6, Z6
+	VADDPS Z12, Z7, Z7
+	VBROADCASTSS 16(R12), Z12
+	VADDPS Z12, Z8, Z8
+	VADDPS Z12, Z9, Z9
+	VBROADCASTSS 20(R12), Z12
+	VADDPS Z12, Z10, Z10
+	VADDPS Z12, Z11, Z11
+	JMP store
+nocrow:
 	TESTQ $2, R10
 	JEQ store
 	MOVQ bias+56(FP), R12
@@ -946,6 +1040,14 @@ done:
 	VADDPS 32(SI), Y1, Y1
 	JMP store
 nocacc:
+	TESTQ $4, R10
+	JEQ nocrow
+	MOVQ bias+56(FP), R12
+	VBROADCASTSS 0(R12), Y12
+	VADDPS Y12, Y0, Y0
+	VADDPS Y12, Y1, Y1
+	JMP store
+nocrow:
 	TESTQ $2, R10
 	JEQ store
 	MOVQ bias+56(FP), R12
@@ -1051,6 +1153,17 @@ done:
 	VADDPS 32(SI)(R9*1), Y3, Y3
 	JMP store
 nocacc:
+	TESTQ $4, R10
+	JEQ nocrow
+	MOVQ bias+56(FP), R12
+	VBROADCASTSS 0(R12), Y12
+	VADDPS Y12, Y0, Y0
+	VADDPS Y12, Y1, Y1
+	VBROADCASTSS 4(R12), Y12
+	VADDPS Y12, Y2, Y2
+	VADDPS Y12, Y3, Y3
+	JMP store
+nocrow:
 	TESTQ $2, R10
 	JEQ store
 	MOVQ bias+56(FP), R12
@@ -1179,6 +1292,20 @@ done:
 	VADDPS 32(SI)(R9*2), Y5, Y5
 	JMP store
 nocacc:
+	TESTQ $4, R10
+	JEQ nocrow
+	MOVQ bias+56(FP), R12
+	VBROADCASTSS 0(R12), Y12
+	VADDPS Y12, Y0, Y0
+	VADDPS Y12, Y1, Y1
+	VBROADCASTSS 4(R12), Y12
+	VADDPS Y12, Y2, Y2
+	VADDPS Y12, Y3, Y3
+	VBROADCASTSS 8(R12), Y12
+	VADDPS Y12, Y4, Y4
+	VADDPS Y12, Y5, Y5
+	JMP store
+nocrow:
 	TESTQ $2, R10
 	JEQ store
 	MOVQ bias+56(FP), R12
@@ -1330,6 +1457,23 @@ done:
 	VADDPS 32(R11), Y7, Y7
 	JMP store
 nocacc:
+	TESTQ $4, R10
+	JEQ nocrow
+	MOVQ bias+56(FP), R12
+	VBROADCASTSS 0(R12), Y12
+	VADDPS Y12, Y0, Y0
+	VADDPS Y12, Y1, Y1
+	VBROADCASTSS 4(R12), Y12
+	VADDPS Y12, Y2, Y2
+	VADDPS Y12, Y3, Y3
+	VBROADCASTSS 8(R12), Y12
+	VADDPS Y12, Y4, Y4
+	VADDPS Y12, Y5, Y5
+	VBROADCASTSS 12(R12), Y12
+	VADDPS Y12, Y6, Y6
+	VADDPS Y12, Y7, Y7
+	JMP store
+nocrow:
 	TESTQ $2, R10
 	JEQ store
 	MOVQ bias+56(FP), R12
@@ -1504,6 +1648,26 @@ done:
 	VADDPS 32(SI)(R9*4), Y9, Y9
 	JMP store
 nocacc:
+	TESTQ $4, R10
+	JEQ nocrow
+	MOVQ bias+56(FP), R12
+	VBROADCASTSS 0(R12), Y12
+	VADDPS Y12, Y0, Y0
+	VADDPS Y12, Y1, Y1
+	VBROADCASTSS 4(R12), Y12
+	VADDPS Y12, Y2, Y2
+	VADDPS Y12, Y3, Y3
+	VBROADCASTSS 8(R12), Y12
+	VADDPS Y12, Y4, Y4
+	VADDPS Y12, Y5, Y5
+	VBROADCASTSS 12(R12), Y12
+	VADDPS Y12, Y6, Y6
+	VADDPS Y12, Y7, Y7
+	VBROADCASTSS 16(R12), Y12
+	VADDPS Y12, Y8, Y8
+	VADDPS Y12, Y9, Y9
+	JMP store
+nocrow:
 	TESTQ $2, R10
 	JEQ store
 	MOVQ bias+56(FP), R12
@@ -1701,6 +1865,29 @@ done:
 	VADDPS 32(R11)(R9*2), Y11, Y11
 	JMP store
 nocacc:
+	TESTQ $4, R10
+	JEQ nocrow
+	MOVQ bias+56(FP), R12
+	VBROADCASTSS 0(R12), Y12
+	VADDPS Y12, Y0, Y0
+	VADDPS Y12, Y1, Y1
+	VBROADCASTSS 4(R12), Y12
+	VADDPS Y12, Y2, Y2
+	VADDPS Y12, Y3, Y3
+	VBROADCASTSS 8(R12), Y12
+	VADDPS Y12, Y4, Y4
+	VADDPS Y12, Y5, Y5
+	VBROADCASTSS 12(R12), Y12
+	VADDPS Y12, Y6, Y6
+	VADDPS Y12, Y7, Y7
+	VBROADCASTSS 16(R12), Y12
+	VADDPS Y12, Y8, Y8
+	VADDPS Y12, Y9, Y9
+	VBROADCASTSS 20(R12), Y12
+	VADDPS Y12, Y10, Y10
+	VADDPS Y12, Y11, Y11
+	JMP store
+nocrow:
 	TESTQ $2, R10
 	JEQ store
 	MOVQ bias+56(FP), R12

@@ -48,7 +48,7 @@ func TestVAETraceFollowsDecode(t *testing.T) {
 			want := tr.total - c.lat // the latent was the test's, allocated before
 			convs := int64(11)       // conv_in, 2 per residual block, 3 upsamplings, conv_out
 			slack := convs * gemmGarbage(1)
-			t.Logf("allocated %s, replayed %s (panels bounded by %s)", FormatSize(got), FormatSize(want), FormatSize(slack))
+			t.Logf("allocated %s, replayed %s (panels bounded by %s), diff %d", FormatSize(got), FormatSize(want), FormatSize(slack), got-want)
 			if got > want+64*KiB || got < want-slack {
 				t.Errorf("decode allocated %s, the replay %s (panels %s of it at most): the replay does not follow the decoder",
 					FormatSize(got), FormatSize(want), FormatSize(slack))

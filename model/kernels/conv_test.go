@@ -196,3 +196,35 @@ func TestConv3DResidual(t *testing.T) {
 		}
 	})
 }
+
+// The vector Winograd transforms give bit for bit what the scalar loops
+// give (same operations, same order), on rows of 4 and 8 tiles and on
+// rows with a scalar tail.
+func TestWinogradVectorTransforms(t *testing.T) {
+	if !winoVec {
+		t.Skip("no vector Winograd transforms on this CPU or build")
+	}
+	r := rand.New(rand.NewPCG(31, 4))
+	for _, s := range [][2]int{{8, 8}, {16, 16}, {6, 10}, {9, 18}, {3, 7}} {
+		h, w := s[0], s[1]
+		scalar := newWinogradPlan(&ConvWeight{Cin: 1, Cout: 1, KT: 1}, 1, h, w)
+		scalar.vec = false
+		vec := scalar
+		vec.vec = true
+		plane := randSlice(r, h*w, 1)
+		stride := scalar.nt + 5
+		got, want := make([]float32, 16*stride), make([]float32, 16*stride)
+		vec.input(got, stride, plane)
+		scalar.input(want, stride, plane)
+		checkClose(t, fmt.Sprintf("input %dx%d", h, w), got, want, 0, 0)
+
+		m := randSlice(r, 16*stride, 1)
+		res := randSlice(r, h*w, 1)
+		gotOut, wantOut := make([]float32, h*w), make([]float32, h*w)
+		gotRes, wantRes := append([]float32(nil), res...), append([]float32(nil), res...)
+		vec.output(gotOut, gotRes, m, stride, 0.25)
+		scalar.output(wantOut, wantRes, m, stride, 0.25)
+		checkClose(t, fmt.Sprintf("output %dx%d", h, w), gotOut, wantOut, 0, 0)
+		checkClose(t, fmt.Sprintf("residual %dx%d", h, w), gotRes, wantRes, 0, 0)
+	}
+}

@@ -22,3 +22,14 @@ var convPack32, convPack16 func(dst *float32, in *float32, n int, offs *int, mas
 
 // fp8Decoder: no vector FP8 panel decoders without assembly.
 func fp8Decoder(int) func(dst *float32, codes *uint8, rows int, scale *float32) { return nil }
+
+// winoVec: no vector Winograd transforms without assembly.
+const winoVec = false
+
+func winoInput4(r0, r1, r2, r3 *float32, groups int, dst *float32, stride int) {
+	panic("kernels: no vector Winograd transforms")
+}
+
+func winoOutput4(m *float32, stride int, groups int, y0, y1 *float32, bias float32) {
+	panic("kernels: no vector Winograd transforms")
+}

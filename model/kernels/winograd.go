@@ -15,7 +15,7 @@ import "unsafe"
 // of V_ξ is the transformed input dt frames later), so a 3×3×3 kernel is
 // one GEMM per ξ too.
 //
-// The transforms are plain Go, and each costs O(Cin + Cout) per tile
+// The transforms (vector code, gen_winograd.py) cost O(Cin + Cout) per tile
 // against the GEMMs' O(KT·Cin·Cout), so Winograd pays only on layers with
 // enough GEMM work per transform (winogradMinWork); the others stay on
 // the im2col GEMM.
@@ -30,8 +30,8 @@ const (
 	// Winograd. reel-tiny's decoder layers have 192 (res0), 102 (up0),
 	// 96 (res1), 51 (up1), 21 (up2) and 16 (res2); measured one by one
 	// (BenchmarkConv3D's im2col and winograd paths, BENCHMARKS.md), the
-	// first three are faster through Winograd and the last three slower.
-	winogradMinWork = 80
+	// first four are faster through Winograd and the last two slower.
+	winogradMinWork = 40
 	// winogradBlockBytes bounds a call's scratch: the transformed input
 	// and the products of one block of frames (whole frames, at least
 	// one), so the scratch does not grow with the chunk's length.
@@ -79,6 +79,10 @@ type winogradPlan struct {
 	th, tw, nt         int // output tiles per column, per row, per frame
 	fb                 int // frames per block
 	rowLen             int // a transformed input row: (fb + 2·pad) frames of tiles
+	// vec: the vector transforms (winoInput4, winoOutput4) take the
+	// tiles of a row four at a time, the scalar loops the last tw%4;
+	// without them the scalar loops take every tile.
+	vec bool
 	// Distance between the 16 ξ planes of the transformed input and of
 	// the products. A transform touches all 16 at once, so the planes are
 	// kept off multiples of 4 KiB: at 96 KiB apart (res1) the 16 streams
@@ -91,7 +95,7 @@ type winogradPlan struct {
 func planeStride(n int) int { return (n+15)/16*16 + 16 }
 
 func newWinogradPlan(cw *ConvWeight, t, h, w int) winogradPlan {
-	p := winogradPlan{cin: cw.Cin, cout: cw.Cout, kt: cw.KT, pad: cw.KT / 2, t: t, h: h, w: w}
+	p := winogradPlan{cin: cw.Cin, cout: cw.Cout, kt: cw.KT, pad: cw.KT / 2, t: t, h: h, w: w, vec: winoVec}
 	p.th, p.tw = (h+1)/2, (w+1)/2
 	p.nt = p.th * p.tw
 	perFrame := 4 * 16 * (p.cin + p.cout) * p.nt
@@ -153,55 +157,61 @@ func winogradConv3D(im *impl, res, out, in []float32, t, h, w int, cw *ConvWeigh
 		src := &srcs[xi]
 		sources[xi] = func() panelSource { return src }
 	}
-	for z0 := 0; z0 < t; z0 += p.fb {
-		nf := min(p.fb, t-z0)
-		cols := nf * p.nt
-		frames := nf + 2*p.pad
-		// Input frames z0-pad .. z0+nf+pad-1, zero outside the chunk.
-		im.pool.Rows(p.cin*frames, 1, func(r0, r1 int) {
-			for r := r0; r < r1; r++ {
-				ci, f := r/frames, r%frames
-				dst := vin[ci*p.rowLen+f*p.nt:]
-				stride := p.vinStride
-				if z := z0 - p.pad + f; z >= 0 && z < t {
-					p.input(dst, stride, in[(ci*t+z)*h*w:][:h*w])
-				} else {
-					for xi := range 16 {
-						clear(dst[xi*stride:][:p.nt])
-					}
+	// The block being computed, read by the three loops' closures, which
+	// are made once per call for the same reason.
+	var z0, nf, cols, frames, np, gn int
+	transformIn := func(r0, r1 int) {
+		for r := r0; r < r1; r++ {
+			ci, f := r/frames, r%frames
+			dst := vin[ci*p.rowLen+f*p.nt:]
+			stride := p.vinStride
+			if z := z0 - p.pad + f; z >= 0 && z < t {
+				p.input(dst, stride, in[(ci*t+z)*h*w:][:h*w])
+			} else {
+				for xi := range 16 {
+					clear(dst[xi*stride:][:p.nt])
 				}
 			}
-		})
+		}
+	}
+	multiply := func(slot, u int) {
+		xi, bj := u/gn, u%gn
+		g := gemm{
+			m: p.cout, n: cols, k: k,
+			panel: panels[slot*panelFloats : (slot+1)*panelFloats],
+			a:     cw.wino[xi*p.cout*k:], lda: k,
+			c: prod[xi*p.prodStride:], ldc: cols,
+			source: sources[xi],
+		}
+		g.worker(mk, 0, tiles, np*bj/gn, np*(bj+1)/gn)
+	}
+	transformOut := func(r0, r1 int) {
+		for r := r0; r < r1; r++ {
+			co, f := r/nf, r%nf
+			off := (co*t + z0 + f) * h * w
+			var rs []float32
+			if res != nil {
+				rs = res[off:][:h*w]
+			}
+			p.output(out[off:][:h*w], rs, prod[co*cols+f*p.nt:], p.prodStride, cw.Bias[co])
+		}
+	}
+	for z0 = 0; z0 < t; z0 += p.fb {
+		nf = min(p.fb, t-z0)
+		cols = nf * p.nt
+		frames = nf + 2*p.pad
+		// Input frames z0-pad .. z0+nf+pad-1, zero outside the chunk.
+		im.pool.Rows(p.cin*frames, 1, transformIn)
 		// The 16 GEMMs, a few column ranges each when there are threads
 		// to spare.
-		np := (cols + mk.nr - 1) / mk.nr
+		np = (cols + mk.nr - 1) / mk.nr
 		threads := min(width, im.pool.Width(16*np))
-		gn := min(np, max(1, (partsPerThread*threads+15)/16))
+		gn = min(np, max(1, (partsPerThread*threads+15)/16))
 		for xi := range srcs {
 			srcs[xi].cols = cols
 		}
-		im.pool.For(threads, 16*gn, func(slot, u int) {
-			xi, bj := u/gn, u%gn
-			g := gemm{
-				m: p.cout, n: cols, k: k,
-				panel: panels[slot*panelFloats : (slot+1)*panelFloats],
-				a:     cw.wino[xi*p.cout*k:], lda: k,
-				c: prod[xi*p.prodStride:], ldc: cols,
-				source: sources[xi],
-			}
-			g.worker(mk, 0, tiles, np*bj/gn, np*(bj+1)/gn)
-		})
-		im.pool.Rows(p.cout*nf, 1, func(r0, r1 int) {
-			for r := r0; r < r1; r++ {
-				co, f := r/nf, r%nf
-				off := (co*t + z0 + f) * h * w
-				var rs []float32
-				if res != nil {
-					rs = res[off:][:h*w]
-				}
-				p.output(out[off:][:h*w], rs, prod[co*cols+f*p.nt:], p.prodStride, cw.Bias[co])
-			}
-		})
+		im.pool.For(threads, 16*gn, multiply)
+		im.pool.Rows(p.cout*nf, 1, transformOut)
 	}
 }
 
@@ -263,21 +273,27 @@ func (p winogradPlan) input(dst []float32, stride int, plane []float32) {
 			}
 		}
 		r0, r1, r2, r3 := rows[0], rows[1], rows[2], rows[3]
+		first := 0
+		if p.vec && tw >= 4 {
+			first = tw / 4 * 4
+			winoInput4(&r0[0], &r1[0], &r2[0], &r3[0], tw/4, &dst[ty*tw], stride)
+		}
 		o := unsafe.Pointer(&dst[ty*tw])
-		for tx := range tw {
+		for tx := first; tx < tw; tx++ {
 			c := 2 * tx
-			a, b, e, f := r0[c:c+4:c+4], r1[c:c+4:c+4], r2[c:c+4:c+4], r3[c:c+4:c+4]
-			// d·B on each row: (d0-d2, d1+d2, d2-d1, d1-d3)
-			a0, a1, a2, a3 := a[0]-a[2], a[1]+a[2], a[2]-a[1], a[1]-a[3]
-			b0, b1, b2, b3 := b[0]-b[2], b[1]+b[2], b[2]-b[1], b[1]-b[3]
-			e0, e1, e2, e3 := e[0]-e[2], e[1]+e[2], e[2]-e[1], e[1]-e[3]
-			f0, f1, f2, f3 := f[0]-f[2], f[1]+f[2], f[2]-f[1], f[1]-f[3]
-			// Bᵀ· on each column: rows (a-e, b+e, e-b, b-f)
+			d0, d1, d2, d3 := r0[c:c+4:c+4], r1[c:c+4:c+4], r2[c:c+4:c+4], r3[c:c+4:c+4]
+			// Bᵀ·d, rows (d0-d2, d1+d2, d2-d1, d1-d3), then ·B on each:
+			// (t0-t2, t1+t2, t2-t1, t1-t3). The vector transform does the
+			// same operations in the same order.
+			var t [4][4]float32
+			for c := range 4 {
+				t[0][c], t[1][c], t[2][c], t[3][c] = d0[c]-d2[c], d1[c]+d2[c], d2[c]-d1[c], d1[c]-d3[c]
+			}
 			q := unsafe.Add(o, tx*4)
-			store4(q, st, a0-e0, a1-e1, a2-e2, a3-e3)
-			store4(unsafe.Add(q, 4*st), st, b0+e0, b1+e1, b2+e2, b3+e3)
-			store4(unsafe.Add(q, 8*st), st, e0-b0, e1-b1, e2-b2, e3-b3)
-			store4(unsafe.Add(q, 12*st), st, b0-f0, b1-f1, b2-f2, b3-f3)
+			for a := range 4 {
+				ta := &t[a]
+				store4(unsafe.Add(q, uintptr(4*a)*st), st, ta[0]-ta[2], ta[1]+ta[2], ta[2]-ta[1], ta[1]-ta[3])
+			}
 		}
 	}
 }
@@ -309,8 +325,13 @@ func (p winogradPlan) output(out, res, m []float32, stride int, bias float32) {
 	}
 	y0, y1 := buf[:width:width], buf[width:2*width]
 	for ty := range p.th {
+		first := 0
+		if p.vec && tw >= 4 {
+			first = tw / 4 * 4
+			winoOutput4(&m[ty*tw], stride, tw/4, &y0[0], &y1[0], bias)
+		}
 		o := unsafe.Pointer(&m[ty*tw])
-		for tx := range tw {
+		for tx := first; tx < tw; tx++ {
 			q := unsafe.Add(o, tx*4)
 			// M·A on each row: (m0+m1+m2, m1-m2-m3)
 			m0, m1, m2, m3 := load4(q, st)

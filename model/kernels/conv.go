@@ -116,12 +116,7 @@ func pixelShuffle3D(pool *Pool, out, in []float32, c, t, h, w, ft, fh, fw int) {
 					return in[cin*n+(z*h+y)*w : cin*n+(z*h+y)*w+w]
 				}
 				if fw == 2 { // the decoder's case: one sequential pass, two rows in
-					s0, s1 := row(0), row(1)
-					s1 = s1[:len(s0)]
-					for x, v := range s0 {
-						d := dst[2*x : 2*x+2 : 2*x+2]
-						d[0], d[1] = v, s1[x]
-					}
+					interleave2(dst, row(0), row(1))
 					continue
 				}
 				for iw := 0; iw < fw; iw++ {

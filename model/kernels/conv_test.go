@@ -142,7 +142,7 @@ func TestConv3D(t *testing.T) {
 
 func TestPixelShuffle3D(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
-	for _, s := range [][7]int{{2, 2, 3, 4, 2, 2, 2}, {3, 1, 2, 2, 1, 2, 2}, {1, 3, 1, 5, 2, 1, 3}} {
+	for _, s := range [][7]int{{2, 2, 3, 4, 2, 2, 2}, {2, 2, 3, 9, 2, 2, 2}, {3, 1, 2, 2, 1, 2, 2}, {1, 3, 1, 5, 2, 1, 3}} {
 		c, tt, h, w, ft, fh, fw := s[0], s[1], s[2], s[3], s[4], s[5], s[6]
 		in := randSlice(r, c*ft*fh*fw*tt*h*w, 1)
 		got, want := make([]float32, len(in)), make([]float32, len(in))
@@ -214,16 +214,17 @@ func TestWinogradVectorTransforms(t *testing.T) {
 		plane := randSlice(r, h*w, 1)
 		stride := scalar.nt + 5
 		got, want := make([]float32, 16*stride), make([]float32, 16*stride)
-		vec.input(got, stride, plane)
-		scalar.input(want, stride, plane)
+		rows := make([]float32, 4*(2*scalar.tw+2))
+		vec.input(got, stride, plane, rows)
+		scalar.input(want, stride, plane, rows)
 		checkClose(t, fmt.Sprintf("input %dx%d", h, w), got, want, 0, 0)
 
 		m := randSlice(r, 16*stride, 1)
 		res := randSlice(r, h*w, 1)
 		gotOut, wantOut := make([]float32, h*w), make([]float32, h*w)
 		gotRes, wantRes := append([]float32(nil), res...), append([]float32(nil), res...)
-		vec.output(gotOut, gotRes, m, stride, 0.25)
-		scalar.output(wantOut, wantRes, m, stride, 0.25)
+		vec.output(&goVec, gotOut, gotRes, m, stride, 0.25, rows)
+		scalar.output(&goVec, wantOut, wantRes, m, stride, 0.25, rows)
 		checkClose(t, fmt.Sprintf("output %dx%d", h, w), gotOut, wantOut, 0, 0)
 		checkClose(t, fmt.Sprintf("residual %dx%d", h, w), gotRes, wantRes, 0, 0)
 	}

@@ -25,3 +25,22 @@ var convPack16 = func() func(dst *float32, in *float32, n int, offs *int, masks 
 	}
 	return nil
 }()
+
+//go:noescape
+func interleave2AVX(dst, a, b *float32, n int)
+
+// interleave2 sets dst[2i], dst[2i+1] = a[i], b[i] for i < len(a), four
+// pairs at a time on CPUs with AVX.
+func interleave2(dst, a, b []float32) {
+	n := len(a)
+	dst, b = dst[:2*n], b[:n]
+	v := 0
+	if n >= 4 && cpu.X86.HasAVX {
+		v = n &^ 3
+		interleave2AVX(&dst[0], &a[0], &b[0], n)
+	}
+	for x := v; x < n; x++ {
+		d := dst[2*x : 2*x+2 : 2*x+2]
+		d[0], d[1] = a[x], b[x]
+	}
+}

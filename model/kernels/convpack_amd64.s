@@ -110,3 +110,29 @@ DATA convbits<>+52(SB)/4, $8192
 DATA convbits<>+56(SB)/4, $16384
 DATA convbits<>+60(SB)/4, $32768
 GLOBL convbits<>(SB), RODATA|NOPTR, $64
+
+// func interleave2AVX(dst, a, b *float32, n int)
+// dst[2i] = a[i], dst[2i+1] = b[i] for i in [0, n&^3): four pairs per
+// VUNPCKLPS/VUNPCKHPS, the pixel shuffle's fw = 2 rows. The caller does
+// the last n%4.
+TEXT ·interleave2AVX(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHRQ $2, CX
+	JEQ idone
+iloop:
+	VMOVUPS (SI), X0
+	VMOVUPS (DX), X1
+	VUNPCKLPS X1, X0, X2
+	VUNPCKHPS X1, X0, X3
+	VMOVUPS X2, (DI)
+	VMOVUPS X3, 16(DI)
+	ADDQ $16, SI
+	ADDQ $16, DX
+	ADDQ $32, DI
+	DECQ CX
+	JNE iloop
+idone:
+	RET

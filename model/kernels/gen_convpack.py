@@ -1,6 +1,6 @@
 # Generates convpack_amd64.s (run from this directory: python3
 # gen_convpack.py): the AVX-512 (32-wide) and AVX2 (16-wide) im2col panel
-# packers of Conv3D. Each panel row
+# packers of Conv3D, and the row interleave of PixelShuffle3D. Each panel row
 # is 32 positions of one (input channel, tap); masked loads with zeroing
 # read the in-bounds positions and write 0 for the padding, in one pass
 # whatever the mask (masked-off lanes are never accessed, so addresses in
@@ -104,5 +104,32 @@ done:
 
 """ + "\n".join(f"DATA convbits<>+{4*i}(SB)/4, ${1 << i}" for i in range(16)) + """
 GLOBL convbits<>(SB), RODATA|NOPTR, $64
+"""
+src += """
+// func interleave2AVX(dst, a, b *float32, n int)
+// dst[2i] = a[i], dst[2i+1] = b[i] for i in [0, n&^3): four pairs per
+// VUNPCKLPS/VUNPCKHPS, the pixel shuffle's fw = 2 rows. The caller does
+// the last n%4.
+TEXT ·interleave2AVX(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHRQ $2, CX
+	JEQ idone
+iloop:
+	VMOVUPS (SI), X0
+	VMOVUPS (DX), X1
+	VUNPCKLPS X1, X0, X2
+	VUNPCKHPS X1, X0, X3
+	VMOVUPS X2, (DI)
+	VMOVUPS X3, 16(DI)
+	ADDQ $16, SI
+	ADDQ $16, DX
+	ADDQ $32, DI
+	DECQ CX
+	JNE iloop
+idone:
+	RET
 """
 open("convpack_amd64.s", "w").write(src)

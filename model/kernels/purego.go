@@ -33,3 +33,12 @@ func winoInput4(r0, r1, r2, r3 *float32, groups int, dst *float32, stride int) {
 func winoOutput4(m *float32, stride int, groups int, y0, y1 *float32, bias float32) {
 	panic("kernels: no vector Winograd transforms")
 }
+
+// interleave2 sets dst[2i], dst[2i+1] = a[i], b[i] for i < len(a).
+func interleave2(dst, a, b []float32) {
+	dst, b = dst[:2*len(a)], b[:len(a)]
+	for x, v := range a {
+		d := dst[2*x : 2*x+2 : 2*x+2]
+		d[0], d[1] = v, b[x]
+	}
+}

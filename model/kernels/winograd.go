@@ -161,12 +161,14 @@ func winogradConv3D(im *impl, res, out, in []float32, t, h, w int, cw *ConvWeigh
 	// are made once per call for the same reason.
 	var z0, nf, cols, frames, np, gn int
 	transformIn := func(r0, r1 int) {
+		var stack [4 * stackRowFloats]float32
+		rows := p.rowScratch(stack[:])
 		for r := r0; r < r1; r++ {
 			ci, f := r/frames, r%frames
 			dst := vin[ci*p.rowLen+f*p.nt:]
 			stride := p.vinStride
 			if z := z0 - p.pad + f; z >= 0 && z < t {
-				p.input(dst, stride, in[(ci*t+z)*h*w:][:h*w])
+				p.input(dst, stride, in[(ci*t+z)*h*w:][:h*w], rows)
 			} else {
 				for xi := range 16 {
 					clear(dst[xi*stride:][:p.nt])
@@ -186,6 +188,8 @@ func winogradConv3D(im *impl, res, out, in []float32, t, h, w int, cw *ConvWeigh
 		g.worker(mk, 0, tiles, np*bj/gn, np*(bj+1)/gn)
 	}
 	transformOut := func(r0, r1 int) {
+		var stack [4 * stackRowFloats]float32
+		rows := p.rowScratch(stack[:])
 		for r := r0; r < r1; r++ {
 			co, f := r/nf, r%nf
 			off := (co*t + z0 + f) * h * w
@@ -193,7 +197,7 @@ func winogradConv3D(im *impl, res, out, in []float32, t, h, w int, cw *ConvWeigh
 			if res != nil {
 				rs = res[off:][:h*w]
 			}
-			p.output(out[off:][:h*w], rs, prod[co*cols+f*p.nt:], p.prodStride, cw.Bias[co])
+			p.output(&im.vec, out[off:][:h*w], rs, prod[co*cols+f*p.nt:], p.prodStride, cw.Bias[co], rows)
 		}
 	}
 	for z0 = 0; z0 < t; z0 += p.fb {
@@ -242,21 +246,28 @@ func (s *winogradSource) pack(dst []float32, k0, kc, j0, nr int) {
 // rows live on the stack; wider frames allocate them.
 const stackRowFloats = 520
 
+// rowScratch returns the padded rows input (four) and output (two) need
+// for a frame of p, in stack when it fits. It is called once per part of
+// a parallel loop: a 4 KiB stack array per plane cost more to zero than
+// the plane's output transform.
+func (p winogradPlan) rowScratch(stack []float32) []float32 {
+	if n := 4 * (2*p.tw + 2); n > len(stack) {
+		return make([]float32, n)
+	}
+	return stack
+}
+
 // input writes Bᵀ·d·B of every 4×4 tile of one frame plane [h·w] (tile
 // (ty, tx) starts at row 2ty-1, column 2tx-1; zeros outside) to
 // dst[ξ·stride + tile]. The four input rows of a row of tiles are copied
-// into zero-padded stack rows first, so the tile loop reads without edge
-// cases. The tile loop is unrolled by hand (the compiler does not unroll)
+// into zero-padded rows of buf (rowScratch) first, so the tile loop reads
+// without edge cases. The tile loop is unrolled by hand (the compiler does not unroll)
 // and addresses the 16 outputs through one pointer: with 16 slices, the
 // bounds checks and slice headers took three quarters of its time.
-func (p winogradPlan) input(dst []float32, stride int, plane []float32) {
+func (p winogradPlan) input(dst []float32, stride int, plane, buf []float32) {
 	h, w, tw := p.h, p.w, p.tw
 	_ = dst[15*stride+p.nt-1] // every store below is inside dst
-	var stack [4 * stackRowFloats]float32
-	buf, width := stack[:], 2*tw+2
-	if 4*width > len(buf) {
-		buf = make([]float32, 4*width)
-	}
+	width := 2*tw + 2
 	var rows [4][]float32
 	for i := range rows {
 		rows[i] = buf[i*width : (i+1)*width : (i+1)*width]
@@ -312,19 +323,22 @@ func load4(p unsafe.Pointer, st uintptr) (v0, v1, v2, v3 float32) {
 }
 
 // output writes Aᵀ·M·A + bias of every tile of one output plane [h·w]
-// (M_ξ at m[ξ·stride + tile]) to out, and adds it to res when set.
-func (p winogradPlan) output(out, res, m []float32, stride int, bias float32) {
+// (M_ξ at m[ξ·stride + tile]) to out, and adds it to res when set. A row
+// of tiles goes straight into its two output rows when they are whole
+// (even width and height); otherwise through two rows of buf
+// (rowScratch) padded to whole tiles.
+func (p winogradPlan) output(vec *vecKernels, out, res, m []float32, stride int, bias float32, buf []float32) {
 	h, w, tw := p.h, p.w, p.tw
 	_ = m[15*stride+p.nt-1] // every load below is inside m
 	st := uintptr(stride) * 4
-	// Two output rows of a row of tiles, padded to whole tiles.
-	var stack [2 * stackRowFloats]float32
-	buf, width := stack[:], 2*tw
-	if 2*width > len(buf) {
-		buf = make([]float32, 2*width)
-	}
-	y0, y1 := buf[:width:width], buf[width:2*width]
+	width := 2 * tw
 	for ty := range p.th {
+		y := 2 * ty
+		direct := w == width && y+1 < h
+		y0, y1 := buf[:width:width], buf[width:2*width]
+		if direct {
+			y0, y1 = out[y*w:][:w:w], out[(y+1)*w:][:w:w]
+		}
 		first := 0
 		if p.vec && tw >= 4 {
 			first = tw / 4 * 4
@@ -349,18 +363,15 @@ func (p winogradPlan) output(out, res, m []float32, stride int, bias float32) {
 			b[0], b[1] = v0-x0-z0+bias, v1-x1-z1+bias
 		}
 		for i, row := range [2][]float32{y0[:w], y1[:w]} {
-			y := 2*ty + i
-			if y >= h {
+			if y+i >= h {
 				break
 			}
-			copy(out[y*w:][:w], row)
+			dst := out[(y+i)*w:][:w]
+			if !direct {
+				copy(dst, row)
+			}
 			if res != nil {
-				// A scalar loop: handing row to the vector kernel (a call
-				// through a func value) would move the stack rows to the heap.
-				rs := res[y*w:][:w]
-				for x, v := range row {
-					rs[x] += v
-				}
+				addInto(vec, res[(y+i)*w:][:w], dst) // dst is out's, never the stack rows
 			}
 		}
 	}

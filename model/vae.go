@@ -1,6 +1,8 @@
 package model
 
 import (
+	"sync"
+
 	"github.com/reel-video/reel/model/kernels"
 )
 
@@ -15,6 +17,32 @@ type vaeDecoder struct {
 	normOut          []float32
 	convOut          *kernels.ConvWeight
 	mean, std        []float32 // latent de-normalisation, per channel
+	scratch          scratchList
+}
+
+// scratchList keeps the Winograd scratch of finished decode calls for the
+// next ones: one per call running at once (a worker decodes one chunk at a
+// time, so one in all), grown to the largest call, for the decoder's life.
+type scratchList struct {
+	mu   sync.Mutex
+	free []*kernels.ConvScratch
+}
+
+func (l *scratchList) get() *kernels.ConvScratch {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n := len(l.free); n > 0 {
+		s := l.free[n-1]
+		l.free = l.free[:n-1]
+		return s
+	}
+	return new(kernels.ConvScratch)
+}
+
+func (l *scratchList) put(s *kernels.ConvScratch) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.free = append(l.free, s)
 }
 
 type resBlock struct {
@@ -100,7 +128,8 @@ func (v *vaeDecoder) denormalize(z []float32) []float32 {
 // decode runs the decoder on a de-normalised latent [8, t, 8, 8] and
 // returns [3, 4t, 64, 64]. All intermediate activations live in three
 // scratch buffers allocated once per call (10 MB for one chunk), so a
-// call's memory is fixed instead of depending on when the GC runs.
+// call's memory is fixed instead of depending on when the GC runs; the
+// Winograd convolutions' scratch is the decoder's, kept between calls.
 func (v *vaeDecoder) decode(z []float32, t int) []float32 {
 	eps := float32(v.cfg.NormEps)
 	h, w := v.cfg.LatentHeight(), v.cfg.LatentWidth()
@@ -118,40 +147,42 @@ func (v *vaeDecoder) decode(z []float32, t int) []float32 {
 	}
 	buf := make([]float32, 2*size+resSize)
 	x, tmp1, tmp2 := buf[:size:size], buf[size:2*size:2*size], buf[2*size:]
+	sc := v.scratch.get()
+	defer v.scratch.put(sc)
 
 	x = x[:v.convIn.Cout*t*h*w]
-	kernels.Conv3D(x, z, t, h, w, v.convIn)
-	v.res0.apply(x, tmp1, tmp2, t, h, w, eps)
-	x, t, h, w = v.up0.apply(x, tmp1, t, h, w)
-	v.res1.apply(x, tmp1, tmp2, t, h, w, eps)
-	x, t, h, w = v.up1.apply(x, tmp1, t, h, w)
-	v.res2.apply(x, tmp1, tmp2, t, h, w, eps)
-	x, t, h, w = v.up2.apply(x, tmp1, t, h, w)
+	kernels.Conv3DWith(sc, x, z, t, h, w, v.convIn)
+	v.res0.apply(sc, x, tmp1, tmp2, t, h, w, eps)
+	x, t, h, w = v.up0.apply(sc, x, tmp1, t, h, w)
+	v.res1.apply(sc, x, tmp1, tmp2, t, h, w, eps)
+	x, t, h, w = v.up1.apply(sc, x, tmp1, t, h, w)
+	v.res2.apply(sc, x, tmp1, tmp2, t, h, w, eps)
+	x, t, h, w = v.up2.apply(sc, x, tmp1, t, h, w)
 	kernels.ChanRMSNormSiLU(x, v.up2.cout, t*h*w, v.normOut, eps)
 	out := make([]float32, 3*t*h*w)
-	kernels.Conv3D(out, x, t, h, w, v.convOut)
+	kernels.Conv3DWith(sc, out, x, t, h, w, v.convOut)
 	return out
 }
 
 // apply does x += c2(silu(n2(c1(silu(n1(x)))))) in place, using a and b
-// (at least len(x) long) as scratch.
-func (r *resBlock) apply(x, a, b []float32, t, h, w int, eps float32) {
+// (at least len(x) long) as scratch, and sc for the convolutions'.
+func (r *resBlock) apply(sc *kernels.ConvScratch, x, a, b []float32, t, h, w int, eps float32) {
 	ch, n := r.c1.Cin, t*h*w
 	a, b = a[:len(x)], b[:len(x)]
 	copy(a, x)
 	kernels.ChanRMSNormSiLU(a, ch, n, r.n1, eps)
-	kernels.Conv3D(b, a, t, h, w, r.c1)
+	kernels.Conv3DWith(sc, b, a, t, h, w, r.c1)
 	kernels.ChanRMSNormSiLU(b, ch, n, r.n2, eps)
-	kernels.Conv3DResidual(x, a, b, t, h, w, r.c2)
+	kernels.Conv3DResidualWith(sc, x, a, b, t, h, w, r.c2)
 }
 
 // apply convolves x into scratch, then pixel-shuffles back into x's
 // buffer (whose capacity must hold the result), returning the new tensor
 // and grid.
-func (u *upBlock) apply(x, scratch []float32, t, h, w int) ([]float32, int, int, int) {
+func (u *upBlock) apply(sc *kernels.ConvScratch, x, scratch []float32, t, h, w int) ([]float32, int, int, int) {
 	n := t * h * w
 	y := scratch[:u.conv.Cout*n]
-	kernels.Conv3D(y, x, t, h, w, u.conv)
+	kernels.Conv3DWith(sc, y, x, t, h, w, u.conv)
 	out := x[:len(y)]
 	kernels.PixelShuffle3D(out, y, u.cout, t, h, w, u.ft, u.fh, u.fw)
 	return out, t * u.ft, h * u.fh, w * u.fw

@@ -199,9 +199,9 @@ func (e Estimator) Denoise(m protocol.Manifest, frames, steps, window int) Estim
 func (e Estimator) vaeTrace(m protocol.Manifest, t, calls int) tracer {
 	var tr tracer
 	c := e.Arch.vaeGeometry(m, t)
-	prev := int64(0)
+	prev, wino := int64(0), int64(0)
 	for range calls {
-		c.replay(&tr, e.threads(), prev)
+		c.replay(&tr, e.threads(), prev, &wino)
 		prev = c.retained()
 	}
 	return tr

@@ -88,13 +88,21 @@ func (c vaeCall) retained() int64 { return c.scratch + c.out }
 // garbage, and the RGB24 conversion the stage does, with prev bytes of the
 // previous call still reachable until conv_in (see retained). Buffers the
 // call leaves reachable stay allocated in tr; the caller frees them.
-func (c vaeCall) replay(tr *tracer, threads int, prev int64) {
+//
+// wino is the decoder's Winograd scratch (kernels.ConvScratch), which it
+// keeps from call to call: a convolution that needs more than it holds
+// replaces it with a buffer of exactly its need; it is never freed.
+func (c vaeCall) replay(tr *tracer, threads int, prev int64, wino *int64) {
 	next := 0 // the convolution conv replays
 	conv := func() {
 		// A Winograd convolution's panels are in its scratch; an im2col
 		// one's are a plain GEMM's.
 		if s := c.convs[next].scratch(threads); s > 0 {
-			tr.churn(s, s)
+			if s > *wino {
+				tr.alloc(s)
+				tr.free(*wino)
+				*wino = s
+			}
 		} else {
 			tr.churn(gemmScratch(threads), gemmGarbage(threads))
 		}

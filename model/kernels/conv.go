@@ -41,35 +41,46 @@ func (cw *ConvWeight) Bytes() int { return 4 * (len(cw.W) + len(cw.wino) + len(c
 // row-major [Cout][Cin][taps]); im2col is packed panel by panel (see
 // convSource), so scratch memory is a few panels whatever the input size.
 func Conv3D(out, in []float32, t, h, w int, cw *ConvWeight) {
-	conv3D(defaultImpl(), out, in, t, h, w, cw, nil)
+	conv3D(defaultImpl(), nil, out, in, t, h, w, cw, nil)
+}
+
+// Conv3DWith is Conv3D with the Winograd scratch taken from s.
+func Conv3DWith(s *ConvScratch, out, in []float32, t, h, w int, cw *ConvWeight) {
+	conv3D(defaultImpl(), s, out, in, t, h, w, cw, nil)
 }
 
 // Conv3DResidual computes out = Conv3D(in) like Conv3D, then res += out
 // ([Cout, T, H, W] too), tile by tile as the tiles are finished, while
 // they are in cache: a residual block's closing add without another pass.
 func Conv3DResidual(res, out, in []float32, t, h, w int, cw *ConvWeight) {
-	conv3DResidual(defaultImpl(), res, out, in, t, h, w, cw)
+	conv3DResidual(defaultImpl(), nil, res, out, in, t, h, w, cw)
 }
 
-func conv3DResidual(im *impl, res, out, in []float32, t, h, w int, cw *ConvWeight) {
+// Conv3DResidualWith is Conv3DResidual with the Winograd scratch taken
+// from s.
+func Conv3DResidualWith(s *ConvScratch, res, out, in []float32, t, h, w int, cw *ConvWeight) {
+	conv3DResidual(defaultImpl(), s, res, out, in, t, h, w, cw)
+}
+
+func conv3DResidual(im *impl, s *ConvScratch, res, out, in []float32, t, h, w int, cw *ConvWeight) {
 	if cw.wino != nil {
-		winogradConv3D(im, res, out, in, t, h, w, cw)
+		winogradConv3D(im, s, res, out, in, t, h, w, cw)
 		return
 	}
 	n := t * h * w
 	if len(res) < cw.Cout*n {
 		panic("kernels: Conv3DResidual: bad sizes")
 	}
-	conv3D(im, out, in, t, h, w, cw, func(i0, i1, j0, j1 int) {
+	conv3D(im, nil, out, in, t, h, w, cw, func(i0, i1, j0, j1 int) {
 		for i := i0; i < i1; i++ {
 			addInto(&im.vec, res[i*n+j0:i*n+j1], out[i*n+j0:i*n+j1])
 		}
 	})
 }
 
-func conv3D(im *impl, out, in []float32, t, h, w int, cw *ConvWeight, epilogue func(i0, i1, j0, j1 int)) {
+func conv3D(im *impl, s *ConvScratch, out, in []float32, t, h, w int, cw *ConvWeight, epilogue func(i0, i1, j0, j1 int)) {
 	if cw.wino != nil && epilogue == nil {
-		winogradConv3D(im, nil, out, in, t, h, w, cw)
+		winogradConv3D(im, s, nil, out, in, t, h, w, cw)
 		return
 	}
 	n := t * h * w

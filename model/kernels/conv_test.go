@@ -58,7 +58,18 @@ func checkConvPath(t *testing.T, im *impl, r *rand.Rand, cin, cout, kt, kh, kw, 
 	n := tt * h * w
 	in := randSlice(r, cin*n, 1)
 	out := randSlice(r, cout*n, 100)
-	conv3D(im, out, in, tt, h, w, cw, nil)
+	conv3D(im, nil, out, in, tt, h, w, cw, nil)
+	if wino {
+		// Scratch reused from an earlier call holds anything: NaNs here,
+		// which would reach out through any element read before written.
+		sc := &ConvScratch{buf: make([]float32, ConvScratchBytes(cout, cin, kt, 3, 3, tt, h, w, 8)/4+100)}
+		for i := range sc.buf {
+			sc.buf[i] = float32(math.NaN())
+		}
+		again := make([]float32, cout*n)
+		conv3D(im, sc, again, in, tt, h, w, cw, nil)
+		checkClose(t, "Conv3D through Winograd in reused scratch", again, out, 0, 0)
+	}
 	naive := make([]float32, cout*n)
 	refConv3D(naive, in, tt, h, w, ref)
 	want, mag := conv64(in, tt, h, w, ref)
@@ -105,13 +116,13 @@ func TestConv3DWinograd(t *testing.T) {
 		n := 3 * 5 * 6
 		in := randSlice(r, 5*n, 1)
 		out := make([]float32, 7*n)
-		conv3D(im, out, in, 3, 5, 6, cw, nil)
+		conv3D(im, nil, out, in, 3, 5, 6, cw, nil)
 		res := randSlice(r, 7*n, 1)
 		want := append([]float32(nil), res...)
 		for i := range want {
 			want[i] += out[i]
 		}
-		conv3DResidual(im, res, make([]float32, 7*n), in, 3, 5, 6, cw)
+		conv3DResidual(im, &ConvScratch{}, res, make([]float32, 7*n), in, 3, 5, 6, cw)
 		checkClose(t, "Conv3DResidual through Winograd", res, want, 0, 0)
 	})
 }
@@ -185,13 +196,13 @@ func TestConv3DResidual(t *testing.T) {
 			n := s.tt * s.h * s.w
 			in := randSlice(r, s.cin*n, 1)
 			out := make([]float32, s.cout*n)
-			conv3D(im, out, in, s.tt, s.h, s.w, cw, nil)
+			conv3D(im, nil, out, in, s.tt, s.h, s.w, cw, nil)
 			res := randSlice(r, s.cout*n, 1)
 			want := append([]float32(nil), res...)
 			for i := range want {
 				want[i] += out[i]
 			}
-			conv3DResidual(im, res, make([]float32, s.cout*n), in, s.tt, s.h, s.w, cw)
+			conv3DResidual(im, nil, res, make([]float32, s.cout*n), in, s.tt, s.h, s.w, cw)
 			checkClose(t, "Conv3DResidual", res, want, 0, 0)
 		}
 	})

@@ -117,9 +117,10 @@ func (p winogradPlan) scratchFloats(threads int) int {
 // panelFloats bounds a packed panel: kcFor keeps kc·nr within it.
 const panelFloats = 10240
 
-// ConvScratchBytes is what one Conv3D call of this shape over t×h×w
-// positions on threads goroutines allocates through Winograd (its block
-// buffers and packing panels), or 0 when the shape takes the im2col GEMM
+// ConvScratchBytes is the scratch one Conv3D call of this shape over
+// t×h×w positions on threads goroutines needs through Winograd (its block
+// buffers and packing panels): what a plain call allocates, and what a
+// ConvScratch grows to. It is 0 when the shape takes the im2col GEMM
 // (whose panels are a plain GEMM's). The memory model (internal/mem)
 // replays it.
 func ConvScratchBytes(cout, cin, kt, kh, kw, t, h, w, threads int) int64 {
@@ -132,9 +133,30 @@ func ConvScratchBytes(cout, cin, kt, kh, kw, t, h, w, threads int) int64 {
 	return (4*int64(p.scratchFloats(threads)) + page - 1) / page * page
 }
 
+// ConvScratch is scratch memory that Conv3D calls through Winograd reuse
+// (Conv3DWith): a caller that convolves again and again, like a VAE
+// decoder, keeps one instead of allocating a call's few MB every time —
+// zeroing and faulting those in took a third of a call's time on two
+// cores. It grows to the largest call it serves. The zero value is ready
+// to use; a ConvScratch must not be used by two calls at once.
+type ConvScratch struct{ buf []float32 }
+
+// floats returns n floats of scratch, growing the buffer to exactly n
+// (what ConvScratchBytes counts) when it is smaller. A nil s allocates.
+func (s *ConvScratch) floats(n int) []float32 {
+	if s == nil {
+		return make([]float32, n)
+	}
+	if len(s.buf) < n {
+		s.buf = make([]float32, n)
+	}
+	return s.buf[:n]
+}
+
 // winogradConv3D computes out = Conv3D(in) through Winograd, and with res
-// set also res += out, block of frames by block.
-func winogradConv3D(im *impl, res, out, in []float32, t, h, w int, cw *ConvWeight) {
+// set also res += out, block of frames by block, in scratch s (nil: its
+// own).
+func winogradConv3D(im *impl, s *ConvScratch, res, out, in []float32, t, h, w int, cw *ConvWeight) {
 	p := newWinogradPlan(cw, t, h, w)
 	n := t * h * w
 	if len(in) < p.cin*n || len(out) < p.cout*n || (res != nil && len(res) < p.cout*n) {
@@ -143,8 +165,9 @@ func winogradConv3D(im *impl, res, out, in []float32, t, h, w int, cw *ConvWeigh
 	mk := im.mk
 	// The most goroutines a block's GEMMs run on, each with its panel.
 	width := im.pool.Width(16 * ((p.fb*p.nt + mk.nr - 1) / mk.nr))
-	// One allocation for all the scratch (see ConvScratchBytes).
-	buf := make([]float32, p.scratchFloats(width))
+	// One buffer for all the scratch (see ConvScratchBytes). It is not
+	// cleared: every element is written before it is read.
+	buf := s.floats(p.scratchFloats(width))
 	vin, prod, panels := buf[:16*p.vinStride], buf[16*p.vinStride:16*(p.vinStride+p.prodStride)], buf[16*(p.vinStride+p.prodStride):]
 	tiles := rowTiles(p.cout, mk.mr)
 	k := p.kt * p.cin

@@ -20,15 +20,34 @@ type vaeDecoder struct {
 	scratch          scratchList
 }
 
-// scratchList keeps the Winograd scratch of finished decode calls for the
-// next ones: one per call running at once (a worker decodes one chunk at a
-// time, so one in all), grown to the largest call, for the decoder's life.
+// scratchList keeps the scratch of finished decode calls for the next
+// ones: one decodeScratch per call running at once (a worker decodes one
+// chunk at a time, so one in all), for the decoder's life. Allocating a
+// chunk's 10 MB of activations and the Winograd buffers afresh each call,
+// zeroed and faulted in on one core, took a tenth of a call on two.
 type scratchList struct {
 	mu   sync.Mutex
-	free []*kernels.ConvScratch
+	free []*decodeScratch
 }
 
-func (l *scratchList) get() *kernels.ConvScratch {
+// decodeScratch is one decode call's memory besides its input and output:
+// the activation buffers and the convolutions' Winograd scratch, each
+// grown to exactly the largest call's need (internal/mem replays this).
+type decodeScratch struct {
+	act  []float32
+	conv kernels.ConvScratch
+}
+
+// activations returns n floats, not cleared: decode writes every element
+// before reading it.
+func (d *decodeScratch) activations(n int) []float32 {
+	if len(d.act) < n {
+		d.act = make([]float32, n)
+	}
+	return d.act[:n]
+}
+
+func (l *scratchList) get() *decodeScratch {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if n := len(l.free); n > 0 {
@@ -36,10 +55,10 @@ func (l *scratchList) get() *kernels.ConvScratch {
 		l.free = l.free[:n-1]
 		return s
 	}
-	return new(kernels.ConvScratch)
+	return new(decodeScratch)
 }
 
-func (l *scratchList) put(s *kernels.ConvScratch) {
+func (l *scratchList) put(s *decodeScratch) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.free = append(l.free, s)
@@ -127,9 +146,9 @@ func (v *vaeDecoder) denormalize(z []float32) []float32 {
 
 // decode runs the decoder on a de-normalised latent [8, t, 8, 8] and
 // returns [3, 4t, 64, 64]. All intermediate activations live in three
-// scratch buffers allocated once per call (10 MB for one chunk), so a
-// call's memory is fixed instead of depending on when the GC runs; the
-// Winograd convolutions' scratch is the decoder's, kept between calls.
+// scratch buffers (10 MB for one chunk) that the decoder keeps between
+// calls with the convolutions' Winograd scratch (decodeScratch), so a
+// call's memory is fixed instead of depending on when the GC runs.
 func (v *vaeDecoder) decode(z []float32, t int) []float32 {
 	eps := float32(v.cfg.NormEps)
 	h, w := v.cfg.LatentHeight(), v.cfg.LatentWidth()
@@ -145,10 +164,10 @@ func (v *vaeDecoder) decode(z []float32, t int) []float32 {
 			resSize = max(resSize, u.cout*pos)
 		}
 	}
-	buf := make([]float32, 2*size+resSize)
+	ds := v.scratch.get()
+	defer v.scratch.put(ds)
+	buf, sc := ds.activations(2*size+resSize), &ds.conv
 	x, tmp1, tmp2 := buf[:size:size], buf[size:2*size:2*size], buf[2*size:]
-	sc := v.scratch.get()
-	defer v.scratch.put(sc)
 
 	x = x[:v.convIn.Cout*t*h*w]
 	kernels.Conv3DWith(sc, x, z, t, h, w, v.convIn)

@@ -199,9 +199,9 @@ func (e Estimator) Denoise(m protocol.Manifest, frames, steps, window int) Estim
 func (e Estimator) vaeTrace(m protocol.Manifest, t, calls int) tracer {
 	var tr tracer
 	c := e.Arch.vaeGeometry(m, t)
-	prev, wino := int64(0), int64(0)
+	prev, kept := int64(0), decoderKept{}
 	for range calls {
-		c.replay(&tr, e.threads(), prev, &wino)
+		c.replay(&tr, e.threads(), prev, &kept)
 		prev = c.retained()
 	}
 	return tr
@@ -210,8 +210,8 @@ func (e Estimator) vaeTrace(m protocol.Manifest, t, calls int) tracer {
 // DecodeChunk is the VAE stage decoding one chunk (LatentFramesPerChunk
 // latent frames into FramesPerChunk frames) at a time, in a worker that
 // keeps decoding: it does not depend on the video's length. A chunk's
-// scratch is allocated while the previous chunk's is still reachable (see
-// vaeCall.retained), so the steady state counts two.
+// latent and video are allocated while the previous chunk's video is still
+// reachable (see vaeCall.retained), so the steady state counts two calls.
 func (e Estimator) DecodeChunk(m protocol.Manifest) Estimate {
 	one := e.vaeTrace(m, m.LatentFramesPerChunk, 1)
 	two := e.vaeTrace(m, m.LatentFramesPerChunk, 2)

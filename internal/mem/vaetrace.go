@@ -9,7 +9,7 @@ import (
 // latent of t frames of m's latent grid.
 type vaeCall struct {
 	lat     int64 // the normalised latent (the caller's) and its de-normalised copy, each
-	scratch int64 // the call's one scratch buffer: two of the largest activation and one of the largest residual one
+	scratch int64 // the activation buffers: two of the largest activation and one of the largest residual one
 	out     int64 // the float32 video [3, F, H, W]
 	rgb     int64 // its RGB24 frames (the stage's conversion)
 	// positions after conv_in and each upsampling, for the norms' scratch
@@ -79,30 +79,37 @@ func (a Arch) vaeGeometry(m protocol.Manifest, t int) vaeCall {
 
 // retained is what a decode call leaves reachable after it returns: a
 // worker of the kernel pool keeps the last parallel loop it joined (conv_out,
-// which read the scratch buffer and wrote the video) until it joins the
-// next one, so both stay in the heap, reachable, until the next call's
-// first convolution; the next call has allocated its own scratch by then.
-func (c vaeCall) retained() int64 { return c.scratch + c.out }
+// which wrote the video) until it joins the next one, so the video stays in
+// the heap, reachable, until the next call's first convolution.
+func (c vaeCall) retained() int64 { return c.out }
+
+// decoderKept is what the decoder keeps from call to call (model's
+// decodeScratch): the activation buffers and the Winograd scratch, each
+// grown to exactly the need of the largest call so far, never freed.
+type decoderKept struct{ act, wino int64 }
+
+// grow replays a kept buffer growing to need: a new buffer of exactly
+// that, the old one garbage.
+func grow(tr *tracer, kept *int64, need int64) {
+	if need > *kept {
+		tr.alloc(need)
+		tr.free(*kept)
+		*kept = need
+	}
+}
 
 // replay runs the call on tr: what it allocates, the kernels' scratch and
 // garbage, and the RGB24 conversion the stage does, with prev bytes of the
-// previous call still reachable until conv_in (see retained). Buffers the
-// call leaves reachable stay allocated in tr; the caller frees them.
-//
-// wino is the decoder's Winograd scratch (kernels.ConvScratch), which it
-// keeps from call to call: a convolution that needs more than it holds
-// replaces it with a buffer of exactly its need; it is never freed.
-func (c vaeCall) replay(tr *tracer, threads int, prev int64, wino *int64) {
+// previous call still reachable until conv_in (see retained), and the
+// decoder's kept buffers in kept. Buffers the call leaves reachable stay
+// allocated in tr; the caller frees them.
+func (c vaeCall) replay(tr *tracer, threads int, prev int64, kept *decoderKept) {
 	next := 0 // the convolution conv replays
 	conv := func() {
 		// A Winograd convolution's panels are in its scratch; an im2col
 		// one's are a plain GEMM's.
 		if s := c.convs[next].scratch(threads); s > 0 {
-			if s > *wino {
-				tr.alloc(s)
-				tr.free(*wino)
-				*wino = s
-			}
+			grow(tr, &kept.wino, s)
 		} else {
 			tr.churn(gemmScratch(threads), gemmGarbage(threads))
 		}
@@ -112,7 +119,7 @@ func (c vaeCall) replay(tr *tracer, threads int, prev int64, wino *int64) {
 	norm := func(n int64) { tr.churn(chanNormScratch(n)); tr.layer() }
 	tr.alloc(c.lat) // the caller's normalised latent
 	tr.alloc(c.lat) // de-normalised copy
-	tr.alloc(c.scratch)
+	grow(tr, &kept.act, c.scratch)
 	conv() // conv_in, the first kernel loop: the pool lets go of the previous call
 	tr.free(prev)
 	tr.free(c.lat) // the de-normalised latent is read only by conv_in

@@ -20,7 +20,7 @@ type vaeDecoder struct {
 	scratch          scratchList
 }
 
-// scratchList keeps the scratch of finished decode calls for the next
+// scratchList keeps the scratch of finished chunk decodes for the next
 // ones: one decodeScratch per call running at once (a worker decodes one
 // chunk at a time, so one in all), for the decoder's life. Allocating a
 // chunk's 10 MB of activations and the Winograd buffers afresh each call,
@@ -164,8 +164,14 @@ func (v *vaeDecoder) decode(z []float32, t int) []float32 {
 			resSize = max(resSize, u.cout*pos)
 		}
 	}
-	ds := v.scratch.get()
-	defer v.scratch.put(ds)
+	// A chunk's scratch is kept for the next chunk; a longer call (a whole
+	// latent) gets its own, so an engine that decoded a long video once
+	// does not hold its hundreds of MB for good.
+	ds := new(decodeScratch)
+	if t <= v.cfg.LatentFramesPerChunk {
+		ds = v.scratch.get()
+		defer v.scratch.put(ds)
+	}
 	buf, sc := ds.activations(2*size+resSize), &ds.conv
 	x, tmp1, tmp2 := buf[:size:size], buf[size:2*size:2*size], buf[2*size:]
 

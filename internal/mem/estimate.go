@@ -199,7 +199,7 @@ func (e Estimator) Denoise(m protocol.Manifest, frames, steps, window int) Estim
 func (e Estimator) vaeTrace(m protocol.Manifest, t, calls int) tracer {
 	var tr tracer
 	c := e.Arch.vaeGeometry(m, t)
-	prev, kept := int64(0), decoderKept{}
+	prev, kept := int64(0), decoderKept{oneOff: t > m.LatentFramesPerChunk}
 	for range calls {
 		c.replay(&tr, e.threads(), prev, &kept)
 		prev = c.retained()

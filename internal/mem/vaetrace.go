@@ -85,8 +85,12 @@ func (c vaeCall) retained() int64 { return c.out }
 
 // decoderKept is what the decoder keeps from call to call (model's
 // decodeScratch): the activation buffers and the Winograd scratch, each
-// grown to exactly the need of the largest call so far, never freed.
-type decoderKept struct{ act, wino int64 }
+// grown to exactly the need of the largest call so far, never freed. A
+// call over more than a chunk has its own (oneOff), garbage at its end.
+type decoderKept struct {
+	act, wino int64
+	oneOff    bool
+}
 
 // grow replays a kept buffer growing to need: a new buffer of exactly
 // that, the old one garbage.
@@ -138,5 +142,9 @@ func (c vaeCall) replay(tr *tracer, threads int, prev int64, kept *decoderKept) 
 	conv() // conv_out
 	tr.alloc(c.rgb)
 	tr.free(c.lat + c.rgb) // the latent and the frames are the stage's, handed on
+	if kept.oneOff {
+		tr.free(kept.act + kept.wino)
+		kept.act, kept.wino = 0, 0
+	}
 	tr.layer()
 }

@@ -1,5 +1,7 @@
 package mem
 
+import "github.com/reel-video/reel/model/kernels"
+
 // tracer replays a computation's allocations to find its peak heap. The Go
 // GC frees nothing the moment it becomes garbage: buffers dropped by the
 // previous layer are usually still in the heap while the next layer
@@ -39,9 +41,9 @@ func (t *tracer) churn(live, total int64) {
 
 // panelFloats is the most a GEMM or convolution part packs at once: one
 // panel of the B operand (the im2col of a convolution, the FP8 weights
-// decoded to float32), which kernels.kcFor keeps at 10240 floats (40 KiB,
-// L1-sized). Every part allocates its own, so `threads` are live at once.
-const panelFloats = 10240
+// decoded to float32). Every part allocates its own, so `threads` are live
+// at once.
+const panelFloats = kernels.PanelFloats
 
 // gemmScratch is what a running GEMM or convolution holds beyond its
 // operands.

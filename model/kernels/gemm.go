@@ -45,14 +45,19 @@ const minParallelFlops = 1 << 20
 // process on its core ends up with fewer.
 const partsPerThread = 4
 
-// kcFor picks the K-block for panels nr wide: the packed panel (kc·nr floats)
-// should take at most ~40 KiB so it stays in L1 beside the A and C lines,
-// and blocks are balanced so no tiny remainder block is left over.
+// PanelFloats bounds a packed panel of the B operand (kcFor keeps kc·nr
+// within it): 40 KiB, so it stays in L1 beside the A and C lines. A GEMM
+// part packs one at a time; the memory model (internal/mem) counts them.
+const PanelFloats = 10240
+
+// kcFor picks the K-block for panels nr wide: the packed panel (kc·nr
+// floats) within PanelFloats, and blocks balanced so no tiny remainder
+// block is left over.
 func kcFor(k, nr int) int {
 	if k <= 0 {
 		return 0
 	}
-	kcMax := 10240 / nr
+	kcMax := PanelFloats / nr
 	nb := (k + kcMax - 1) / kcMax
 	return (k + nb - 1) / nb
 }

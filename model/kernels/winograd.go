@@ -21,8 +21,9 @@ import "unsafe"
 // the im2col GEMM.
 //
 // F(2×2, 3×3) is the small variant on purpose: its transforms have
-// coefficients 0, ±1 and ½, so its float32 error stays within a few ulps
-// of the direct sum, where F(4×4, 3×3) loses about two decimal digits.
+// coefficients 0, ±1 and ½, so its float32 error stays within 4× the
+// direct sum's rounding bound (TestConv3DWinograd), where the larger tiles
+// of F(4×4, 3×3) bring errors one to two orders of magnitude larger.
 
 const (
 	// winogradMinWork is the least KT·Cin·Cout/(Cin+Cout), the GEMM work
@@ -32,9 +33,9 @@ const (
 	// (BenchmarkConv3D's im2col and winograd paths, BENCHMARKS.md), the
 	// first four are faster through Winograd and the last two slower.
 	winogradMinWork = 40
-	// winogradBlockBytes bounds a call's scratch: the transformed input
-	// and the products of one block of frames (whole frames, at least
-	// one), so the scratch does not grow with the chunk's length.
+	// winogradBlockBytes sizes a call's scratch, about: the transformed
+	// input and the products of one block of frames (whole frames, at
+	// least one), so the scratch does not grow with the chunk's length.
 	winogradBlockBytes = 2 << 20
 )
 
@@ -111,11 +112,8 @@ func newWinogradPlan(cw *ConvWeight, t, h, w int) winogradPlan {
 // transformed input and the products of one block, and a packing panel
 // per goroutine.
 func (p winogradPlan) scratchFloats(threads int) int {
-	return 16*p.vinStride + 16*p.prodStride + threads*panelFloats
+	return 16*p.vinStride + 16*p.prodStride + threads*PanelFloats
 }
-
-// panelFloats bounds a packed panel: kcFor keeps kc·nr within it.
-const panelFloats = 10240
 
 // ConvScratchBytes is the scratch one Conv3D call of this shape over
 // t×h×w positions on threads goroutines needs through Winograd (its block
@@ -203,7 +201,7 @@ func winogradConv3D(im *impl, s *ConvScratch, res, out, in []float32, t, h, w in
 		xi, bj := u/gn, u%gn
 		g := gemm{
 			m: p.cout, n: cols, k: k,
-			panel: panels[slot*panelFloats : (slot+1)*panelFloats],
+			panel: panels[slot*PanelFloats : (slot+1)*PanelFloats],
 			a:     cw.wino[xi*p.cout*k:], lda: k,
 			c: prod[xi*p.prodStride:], ldc: cols,
 			source: sources[xi],

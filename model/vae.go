@@ -167,10 +167,12 @@ func (v *vaeDecoder) decode(z []float32, t int) []float32 {
 	// A chunk's scratch is kept for the next chunk; a longer call (a whole
 	// latent) gets its own, so an engine that decoded a long video once
 	// does not hold its hundreds of MB for good.
-	ds := new(decodeScratch)
+	var ds *decodeScratch
 	if t <= v.cfg.LatentFramesPerChunk {
 		ds = v.scratch.get()
 		defer v.scratch.put(ds)
+	} else {
+		ds = new(decodeScratch)
 	}
 	buf, sc := ds.activations(2*size+resSize), &ds.conv
 	x, tmp1, tmp2 := buf[:size:size], buf[size:2*size:2*size], buf[2*size:]

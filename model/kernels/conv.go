@@ -79,7 +79,10 @@ func conv3DResidual(im *impl, s *ConvScratch, res, out, in []float32, t, h, w in
 }
 
 func conv3D(im *impl, s *ConvScratch, out, in []float32, t, h, w int, cw *ConvWeight, epilogue func(i0, i1, j0, j1 int)) {
-	if cw.wino != nil && epilogue == nil {
+	if cw.wino != nil {
+		if epilogue != nil { // conv3DResidual sends Winograd weights straight to winogradConv3D
+			panic("kernels: Conv3D: an epilogue needs the im2col path")
+		}
 		winogradConv3D(im, s, nil, out, in, t, h, w, cw)
 		return
 	}

@@ -7,8 +7,9 @@ import (
 	"github.com/reel-video/reel/model/safetensors"
 )
 
-// dit is reel_tiny.py DiT. Block linears may be FP8 (kernels dequantise them
-// on the fly); everything else is float32, except that in compact mode the
+// dit is reel_tiny.py DiT. Block linears may be FP8 (kernels multiply their
+// values by BF16-rounded activations, the row scale applied to the sum: see
+// kernels/bf16.go); everything else is float32, except that in compact mode the
 // small layers outside the blocks (timestep MLP, AdaLN, caption MLP) stay
 // BF16 (see smallLinear).
 type dit struct {

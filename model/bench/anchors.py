@@ -2,8 +2,9 @@
 Runtime) alternated, round after round, so that the other jobs on this shared machine load
 every engine alike, then prints the medians and the ratios the speed targets are about.
 
-Each round, in this order: the micro-kernel peak (two copies of BenchmarkMicroKernel at
-once, one per core), one batched DiT forward (Go FP8 and float32 at GOMAXPROCS 2, Go FP8 at
+Each round, in this order: the micro-kernel peaks (two copies of BenchmarkMicroKernel at
+once, one per core: the float32 kernel, and the BF16 one of the FP8 linears where the CPU
+has AVX512-BF16), one batched DiT forward (Go FP8 and float32 at GOMAXPROCS 2, Go FP8 at
 GOMAXPROCS 1, ONNX Runtime, PyTorch), one VAE chunk (Go, PyTorch with oneDNN, ONNX Runtime),
 self-attention at 768 frames (Go), and whole 48-frame generations (reel bench FP8 and
 float32, PyTorch). One process per measurement; GOMAXPROCS is set per process, since
@@ -69,12 +70,12 @@ def last_json(out):
     return json.loads(out.strip().splitlines()[-1])
 
 
-def peak():
-    """Two single-core copies of the micro-kernel benchmark at once: the two-core peak."""
+def peak(kernel="avx512-6x32"):
+    """Two single-core copies of a micro-kernel's benchmark at once: its two-core peak."""
     got = []
 
     def one():
-        got.append(gobench(kernels_test, "MicroKernel/avx512", 2000000, 1)["BenchmarkMicroKernel/avx512-6x32"][1])
+        got.append(gobench(kernels_test, f"MicroKernel/{kernel}$", 2000000, 1)[f"BenchmarkMicroKernel/{kernel}"][1])
     ts = [threading.Thread(target=one) for _ in range(2)]
     for t in ts:
         t.start()
@@ -105,23 +106,29 @@ def reel_bench(*extra):
 
 def dit_flops(d=256, layers=6, heads=4, n=192, b=2, m=96, pin=32):
     """FLOPs of one batched forward as the Go engine computes it (block 0's self-attention
-    once for both sequences; text K/V outside the step)."""
+    once for both sequences; text K/V outside the step): (total, of which in the blocks'
+    FP8 linears, which run on the BF16 kernel where the CPU has it)."""
     rows = b * n
     f = 2 * n * pin * d + 2 * rows * d * pin  # patch embed, proj_out
+    lin = 0
     for i in range(layers):
         sr = n if i == 0 else rows
-        f += 2 * sr * d * 3 * d + 2 * sr * d * d  # qkv, out1
+        lin += 2 * sr * d * 3 * d + 2 * sr * d * d  # qkv, out1
         f += (1 if i == 0 else b) * 4 * n * n * d  # self-attention QK and PV
-        f += 2 * rows * d * d * 2  # q2, out2
+        lin += 2 * rows * d * d * 2  # q2, out2
         f += b * 4 * n * m * d  # cross-attention
-        f += 2 * rows * d * 4 * d * 2  # fc1, fc2
-    return f
+        lin += 2 * rows * d * 4 * d * 2  # fc1, fc2
+    return f + lin, lin
 
 
+# The FP8 linears' kernel where the CPU has AVX512-BF16 (model/kernels/bf16.go).
+has_bf16 = "avx512bf16" in run([kernels_test, "-test.run", "^$", "-test.bench", "MicroKernel", "-test.benchtime", "1x"])[0]
 uptimes = [run(["uptime"])[0].strip()]
 for r in range(args.rounds):
     print(f"round {r + 1}/{args.rounds}", flush=True)
     add("peak_gflops", peak())
+    if has_bf16:
+        add("peak_bf16_gflops", peak("avx512bf16-6x32"))
     g = gobench(model_test, "DiTStep", 20, 2)
     add("dit_go_fp8_s", g["BenchmarkDiTStep/fp8"][0])
     add("dit_go_f32_s", g["BenchmarkDiTStep/f32"][0])
@@ -154,7 +161,15 @@ print("  OpenBLAS core:", notes.get("openblas_core"), " onnxruntime-node:", note
       " anchors' thread pools:", torch_env["OMP_WAIT_POLICY"].lower(), "waiting")
 for k in sorted(med):
     print(f"  {k:28s} {med[k]:10.4f} {best[k]:10.4f}   [{' '.join(f'{x:.4g}' for x in samples[k])}]")
-flops = dit_flops()
+flops, lin_flops = dit_flops()
+
+
+def at_peaks(m):
+    """Seconds one forward would take with every FP8 linear at the BF16 kernel's two-core
+    peak (where there is one) and everything else at the float32 kernel's."""
+    if not has_bf16:
+        return flops / 1e9 / m["peak_gflops"]
+    return lin_flops / 1e9 / m["peak_bf16_gflops"] + (flops - lin_flops) / 1e9 / m["peak_gflops"]
 
 
 def ratios_of(m):
@@ -173,12 +188,14 @@ def ratios_of(m):
         ("denoise GFLOP/s / two-core peak (target >= 0.6)",
          flops * 30 / m["gen_go_fp8_steps_s"] / 1e9 / m["peak_gflops"]),
         ("DiT step (benchmark) GFLOP/s / two-core peak", flops / m["dit_go_fp8_s"] / 1e9 / m["peak_gflops"]),
+        ("denoise / the kernels' peaks (BF16 linears, float32 rest)", at_peaks(m) * 30 / m["gen_go_fp8_steps_s"]),
         ("attention at 768 frames / two-core peak (target >= 0.5)", m["attn3072_go_gflops"] / m["peak_gflops"]),
     ]
 
 
 ratios, best_ratios = ratios_of(med), ratios_of(best)
-print(f"\nratios of the medians and of the best rounds (DiT forward = {flops / 1e9:.3f} GFLOP as Go computes it)")
+print(f"\nratios of the medians and of the best rounds (DiT forward = {flops / 1e9:.3f} GFLOP as Go computes it, "
+      f"{lin_flops / 1e9:.3f} of it in the FP8 linears)")
 for (name, v), (_, b) in zip(ratios, best_ratios):
     print(f"  {name:62s} {v:6.3f} {b:6.3f}")
 if args.json:

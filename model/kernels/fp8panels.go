@@ -10,7 +10,9 @@ import (
 // the scalar decode indexes a fixed-size array (no bounds checks).
 var e4m3 = fp8.E4M3Table()
 
-// fp8Panels is an FP8 Linear weight as a panelSource for B = Wᵀ: the codes
+// fp8Panels is an FP8 weight as a panelSource for B = Wᵀ, the store of an
+// FP8 Linear where there is no BF16 kernel (swappedFP8Panels: pair-swapped
+// codes, unit scale; see bf16.go): the codes
 // rearranged at load into panels nr columns wide (panel p is In rows of nr
 // codes, codes[p·In·nr + k·nr + jj] = code[p·nr+jj][k], zero codes past
 // Out), so a panel's K-block is one contiguous run of bytes. Packing it

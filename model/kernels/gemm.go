@@ -25,6 +25,9 @@ type gemm struct {
 	// source returns the panel source of one worker; sources with scratch
 	// state must return a fresh one per call.
 	source func() panelSource
+	// kc, when set, is the K-block (FP8 products fix theirs, see kcBF16);
+	// otherwise kcFor picks it.
+	kc int
 	// panel, when set, is the packing buffer (at least kcFor(k, nr)·nr
 	// floats) of a gemm whose caller runs worker itself and owns one
 	// buffer per goroutine; otherwise each worker call allocates its own.
@@ -99,15 +102,28 @@ func (g *gemm) run(im *impl) {
 		}
 		return
 	}
-	tiles := rowTiles(g.m, mk.mr)
-	np := (g.n + mk.nr - 1) / mk.nr
+	forParts(im, g.m, g.n, g.k, mk.mr, mk.nr, func(i0 int, ts []int, p0, p1 int) {
+		g.worker(mk, i0, ts, p0, p1)
+	})
+}
+
+// forParts splits the row tiles (at most mr rows) × column panels (nr
+// wide) of an m×n product with K k into up to GOMAXPROCS·partsPerThread
+// parts run on im's pool, and calls work for each with the row of its
+// first tile, its tiles and its panels [p0, p1). Splitting columns is
+// preferred because each part then packs only its own panels. The grid of
+// parts depends only on the sizes and GOMAXPROCS, and a part computes the
+// same elements whoever runs it.
+func forParts(im *impl, m, n, k, mr, nr int, work func(i0 int, ts []int, p0, p1 int)) {
+	tiles := rowTiles(m, mr)
+	np := (n + nr - 1) / nr
 	mt := len(tiles)
 	threads := im.pool.Width(np * mt)
-	if 2*g.m*g.n*g.k < minParallelFlops {
+	if 2*m*n*k < minParallelFlops {
 		threads = 1
 	}
 	if threads == 1 {
-		g.worker(mk, 0, tiles, 0, np)
+		work(0, tiles, 0, np)
 		return
 	}
 	// partsPerThread parts per goroutine, so that a goroutine whose core
@@ -117,7 +133,7 @@ func (g *gemm) run(im *impl) {
 	gn := min(parts, np)
 	gm := min((parts+gn-1)/gn, mt)
 	if gn*gm == 1 {
-		g.worker(mk, 0, tiles, 0, np)
+		work(0, tiles, 0, np)
 		return
 	}
 	// Row offset of each tile group's first tile.
@@ -131,7 +147,7 @@ func (g *gemm) run(im *impl) {
 		bi, bj := u/gn, u%gn
 		i0, ts := starts[bi], tiles[mt*bi/gm:mt*(bi+1)/gm]
 		p0, p1 := np*bj/gn, np*(bj+1)/gn
-		g.worker(mk, i0, ts, p0, p1)
+		work(i0, ts, p0, p1)
 	})
 }
 
@@ -140,7 +156,10 @@ func (g *gemm) run(im *impl) {
 // divide n) are computed through a scratch tile.
 func (g *gemm) worker(mk microKernel, i0 int, ts []int, p0, p1 int) {
 	nr := mk.nr
-	kc := kcFor(g.k, nr)
+	kc := g.kc
+	if kc == 0 {
+		kc = kcFor(g.k, nr)
+	}
 	src := g.source()
 	pre, isPre := src.(prepacked)
 	isPre = isPre && pre.nr == nr

@@ -12,18 +12,37 @@ func allKernels() []microKernel {
 	return append(availableKernels(), goKernel)
 }
 
-// kernelImpl is the implementation with micro-kernel mk and the default
-// vector loops.
+// kernelImpl is the implementation with micro-kernel mk, no BF16 kernel
+// (FP8 products take the float32 fallback) and the default vector loops.
 func kernelImpl(mk microKernel) *impl {
 	return &impl{mk: mk, vec: defaultImpl().vec, pool: defaultImpl().pool}
 }
 
-// forEachKernel runs f with an implementation per micro-kernel (and the
-// default vector loops).
-func forEachKernel(t *testing.T, f func(t *testing.T, im *impl)) {
+// allImpls lists an implementation per micro-kernel (kernelImpl) and,
+// where the CPU has it, the default one with its BF16 kernel.
+func allImpls() []*impl {
+	var ims []*impl
+	if d := defaultImpl(); d.bf16 != nil {
+		ims = append(ims, d)
+	}
 	for _, mk := range allKernels() {
-		im := kernelImpl(mk)
-		t.Run(mk.name, func(t *testing.T) { f(t, im) })
+		ims = append(ims, kernelImpl(mk))
+	}
+	return ims
+}
+
+// implName names an implementation in subtests.
+func implName(im *impl) string {
+	if im.bf16 != nil {
+		return im.mk.name + "+" + im.bf16.name
+	}
+	return im.mk.name
+}
+
+// forEachKernel runs f with each of allImpls.
+func forEachKernel(t *testing.T, f func(t *testing.T, im *impl)) {
+	for _, im := range allImpls() {
+		t.Run(implName(im), func(t *testing.T) { f(t, im) })
 	}
 }
 

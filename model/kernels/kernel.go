@@ -35,6 +35,7 @@ type microKernel struct {
 // an impl, so tests run each implementation without changing any state.
 type impl struct {
 	mk   microKernel
+	bf16 *bf16Kernel // the FP8 products' kernel; nil where the CPU has none (see bf16.go)
 	vec  vecKernels
 	pool *Pool // the goroutines loops are split over (nil: the caller alone)
 }
@@ -44,7 +45,7 @@ type impl struct {
 // CPU beyond the caller's (loops use at most GOMAXPROCS goroutines, so a
 // lower GOMAXPROCS set later still limits them).
 var defaultImpl = sync.OnceValue(func() *impl {
-	return &impl{mk: bestKernel(), vec: bestVec(), pool: NewPool(runtime.NumCPU() - 1)}
+	return &impl{mk: bestKernel(), bf16: bestBF16(), vec: bestVec(), pool: NewPool(runtime.NumCPU() - 1)}
 })
 
 // goKernel is the portable family: up to 4 rows × 8 columns, 8 scalar

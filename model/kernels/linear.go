@@ -50,6 +50,10 @@ func linear(im *impl, y, x []float32, m int, w *Weight, bias []float32, epilogue
 	if len(x) < m*w.in || len(y) < m*w.out || (bias != nil && len(bias) != w.out) {
 		panic("kernels: Linear: bad sizes")
 	}
+	if w.isFP8() {
+		linearFP8(im, y, x, m, w, bias, epilogue)
+		return
+	}
 	g := gemm{
 		m: m, n: w.out, k: w.in,
 		a: x, lda: w.in,

@@ -8,8 +8,9 @@ import (
 )
 
 // linear64 is the exact (float64) product with the reference dequantised
-// weights, and the per-element sum of |x·w| that scales rounding error.
+// weights (of x rounded to BF16 for an FP8 weight), and the per-element sum of |x·w| that scales rounding error.
 func linear64(x []float32, m int, w *Weight, bias []float32) (y, mag []float64) {
+	x = refInput(x, w)
 	buf := make([]float32, w.in)
 	y = make([]float64, m*w.out)
 	mag = make([]float64, m*w.out)
@@ -65,7 +66,7 @@ func checkLinearWeight(t *testing.T, im *impl, r *rand.Rand, m int, w *Weight, b
 	for i := range y {
 		if e := math.Abs(float64(y[i]) - want[i]); e > tol*mag[i] || math.IsNaN(float64(y[i])) {
 			t.Fatalf("m=%d in=%d out=%d fp8=%v: y[%d]=%g want %g (err %.3g, bound %.3g, naive %g)",
-				m, in, out, w.fp8.codes != nil, i, y[i], want[i], e, tol*mag[i], ref[i])
+				m, in, out, w.isFP8(), i, y[i], want[i], e, tol*mag[i], ref[i])
 		}
 		if e := math.Abs(float64(ref[i]) - want[i]); e > tol*mag[i] {
 			t.Fatalf("naive reference out of bound at %d: %g vs %g", i, ref[i], want[i])

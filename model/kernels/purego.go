@@ -8,6 +8,10 @@ package kernels
 // bestKernel: without assembly the portable kernel is the only one.
 func bestKernel() microKernel { return goKernel }
 
+// bestBF16: no BF16 kernel without assembly (FP8 products take the float32
+// fallback, with the same results).
+func bestBF16() *bf16Kernel { return nil }
+
 // availableKernels lists the assembly kernels usable here: none.
 func availableKernels() []microKernel { return nil }
 

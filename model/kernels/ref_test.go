@@ -9,6 +9,7 @@ import "math"
 // refLinear computes y[m, Out] = x[m, In]·Wᵀ (+ bias[Out] when bias is non-nil).
 // y is overwritten and must not alias x.
 func refLinear(y, x []float32, m int, w *Weight, bias []float32) {
+	x = refInput(x, w)
 	buf := make([]float32, w.in)
 	for o := 0; o < w.out; o++ {
 		r := refRow(w, o, buf)
@@ -218,15 +219,28 @@ func refPixelShuffle3D(out, in []float32, c, t, h, w, ft, fh, fw int) {
 // refRow returns output row o of the weight as float32 into buf (len In),
 // dequantising FP8 codes as decode(code)·scale.
 func refRow(w *Weight, o int, buf []float32) []float32 {
-	if w.fp8.codes == nil {
+	if !w.isFP8() {
 		for i := range buf {
 			buf[i] = w.f32.at(i, o)
 		}
 		return buf
 	}
-	s := w.fp8.scale[o]
+	s := w.scale[o]
 	for i := range buf {
-		buf[i] = e4m3[w.fp8.code(o, i)] * s
+		buf[i] = w.fp8Value(o, i) * s
 	}
 	return buf
+}
+
+// refInput is x as an FP8 product sees it: rounded to BF16 (see bf16.go);
+// a float32 weight's product sees x itself.
+func refInput(x []float32, w *Weight) []float32 {
+	if !w.isFP8() {
+		return x
+	}
+	r := make([]float32, len(x))
+	for i, v := range x {
+		r[i] = bf16Float(roundBF16(v))
+	}
+	return r
 }

@@ -149,8 +149,25 @@ func Connect(ctx context.Context, cfg ConnectConfig, log zerolog.Logger) (*Conn,
 // MaxPayload is the server's max_payload.
 func (c *Conn) MaxPayload() int64 { return c.NC.MaxPayload() }
 
-// Close drains the connection (pending publishes are flushed).
+// Close drains the connection (pending publishes are flushed). A
+// connection with no subscription left but the request/reply one (every
+// consumer stopped, as at the end of reel generate) is flushed and closed
+// instead: nats.go's Drain polls every 10 ms for each of its two phases,
+// and there is nothing left for it to wait for.
 func (c *Conn) Close() {
+	if c.NC.NumSubscriptions() <= 1 {
+		fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := c.NC.FlushWithContext(fctx)
+		cancel()
+		if err == nil {
+			c.NC.Close()
+			select {
+			case <-c.closed:
+			case <-time.After(5 * time.Second):
+			}
+			return
+		}
+	}
 	if err := c.NC.Drain(); err != nil {
 		c.NC.Close()
 	}

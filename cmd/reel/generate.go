@@ -79,6 +79,26 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 		return err
 	}
 	defer closeRes()
+	// The engines load while the server starts and the bus is provisioned:
+	// the two are independent, and start-up is most of a short job's fixed
+	// cost.
+	type loaded struct {
+		engs *pipeline.Engines
+		err  error
+	}
+	engc := make(chan loaded, 1)
+	go func() {
+		engs, err := f.engine.startEngines(ctx, protocol.Stages(), f.weights.opts, nil, res.RunnerDevice, log)
+		engc <- loaded{engs, err}
+	}()
+	engsReady := false
+	defer func() {
+		if !engsReady { // an early return: the engines are closed once loaded
+			if r := <-engc; r.err == nil {
+				r.engs.Close()
+			}
+		}
+	}()
 	srv, err := bus.StartServer(bus.ServerConfig{DataDir: f.dataDir, DontListen: true}, log)
 	if err != nil {
 		if errors.Is(err, bus.ErrStoreLocked) {
@@ -94,10 +114,12 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 		return err
 	}
 	defer b.Close()
-	engs, err := f.engine.startEngines(ctx, protocol.Stages(), f.weights.opts, nil, res.RunnerDevice, log)
-	if err != nil {
-		return err
+	r := <-engc
+	engsReady = true
+	if r.err != nil {
+		return r.err
 	}
+	engs := r.engs
 	defer engs.Close()
 
 	// The stages stop when generate ends, whatever the outcome.

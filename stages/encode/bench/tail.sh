@@ -4,7 +4,8 @@
 # default job with each binary given (a fresh --data directory each time), then
 # `reel bench --runs 1` with the first. For a generate run it prints the
 # whole-process wall time, and from generate's own progress lines (timestamped
-# here as they arrive on stderr) the tail: last chunk decoded -> job succeeded.
+# here as they arrive on stderr) the tail: last chunk decoded -> job succeeded;
+# for bench, its generation's total and its whole-process wall time.
 # The summary gives the median and the best of each column.
 #
 # usage: stages/encode/bench/tail.sh ROUNDS REEL [REEL_B]
@@ -35,16 +36,20 @@ for r in $(seq "$rounds"); do
 	for bin in "$@"; do
 		line="$line  $(basename "$bin"): $(gen "$bin")"
 	done
-	b=$("$1" bench --runs 1 | sed -n 's/^run 1:.*total \([0-9.]*\)s/\1/p')
+	b=$(perl -MTime::HiRes=time -e '
+		my $t0 = time; my $out = `$ARGV[0] bench --runs 1`; die "bench failed\n" if $?;
+		my ($tot) = $out =~ /^run 1:.*total ([\d.]+)s/m or die "no total\n";
+		printf "%.3f %.3f\n", $tot, time - $t0;
+	' "$1")
 	echo "$line  bench: $b  load: $(cut -d' ' -f1 /proc/loadavg)"
 done | tee "$work/rounds"
 
-# Columns: for each binary its wall and tail, then bench's total.
+# Columns: for each binary its wall and tail, then bench's total and wall.
 names=""
 for bin in "$@"; do names="$names $(basename "$bin")"; done
 perl -e '
 	my @bins = split " ", shift;
-	my @names = ((map { ("$_ wall", "$_ tail") } @bins), "bench total");
+	my @names = ((map { ("$_ wall", "$_ tail") } @bins), "bench total", "bench wall");
 	my @c;
 	while (<>) { my @n = /(\d+\.\d+)/g; pop @n; push @{$c[$_]}, $n[$_] for 0..$#n; }
 	for my $i (0..$#c) {

@@ -154,16 +154,18 @@ func runChild(ctx context.Context, spec string) error {
 		}
 		// A denoise worker serves job after job, and the estimate is its
 		// steady state, where garbage has filled the GC's headroom. A step
-		// makes little garbage (its buffers are reused), so one job may
-		// not get there: run jobs until the GC has run once since Load
-		// (at most 20).
+		// makes little garbage (its buffers are reused, FP8 products'
+		// scratch included), so one job may not get there: run jobs until
+		// the GC has run twice since Load (at most 40), so that one whole
+		// cycle of the steady state is measured, not only the heap goal
+		// Load left behind.
 		p := model.SampleParams{Frames: w.frames, Steps: w.steps, Guidance: 5, Shift: 3, Seed: 1}
 		gcs := func() uint32 {
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
 			return ms.NumGC
 		}
-		for start, j := gcs(), 0; j < 20 && gcs() == start; j++ {
+		for start, j := gcs(), 0; j < 40 && gcs() < start+2; j++ {
 			if _, err := e.Sample(ctx, cond, uncond, p, nil); err != nil {
 				return err
 			}

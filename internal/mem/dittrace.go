@@ -1,13 +1,17 @@
 package mem
 
-import "github.com/reel-video/reel/bus/protocol"
+import (
+	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/model/kernels"
+)
 
 // ditSample is what Sample holds for its whole run at T latent frames and
 // conds text conditions (2 with classifier-free guidance), on threads
 // kernel goroutines: the DiT workspace, RoPE tables, per-block text
 // keys/values, the latents, the attention scratch (self-attention is the
-// largest: every token against every token) and the packed panels of a
-// running GEMM. The previous job's buffers that the kernel pool keeps
+// largest: every token against every token), the packed panels of a
+// running GEMM and, for an FP8 DiT, the rounded copy of the largest FP8
+// product's input (fc2's, the FFN hidden; kernels.FP8InputBytes). The previous job's buffers that the kernel pool keeps
 // reachable (the last loops' x, y and output) are released at the new
 // job's first loop, while it prepares its text, before this workspace
 // exists, so they do not add to it.
@@ -22,7 +26,11 @@ func (a Arch) ditSample(m protocol.Manifest, t, conds, threads int) int64 {
 	latents := (2 + int64(conds)) * n * pin // noise, x, one v per cond (n·pin = C·T·H·W)
 	embeddings := int64(conds) * int64(m.TextLength) * int64(m.TextDim)
 	attn := attnScratch(int(n), int(max(n, int64(m.TextLength))), int(hd), threads)
-	return f32*(work+rope+text+latents+embeddings) + attn + gemmScratch(threads)
+	var rounded int64
+	if m.FP8 {
+		rounded = int64(kernels.FP8InputBytes()) * rows * 4 * d
+	}
+	return f32*(work+rope+text+latents+embeddings) + attn + gemmScratch(threads) + rounded
 }
 
 // textEncode is the text encoder's buffers for one prompt (x, y, qkv, a, o

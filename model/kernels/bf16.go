@@ -173,6 +173,18 @@ var (
 	panelScratch = sync.Pool{New: func() any { return new([]uint16) }}
 )
 
+// FP8InputBytes is the size of one element of the rounded copy of A that
+// an FP8 product makes (m × In, rounded up to even): 2 bytes where the CPU
+// has the BF16 kernel, 4 for the float32 fallback's. The copy is kept, for
+// the next product, in a pool: the memory model (internal/mem) counts the
+// largest one a workload makes.
+func FP8InputBytes() int {
+	if defaultImpl().bf16 != nil {
+		return 2
+	}
+	return 4
+}
+
 // minRoundRows is the fewest rows a goroutine rounds, below which the
 // rounding of A runs on the caller alone.
 const minRoundRows = 32
@@ -199,8 +211,8 @@ func roundRowsBF16(im *impl, a []uint16, x []float32, m, in, kp int) {
 
 // linearFP8 is linear for an FP8 weight: y = scale ⊙ (bf16(x)·values)
 // (+ bias), then the epilogue, through the BF16 kernel when im has one
-// and the weight holds BF16 panels, and through the float32 fallback
-// otherwise; the bits are the same.
+// and the weight keeps its codes in the BF16 panel order, and through the
+// float32 fallback otherwise; the bits are the same.
 func linearFP8(im *impl, y, x []float32, m int, w *Weight, bias []float32, epilogue func(i0, i1, j0, j1 int)) {
 	if m == 0 || w.out == 0 {
 		return

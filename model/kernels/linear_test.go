@@ -8,7 +8,8 @@ import (
 )
 
 // linear64 is the exact (float64) product with the reference dequantised
-// weights (of x rounded to BF16 for an FP8 weight), and the per-element sum of |x·w| that scales rounding error.
+// weights (of x rounded to BF16 for an FP8 weight), and the per-element
+// sum of |x·w| that scales rounding error.
 func linear64(x []float32, m int, w *Weight, bias []float32) (y, mag []float64) {
 	x = refInput(x, w)
 	buf := make([]float32, w.in)

@@ -9,8 +9,8 @@ package kernels
 // bf16.go): its values by the activations rounded to BF16, the scale
 // applied to the sum. It keeps its one-byte codes, in the BF16 kernel's
 // panel order where the CPU has that kernel and in the float32 kernel's
-// where it has not, decoded a panel at a time, so no wider copy exists. Construct with
-// NewWeightF32 or NewWeightFP8.
+// where it has not, decoded a panel at a time, so no wider copy exists.
+// Construct with NewWeightF32 or NewWeightFP8.
 type Weight struct {
 	out, in int
 	f32     prepacked  // Wᵀ [in, out] in panels of the default kernel's width; empty for FP8
@@ -40,8 +40,8 @@ func NewWeightFP8(out, in int, codes []uint8, scale []float32) *Weight {
 }
 
 // newWeightFP8 packs for im: the codes in BF16 panels when it has the
-// BF16 kernel, in panels of its micro-kernel's width otherwise. Either runs under
-// any impl, with the same results.
+// BF16 kernel, in panels of its micro-kernel's width otherwise. Either
+// runs under any impl, with the same results.
 func newWeightFP8(im *impl, out, in int, codes []uint8, scale []float32) *Weight {
 	if len(codes) != out*in || len(scale) != out {
 		panic("kernels: NewWeightFP8: bad sizes")

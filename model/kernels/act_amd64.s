@@ -266,6 +266,120 @@ DATA actc<>+1016(SB)/4, $127
 DATA actc<>+1020(SB)/4, $127
 GLOBL actc<>(SB), RODATA|NOPTR, $1024
 
+DATA bf16c<>+0(SB)/4, $0x00000001
+DATA bf16c<>+4(SB)/4, $0x00000001
+DATA bf16c<>+8(SB)/4, $0x00000001
+DATA bf16c<>+12(SB)/4, $0x00000001
+DATA bf16c<>+16(SB)/4, $0x00000001
+DATA bf16c<>+20(SB)/4, $0x00000001
+DATA bf16c<>+24(SB)/4, $0x00000001
+DATA bf16c<>+28(SB)/4, $0x00000001
+DATA bf16c<>+32(SB)/4, $0x00000001
+DATA bf16c<>+36(SB)/4, $0x00000001
+DATA bf16c<>+40(SB)/4, $0x00000001
+DATA bf16c<>+44(SB)/4, $0x00000001
+DATA bf16c<>+48(SB)/4, $0x00000001
+DATA bf16c<>+52(SB)/4, $0x00000001
+DATA bf16c<>+56(SB)/4, $0x00000001
+DATA bf16c<>+60(SB)/4, $0x00000001
+DATA bf16c<>+64(SB)/4, $0x00007fff
+DATA bf16c<>+68(SB)/4, $0x00007fff
+DATA bf16c<>+72(SB)/4, $0x00007fff
+DATA bf16c<>+76(SB)/4, $0x00007fff
+DATA bf16c<>+80(SB)/4, $0x00007fff
+DATA bf16c<>+84(SB)/4, $0x00007fff
+DATA bf16c<>+88(SB)/4, $0x00007fff
+DATA bf16c<>+92(SB)/4, $0x00007fff
+DATA bf16c<>+96(SB)/4, $0x00007fff
+DATA bf16c<>+100(SB)/4, $0x00007fff
+DATA bf16c<>+104(SB)/4, $0x00007fff
+DATA bf16c<>+108(SB)/4, $0x00007fff
+DATA bf16c<>+112(SB)/4, $0x00007fff
+DATA bf16c<>+116(SB)/4, $0x00007fff
+DATA bf16c<>+120(SB)/4, $0x00007fff
+DATA bf16c<>+124(SB)/4, $0x00007fff
+DATA bf16c<>+128(SB)/4, $0xffff0000
+DATA bf16c<>+132(SB)/4, $0xffff0000
+DATA bf16c<>+136(SB)/4, $0xffff0000
+DATA bf16c<>+140(SB)/4, $0xffff0000
+DATA bf16c<>+144(SB)/4, $0xffff0000
+DATA bf16c<>+148(SB)/4, $0xffff0000
+DATA bf16c<>+152(SB)/4, $0xffff0000
+DATA bf16c<>+156(SB)/4, $0xffff0000
+DATA bf16c<>+160(SB)/4, $0xffff0000
+DATA bf16c<>+164(SB)/4, $0xffff0000
+DATA bf16c<>+168(SB)/4, $0xffff0000
+DATA bf16c<>+172(SB)/4, $0xffff0000
+DATA bf16c<>+176(SB)/4, $0xffff0000
+DATA bf16c<>+180(SB)/4, $0xffff0000
+DATA bf16c<>+184(SB)/4, $0xffff0000
+DATA bf16c<>+188(SB)/4, $0xffff0000
+DATA bf16c<>+192(SB)/4, $0x7f800000
+DATA bf16c<>+196(SB)/4, $0x7f800000
+DATA bf16c<>+200(SB)/4, $0x7f800000
+DATA bf16c<>+204(SB)/4, $0x7f800000
+DATA bf16c<>+208(SB)/4, $0x7f800000
+DATA bf16c<>+212(SB)/4, $0x7f800000
+DATA bf16c<>+216(SB)/4, $0x7f800000
+DATA bf16c<>+220(SB)/4, $0x7f800000
+DATA bf16c<>+224(SB)/4, $0x7f800000
+DATA bf16c<>+228(SB)/4, $0x7f800000
+DATA bf16c<>+232(SB)/4, $0x7f800000
+DATA bf16c<>+236(SB)/4, $0x7f800000
+DATA bf16c<>+240(SB)/4, $0x7f800000
+DATA bf16c<>+244(SB)/4, $0x7f800000
+DATA bf16c<>+248(SB)/4, $0x7f800000
+DATA bf16c<>+252(SB)/4, $0x7f800000
+DATA bf16c<>+256(SB)/4, $0x80000000
+DATA bf16c<>+260(SB)/4, $0x80000000
+DATA bf16c<>+264(SB)/4, $0x80000000
+DATA bf16c<>+268(SB)/4, $0x80000000
+DATA bf16c<>+272(SB)/4, $0x80000000
+DATA bf16c<>+276(SB)/4, $0x80000000
+DATA bf16c<>+280(SB)/4, $0x80000000
+DATA bf16c<>+284(SB)/4, $0x80000000
+DATA bf16c<>+288(SB)/4, $0x80000000
+DATA bf16c<>+292(SB)/4, $0x80000000
+DATA bf16c<>+296(SB)/4, $0x80000000
+DATA bf16c<>+300(SB)/4, $0x80000000
+DATA bf16c<>+304(SB)/4, $0x80000000
+DATA bf16c<>+308(SB)/4, $0x80000000
+DATA bf16c<>+312(SB)/4, $0x80000000
+DATA bf16c<>+316(SB)/4, $0x80000000
+DATA bf16c<>+320(SB)/4, $0x7fffffff
+DATA bf16c<>+324(SB)/4, $0x7fffffff
+DATA bf16c<>+328(SB)/4, $0x7fffffff
+DATA bf16c<>+332(SB)/4, $0x7fffffff
+DATA bf16c<>+336(SB)/4, $0x7fffffff
+DATA bf16c<>+340(SB)/4, $0x7fffffff
+DATA bf16c<>+344(SB)/4, $0x7fffffff
+DATA bf16c<>+348(SB)/4, $0x7fffffff
+DATA bf16c<>+352(SB)/4, $0x7fffffff
+DATA bf16c<>+356(SB)/4, $0x7fffffff
+DATA bf16c<>+360(SB)/4, $0x7fffffff
+DATA bf16c<>+364(SB)/4, $0x7fffffff
+DATA bf16c<>+368(SB)/4, $0x7fffffff
+DATA bf16c<>+372(SB)/4, $0x7fffffff
+DATA bf16c<>+376(SB)/4, $0x7fffffff
+DATA bf16c<>+380(SB)/4, $0x7fffffff
+DATA bf16c<>+384(SB)/4, $0x00400000
+DATA bf16c<>+388(SB)/4, $0x00400000
+DATA bf16c<>+392(SB)/4, $0x00400000
+DATA bf16c<>+396(SB)/4, $0x00400000
+DATA bf16c<>+400(SB)/4, $0x00400000
+DATA bf16c<>+404(SB)/4, $0x00400000
+DATA bf16c<>+408(SB)/4, $0x00400000
+DATA bf16c<>+412(SB)/4, $0x00400000
+DATA bf16c<>+416(SB)/4, $0x00400000
+DATA bf16c<>+420(SB)/4, $0x00400000
+DATA bf16c<>+424(SB)/4, $0x00400000
+DATA bf16c<>+428(SB)/4, $0x00400000
+DATA bf16c<>+432(SB)/4, $0x00400000
+DATA bf16c<>+436(SB)/4, $0x00400000
+DATA bf16c<>+440(SB)/4, $0x00400000
+DATA bf16c<>+444(SB)/4, $0x00400000
+GLOBL bf16c<>(SB), RODATA|NOPTR, $448
+
 // func expSumAVX512(x *float32, n int, shift float32) (sum float32)
 TEXT ·expSumAVX512(SB), NOSPLIT, $0-28
 	MOVQ x+0(FP), SI
@@ -501,6 +615,77 @@ done:
 	VZEROUPPER
 	RET
 
+// func roundSwapAVX512(x *float32, n int, o *float32)
+TEXT ·roundSwapAVX512(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ o+16(FP), DI
+	TESTQ CX, CX
+	JEQ done
+loop:
+	VMOVUPS (SI), Z0
+	VPSRLD $16, Z0, Z1
+	VPANDD bf16c<>+0(SB), Z1, Z1
+	VPADDD bf16c<>+64(SB), Z1, Z1
+	VPADDD Z0, Z1, Z1
+	VPANDD bf16c<>+128(SB), Z1, Z1
+	VPTESTNMD bf16c<>+192(SB), Z0, K1
+	VPANDD bf16c<>+256(SB), Z0, K1, Z1
+	VPANDD bf16c<>+320(SB), Z0, Z2
+	VPCMPUD $6, bf16c<>+192(SB), Z2, K2
+	VPANDD bf16c<>+128(SB), Z0, Z3
+	VPORD bf16c<>+384(SB), Z3, K2, Z1
+	VPSHUFD $0xb1, Z1, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JNE loop
+done:
+	VZEROUPPER
+	RET
+
+// func mulAddAVX512(x *float32, n int, scale, bias *float32)
+TEXT ·mulAddAVX512(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ scale+16(FP), DI
+	MOVQ bias+24(FP), DX
+	TESTQ CX, CX
+	JEQ done
+loop:
+	VMOVUPS (SI), Z0
+	VMULPS (DI), Z0, Z0
+	VADDPS (DX), Z0, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ $64, DI
+	ADDQ $64, DX
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JNE loop
+done:
+	VZEROUPPER
+	RET
+
+// func mulIntoAVX512(x *float32, n int, scale *float32)
+TEXT ·mulIntoAVX512(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ scale+16(FP), DI
+	TESTQ CX, CX
+	JEQ done
+loop:
+	VMOVUPS (SI), Z0
+	VMULPS (DI), Z0, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JNE loop
+done:
+	VZEROUPPER
+	RET
+
 // func expSumAVX2(x *float32, n int, shift float32) (sum float32)
 TEXT ·expSumAVX2(SB), NOSPLIT, $0-28
 	MOVQ x+0(FP), SI
@@ -725,6 +910,81 @@ loop:
 	VMOVUPS Y0, (SI)
 	ADDQ $32, DI
 	ADDQ $32, DX
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JNE loop
+done:
+	VZEROUPPER
+	RET
+
+// func roundSwapAVX2(x *float32, n int, o *float32)
+TEXT ·roundSwapAVX2(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ o+16(FP), DI
+	TESTQ CX, CX
+	JEQ done
+loop:
+	VMOVUPS (SI), Y0
+	VPSRLD $16, Y0, Y1
+	VPAND bf16c<>+0(SB), Y1, Y1
+	VPADDD bf16c<>+64(SB), Y1, Y1
+	VPADDD Y0, Y1, Y1
+	VPAND bf16c<>+128(SB), Y1, Y1
+	VPAND bf16c<>+192(SB), Y0, Y2
+	VPXOR Y3, Y3, Y3
+	VPCMPEQD Y3, Y2, Y2
+	VPAND bf16c<>+256(SB), Y0, Y3
+	VPBLENDVB Y2, Y3, Y1, Y1
+	VPAND bf16c<>+320(SB), Y0, Y2
+	VPCMPGTD bf16c<>+192(SB), Y2, Y2
+	VPAND bf16c<>+128(SB), Y0, Y3
+	VPOR bf16c<>+384(SB), Y3, Y3
+	VPBLENDVB Y2, Y3, Y1, Y1
+	VPSHUFD $0xb1, Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JNE loop
+done:
+	VZEROUPPER
+	RET
+
+// func mulAddAVX2(x *float32, n int, scale, bias *float32)
+TEXT ·mulAddAVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ scale+16(FP), DI
+	MOVQ bias+24(FP), DX
+	TESTQ CX, CX
+	JEQ done
+loop:
+	VMOVUPS (SI), Y0
+	VMULPS (DI), Y0, Y0
+	VADDPS (DX), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ $32, DI
+	ADDQ $32, DX
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JNE loop
+done:
+	VZEROUPPER
+	RET
+
+// func mulIntoAVX2(x *float32, n int, scale *float32)
+TEXT ·mulIntoAVX2(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ scale+16(FP), DI
+	TESTQ CX, CX
+	JEQ done
+loop:
+	VMOVUPS (SI), Y0
+	VMULPS (DI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ $32, DI
 	ADDQ $32, SI
 	SUBQ $8, CX
 	JNE loop

@@ -245,13 +245,7 @@ func linearFP8(im *impl, y, x []float32, m int, w *Weight, bias []float32, epilo
 	a := (*fp)[:m*kp]
 	im.pool.Rows(m, minRoundRows, func(r0, r1 int) {
 		for i := r0; i < r1; i++ {
-			row, dst := x[i*w.in:(i+1)*w.in], a[i*kp:(i+1)*kp]
-			for k, v := range row {
-				dst[k^1] = bf16Float(roundBF16(v))
-			}
-			if w.in&1 != 0 {
-				dst[w.in-1] = 0
-			}
+			roundSwapRow(&im.vec, a[i*kp:(i+1)*kp], x[i*w.in:(i+1)*w.in])
 		}
 	})
 	n := w.out
@@ -262,15 +256,12 @@ func linearFP8(im *impl, y, x []float32, m int, w *Weight, bias []float32, epilo
 		kc:     kcBF16(kp),
 		source: w.fallbackSource,
 		epilogue: func(i0, i1, j0, j1 int) {
+			var b []float32
+			if bias != nil {
+				b = bias[j0:j1]
+			}
 			for i := i0; i < i1; i++ {
-				row := y[i*n+j0 : i*n+j1]
-				for jj := range row {
-					v := float32(row[jj] * w.scale[j0+jj])
-					if bias != nil {
-						v += bias[j0+jj]
-					}
-					row[jj] = v
-				}
+				mulAddRow(&im.vec, y[i*n+j0:i*n+j1], w.scale[j0:j1], b)
 			}
 			if epilogue != nil {
 				epilogue(i0, i1, j0, j1)

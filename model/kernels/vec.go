@@ -22,6 +22,11 @@ type vecKernels struct {
 	addGated   func(x *float32, n int, o, gate *float32)
 	addInto    func(x *float32, n int, o *float32)
 	scaleShift func(x *float32, n int, scale, shift *float32)
+
+	// The FP8 products' float32 fallback (bf16.go).
+	roundSwap func(x *float32, n int, o *float32)
+	mulAdd    func(x *float32, n int, scale, bias *float32)
+	mulInto   func(x *float32, n int, scale *float32)
 }
 
 var goVec = vecKernels{name: "go", width: 1}
@@ -72,5 +77,47 @@ func scaleShift(vec *vecKernels, x, scale, shift []float32) {
 	}
 	for i := n; i < len(x); i++ {
 		x[i] = float32(x[i]*(1+scale[i])) + shift[i]
+	}
+}
+
+// roundSwapRow writes o[k^1] = bf16(x[k]) (rounded as roundBF16, widened
+// back to float32) for k < len(x), and zero into the pad an odd len(x)
+// leaves: a row of A as the FP8 products' float32 fallback reads it.
+func roundSwapRow(vec *vecKernels, o, x []float32) {
+	n := len(x)
+	o = o[:n+n&1]
+	v := vec.vecN(vec.roundSwap != nil, n) // a multiple of the width, so even
+	if v > 0 {
+		vec.roundSwap(&x[0], v, &o[0])
+	}
+	for k := v; k < n; k++ {
+		o[k^1] = bf16Float(roundBF16(x[k]))
+	}
+	if n&1 != 0 {
+		o[n-1] = 0
+	}
+}
+
+// mulAddRow does x = x ⊙ scale + bias (bias nil: no sum), the product
+// rounded before the sum, as the BF16 kernel's epilogue.
+func mulAddRow(vec *vecKernels, x, scale, bias []float32) {
+	scale = scale[:len(x)]
+	if bias == nil {
+		v := vec.vecN(vec.mulInto != nil, len(x))
+		if v > 0 {
+			vec.mulInto(&x[0], v, &scale[0])
+		}
+		for i := v; i < len(x); i++ {
+			x[i] *= scale[i]
+		}
+		return
+	}
+	bias = bias[:len(x)]
+	v := vec.vecN(vec.mulAdd != nil, len(x))
+	if v > 0 {
+		vec.mulAdd(&x[0], v, &scale[0], &bias[0])
+	}
+	for i := v; i < len(x); i++ {
+		x[i] = float32(x[i]*scale[i]) + bias[i]
 	}
 }

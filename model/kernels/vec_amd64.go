@@ -19,6 +19,9 @@ var (
 		addGated:      addGatedAVX512,
 		addInto:       addIntoAVX512,
 		scaleShift:    scaleShiftAVX512,
+		roundSwap:     roundSwapAVX512,
+		mulAdd:        mulAddAVX512,
+		mulInto:       mulIntoAVX512,
 	}
 	avx2Vec = vecKernels{name: "avx2", width: 8,
 		expSum:        expSumAVX2,
@@ -34,6 +37,9 @@ var (
 		addGated:      addGatedAVX2,
 		addInto:       addIntoAVX2,
 		scaleShift:    scaleShiftAVX2,
+		roundSwap:     roundSwapAVX2,
+		mulAdd:        mulAddAVX2,
+		mulInto:       mulIntoAVX2,
 	}
 )
 
@@ -134,3 +140,21 @@ func addIntoAVX2(x *float32, n int, o *float32)
 
 //go:noescape
 func scaleShiftAVX2(x *float32, n int, scale, shift *float32)
+
+//go:noescape
+func roundSwapAVX512(x *float32, n int, o *float32)
+
+//go:noescape
+func roundSwapAVX2(x *float32, n int, o *float32)
+
+//go:noescape
+func mulAddAVX512(x *float32, n int, scale, bias *float32)
+
+//go:noescape
+func mulAddAVX2(x *float32, n int, scale, bias *float32)
+
+//go:noescape
+func mulIntoAVX512(x *float32, n int, scale *float32)
+
+//go:noescape
+func mulIntoAVX2(x *float32, n int, scale *float32)

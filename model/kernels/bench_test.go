@@ -61,6 +61,16 @@ func BenchmarkLinear(b *testing.B) {
 			}
 			report(b)
 		})
+		// The FP8 product as a CPU without AVX512-BF16 runs it: the
+		// float32 kernel on pair-swapped codes (bf16.go), the same bits.
+		b.Run(fmt.Sprintf("%s/fp8-fallback", s.name), func(b *testing.B) {
+			im := kernelImpl(defaultImpl().mk)
+			w := newWeightFP8(im, s.out, s.in, randFP8(r, s.out*s.in), randSlice(r, s.out, 0.01))
+			for b.Loop() {
+				linear(im, y, x, s.m, w, nil, nil)
+			}
+			report(b)
+		})
 		b.Run(fmt.Sprintf("%s/gonum", s.name), func(b *testing.B) {
 			var impl gonum.Implementation
 			for b.Loop() {

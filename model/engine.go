@@ -107,13 +107,12 @@ func load(opts Options, textSrc, ditSrc, vaeSrc source) (*Engine, error) {
 	var cfg Config
 	haveCfg := false
 	var raw [3][]byte
-	var fileBytes [3]int64
 	for i, src := range []source{textSrc, ditSrc, vaeSrc} {
 		b, err := src.read()
 		if err != nil {
 			return nil, fmt.Errorf("model: load %s: %w", src.name, err)
 		}
-		raw[i], fileBytes[i] = b, int64(len(b))
+		raw[i] = b
 		f, err := safetensors.Parse(src.name, b)
 		if err != nil {
 			return nil, fmt.Errorf("model: load: %w", err)
@@ -164,7 +163,7 @@ func load(opts Options, textSrc, ditSrc, vaeSrc source) (*Engine, error) {
 	e.manifest = manifestFacts{
 		digest:    digest,
 		resident:  [3]int64{*files[0].kept, *files[1].kept, *files[2].kept},
-		fileBytes: fileBytes,
+		fileBytes: [3]int64{int64(len(raw[0])), int64(len(raw[1])), int64(len(raw[2]))},
 	}
 	return e, nil
 }

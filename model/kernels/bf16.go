@@ -181,7 +181,7 @@ var (
 // the next product, in a pool: the memory model (internal/mem) counts the
 // largest one a workload makes.
 func FP8InputBytes() int {
-	if defaultImpl().bf16 != nil {
+	if bestBF16() != nil { // the default impl's choice, without starting its pool
 		return 2
 	}
 	return 4

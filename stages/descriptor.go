@@ -39,7 +39,8 @@ type Deps struct {
 	// vaedecode.Decoder); an engine lacking it is refused at start-up.
 	Engine any
 	// Manifest describes the model the engine serves: the geometry every
-	// stage takes its sizes from.
+	// stage takes its sizes from. A stage without an engine is given the
+	// model of the process's other stages' engines (zero if it has none).
 	Manifest protocol.Manifest
 	// Output holds the encode stage's defaults.
 	Output OutputDefaults

@@ -48,6 +48,7 @@ type Engines struct {
 	byStage map[string]Engine
 	names   map[string]string // stage -> engine name
 	runners []*runnerengine.Engine
+	first   Engine // the first started: every engine has its geometry (checkGeometry)
 }
 
 // StartEngines starts the engines the named stages need (stages that need
@@ -89,6 +90,9 @@ func StartEngines(ctx context.Context, cfg EngineConfig, names []string) (_ *Eng
 	}
 	if err := checkGeometry(cfg.Weights, started, order); err != nil {
 		return nil, err
+	}
+	if len(order) > 0 {
+		es.first = started[order[0]]
 	}
 	return es, nil
 }
@@ -191,6 +195,17 @@ func (es *Engines) For(stage string) Engine {
 		return nil
 	}
 	return es.byStage[stage]
+}
+
+// Model is the manifest of the model the process's engines serve (zero
+// without engines): they all serve one geometry (StartEngines checks it),
+// so a stage without an engine of its own takes its expected frame size
+// from it.
+func (es *Engines) Model() protocol.Manifest {
+	if es == nil || es.first == nil {
+		return protocol.Manifest{}
+	}
+	return es.first.Manifest()
 }
 
 // Manifest is the manifest of the stage's engine (zero if it has none).

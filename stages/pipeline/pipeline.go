@@ -194,12 +194,16 @@ func (o Options) policies(workers *worker.Workers) []*policy {
 // Handler builds one stage's handler from its descriptor.
 func Handler(d stages.Descriptor, o Options) (stages.Handler, error) {
 	deps := stages.Deps{Output: o.Output}
-	eng := o.engineFor(d.Name)
-	if eng != nil {
+	switch eng := o.engineFor(d.Name); {
+	case eng != nil:
 		deps.Engine, deps.Manifest = eng, eng.Manifest()
-	}
-	if d.NeedsEngine && eng == nil {
+	case d.NeedsEngine:
 		return nil, fmt.Errorf("stage %s needs the model", d.Name)
+	default:
+		// A stage without an engine (encode) is told the model this
+		// process serves all the same, so that it can prepare for its
+		// frame size before the first job (encode's spare ffmpeg).
+		deps.Manifest = o.Engines.Model()
 	}
 	h, err := d.New(deps)
 	if err != nil {

@@ -1,0 +1,52 @@
+package pipeline_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/stages"
+	"github.com/reel-video/reel/stages/pipeline"
+	"github.com/reel-video/reel/stages/stagetest"
+)
+
+// A stage without an engine (encode) is told the model the process's
+// engines serve: encode starts its spare ffmpeg for that frame size before
+// the first job, so that job does not wait for ffmpeg to start. Without
+// engines it is told nothing, and a stage that needs one is refused.
+func TestStageWithoutEngineIsToldTheModel(t *testing.T) {
+	eng := stagetest.Engine(t)
+	es, err := pipeline.StartEngines(context.Background(), pipeline.EngineConfig{Go: eng},
+		[]string{protocol.StageTextEnc, protocol.StageEncode})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer es.Close()
+	depsOf := func(o pipeline.Options, needsEngine bool) (stages.Deps, error) {
+		var got stages.Deps
+		d := stages.Descriptor{New: func(d stages.Deps) (stages.Handler, error) { got = d; return nil, nil }}
+		d.Name, d.NeedsEngine = protocol.StageEncode, needsEngine
+		_, err := pipeline.Handler(d, o)
+		return got, err
+	}
+
+	d, err := depsOf(pipeline.Options{Engines: es}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := eng.Manifest()
+	if d.Engine != nil {
+		t.Errorf("encode was given an engine: %T", d.Engine)
+	}
+	if d.Manifest.Model != want.Model || d.Manifest.Width != want.Width || d.Manifest.Height != want.Height || d.Manifest.FPS != want.FPS {
+		t.Errorf("encode was told model %q %dx%d at %d fps, the engines serve %q %dx%d at %d fps",
+			d.Manifest.Model, d.Manifest.Width, d.Manifest.Height, d.Manifest.FPS, want.Model, want.Width, want.Height, want.FPS)
+	}
+
+	if d, err = depsOf(pipeline.Options{}, false); err != nil || d.Manifest.Width != 0 {
+		t.Errorf("without engines: manifest %+v, err %v; want none, nil", d.Manifest, err)
+	}
+	if _, err := depsOf(pipeline.Options{}, true); err == nil {
+		t.Error("a stage that needs an engine was built without one")
+	}
+}

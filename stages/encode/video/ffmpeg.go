@@ -37,6 +37,7 @@ func ffmpegArgs(opts Options, out string) []string {
 		// 4:4:4 (High 4:4:4 Predictive), which browsers do not play.
 		"-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p",
 		"-c:v", "libx264", "-preset", "medium", "-crf", strconv.Itoa(opts.CRF),
+		"-threads", strconv.Itoa(x264Threads(opts.Height)),
 		"-pix_fmt", "yuv420p",
 		"-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv",
 		"-r", strconv.Itoa(opts.FPS),
@@ -46,6 +47,16 @@ func ffmpegArgs(opts Options, out string) []string {
 		"-f", "mp4", out,
 	}
 }
+
+// x264Threads is x264's thread count for frames height pixels tall: one
+// per 128 rows (8 rows of macroblocks), 1 to 8. x264's bitstream depends on
+// its thread count, and left to itself x264 takes that from the host (1.5
+// threads per CPU), so the same frames made one MP4 on a 1-CPU host and
+// another on a 2-CPU one. Taken from the frame size, a job's MP4 is the same
+// bytes on every host with the same ffmpeg. Frame threads pay off only on
+// frames with many macroblocks: at 64×64 one thread spends about a quarter
+// less CPU than two and finishes sooner after the last frame.
+func x264Threads(height int) int { return min(8, max(1, (height+127)/128)) }
 
 // ffmpegProc is one running ffmpeg encoding into a temporary file.
 type ffmpegProc struct {

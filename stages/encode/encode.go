@@ -41,11 +41,12 @@ type Config struct {
 	// message must not hold a slot forever). Default DefaultChunkWait; the
 	// job's deadline, when earlier, bounds it too.
 	ChunkWait time.Duration
-	// ExpectWidth and ExpectHeight are the frame size the first job will
-	// likely have (the served model's), so that its ffmpeg can be started
-	// ahead of it (see spares); 0 = not known, no spare before a job. Unlike
-	// Width and Height, they refuse nothing.
-	ExpectWidth, ExpectHeight int
+	// ExpectWidth, ExpectHeight and ExpectFramesPerChunk are the frame
+	// size and chunk length the first job will likely have (the served
+	// model's), so that its ffmpeg can be started ahead of it (see spares);
+	// a size of 0 = not known, no spare before a job. Unlike Width, Height
+	// and FramesPerChunk, they refuse nothing.
+	ExpectWidth, ExpectHeight, ExpectFramesPerChunk int
 }
 
 // DefaultChunkWait is the default of Config.ChunkWait: long enough for a
@@ -63,7 +64,7 @@ const SlotsPerWorker = 8
 
 // Validate checks the configuration.
 func (c Config) Validate() error {
-	if c.Width < 0 || c.Height < 0 || c.FPS < 0 || c.FramesPerChunk < 0 || c.ChunkWait < 0 {
+	if c.Width < 0 || c.Height < 0 || c.FPS < 0 || c.FramesPerChunk < 0 || c.ChunkWait < 0 || c.ExpectFramesPerChunk < 0 {
 		return errors.New("encode: frame size, fps, frames per chunk and chunk wait cannot be negative")
 	}
 	return nil
@@ -87,7 +88,7 @@ func newFromDeps(d stages.Deps) (stages.Handler, error) {
 	}
 	return New(Config{FPS: fps, Codec: o.Codec,
 		CRF: o.CRF, SeamBlend: o.SeamBlend, FFmpeg: o.FFmpeg, WorkDir: o.WorkDir, ChunkWait: o.ChunkWait,
-		ExpectWidth: d.Manifest.Width, ExpectHeight: d.Manifest.Height})
+		ExpectWidth: d.Manifest.Width, ExpectHeight: d.Manifest.Height, ExpectFramesPerChunk: d.Manifest.FramesPerChunk})
 }
 
 // Handler is the stage handler.
@@ -111,7 +112,7 @@ func New(cfg Config) (*Handler, error) {
 	h := &Handler{cfg: cfg, spares: &spares{dir: cfg.WorkDir}}
 	if cfg.ExpectWidth > 0 && cfg.ExpectHeight > 0 && cfg.FPS > 0 {
 		o := h.options(protocol.Settings{})
-		o.Width, o.Height = cfg.ExpectWidth, cfg.ExpectHeight
+		o.Width, o.Height, o.ChunkFrames = cfg.ExpectWidth, cfg.ExpectHeight, cfg.ExpectFramesPerChunk
 		go h.spares.start(o)
 	}
 	return h, nil
@@ -155,7 +156,7 @@ func (h *Handler) Handle(ctx context.Context, d stages.Delivery) error {
 		return fmt.Errorf("%s: %w", d.Subject(), err)
 	}
 	opts := h.options(set)
-	opts.Width, opts.Height = g.width, g.height
+	opts.Width, opts.Height, opts.ChunkFrames = g.width, g.height, g.frames
 	if opts.FPS <= 0 {
 		return stages.Permanent(&protocol.FieldError{Field: "fps", Reason: "the job names none and this encode stage has no default (--fps)"})
 	}

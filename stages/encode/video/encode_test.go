@@ -202,3 +202,18 @@ func TestX264Threads(t *testing.T) {
 		}
 	}
 }
+
+func TestX264Lookahead(t *testing.T) {
+	for _, c := range []struct{ chunk, want int }{{0, mediumLookahead}, {16, 16}, {17, 17}, {40, 40}, {64, mediumLookahead}} {
+		if got := x264Lookahead(c.chunk); got != c.want {
+			t.Errorf("x264Lookahead(%d) = %d, want %d", c.chunk, got, c.want)
+		}
+	}
+	args := strings.Join(ffmpegArgs(Options{Width: 64, Height: 64, FPS: 8, CRF: 18, ChunkFrames: 16}, "out"), " ")
+	if !strings.Contains(args, "-x264-params rc-lookahead=16") || !strings.Contains(args, "-threads 1") {
+		t.Errorf("ffmpeg command line %q: want one chunk of lookahead and one thread", args)
+	}
+	if err := (Options{Width: 64, Height: 64, FPS: 8, ChunkFrames: -1}).Validate(); err == nil {
+		t.Error("negative frames per chunk accepted")
+	}
+}

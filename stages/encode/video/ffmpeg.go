@@ -38,6 +38,7 @@ func ffmpegArgs(opts Options, out string) []string {
 		"-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p",
 		"-c:v", "libx264", "-preset", "medium", "-crf", strconv.Itoa(opts.CRF),
 		"-threads", strconv.Itoa(x264Threads(opts.Height)),
+		"-x264-params", "rc-lookahead=" + strconv.Itoa(x264Lookahead(opts.ChunkFrames)),
 		"-pix_fmt", "yuv420p",
 		"-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv",
 		"-r", strconv.Itoa(opts.FPS),
@@ -57,6 +58,24 @@ func ffmpegArgs(opts Options, out string) []string {
 // frames with many macroblocks: at 64×64 one thread spends about a quarter
 // less CPU than two and finishes sooner after the last frame.
 func x264Threads(height int) int { return min(8, max(1, (height+127)/128)) }
+
+// mediumLookahead is the rc-lookahead of x264's preset medium: how many
+// frames it analyses before it encodes one (for its macroblock tree and
+// frame types).
+const mediumLookahead = 40
+
+// x264Lookahead is the rc-lookahead for chunks of chunkFrames frames (0 =
+// not known): at most one chunk. With the preset's 40, x264 encoded almost
+// nothing of a 48-frame video before its last chunk came, and all of it
+// after: the job waited about 18 ms for ffmpeg after the last chunk, 10 ms
+// with one chunk of lookahead. On reel-tiny's output (16-frame chunks) the
+// file came out 2% smaller at a PSNR 0.05 dB lower.
+func x264Lookahead(chunkFrames int) int {
+	if chunkFrames <= 0 {
+		return mediumLookahead
+	}
+	return min(chunkFrames, mediumLookahead)
+}
 
 // ffmpegProc is one running ffmpeg encoding into a temporary file.
 type ffmpegProc struct {

@@ -35,6 +35,11 @@ type Options struct {
 	// DefaultSeamBlend; a negative value turns blending off; at most 0.5
 	// (beyond that the two frames swap places).
 	SeamBlend float64
+	// ChunkFrames is the number of frames WriteChunk is given at a time (a
+	// model chunk); 0 = not known. x264 then looks ahead at most one chunk
+	// (see x264Lookahead): its preset's 40 frames would hold back the
+	// encode of most of a short video until its last chunk arrived.
+	ChunkFrames int
 }
 
 // withDefaults validates o and fills in defaults.
@@ -65,6 +70,9 @@ func (o Options) withDefaults() (Options, error) {
 		o.CRF = DefaultCRF
 	case o.CRF < 1 || o.CRF > 51:
 		return o, fmt.Errorf("video: crf %d out of range 1..51", o.CRF)
+	}
+	if o.ChunkFrames < 0 {
+		return o, fmt.Errorf("video: bad frames per chunk %d", o.ChunkFrames)
 	}
 	switch {
 	case o.SeamBlend == 0:

@@ -21,8 +21,9 @@ type delivery struct {
 	attempt int
 	log     zerolog.Logger
 
-	msg jetstream.Msg
-	r   *Runner
+	msg   jetstream.Msg
+	r     *Runner
+	steps steps // step events being written (Report)
 }
 
 var _ stages.Delivery = (*delivery)(nil)
@@ -43,10 +44,22 @@ func (d *delivery) Heartbeat() {
 	}
 }
 
-// Report records a progress event for the job (and heartbeats).
+// Report records a progress event for the job (and heartbeats). A step
+// event is written in the background (see steps); any other event first
+// waits for the steps before it.
 func (d *delivery) Report(ctx context.Context, ev protocol.Event) {
 	d.Heartbeat()
 	ev.Job, ev.Stage, ev.Worker = d.env.Job, d.r.cfg.Stage, d.r.cfg.Worker
+	if ev.Kind == protocol.EventStep {
+		d.steps.add(ctx, ev, d.record)
+		return
+	}
+	d.steps.flush()
+	d.record(ctx, ev)
+}
+
+// record writes one event, logging a failure: progress is best effort.
+func (d *delivery) record(ctx context.Context, ev protocol.Event) {
 	if ev.Kind == protocol.EventSucceeded || ev.Kind == protocol.EventDone {
 		// The record turning succeeded ends the job, which cancels ctx
 		// (the runner's job-ended watch) while the event is still being
@@ -60,8 +73,10 @@ func (d *delivery) Report(ctx context.Context, ev protocol.Event) {
 	}
 }
 
-// Publish writes a stage output on a write-once subject.
+// Publish writes a stage output on a write-once subject, after the step
+// events reported before it.
 func (d *delivery) Publish(ctx context.Context, subject string, env *protocol.Envelope) error {
+	d.steps.flush()
 	env.Job, env.Stage, env.Attempt = d.env.Job, d.r.cfg.Stage, d.attempt
 	if env.Settings == (protocol.Settings{}) {
 		env.Settings = d.env.Settings
@@ -76,8 +91,10 @@ func (d *delivery) Publish(ctx context.Context, subject string, env *protocol.En
 	return nil
 }
 
-// PutBlob streams r into the blobs bucket.
+// PutBlob streams r into the blobs bucket, after the step events reported
+// before it.
 func (d *delivery) PutBlob(ctx context.Context, name string, r io.Reader, meta map[string]string) error {
+	d.steps.flush()
 	return d.r.cfg.Bus.PutBlobFrom(ctx, name, r, meta)
 }
 

@@ -360,6 +360,7 @@ func (r *Runner) process(ctx context.Context, m jetstream.Msg) {
 
 	d.Report(hctx, protocol.Event{Kind: protocol.EventStarted, Chunk: env.Chunk, Count: env.Count})
 	err = r.handler.Handle(hctx, d)
+	d.steps.close() // its step events are written before the message settles
 	stopHeartbeat()
 
 	switch {

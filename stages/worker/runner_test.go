@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -402,5 +403,88 @@ func TestClosedConnectionEndsRun(t *testing.T) {
 		}
 	case <-ctx.Done():
 		t.Fatal("Run did not end after the connection closed")
+	}
+}
+
+// blockSteps records through the store, but holds every step event until
+// release is closed: a stream slow to ack. A step held for 3 s is dropped
+// with an error instead (a handler that waited for it would never close
+// release).
+type blockSteps struct {
+	*orchestrator.Store
+	release  chan struct{}
+	recorded atomic.Int32 // step events written
+}
+
+func (b *blockSteps) Record(ctx context.Context, ev protocol.Event) error {
+	if ev.Kind == protocol.EventStep {
+		select {
+		case <-b.release:
+		case <-time.After(3 * time.Second):
+			return errors.New("step event held: the handler waited for it")
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		defer b.recorded.Add(1)
+	}
+	return b.Store.Record(ctx, ev)
+}
+
+// A handler's step events do not wait for the stream: all 20 Reports
+// return while the stream holds them back. What follows them (an output,
+// the next event) waits until they are written, and the stream has them in
+// order, before the job's end.
+func TestStepEventsDoNotWaitForTheStream(t *testing.T) {
+	e := setup(t, bus.LayoutConfig{})
+	tr := &blockSteps{Store: e.store, release: make(chan struct{})}
+	const n = 20
+	var reported, afterPublish atomic.Int32
+	e.run(t, stages.HandlerFunc(func(ctx context.Context, d stages.Delivery) error {
+		for i := 1; i <= n; i++ {
+			d.Report(ctx, protocol.Event{Kind: protocol.EventStep, Step: i, Total: n})
+		}
+		reported.Store(n) // every Report returned with the steps still held
+		close(tr.release)
+		out := &protocol.Envelope{}
+		if err := out.SetBody(protocol.TextBody{}); err != nil {
+			return err
+		}
+		if err := d.Publish(ctx, protocol.TextSubject(d.Envelope().Job), out); err != nil {
+			return err
+		}
+		afterPublish.Store(tr.recorded.Load())
+		return succeed(ctx, d)
+	}), func(c *worker.Config) { c.Tracker = tr })
+
+	id := e.submit(t, orchestrator.SubmitOptions{})
+	if j := e.wait(t, id); j.State != protocol.StateSucceeded {
+		t.Fatalf("job %s: %s (%s)", id, j.State, j.Error)
+	}
+	if reported.Load() != n {
+		t.Fatal("the handler's Reports did not all return")
+	}
+	if got := afterPublish.Load(); got != n {
+		t.Errorf("the output was published with %d of %d step events written", got, n)
+	}
+	evs, err := e.store.Events(bustest.Ctx(t, 10*time.Second), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	step := 0
+	for _, ev := range evs {
+		if ev.Stage != protocol.StageTextEnc {
+			continue
+		}
+		kinds = append(kinds, ev.Kind)
+		if ev.Kind == protocol.EventStep {
+			if step++; ev.Step != step {
+				t.Errorf("step event %d says step %d", step, ev.Step)
+			}
+		}
+	}
+	want := append(append([]string{protocol.EventStarted}, slices.Repeat([]string{protocol.EventStep}, n)...), protocol.EventSucceeded)
+	if !slices.Equal(kinds, want) {
+		t.Errorf("textenc's events %v, want %v", kinds, want)
 	}
 }

@@ -9,7 +9,7 @@
 # generation's total and its whole-process wall time.
 # The summary gives the median and the best of each column.
 #
-# usage: stages/encode/bench/tail.sh ROUNDS REEL [REEL_B]
+# usage: stages/encode/bench/tail.sh ROUNDS REEL [REEL ...]
 set -eu
 rounds=$1; shift
 work=$(mktemp -d)

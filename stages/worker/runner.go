@@ -317,6 +317,7 @@ func (r *Runner) process(ctx context.Context, m jetstream.Msg) {
 		defer dcancel()
 	}
 	d := &delivery{subject: m.Subject(), env: env, attempt: delivered, log: log, msg: m, r: r}
+	defer d.steps.close() // also when the handler panics past the runner
 	// The message stays in progress from here on, admission wait included.
 	hbDone := make(chan struct{})
 	stopHeartbeat := sync.OnceFunc(func() { close(hbDone) })

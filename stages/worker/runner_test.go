@@ -488,3 +488,47 @@ func TestStepEventsDoNotWaitForTheStream(t *testing.T) {
 		t.Errorf("textenc's events %v, want %v", kinds, want)
 	}
 }
+
+// Steps reported before the job is cancelled are written even though the
+// job's context ends while they wait (the stream shows where the handler
+// really stopped); a step reported after that is dropped, as a write with
+// the ended context would have been.
+func TestQueuedStepsOutliveTheCancel(t *testing.T) {
+	e := setup(t, bus.LayoutConfig{})
+	tr := &blockSteps{Store: e.store, release: make(chan struct{})}
+	e.run(t, stages.HandlerFunc(func(ctx context.Context, d stages.Delivery) error {
+		for i := 1; i <= 3; i++ {
+			d.Report(ctx, protocol.Event{Kind: protocol.EventStep, Step: i, Total: 4})
+		}
+		if err := e.store.Cancel(context.WithoutCancel(ctx), d.Envelope().Job, "test"); err != nil {
+			return err
+		}
+		<-ctx.Done() // the runner saw the job end
+		d.Report(ctx, protocol.Event{Kind: protocol.EventStep, Step: 4, Total: 4})
+		close(tr.release)
+		return ctx.Err()
+	}), func(c *worker.Config) { c.Tracker = tr })
+
+	id := e.submit(t, orchestrator.SubmitOptions{})
+	if j := e.wait(t, id); j.State != protocol.StateCancelled {
+		t.Fatalf("job %s: %s, want cancelled", id, j.State)
+	}
+	ctx := bustest.Ctx(t, 10*time.Second)
+	var steps []int
+	for !slices.Equal(steps, []int{1, 2, 3}) { // written after the record turned cancelled
+		evs, err := e.store.Events(ctx, id)
+		if err != nil {
+			t.Fatalf("events: %v (steps so far %v)", err, steps)
+		}
+		steps = steps[:0]
+		for _, ev := range evs {
+			if ev.Kind == protocol.EventStep {
+				steps = append(steps, ev.Step)
+			}
+		}
+		if len(steps) > 3 {
+			t.Fatalf("steps %v: the one reported after the cancel was written", steps)
+		}
+		time.Sleep(5 * time.Millisecond) // polling the stream for the condition
+	}
+}

@@ -48,7 +48,6 @@ type Engines struct {
 	byStage map[string]Engine
 	names   map[string]string // stage -> engine name
 	runners []*runnerengine.Engine
-	first   Engine // the first started: every engine has its geometry (checkGeometry)
 }
 
 // StartEngines starts the engines the named stages need (stages that need
@@ -90,9 +89,6 @@ func StartEngines(ctx context.Context, cfg EngineConfig, names []string) (_ *Eng
 	}
 	if err := checkGeometry(cfg.Weights, started, order); err != nil {
 		return nil, err
-	}
-	if len(order) > 0 {
-		es.first = started[order[0]]
 	}
 	return es, nil
 }
@@ -202,10 +198,14 @@ func (es *Engines) For(stage string) Engine {
 // so a stage without an engine of its own takes its expected frame size
 // from it.
 func (es *Engines) Model() protocol.Manifest {
-	if es == nil || es.first == nil {
-		return protocol.Manifest{}
+	if es != nil {
+		for _, d := range registry.All() {
+			if e := es.byStage[d.Name]; e != nil {
+				return e.Manifest()
+			}
+		}
 	}
-	return es.first.Manifest()
+	return protocol.Manifest{}
 }
 
 // Manifest is the manifest of the stage's engine (zero if it has none).

@@ -5,10 +5,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -155,43 +151,6 @@ func TestFallback(t *testing.T) {
 				t.Fatal("temporary file left behind")
 			}
 		})
-	}
-}
-
-// TestMP4SameBytesOnAnyCPUCount: the same frames make the same MP4 whether
-// ffmpeg may use one CPU or all of them (x264's thread count comes from the
-// frame size, not the host: x264Threads).
-func TestMP4SameBytesOnAnyCPUCount(t *testing.T) {
-	ffmpeg := needTool(t, "ffmpeg")
-	taskset, err := exec.LookPath("taskset")
-	if err != nil {
-		missingTool(t, "taskset", "util-linux", err)
-	}
-	if runtime.NumCPU() < 2 {
-		t.Skip("one CPU: both encodes would see the same host")
-	}
-	// ffmpeg confined to CPU 0, as on a 1-CPU host.
-	oneCPU := filepath.Join(t.TempDir(), "ffmpeg-1cpu")
-	script := fmt.Sprintf("#!/bin/sh\nexec %s -c 0 %s \"$@\"\n", taskset, ffmpeg)
-	if err := os.WriteFile(oneCPU, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	frames := synthFrames(48, tw, th)
-	var mp4s [][]byte
-	for _, bin := range []string{ffmpeg, oneCPU} {
-		path := tempPath(t, "out.mp4")
-		res := encode(t, context.Background(), path, Options{Width: tw, Height: th, FPS: tfps, FFmpeg: bin}, frames, testLog(new(bytes.Buffer)))
-		if res.Encoder != EncoderFFmpeg {
-			t.Fatalf("%s: encoder %q (%s)", bin, res.Encoder, res.FallbackReason)
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		mp4s = append(mp4s, b)
-	}
-	if !bytes.Equal(mp4s[0], mp4s[1]) {
-		t.Errorf("the MP4 on all %d CPUs (%d bytes) differs from the one on one CPU (%d bytes)", runtime.NumCPU(), len(mp4s[0]), len(mp4s[1]))
 	}
 }
 

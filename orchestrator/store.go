@@ -22,10 +22,11 @@ var ErrNotFound = errors.New("job not found")
 // KV reel-jobs, which only the Projector writes (docs/protocol.md, "Job
 // record"). It implements the stage runner's tracker.
 type Store struct {
-	b     *bus.Bus
-	log   zerolog.Logger
-	now   func() time.Time
-	ended *endedJobs
+	b       *bus.Bus
+	log     zerolog.Logger
+	now     func() time.Time
+	ended   *endedJobs
+	watches endedWatch // WatchEnded's callbacks, on one consumer
 }
 
 // NewStore returns a store on the bus.
@@ -179,38 +180,6 @@ func (s *Store) List(ctx context.Context) ([]*Job, error) {
 	}
 	slices.SortFunc(out, func(a, b *Job) int { return b.Created.Compare(a.Created) })
 	return out, nil
-}
-
-// WatchEnded calls fn(job, state) for every job ending from now on (the
-// ending events of REEL_EVENTS, so it does not wait for the projection),
-// until ctx ends. It returns once the watch is set up.
-func (s *Store) WatchEnded(ctx context.Context, fn func(job string, st protocol.State)) error {
-	cons, err := s.b.JS.OrderedConsumer(ctx, protocol.EventsStreamName, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{protocol.EventSubject("*")},
-		DeliverPolicy:  jetstream.DeliverNewPolicy,
-	})
-	if err != nil {
-		return fmt.Errorf("watch ended jobs: %w", err)
-	}
-	it, err := cons.Messages()
-	if err != nil {
-		return fmt.Errorf("watch ended jobs: %w", err)
-	}
-	context.AfterFunc(ctx, it.Stop)
-	go func() {
-		for {
-			m, err := it.Next()
-			if err != nil {
-				return // stopped, or the connection closed
-			}
-			var ev protocol.Event
-			if json.Unmarshal(m.Data(), &ev) == nil && ev.Ended() {
-				s.ended.add(ev.Job, ev.EndState())
-				fn(ev.Job, ev.EndState())
-			}
-		}
-	}()
-	return nil
 }
 
 // Wait blocks until the job ends and returns the record its events fold to

@@ -45,6 +45,8 @@ type Projector struct {
 // attach or a closed connection end it with an error.
 func (p Projector) Run(ctx context.Context) error {
 	b, log := p.Store.b, p.Store.log
+	cache := newFoldCache()
+	fold := func(ctx context.Context, m jetstream.Msg) error { return p.fold(ctx, m, cache) }
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	wg.Go(func() {
@@ -53,7 +55,7 @@ func (p Projector) Run(ctx context.Context) error {
 	})
 	wg.Go(func() {
 		errs[1] = pull.Serve(ctx, pull.Options{Name: "reel-projector-events", Attach: b.ProjectorEvents, Log: log,
-			Handle: func(ctx context.Context, m jetstream.Msg) { p.settle(ctx, m, p.fold) }})
+			Handle: func(ctx context.Context, m jetstream.Msg) { p.settle(ctx, m, fold) }})
 	})
 	wg.Wait()
 	return errors.Join(errs...)
@@ -193,7 +195,7 @@ func queueFull(waiting, limit int) string {
 }
 
 // fold folds one event into its job's record.
-func (p Projector) fold(ctx context.Context, m jetstream.Msg) error {
+func (p Projector) fold(ctx context.Context, m jetstream.Msg, cache *foldCache) error {
 	s := p.Store
 	md, err := m.Metadata()
 	if err != nil {
@@ -211,7 +213,10 @@ func (p Projector) fold(ctx context.Context, m jetstream.Msg) error {
 	}
 	seq := md.Sequence.Stream
 	for attempt := 0; ; attempt++ {
-		j, rev, err := s.get(ctx, job)
+		j, rev, cached := cache.get(job)
+		if !cached || attempt > 0 {
+			j, rev, err = s.get(ctx, job)
+		}
 		switch {
 		case errors.Is(err, ErrNotFound):
 			j, rev = newJob(job, ev.Time), 0
@@ -229,13 +234,15 @@ func (p Projector) fold(ctx context.Context, m jetstream.Msg) error {
 			return err
 		}
 		if rev == 0 {
-			_, err = s.b.Jobs.Create(ctx, job, data)
+			rev, err = s.b.Jobs.Create(ctx, job, data)
 		} else {
-			_, err = s.b.Jobs.Update(ctx, job, data, rev)
+			rev, err = s.b.Jobs.Update(ctx, job, data, rev)
 		}
 		if err == nil {
+			cache.put(job, data, rev)
 			return nil
 		}
+		cache.drop(job)
 		// Another projector host wrote first (only across a failover):
 		// read again. A conflict is 10071 on R1, 10164 on R3.
 		conflict := errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch)

@@ -234,3 +234,53 @@ func TestProjectorQueueBoundUnderConcurrentPublishes(t *testing.T) {
 		t.Fatalf("%d of %d jobs queued, limit %d", queued, burst, limit)
 	}
 }
+
+// The projector folds a job's next event into the record it wrote last
+// (foldCache) without reading it back; a record another writer changed in
+// between (another projector host, a delete) fails the write's revision
+// check, is read again, and keeps that writer's change.
+func TestProjectorFoldsPastAnotherWriter(t *testing.T) {
+	_, b := bustest.Start(t, bustest.Options{})
+	store := orchestrator.NewStore(b, bustest.Logger(t))
+	startProjector(t, store)
+	ctx := bustest.Ctx(t, 30*time.Second)
+	id, err := store.Submit(ctx, protocol.Request{Prompt: "p"}, protocol.DefaultSettings(), orchestrator.SubmitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := func(i int) {
+		if err := store.Record(ctx, protocol.Event{Job: id, Stage: protocol.StageDenoise, Kind: protocol.EventStep, Step: i, Total: 3}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stepIs := func(i int) func(*orchestrator.Job) bool {
+		return func(j *orchestrator.Job) bool { st := j.Stages[protocol.StageDenoise]; return st != nil && st.Step == i }
+	}
+	step(1)
+	waitRecord(t, b, id, stepIs(1))
+
+	// Another writer changes the record behind the projector's back.
+	e, err := b.Jobs.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var j orchestrator.Job
+	if err := json.Unmarshal(e.Value(), &j); err != nil {
+		t.Fatal(err)
+	}
+	j.Negative = "written by another host"
+	data, _ := json.Marshal(j)
+	if _, err := b.Jobs.Update(ctx, id, data, e.Revision()); err != nil {
+		t.Fatal(err)
+	}
+
+	step(2)
+	got := waitRecord(t, b, id, stepIs(2))
+	if got.Negative != "written by another host" {
+		t.Errorf("the fold of step 2 lost the other writer's change: negative %q", got.Negative)
+	}
+	step(3) // and folds on from the record it wrote after re-reading
+	if got = waitRecord(t, b, id, stepIs(3)); got.Negative != "written by another host" {
+		t.Errorf("step 3: negative %q", got.Negative)
+	}
+}

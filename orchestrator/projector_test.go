@@ -31,6 +31,20 @@ func startProjector(t *testing.T, store *orchestrator.Store) {
 	})
 }
 
+// submitted starts a bus and a projector and submits one job.
+func submitted(t *testing.T) (*bus.Bus, *orchestrator.Store, context.Context, string) {
+	t.Helper()
+	_, b := bustest.Start(t, bustest.Options{})
+	store := orchestrator.NewStore(b, bustest.Logger(t))
+	startProjector(t, store)
+	ctx := bustest.Ctx(t, 30*time.Second)
+	id, err := store.Submit(ctx, protocol.Request{Prompt: "p"}, protocol.DefaultSettings(), orchestrator.SubmitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, store, ctx, id
+}
+
 // waitRecord waits until job id's record in KV satisfies ok and returns it.
 func waitRecord(t *testing.T, b *bus.Bus, id string, ok func(*orchestrator.Job) bool) *orchestrator.Job {
 	t.Helper()
@@ -132,14 +146,7 @@ func TestProjectorQueueBound(t *testing.T) {
 // The first ending event in stream order decides; the record is the fold
 // of the events; cancelling an ended job names its state.
 func TestProjectorFirstEndingEventWins(t *testing.T) {
-	_, b := bustest.Start(t, bustest.Options{})
-	store := orchestrator.NewStore(b, bustest.Logger(t))
-	startProjector(t, store)
-	ctx := bustest.Ctx(t, 30*time.Second)
-	id, err := store.Submit(ctx, protocol.Request{Prompt: "p"}, protocol.DefaultSettings(), orchestrator.SubmitOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, store, ctx, id := submitted(t)
 	video := &protocol.VideoInfo{Object: protocol.VideoObject(id), Frames: 48}
 	for _, ev := range []protocol.Event{
 		{Job: id, Stage: protocol.StageTextEnc, Kind: protocol.EventStarted},
@@ -240,21 +247,17 @@ func TestProjectorQueueBoundUnderConcurrentPublishes(t *testing.T) {
 // between (another projector host, a delete) fails the write's revision
 // check, is read again, and keeps that writer's change.
 func TestProjectorFoldsPastAnotherWriter(t *testing.T) {
-	_, b := bustest.Start(t, bustest.Options{})
-	store := orchestrator.NewStore(b, bustest.Logger(t))
-	startProjector(t, store)
-	ctx := bustest.Ctx(t, 30*time.Second)
-	id, err := store.Submit(ctx, protocol.Request{Prompt: "p"}, protocol.DefaultSettings(), orchestrator.SubmitOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, store, ctx, id := submitted(t)
 	step := func(i int) {
 		if err := store.Record(ctx, protocol.Event{Job: id, Stage: protocol.StageDenoise, Kind: protocol.EventStep, Step: i, Total: 3}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	stepIs := func(i int) func(*orchestrator.Job) bool {
-		return func(j *orchestrator.Job) bool { st := j.Stages[protocol.StageDenoise]; return st != nil && st.Step == i }
+		return func(j *orchestrator.Job) bool {
+			st := j.Stages[protocol.StageDenoise]
+			return st != nil && st.Step == i
+		}
 	}
 	step(1)
 	waitRecord(t, b, id, stepIs(1))

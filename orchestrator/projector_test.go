@@ -260,7 +260,9 @@ func TestProjectorFoldsPastAnotherWriter(t *testing.T) {
 		}
 	}
 	step(1)
-	waitRecord(t, b, id, stepIs(1))
+	// The submitted event (which sets the negative prompt) may land after
+	// step 1: wait for both.
+	waitRecord(t, b, id, func(j *orchestrator.Job) bool { return stepIs(1)(j) && j.Prompt != "" })
 
 	// Another writer changes the record behind the projector's back.
 	e, err := b.Jobs.Get(ctx, id)

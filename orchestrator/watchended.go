@@ -15,10 +15,16 @@ import (
 // reads all of REEL_EVENTS: with a consumer per runner, each event (30 step
 // events a job) was delivered and decoded once per stage of the process.
 type endedWatch struct {
-	mu   sync.Mutex
-	fns  map[int]func(job string, st protocol.State)
-	next int
-	stop func() // stops the consumer; nil while none runs
+	mu       sync.Mutex
+	watchers map[int]watcher
+	next     int
+	stop     func() // stops the consumer; nil while none runs
+}
+
+// watcher is one WatchEnded call: fn is called while ctx lives.
+type watcher struct {
+	ctx context.Context
+	fn  func(job string, st protocol.State)
 }
 
 // WatchEnded calls fn(job, state) for every job ending from now on (the
@@ -36,12 +42,12 @@ func (s *Store) WatchEnded(ctx context.Context, fn func(job string, st protocol.
 	}
 	id := w.next
 	w.next++
-	w.fns[id] = fn
+	w.watchers[id] = watcher{ctx, fn}
 	context.AfterFunc(ctx, func() {
 		w.mu.Lock()
 		defer w.mu.Unlock()
-		delete(w.fns, id)
-		if len(w.fns) == 0 && w.stop != nil {
+		delete(w.watchers, id)
+		if len(w.watchers) == 0 && w.stop != nil {
 			w.stop()
 			w.stop = nil
 		}
@@ -63,7 +69,7 @@ func (s *Store) startEndedWatch(ctx context.Context) error {
 		return fmt.Errorf("watch ended jobs: %w", err)
 	}
 	w := &s.watches
-	w.fns, w.stop = map[int]func(string, protocol.State){}, it.Stop
+	w.watchers, w.stop = map[int]watcher{}, it.Stop
 	go func() {
 		for {
 			m, err := it.Next()
@@ -76,13 +82,15 @@ func (s *Store) startEndedWatch(ctx context.Context) error {
 			}
 			s.ended.add(ev.Job, ev.EndState())
 			w.mu.Lock()
-			fns := make([]func(string, protocol.State), 0, len(w.fns))
-			for _, fn := range w.fns {
-				fns = append(fns, fn)
+			ws := make([]watcher, 0, len(w.watchers))
+			for _, x := range w.watchers {
+				ws = append(ws, x)
 			}
 			w.mu.Unlock()
-			for _, fn := range fns {
-				fn(ev.Job, ev.EndState())
+			for _, x := range ws {
+				if x.ctx.Err() == nil { // its removal (AfterFunc) may still be on its way
+					x.fn(ev.Job, ev.EndState())
+				}
 			}
 		}
 	}()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/reel-video/reel/bus"
 	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/internal/mem"
 )
 
 // WorkerInfo is a worker's heartbeat in KV reel-workers (key
@@ -86,9 +87,7 @@ func (r *Runner) heartbeatWorker(ctx context.Context) {
 			GoRoutines: runtime.NumGoroutine(),
 		}
 		r.mu.Unlock()
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		info.HeapBytes = ms.HeapAlloc
+		info.HeapBytes = mem.HeapBytes()
 		if r.cfg.Describe != nil {
 			r.cfg.Describe(&info)
 		}

@@ -40,6 +40,12 @@ type Projector struct {
 	Store *Store
 }
 
+// projectorBatch is how many messages the projector's pulls ask for. Its
+// consumers let one message out at a time whatever the pull asks
+// (MaxAckPending 1), so a larger pull prefetches nothing; it only spares a
+// pull request after every message (pull.Options.Batch).
+const projectorBatch = 64
+
 // Run serves both consumers until ctx ends. Like the dead-letter handler, it
 // attaches again when a pull stops while ctx lives; only a failed first
 // attach or a closed connection end it with an error.
@@ -50,11 +56,11 @@ func (p Projector) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	wg.Go(func() {
-		errs[0] = pull.Serve(ctx, pull.Options{Name: "reel-projector-prompts", Attach: b.ProjectorPrompts, Log: log,
+		errs[0] = pull.Serve(ctx, pull.Options{Name: "reel-projector-prompts", Attach: b.ProjectorPrompts, Log: log, Batch: projectorBatch,
 			Handle: func(ctx context.Context, m jetstream.Msg) { p.settle(ctx, m, p.intake) }})
 	})
 	wg.Go(func() {
-		errs[1] = pull.Serve(ctx, pull.Options{Name: "reel-projector-events", Attach: b.ProjectorEvents, Log: log,
+		errs[1] = pull.Serve(ctx, pull.Options{Name: "reel-projector-events", Attach: b.ProjectorEvents, Log: log, Batch: projectorBatch,
 			Handle: func(ctx context.Context, m jetstream.Msg) { p.settle(ctx, m, fold) }})
 	})
 	wg.Wait()

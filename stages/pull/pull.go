@@ -36,10 +36,19 @@ type Options struct {
 	// defaults 200ms and 5s (a lost server is attached to again soon after it
 	// is back).
 	MinDelay, MaxDelay time.Duration
+	// Batch is how many messages a pull asks for; 0 means 1. Only 1
+	// prefetches nothing, as a consumer shared by workers needs (a message
+	// prefetched by a busy worker waits while another sits idle). A
+	// consumer whose MaxAckPending already holds back delivery (the
+	// projector's, 1) can ask for more: the server still sends one
+	// message at a time, and the client then no longer sends a pull
+	// request after each message.
+	Batch int
 }
 
-// Serve pulls one message at a time (PullMaxMessages(1): nothing is
-// prefetched) and hands it to Handle, until ctx ends (nil). When the pull
+// Serve pulls messages (one at a time unless Options.Batch says otherwise:
+// nothing is prefetched) and hands them to Handle one by one, until ctx
+// ends (nil). When the pull
 // stops while ctx lives it attaches again with exponential backoff, and
 // retries a failed re-attach the same way. Only a failed first attach (when
 // Options.Consumer is nil) and a closed connection end it with an error.
@@ -49,6 +58,9 @@ func Serve(ctx context.Context, o Options) error {
 	}
 	if o.MaxDelay <= 0 {
 		o.MaxDelay = 5 * time.Second
+	}
+	if o.Batch <= 0 {
+		o.Batch = 1
 	}
 	bo := backoff.NewExponentialBackOff(
 		backoff.WithInitialInterval(o.MinDelay),
@@ -67,7 +79,7 @@ func Serve(ctx context.Context, o Options) error {
 		cons = c
 	}
 	for {
-		got, err := serve(ctx, cons, o.Handle)
+		got, err := serve(ctx, cons, o.Batch, o.Handle)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -106,8 +118,8 @@ func Serve(ctx context.Context, o Options) error {
 // whether any message arrived. A consumer deleted while a pull waits ends the
 // iterator (ErrConsumerDeleted); one deleted between pulls only shows as
 // missing heartbeats (ErrNoHeartbeat, reported by default for Messages).
-func serve(ctx context.Context, cons jetstream.Consumer, handle func(context.Context, jetstream.Msg)) (got bool, err error) {
-	it, err := cons.Messages(jetstream.PullMaxMessages(1), jetstream.WithMessagesErrOnMissingHeartbeat(true))
+func serve(ctx context.Context, cons jetstream.Consumer, batch int, handle func(context.Context, jetstream.Msg)) (got bool, err error) {
+	it, err := cons.Messages(jetstream.PullMaxMessages(batch), jetstream.WithMessagesErrOnMissingHeartbeat(true))
 	if err != nil {
 		return false, err
 	}

@@ -7,7 +7,7 @@ type embedded struct{ text, dit, vae source }
 
 func embeddedSources() embedded {
 	src := func(name string, b func() []byte) source {
-		return source{name: "embedded " + name, read: func() ([]byte, error) { return b(), nil }}
+		return source{name: "embedded " + name, read: func() ([]byte, error) { return b(), nil }, builtIn: true}
 	}
 	return embedded{
 		text: src("text encoder", weights.Text),

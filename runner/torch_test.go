@@ -2,8 +2,6 @@ package runner_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"reflect"
 	"testing"
@@ -18,11 +16,7 @@ import (
 func TestTorchHello(t *testing.T) {
 	e := startTorch(t, nil)
 	m := e.Manifest()
-	h := sha256.New()
-	for _, b := range [][]byte{weights.Text(), weights.DiT(), weights.VAE()} {
-		h.Write(b)
-	}
-	want := protocol.Manifest{Model: "reel-tiny", Checkpoint: "reel-tiny", Digest: "sha256:" + hex.EncodeToString(h.Sum(nil)),
+	want := protocol.Manifest{Model: "reel-tiny", Checkpoint: "reel-tiny", Digest: protocol.WeightsDigest(weights.Text(), weights.DiT(), weights.VAE()),
 		LatentChannels: 8, LatentHeight: 8, LatentWidth: 8, LatentFramesPerChunk: 4, FramesPerChunk: 16,
 		Width: 64, Height: 64, FPS: 8, TextLength: 96, TextDim: 256,
 		MaxFrames: 768, WindowFrames: 48, OverlapFrames: 32, MaxSteps: 200, MaxGuidance: 100,

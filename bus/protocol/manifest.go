@@ -1,6 +1,8 @@
 package protocol
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -24,7 +26,8 @@ type Manifest struct {
 	// size ("reel-tiny").
 	Checkpoint string `msgpack:"checkpoint" json:"checkpoint"`
 	// Digest is "sha256:<64 hex>" of the weight files' bytes concatenated
-	// in the order text encoder, DiT, VAE (cat text dit vae | sha256sum).
+	// in the order text encoder, DiT, VAE (cat text dit vae | sha256sum;
+	// WeightsDigest).
 	Digest string `msgpack:"digest" json:"digest"`
 
 	LatentChannels       int `msgpack:"latent_channels" json:"latent_channels"`
@@ -186,6 +189,17 @@ func manifestID(s string, variant bool) error {
 		}
 	}
 	return nil
+}
+
+// WeightsDigest is Manifest.Digest of three weight files: "sha256:" and the
+// hex SHA-256 of the text encoder's, the DiT's and the VAE's bytes, one
+// after the other.
+func WeightsDigest(text, dit, vae []byte) string {
+	h := sha256.New()
+	for _, b := range [][]byte{text, dit, vae} {
+		h.Write(b)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
 func manifestDigest(s string) bool {

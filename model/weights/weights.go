@@ -9,8 +9,9 @@
 //     vae.latent_mean and vae.latent_std; the encoder is training-only.
 //
 // Every file keeps the reference's "__metadata__" (the "config" JSON).
-// Regenerate them with `go generate ./model/weights/` (see internal/gen);
-// the tests check that re-quantizing reproduces the embedded DiT exactly.
+// Regenerate them with `go generate ./model/weights/` (see internal/gen),
+// which also records their digest (Digest); the tests check that
+// re-quantizing reproduces the embedded DiT exactly.
 package weights
 
 import (

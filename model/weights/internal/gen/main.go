@@ -4,6 +4,7 @@
 //	dit.fp8.safetensors   FP8 quantization of the BF16 DiT (package fp8)
 //	text.bf16.safetensors copy of the text encoder checkpoint
 //	vae.bf16.safetensors  the VAE decoder tensors and latent statistics
+//	digest_gen.go         the three files' manifest digest (weights.Digest)
 //
 // Run it from model/weights with `go generate`, or:
 //

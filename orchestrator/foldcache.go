@@ -2,6 +2,7 @@ package orchestrator
 
 import (
 	"encoding/json"
+	"slices"
 	"sync"
 )
 
@@ -58,9 +59,15 @@ func (c *foldCache) put(job string, data []byte, rev uint64) {
 	c.recs[job] = cachedRecord{data: data, rev: rev}
 }
 
-// drop forgets job's record: it is not the latest any more.
+// drop forgets job's record: it is not the latest any more. Its place in
+// the eviction order goes too, or a later put would add a second one (the
+// scan is rare: only a write conflict drops).
 func (c *foldCache) drop(job string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if _, ok := c.recs[job]; !ok {
+		return
+	}
 	delete(c.recs, job)
+	c.order = slices.DeleteFunc(c.order, func(j string) bool { return j == job })
 }

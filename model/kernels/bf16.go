@@ -11,9 +11,10 @@ import (
 // an exponent range inside BF16's), so on a CPU with AVX512-BF16 the
 // weight's codes are decoded to BF16 a panel at a time and each pair of
 // products is one VDPBF16PS lane: two multiply-adds per lane per
-// instruction, twice VFMADD231PS's, at the same rate. The activations are rounded to BF16 (nearest even) as they enter
-// the product, and the per-row scale of the weight is applied once to the
-// float32 sum, after the dot products, as FP8 GEMMs on GPUs do
+// instruction, twice VFMADD231PS's, at the same rate. The activations are
+// rounded to BF16 (nearest even) as they enter the product, and the
+// per-row scale of the weight is applied once to the float32 sum, after
+// the dot products, as FP8 GEMMs on GPUs do
 // (torch._scaled_mm): y[i][j] = scale[j]·Σ_k bf16(x[i][k])·decode(code[j][k]).
 // Rounding an activation costs 2⁻⁹ of relative error, a small fraction of
 // what the 3-bit FP8 mantissa of the weight already costs.

@@ -74,28 +74,36 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 	if a.logLevel == "info" {
 		log = log.Level(zerolog.WarnLevel) // the progress display says what happens
 	}
-	res, closeRes, err := f.res.setup(ctx, log)
-	if err != nil {
-		return err
-	}
-	defer closeRes()
-	// The engines load while the server starts and the bus is provisioned:
-	// the two are independent, and start-up is most of a short job's fixed
-	// cost.
+	// The device is placed (a GPU probe child) and the engines load while
+	// the server starts and the bus is provisioned: the two are
+	// independent, and start-up is most of a short job's fixed cost.
 	type loaded struct {
-		engs *pipeline.Engines
-		err  error
+		res      pipeline.Resources
+		closeRes func()
+		engs     *pipeline.Engines
+		err      error
 	}
 	engc := make(chan loaded, 1)
 	go func() {
+		res, closeRes, err := f.res.setup(ctx, log)
+		if err != nil {
+			engc <- loaded{err: err}
+			return
+		}
 		engs, err := f.engine.startEngines(ctx, protocol.Stages(), f.weights.opts, nil, res.RunnerDevice, log)
-		engc <- loaded{engs, err}
+		if err != nil {
+			closeRes()
+			engc <- loaded{err: err}
+			return
+		}
+		engc <- loaded{res, closeRes, engs, nil}
 	}()
 	engsReady := false
 	defer func() {
-		if !engsReady { // an early return: the engines are closed once loaded
+		if !engsReady { // an early return: what loaded is released once it has
 			if r := <-engc; r.err == nil {
 				r.engs.Close()
+				r.closeRes()
 			}
 		}
 	}()
@@ -119,7 +127,8 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 	if r.err != nil {
 		return r.err
 	}
-	engs := r.engs
+	res, engs := r.res, r.engs
+	defer r.closeRes()
 	defer engs.Close()
 
 	// The stages stop when generate ends, whatever the outcome.

@@ -166,6 +166,25 @@ func TestGenerateInterruptCancels(t *testing.T) {
 	}
 }
 
+// generate on a store a `reel server` holds fails with a hint, without
+// waiting on or leaking what starts alongside the server (the GPU probe and
+// the engines load concurrently): it exits 1, names the lock and writes no
+// video.
+func TestGenerateOnAHeldStoreFails(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	ctx := bustest.Ctx(t, time.Minute)
+	start(t, true, "server", "--port", "-1", "--data", data)
+	out := filepath.Join(dir, "x.mp4")
+	_, stderr, code := run(t, ctx, "generate", "a red circle moving right", "--data", data, "-o", out)
+	if code != 1 || !strings.Contains(stderr, "a 'reel server' uses it") {
+		t.Fatalf("generate on a held store: exit %d, stderr:\n%s", code, stderr)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("generate on a held store wrote %s (%v)", out, err)
+	}
+}
+
 // messages counts the messages on stream REEL whose subjects match filter.
 func messages(t *testing.T, ctx context.Context, b *bus.Bus, filter string) uint64 {
 	t.Helper()

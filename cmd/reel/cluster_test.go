@@ -200,36 +200,35 @@ func TestThreeNodeClusterFaults(t *testing.T) {
 
 // succeededEvents counts a job's "succeeded" events (a job that succeeded
 // twice would have run twice), riding through elections like a client. It
-// reads as many events as stream REEL_EVENTS holds on the job's subject.
+// reads every event on the job's subject of stream REEL_EVENTS one request
+// at a time (the next message on the subject from a sequence on), answered
+// by the stream's leader: no consumer to create, which right after the
+// elections once got "no responders" for a whole minute of retries.
 func succeededEvents(t *testing.T, ctx context.Context, b *bus.Bus, id string) int {
 	t.Helper()
+	subject := protocol.EventSubject(id)
 	n := 0
-	err := bus.ClientRetry.Do(ctx, zerolog.Nop(), "events", func(ctx context.Context) error {
-		n = 0
-		info, err := b.Events.Info(ctx, jetstream.WithSubjectFilter(protocol.EventSubject(id)))
-		if err != nil {
-			return err
-		}
-		total := info.State.Subjects[protocol.EventSubject(id)]
-		cons, err := b.JS.OrderedConsumer(ctx, protocol.EventsStreamName, jetstream.OrderedConsumerConfig{FilterSubjects: []string{protocol.EventSubject(id)}})
-		if err != nil {
-			return err
-		}
-		for range total {
-			m, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
-			if err != nil {
-				return err
+	for seq := uint64(1); ; {
+		var m *jetstream.RawStreamMsg
+		err := bus.ClientRetry.Do(ctx, zerolog.Nop(), "event", func(ctx context.Context) error {
+			var err error
+			m, err = b.Events.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subject))
+			if bus.IsNotFound(err) {
+				m, err = nil, nil // past the last one
 			}
-			if strings.Contains(string(m.Data()), `"kind":"succeeded"`) {
-				n++
-			}
+			return err
+		})
+		if err != nil {
+			t.Fatalf("events of %s from sequence %d: %v", id, seq, err)
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("events of %s: %v", id, err)
+		if m == nil {
+			return n
+		}
+		if strings.Contains(string(m.Data), `"kind":"succeeded"`) {
+			n++
+		}
+		seq = m.Sequence + 1
 	}
-	return n
 }
 
 // clusterMessages is messages (main_test.go) riding through elections.

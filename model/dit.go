@@ -37,6 +37,13 @@ type ditBlock struct {
 	norm2W, norm2B     []float32
 }
 
+// fp8Checkpoint reports whether a DiT checkpoint's block weights are FP8
+// codes, from its header alone.
+func fp8Checkpoint(s tensors) bool {
+	t, ok := s.f.Get("dit.blocks.0.qkv.weight")
+	return ok && t.DType == safetensors.F8_E4M3
+}
+
 // loadDiT reads the DiT from a checkpoint. The block linears keep the
 // file's precision class (FP8 codes stay FP8, anything else becomes
 // float32). compact keeps the one-row layers in BF16 when the file has
@@ -46,9 +53,7 @@ func loadDiT(cfg Config, s tensors) (*dit, error) {
 	hd := d / cfg.DiTHeads
 	pin := cfg.LatentChannels * 4
 	m := &dit{cfg: cfg, d: d, heads: cfg.DiTHeads}
-	if t, ok := s.f.Get("dit.blocks.0.qkv.weight"); ok && t.DType == safetensors.F8_E4M3 {
-		m.fp8 = true
-	}
+	m.fp8 = fp8Checkpoint(s)
 	var err error
 	lin := func(dst **kernels.Weight, name string, out, in int) {
 		if err == nil {

@@ -19,6 +19,13 @@ import (
 // "<name>_scale" rows) runs with FP8 weights; a BF16/F16/F32 one runs in
 // float32.
 //
+// Models are the models to load (nil: all three). A process that serves
+// only some stages loads only their models (protocol.StageSpec.Model): a
+// VAE-decode worker does not hold the DiT. The other files are still read
+// once, for the config they must agree on and the digest of all three
+// (the built-in ones are not read at all: their digest is recorded); the
+// engine's calls into a model it did not load fail with ErrNotLoaded.
+//
 // Width, Height and FPS override the checkpoint's frame size and frame rate
 // (zero keeps the checkpoint's: 64×64 at 8 fps for reel-tiny). The same
 // weights run at any frame size whose sides are multiples of 16 pixels (the
@@ -29,6 +36,7 @@ type Options struct {
 	DiTPath  string
 	TextPath string
 	VAEPath  string
+	Models   []protocol.Model
 	Width    int
 	Height   int
 	FPS      int
@@ -40,6 +48,7 @@ type Engine struct {
 	cfg      Config // what the engine runs: the checkpoint's with the Options' frame size and fps
 	ckpt     Config // as the weight files carry it
 	manifest manifestFacts
+	fp8      bool // the DiT checkpoint's block weights are FP8, loaded or not
 	text     *textEncoder
 	dit      *dit
 	vae      *vaeDecoder
@@ -56,6 +65,10 @@ type TextEmbedding struct {
 
 // ErrInput is wrapped by errors about call arguments (sizes, settings).
 var ErrInput = errors.New("model: bad input")
+
+// ErrNotLoaded is wrapped by the error of a call into a model the engine
+// did not load (Options.Models).
+var ErrNotLoaded = errors.New("model: not loaded")
 
 // source yields one checkpoint's bytes and the name used in errors.
 type source struct {
@@ -139,13 +152,17 @@ func load(opts Options, textSrc, ditSrc, vaeSrc source) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := protocol.CheckModels(opts.Models); err != nil {
+		return nil, fmt.Errorf("%w: options: %w", ErrInput, err)
+	}
+	want := func(m protocol.Model) bool { return len(opts.Models) == 0 || slices.Contains(opts.Models, m) }
 	// The digest (one SHA-256 over the three files) and the three models'
 	// loads are independent, so they run at once: start-up is most of a
 	// short job's fixed cost (reel generate), and loading one model after
 	// another kept one core idle for 50-70 ms. The built-in files' digest
 	// is recorded (weights.Digest): hashing them made Load take about 25
 	// ms instead of 18 (BenchmarkLoad).
-	e := &Engine{cfg: run, ckpt: cfg}
+	e := &Engine{cfg: run, ckpt: cfg, fp8: fp8Checkpoint(files[1])}
 	var wg sync.WaitGroup
 	var digest string
 	var errs [3]error
@@ -154,19 +171,26 @@ func load(opts Options, textSrc, ditSrc, vaeSrc source) (*Engine, error) {
 	} else {
 		wg.Go(func() { digest = protocol.WeightsDigest(raw[0], raw[1], raw[2]) })
 	}
-	wg.Go(func() { e.text, errs[0] = loadTextEncoder(run, files[0]) })
-	wg.Go(func() { e.dit, errs[1] = loadDiT(run, files[1]) })
-	wg.Go(func() { e.vae, errs[2] = loadVAE(run, files[2]) })
+	if want(protocol.ModelText) {
+		wg.Go(func() { e.text, errs[0] = loadTextEncoder(run, files[0]) })
+	}
+	if want(protocol.ModelDiT) {
+		wg.Go(func() { e.dit, errs[1] = loadDiT(run, files[1]) })
+	}
+	if want(protocol.ModelVAE) {
+		wg.Go(func() { e.vae, errs[2] = loadVAE(run, files[2]) })
+	}
 	wg.Wait()
 	for _, err := range errs { // the first in file order, as a sequential load would report
 		if err != nil {
 			return nil, err
 		}
 	}
-	e.manifest = manifestFacts{
-		digest:    digest,
-		resident:  [3]int64{*files[0].kept, *files[1].kept, *files[2].kept},
-		fileBytes: [3]int64{int64(len(raw[0])), int64(len(raw[1])), int64(len(raw[2]))},
+	e.manifest = manifestFacts{digest: digest}
+	for i, m := range protocol.Models() {
+		if want(m) { // a model not loaded occupies nothing, file pages included
+			e.manifest.resident[i], e.manifest.fileBytes[i] = *files[i].kept, int64(len(raw[i]))
+		}
 	}
 	return e, nil
 }
@@ -175,13 +199,44 @@ func load(opts Options, textSrc, ditSrc, vaeSrc source) (*Engine, error) {
 // config with the frame size and fps of its Options.
 func (e *Engine) Config() Config { return e.cfg }
 
-// DiTFP8 reports whether the DiT block weights are FP8.
-func (e *Engine) DiTFP8() bool { return e.dit.fp8 }
+// DiTFP8 reports whether the DiT block weights are FP8 (the checkpoint's,
+// whether or not the engine loaded the DiT).
+func (e *Engine) DiTFP8() bool { return e.fp8 }
+
+// Loaded reports whether the engine loaded model m (Options.Models).
+func (e *Engine) Loaded(m protocol.Model) bool {
+	switch m {
+	case protocol.ModelText:
+		return e.text != nil
+	case protocol.ModelDiT:
+		return e.dit != nil
+	case protocol.ModelVAE:
+		return e.vae != nil
+	}
+	return false
+}
+
+// need is the error of a call (what) into model m when it is not loaded.
+func (e *Engine) need(m protocol.Model, what string) error {
+	if e.Loaded(m) {
+		return nil
+	}
+	var have []protocol.Model
+	for _, l := range protocol.Models() {
+		if e.Loaded(l) {
+			have = append(have, l)
+		}
+	}
+	return fmt.Errorf("%w: %s needs the %s model; this engine loaded %v (Options.Models)", ErrNotLoaded, what, m, have)
+}
 
 // EncodeText tokenizes and encodes a prompt (use "" for the default
 // negative prompt).
 func (e *Engine) EncodeText(ctx context.Context, prompt string) (*TextEmbedding, error) {
 	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := e.need(protocol.ModelText, "EncodeText"); err != nil {
 		return nil, err
 	}
 	ids, mask := e.cfg.Tokenize(prompt)

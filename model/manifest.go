@@ -24,8 +24,8 @@ const (
 // manifestFacts are the parts of the Manifest that only loading knows.
 type manifestFacts struct {
 	digest    string
-	resident  [3]int64 // text encoder, DiT, VAE weights as loaded
-	fileBytes [3]int64 // their checkpoint files
+	resident  [3]int64 // text encoder, DiT, VAE weights as loaded (0: not loaded)
+	fileBytes [3]int64 // their checkpoint files (0: not loaded)
 }
 
 // Manifest describes the model this engine serves (see protocol.Manifest):
@@ -60,6 +60,6 @@ func (e *Engine) Manifest() protocol.Manifest {
 		Defaults:             protocol.ManifestDefaults{Frames: d.Frames, Steps: d.Steps, Guidance: d.Guidance, Shift: d.Shift},
 		Resident:             protocol.ManifestBytes{Text: f.resident[0], DiT: f.resident[1], VAE: f.resident[2]},
 		Files:                protocol.ManifestBytes{Text: f.fileBytes[0], DiT: f.fileBytes[1], VAE: f.fileBytes[2]},
-		FP8:                  e.dit.fp8,
+		FP8:                  e.fp8,
 	}
 }

@@ -3,6 +3,7 @@ package model
 import (
 	"context"
 	"fmt"
+	"github.com/reel-video/reel/bus/protocol"
 	"math"
 	"slices"
 )
@@ -143,6 +144,9 @@ func (e *Engine) SampleFrom(ctx context.Context, cond, uncond *TextEmbedding, no
 }
 
 func (e *Engine) prepareConds(cond, uncond *TextEmbedding) ([]*textCond, error) {
+	if err := e.need(protocol.ModelDiT, "sampling"); err != nil {
+		return nil, err
+	}
 	if err := e.checkEmbedding("prompt", cond); err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package model
 import (
 	"context"
 	"fmt"
+	"github.com/reel-video/reel/bus/protocol"
 	"math"
 )
 
@@ -31,6 +32,9 @@ func LatentChunk(lat []float32, t, i int) []float32 {
 // chunk only, so chunks may be decoded anywhere, in any order.
 func (e *Engine) DecodeChunk(ctx context.Context, chunk []float32) ([]float32, error) {
 	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := e.need(protocol.ModelVAE, "DecodeChunk"); err != nil {
 		return nil, err
 	}
 	if want := e.cfg.LatentSize(framesPerChunk); len(chunk) != want {
@@ -68,6 +72,9 @@ func (e *Engine) DecodeChunks(ctx context.Context, lat []float32, t int) ([]floa
 // memory grows with T; it exists to measure what chunking saves.
 func (e *Engine) DecodeLatent(ctx context.Context, lat []float32, t int) ([]float32, error) {
 	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := e.need(protocol.ModelVAE, "DecodeLatent"); err != nil {
 		return nil, err
 	}
 	if t <= 0 || len(lat) != latentChannels*t*e.cfg.latentPlane() {

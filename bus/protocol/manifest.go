@@ -58,7 +58,9 @@ type Manifest struct {
 
 	// Resident is the memory the loaded weights keep (bytes), Files the
 	// sizes of the checkpoint files they came from (built-in checkpoints
-	// stay mapped, so their pages count too).
+	// stay mapped, so their pages count too). Both are 0 for a model the
+	// engine did not load (a process serving only some stages loads only
+	// their models, StageSpec.Model).
 	Resident ManifestBytes `msgpack:"resident" json:"resident"`
 	Files    ManifestBytes `msgpack:"files" json:"files"`
 	// FP8 is true when the DiT block weights are FP8 (E4M3) codes.

@@ -1,0 +1,103 @@
+package model
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/reel-video/reel/bus/protocol"
+)
+
+// TestLoadSomeModels: an engine loads only the models it is asked for.
+// What it loaded computes exactly what the whole engine computes, a call
+// into a model it did not load fails with ErrNotLoaded naming the model,
+// and its manifest describes the same checkpoint set (digest, geometry,
+// FP8) while counting only the loaded models' memory.
+func TestLoadSomeModels(t *testing.T) {
+	ctx := context.Background()
+	whole := fp8(t)
+	emb := embeddings(t, whole, "a red circle moving right", "")
+	p := SampleParams{Frames: 16, Steps: 2, Guidance: 5, Shift: 3, Seed: 4}
+	lat, err := whole.Sample(ctx, emb[0], emb[1], p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantVid, err := whole.DecodeChunk(ctx, lat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wm := whole.Manifest()
+
+	calls := map[protocol.Model]func(e *Engine) error{
+		protocol.ModelText: func(e *Engine) error {
+			got, err := e.EncodeText(ctx, "a red circle moving right")
+			if err == nil && !slices.Equal(got.Hidden, emb[0].Hidden) {
+				t.Error("the text encoder alone encodes otherwise")
+			}
+			return err
+		},
+		protocol.ModelDiT: func(e *Engine) error {
+			got, err := e.Sample(ctx, emb[0], emb[1], p, nil)
+			if err == nil && !slices.Equal(got, lat) {
+				t.Error("the DiT alone samples otherwise")
+			}
+			return err
+		},
+		protocol.ModelVAE: func(e *Engine) error {
+			got, err := e.DecodeChunk(ctx, lat)
+			if err == nil && !slices.Equal(got, wantVid) {
+				t.Error("the VAE alone decodes otherwise")
+			}
+			return err
+		},
+	}
+	resident := func(m protocol.Manifest, which protocol.Model) (int64, int64) {
+		switch which {
+		case protocol.ModelText:
+			return m.Resident.Text, m.Files.Text
+		case protocol.ModelDiT:
+			return m.Resident.DiT, m.Files.DiT
+		}
+		return m.Resident.VAE, m.Files.VAE
+	}
+	for _, models := range [][]protocol.Model{{protocol.ModelVAE}, {protocol.ModelText, protocol.ModelDiT}, {protocol.ModelDiT}} {
+		e, err := Load(Options{Models: models})
+		if err != nil {
+			t.Fatalf("%v: %v", models, err)
+		}
+		m := e.Manifest()
+		if err := m.Validate(); err != nil {
+			t.Errorf("%v: manifest: %v", models, err)
+		}
+		if m.Digest != wm.Digest || m.Model != wm.Model || m.Width != wm.Width || m.FP8 != wm.FP8 || e.DiTFP8() != whole.DiTFP8() {
+			t.Errorf("%v: manifest %s %s %d fp8 %v, the whole engine's %s %s %d fp8 %v", models,
+				m.Digest, m.Model, m.Width, m.FP8, wm.Digest, wm.Model, wm.Width, wm.FP8)
+		}
+		for _, which := range protocol.Models() {
+			loaded := slices.Contains(models, which)
+			if e.Loaded(which) != loaded {
+				t.Errorf("%v: Loaded(%s) = %v", models, which, !loaded)
+			}
+			res, files := resident(m, which)
+			wres, wfiles := resident(wm, which)
+			if loaded && (res != wres || files != wfiles) || !loaded && (res != 0 || files != 0) {
+				t.Errorf("%v: %s resident %d, files %d; the whole engine's %d, %d", models, which, res, files, wres, wfiles)
+			}
+			err := calls[which](e)
+			switch {
+			case loaded && err != nil:
+				t.Errorf("%v: %s: %v", models, which, err)
+			case !loaded && (!errors.Is(err, ErrNotLoaded) || !strings.Contains(err.Error(), string(which))):
+				t.Errorf("%v: a call into the %s model: err %v, want ErrNotLoaded naming it", models, which, err)
+			}
+		}
+	}
+
+	for _, bad := range [][]protocol.Model{{"unet"}, {protocol.ModelVAE, protocol.ModelVAE}} {
+		if _, err := Load(Options{Models: bad}); !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), "model") {
+			t.Errorf("Models %v: err %v, want ErrInput naming the model", bad, err)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/reel-video/reel/bus/protocol"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -35,13 +36,13 @@ func WriteEmbeddedWeights(dir string) (map[string]string, error) {
 		dir = DefaultCacheDir()
 	}
 	out := map[string]string{}
-	for role, b := range map[string][]byte{"dit": weights.DiT(), "text": weights.Text(), "vae": weights.VAE()} {
+	for role, b := range map[protocol.Model][]byte{protocol.ModelDiT: weights.DiT(), protocol.ModelText: weights.Text(), protocol.ModelVAE: weights.VAE()} {
 		sum := sha256.Sum256(b)
 		p, err := writeOnce(dir, "sha256-"+hex.EncodeToString(sum[:])+".safetensors", b)
 		if err != nil {
 			return nil, err
 		}
-		out[role] = p
+		out[string(role)] = p
 	}
 	return out, nil
 }

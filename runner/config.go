@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"github.com/reel-video/reel/bus/protocol"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -22,9 +23,12 @@ type Config struct {
 	Command []string
 	// Env is added to the stage's environment for the runner.
 	Env []string
-	// Weights are the checkpoint paths by role ("dit", "text", "vae"),
-	// sent in hello; see WriteEmbeddedWeights.
+	// Weights are the checkpoint paths by role (protocol.Model: "dit",
+	// "text", "vae"), sent in hello; see WriteEmbeddedWeights.
 	Weights map[string]string
+	// Models are the models the runner is asked to load (hello's models;
+	// nil: all three). A runner may load more; the stage calls only those.
+	Models []protocol.Model
 	// HelloTimeout bounds start-up: process start, model load and the
 	// hello answer. Default DefaultHelloTimeout.
 	HelloTimeout time.Duration

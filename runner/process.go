@@ -117,7 +117,7 @@ func startProcess(ctx context.Context, cfg Config) (*process, error) {
 func (p *process) doHello(ctx context.Context, cfg Config) error {
 	ctx, cancel := context.WithTimeout(ctx, cfg.HelloTimeout)
 	defer cancel()
-	req := &helloRequest{request: request{Op: opHello}, Protocol: ProtocolVersion, Weights: cfg.Weights}
+	req := &helloRequest{request: request{Op: opHello}, Protocol: ProtocolVersion, Weights: cfg.Weights, Models: cfg.Models}
 	err := p.call(ctx, req, &p.hello, nil)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -242,5 +243,52 @@ func TestTorchBadInput(t *testing.T) {
 	}
 	if _, _, err := e.EncodeText(ctx, "still serving"); err != nil {
 		t.Errorf("after bad input: %v", err)
+	}
+}
+
+// TestTorchLoadsTheModelsAsked: a runner told to load the VAE alone
+// (hello's models, what a vaedecode stage sends) holds no text encoder or
+// DiT, reports the same checkpoint set's digest with only the VAE's sizes,
+// decodes as the Go engine does, and answers the calls into the models it
+// did not load with bad_input naming them.
+func TestTorchLoadsTheModelsAsked(t *testing.T) {
+	e := startTorch(t, func(c *runner.Config) { c.Models = []protocol.Model{protocol.ModelVAE} })
+	ctx := ctxTimeout(t, time.Minute)
+	m := e.Manifest()
+	if want := protocol.WeightsDigest(weights.Text(), weights.DiT(), weights.VAE()); m.Digest != want || !m.FP8 {
+		t.Errorf("digest %s fp8 %v, want the checkpoint set's %s, fp8", m.Digest, m.FP8, want)
+	}
+	if m.Resident.Text != 0 || m.Resident.DiT != 0 || m.Files.Text != 0 || m.Files.DiT != 0 ||
+		m.Resident.VAE <= 0 || m.Files.VAE != int64(len(weights.VAE())) {
+		t.Errorf("resident %+v, files %+v: want the VAE's only", m.Resident, m.Files)
+	}
+	g := loadGo(t)
+	chunk := model.Noise(3, g.Config().LatentSize(16))
+	got, err := e.DecodeChunk(ctx, chunk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vid, err := g.DecodeChunk(context.Background(), chunk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := model.ToRGB24(vid)
+	off := 0
+	for i := range got {
+		if d := int(got[i]) - int(want[i]); d > 1 || d < -1 {
+			off++
+		}
+	}
+	if off > len(want)/1000 {
+		t.Errorf("%d of %d bytes differ from the Go engine's decode by more than 1", off, len(want))
+	}
+	if _, _, err := e.EncodeText(ctx, "a red circle"); !errors.Is(err, runner.ErrBadInput) || !strings.Contains(err.Error(), "text") {
+		t.Errorf("encode_text on a VAE runner: %v, want bad input naming the text model", err)
+	}
+	hidden := make([]float32, m.TextLength*m.TextDim)
+	mask := make([]bool, m.TextLength)
+	mask[0] = true
+	if _, err := e.Sample(ctx, runner.Text{Hidden: hidden, Mask: mask}, runner.Text{}, runner.Params{Frames: 16, Steps: 1, Guidance: 5, Shift: 3, Seed: 1}, nil); !errors.Is(err, runner.ErrBadInput) || !strings.Contains(err.Error(), "dit") {
+		t.Errorf("sample on a VAE runner: %v, want bad input naming the dit model", err)
 	}
 }

@@ -32,6 +32,7 @@ type helloRequest struct {
 	request
 	Protocol int               `msgpack:"protocol"`
 	Weights  map[string]string `msgpack:"weights"`
+	Models   []protocol.Model  `msgpack:"models,omitempty"`
 }
 
 type encodeTextRequest struct {

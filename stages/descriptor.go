@@ -13,9 +13,7 @@ import (
 // pipeline order; the wiring (stages/pipeline, cmd/reel) and the operator
 // commands take everything stage-specific from there.
 type Descriptor struct {
-	protocol.StageSpec
-	// NeedsEngine says whether the handler computes with a model engine.
-	NeedsEngine bool
+	protocol.StageSpec // its Model says whether the handler computes with an engine
 	// New builds the stage's handler.
 	New func(Deps) (Handler, error)
 	// ReplaySettings are the settings a replay from this stage may change.

@@ -24,16 +24,22 @@ type StageSpec struct {
 	Outputs []string // the kinds it publishes
 	// Chunked stages take one message per latent or frame chunk.
 	Chunked bool
+	// Model is the model the stage computes with ("" for none): a process
+	// serving only some stages loads only their models.
+	Model Model
 }
+
+// NeedsEngine reports whether the stage computes with a model engine.
+func (s StageSpec) NeedsEngine() bool { return s.Model != "" }
 
 // Pipeline lists the stages in order. The encode stage's consumer is
 // triggered by chunk 0 of a job's frames and follows the job's other chunks
 // itself, so that one encode worker assembles one whole video.
 func Pipeline() []StageSpec {
 	return []StageSpec{
-		{Name: StageTextEnc, Input: KindPrompt, Filter: "reel.prompt.*", Outputs: []string{KindText}},
-		{Name: StageDenoise, Input: KindText, Filter: "reel.text.*", Outputs: []string{KindLatent}},
-		{Name: StageVAEDecode, Input: KindLatent, Filter: "reel.latent.*.*", Outputs: []string{KindFrames}, Chunked: true},
+		{Name: StageTextEnc, Input: KindPrompt, Filter: "reel.prompt.*", Outputs: []string{KindText}, Model: ModelText},
+		{Name: StageDenoise, Input: KindText, Filter: "reel.text.*", Outputs: []string{KindLatent}, Model: ModelDiT},
+		{Name: StageVAEDecode, Input: KindLatent, Filter: "reel.latent.*.*", Outputs: []string{KindFrames}, Chunked: true, Model: ModelVAE},
 		{Name: StageEncode, Input: KindFrames, Filter: "reel.frames.*.0", Outputs: []string{KindVideo}, Chunked: true},
 	}
 }

@@ -46,7 +46,7 @@ var devicePattern = regexp.MustCompile(`^(cpu|cuda:[0-9]+)$`)
 func (f *engineFlags) config(stageNames []string, weights model.Options, goEngine *model.Engine, device string, log zerolog.Logger) (pipeline.EngineConfig, error) {
 	var engineStages []string
 	for _, d := range registry.All() {
-		if d.NeedsEngine && slices.Contains(stageNames, d.Name) {
+		if d.NeedsEngine() && slices.Contains(stageNames, d.Name) {
 			engineStages = append(engineStages, d.Name)
 		}
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/internal/envconfig"
 	"github.com/reel-video/reel/orchestrator"
+	"github.com/reel-video/reel/stages/worker"
 	"github.com/rs/zerolog"
 )
 
@@ -101,6 +103,34 @@ func TestLoad200Jobs(t *testing.T) {
 		t.Fatalf("%d videos and %d frame chunks for %d jobs", v, f, n+1)
 	}
 	t.Logf("%d jobs in %s", n, took.Round(time.Millisecond))
+	// Each model stage's process loaded its own model only, as its
+	// heartbeat's manifest says (read by `reel workers --json`).
+	out, stderr, code := run(t, ctx, "workers", "--json", "--nats", url)
+	if code != 0 {
+		t.Fatalf("workers: exit %d: %s", code, stderr)
+	}
+	var infos []worker.WorkerInfo
+	if err := json.Unmarshal([]byte(out), &infos); err != nil {
+		t.Fatalf("workers --json: %v\n%s", err, out)
+	}
+	checked := 0
+	for _, w := range infos {
+		spec, _ := protocol.Spec(w.Stage)
+		if !spec.NeedsEngine() || w.Manifest == nil {
+			continue
+		}
+		checked++
+		r := w.Manifest.Resident
+		held := map[protocol.Model]int64{protocol.ModelText: r.Text, protocol.ModelDiT: r.DiT, protocol.ModelVAE: r.VAE}
+		for m, n := range held {
+			if (m == spec.Model) != (n > 0) {
+				t.Errorf("%s worker holds %d bytes of the %s model (resident %+v)", w.Stage, n, m, r)
+			}
+		}
+	}
+	if checked != 3 {
+		t.Errorf("%d model stage workers with a manifest, want 3:\n%s", checked, out)
+	}
 	for _, s := range names {
 		deep := vmHWM(t, pids[s])
 		t.Logf("%-9s peak RSS: one job %4d MiB, %d queued %4d MiB", s, empty[s]>>10, n, deep>>10)

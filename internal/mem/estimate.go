@@ -186,8 +186,11 @@ func (e Estimator) Denoise(m protocol.Manifest, frames, steps, window int) Estim
 	if !m.FP8 {
 		// Load holds the file bytes and the weights widened from them at
 		// once; the file's heap pages stay resident after Load for reuse.
+		// The GC's goal after Load counts both, and the heap grows to it
+		// before the first collection frees the file: in a process that
+		// loads the DiT alone (a denoise stage) that is the peak.
 		est.Resident += m.Files.DiT
-		est.Peak = max(est.Peak, est.Resident)
+		est.Peak = max(est.Peak, est.Resident, e.engineBase(m)+e.headroom(weightBytes(m)+m.Files.DiT))
 	}
 	return est
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/model"
 )
 
@@ -18,11 +19,20 @@ func TestEstimatesMatchMeasuredPeaks(t *testing.T) {
 	}
 	// The children are this test binary, whose baseline is not the reel
 	// binary's: measure it, as a stage does at start-up.
+	// Each stage's process loads its own model only (workloadModels): its
+	// estimate is from that engine's manifest.
+	only := func(o model.Options, m protocol.Model) model.Options { o.Models = []protocol.Model{m}; return o }
 	fp8, arch := loadedModel(t, model.Options{})
-	f32m, _ := loadedModel(t, model.Options{DiTPath: bf16Path()})
+	text, _ := loadedModel(t, only(model.Options{}, protocol.ModelText))
+	dit, _ := loadedModel(t, only(model.Options{}, protocol.ModelDiT))
+	vae, _ := loadedModel(t, only(model.Options{}, protocol.ModelVAE))
+	f32m, _ := loadedModel(t, only(model.Options{DiTPath: bf16Path()}, protocol.ModelDiT))
 	// The same weights at 96x64: activations follow the manifest's
 	// geometry.
-	wide, _ := loadedModel(t, model.Options{Width: 96, Height: 64})
+	wideOpts := model.Options{Width: 96, Height: 64}
+	wide, _ := loadedModel(t, wideOpts)
+	wideDiT, _ := loadedModel(t, only(wideOpts, protocol.ModelDiT))
+	wideVAE, _ := loadedModel(t, only(wideOpts, protocol.ModelVAE))
 	e := Default(arch).WithRuntime(measure(t, "idle:0:0").Peak)
 	t.Logf("test binary runtime baseline: %s", FormatSize(e.Runtime))
 	tests := []struct {
@@ -30,21 +40,21 @@ func TestEstimatesMatchMeasuredPeaks(t *testing.T) {
 		est      Estimate
 	}{
 		// A text worker serving 50 jobs reaches the GC's steady state.
-		{"text:50:0", e.Text(fp8)},
-		{"denoise:16:30", e.Denoise(fp8, 16, 30, 0)},
-		{"denoise:48:30", e.Denoise(fp8, 48, 30, 0)},
+		{"text:50:0", e.Text(text)},
+		{"denoise:16:30", e.Denoise(dit, 16, 30, 0)},
+		{"denoise:48:30", e.Denoise(dit, 48, 30, 0)},
 		{"denoise32:16:30", e.Denoise(f32m, 16, 30, 0)},
 		// A VAE worker decoding the 12 chunks of a 192-frame job.
-		{"chunked:192:0", e.DecodeChunk(fp8)},
+		{"chunked:192:0", e.DecodeChunk(vae)},
 		// The same worker with its Go memory limit set from the estimate.
-		{fmt.Sprintf("chunked-limit:192:%d", e.DecodeChunk(fp8).MemoryLimit()/MiB), e.DecodeChunk(fp8).Bounded()},
-		{"whole:48:0", e.DecodeWhole(fp8, 48)},
-		{"whole:192:0", e.DecodeWhole(fp8, 192)},
+		{fmt.Sprintf("chunked-limit:192:%d", e.DecodeChunk(vae).MemoryLimit()/MiB), e.DecodeChunk(vae).Bounded()},
+		{"whole:48:0", e.DecodeWhole(vae, 48)},
+		{"whole:192:0", e.DecodeWhole(vae, 192)},
 		{"encode:192:0", e.Encode(fp8, 192)},
 		{"encode:768:0", e.Encode(fp8, 768)},
-		{"denoise:48:30:96x64", e.Denoise(wide, 48, 30, 0)},
-		{"chunked:192:0:96x64", e.DecodeChunk(wide)},
-		{"whole:192:0:96x64", e.DecodeWhole(wide, 192)},
+		{"denoise:48:30:96x64", e.Denoise(wideDiT, 48, 30, 0)},
+		{"chunked:192:0:96x64", e.DecodeChunk(wideVAE)},
+		{"whole:192:0:96x64", e.DecodeWhole(wideVAE, 192)},
 		{"encode:768:0:96x64", e.Encode(wide, 768)},
 	}
 	for _, tt := range tests {

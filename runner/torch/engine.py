@@ -13,6 +13,9 @@ log = logging.getLogger("reel.runner")
 # The longest video (bus/protocol.MaxFrames): 48 chunks, sampled as windows.
 MAX_FRAMES = 768
 
+# The models of a checkpoint set (bus/protocol.Models), in digest order.
+MODELS = ("text", "dit", "vae")
+
 
 class BadInput(ValueError):
     """A call's arguments are wrong: retrying cannot help (protocol error kind bad_input)."""
@@ -57,14 +60,22 @@ class ReelTiny:
     """The model on one device. CPU: float32 math on dequantised weights (matches the Go
     engine). CUDA: BF16, with FP8 GEMMs for the DiT block linears where supported."""
 
-    def __init__(self, weights, device, fp8="auto"):
+    def __init__(self, weights, device, fp8="auto", models=None):
+        """models: the models to load among "text", "dit", "vae" (hello's models; None or
+        empty: all three). Every checkpoint is still read once, for the config and the
+        digest of all three; a call into a model not loaded is bad input."""
+        models = list(models or MODELS)
+        bad = [m for m in models if m not in MODELS]
+        if bad or len(set(models)) != len(models):
+            raise BadInput(f"hello: models {models}: want distinct names among {list(MODELS)}")
+        self.models = [m for m in MODELS if m in models]
         self.device = torch.device(device)
         cuda = self.device.type == "cuda"
         self.dtype = torch.bfloat16 if cuda else torch.float32
-        missing = [k for k in ("dit", "text", "vae") if not weights.get(k)]
+        missing = [k for k in MODELS if not weights.get(k)]
         if missing:
             raise BadInput(f"hello: weights missing for {', '.join(missing)}")
-        ck = {k: Checkpoint(weights[k]) for k in ("dit", "text", "vae")}
+        ck = {k: Checkpoint(weights[k]) for k in MODELS}
         cfgs = [c.config() for c in ck.values() if c.config() is not None]
         if not cfgs:
             raise BadInput("no checkpoint carries __metadata__.config")
@@ -73,14 +84,16 @@ class ReelTiny:
         self.cfg = c = cfgs[0]
         # "sha256:" of the files' bytes concatenated text, DiT, VAE (protocol.Manifest.Digest)
         h = hashlib.sha256()
-        for k in ("text", "dit", "vae"):
+        for k in MODELS:
             h.update(ck[k].raw)
         self.digest = "sha256:" + h.hexdigest()
         self.file_bytes = {k: len(v.raw) for k, v in ck.items()}
         self.dit_fp8 = any(ck["dit"].dtype(n) == "F8_E4M3" for n in ck["dit"].names())
         self.fp8 = False
         self.fp8_reason = "CPU: float32 on dequantised weights"
-        if cuda:
+        if "dit" not in self.models:
+            self.fp8_reason = "no DiT loaded"
+        elif cuda:
             ok, why = fp8_supported(self.device)
             if fp8 == "off":
                 ok, why = False, "disabled by --fp8 off"
@@ -95,14 +108,18 @@ class ReelTiny:
                 if fp8 == "on":
                     raise RuntimeError(f"--fp8 on: FP8 unavailable: {why}")
                 log.warning("FP8 GEMMs unavailable (%s): DiT block linears run dequantised in BF16", why)
-        self.text = self._load(reeltiny.TextEncoder(c), ck["text"], "text.")
-        self.dit = self._load(reeltiny.DiT(c), ck["dit"], "dit.")
-        self.dec = self._load(reeltiny.Decoder(c), ck["vae"], "vae.decoder.")
-        self.latent_mean = ck["vae"].get("vae.latent_mean").to(self.device)
-        self.latent_std = ck["vae"].get("vae.latent_std").to(self.device)
+        self.text = self.dit = self.dec = None
+        if "text" in self.models:
+            self.text = self._load(reeltiny.TextEncoder(c), ck["text"], "text.")
+        if "dit" in self.models:
+            self.dit = self._load(reeltiny.DiT(c), ck["dit"], "dit.")
+        if "vae" in self.models:
+            self.dec = self._load(reeltiny.Decoder(c), ck["vae"], "vae.decoder.")
+            self.latent_mean = ck["vae"].get("vae.latent_mean").to(self.device)
+            self.latent_std = ck["vae"].get("vae.latent_std").to(self.device)
         for v in ck.values():
             v.release()
-        log.info("loaded %s on %s (%s, %s; attention %s)", c["name"], self.device,
+        log.info("loaded %s (%s) on %s (%s, %s; attention %s)", c["name"], "+".join(self.models), self.device,
                  str(self.dtype).replace("torch.", ""), self.fp8_reason,
                  "sdpa" if reeltiny.HAVE_SDPA else "manual")
 
@@ -146,13 +163,20 @@ class ReelTiny:
             "max_frames": MAX_FRAMES, "window_frames": window, "overlap_frames": 2 * c["frames_per_chunk"],
             "max_steps": 200, "max_guidance": 100.0,
             "defaults": {"frames": window, "steps": 30, "guidance": 5.0, "shift": 3.0},
-            "resident": {k: module_bytes(m) for k, m in (("text", self.text), ("dit", self.dit), ("vae", self.dec))},
-            "files": dict(self.file_bytes),
+            # a model not loaded occupies nothing (protocol.Manifest.Resident, Files)
+            "resident": {k: module_bytes(m) if m is not None else 0
+                         for k, m in (("text", self.text), ("dit", self.dit), ("vae", self.dec))},
+            "files": {k: n if k in self.models else 0 for k, n in self.file_bytes.items()},
             "fp8": self.dit_fp8,
         }
 
+    def _need(self, model, op):
+        if model not in self.models:
+            raise BadInput(f"{op} needs the {model} model; this runner loaded {self.models} (hello models)")
+
     @torch.no_grad()
     def encode_text(self, prompt):
+        self._need("text", "encode_text")
         ids, mask = reeltiny.tokenize(prompt, self.cfg)
         ids_t = torch.tensor([ids], device=self.device)
         mask_t = torch.tensor([mask], device=self.device)
@@ -166,6 +190,7 @@ class ReelTiny:
         [T] u8, and init [C,T,h,w] f32 with strength (model.Guide: the stage samples long
         videos, extensions and remixes as guided windows). Returns the normalised latent
         [C,T,h,w] f32 on the CPU."""
+        self._need("dit", "sample")
         c = self.cfg
         C, lf = c["latent_channels"], c["latent_frames_per_chunk"]
         s = c["spatial_compression"]
@@ -248,6 +273,7 @@ class ReelTiny:
     @torch.no_grad()
     def decode_chunk(self, latent):
         """Normalised latent chunk [C, lf, h, w] f32 -> RGB24 frames [F, H, W, 3] u8."""
+        self._need("vae", "decode_chunk")
         c = self.cfg
         s = c["spatial_compression"]
         want = (c["latent_channels"], c["latent_frames_per_chunk"], c["height"] // s, c["width"] // s)

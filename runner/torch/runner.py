@@ -133,7 +133,7 @@ class Runner:
 
     def op_hello(self, rid, msg):
         if self.engine is None:
-            self.engine = ReelTiny(msg.get("weights") or {}, self.args.device, self.args.fp8)
+            self.engine = ReelTiny(msg.get("weights") or {}, self.args.device, self.args.fp8, msg.get("models"))
         e = self.engine
         caps = {"device": str(self.device), "fp8": e.fp8, "fp8_detail": e.fp8_reason,
                 "dtype": str(e.dtype).replace("torch.", ""), "torch": torch.__version__,

@@ -87,7 +87,7 @@ func (c Config) Validate() error {
 // Descriptor declares the stage.
 func Descriptor() stages.Descriptor {
 	spec, _ := protocol.Spec(protocol.StageDenoise)
-	return stages.Descriptor{StageSpec: spec, NeedsEngine: true, New: newFromDeps,
+	return stages.Descriptor{StageSpec: spec, New: newFromDeps,
 		ReplaySettings: append(protocol.GenerationSettings(), protocol.OutputSettings()...),
 		Estimate: func(e mem.Estimator, m protocol.Manifest, s protocol.Settings) mem.Estimate {
 			return e.Denoise(m, s.Frames, s.Steps, s.WindowFrames)

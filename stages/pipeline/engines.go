@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,7 +52,8 @@ type Engines struct {
 }
 
 // StartEngines starts the engines the named stages need (stages that need
-// none are skipped). A runner that fails to start, serves a manifest that
+// none are skipped); each loads only the models of the stages it serves
+// (StageSpec.Model). A runner that fails to start, serves a manifest that
 // does not validate, or another geometry than the process's other engines
 // or the frame size asked for is an error naming the stage and the engine;
 // the runners already started are stopped.
@@ -66,10 +68,12 @@ func StartEngines(ctx context.Context, cfg EngineConfig, names []string) (_ *Eng
 	for _, n := range names {
 		want[n] = true
 	}
-	started := map[string]Engine{}
-	var order []string
+	// Each distinct engine serves some of the stages, and loads the models
+	// of those only.
+	specs := map[string]runner.Spec{}
+	models := map[string][]protocol.Model{}
 	for _, d := range registry.All() {
-		if !want[d.Name] || !d.NeedsEngine {
+		if !want[d.Name] || !d.NeedsEngine() {
 			continue
 		}
 		spec := cfg.Specs[d.Name]
@@ -77,9 +81,22 @@ func StartEngines(ctx context.Context, cfg EngineConfig, names []string) (_ *Eng
 			spec.Kind = runner.KindGo
 		}
 		name := SpecName(spec)
+		specs[d.Name] = spec
+		if !slices.Contains(models[name], d.Model) {
+			models[name] = append(models[name], d.Model)
+		}
+	}
+	started := map[string]Engine{}
+	var order []string
+	for _, d := range registry.All() {
+		spec, ok := specs[d.Name]
+		if !ok {
+			continue
+		}
+		name := SpecName(spec)
 		e, ok := started[name]
 		if !ok {
-			if e, err = es.start(ctx, cfg, spec, name); err != nil {
+			if e, err = es.start(ctx, cfg, spec, name, models[name]); err != nil {
 				return nil, fmt.Errorf("stage %s: engine %s: %w", d.Name, name, err)
 			}
 			started[name] = e
@@ -101,12 +118,15 @@ func SpecName(s runner.Spec) string {
 	return s.Kind
 }
 
-func (es *Engines) start(ctx context.Context, cfg EngineConfig, spec runner.Spec, name string) (Engine, error) {
+// start starts the engine of spec, named name, for the given models.
+func (es *Engines) start(ctx context.Context, cfg EngineConfig, spec runner.Spec, name string, models []protocol.Model) (Engine, error) {
 	if spec.Kind == runner.KindGo {
 		if cfg.Go != nil {
 			return GoEngine(cfg.Go), nil
 		}
-		e, err := model.Load(cfg.Weights)
+		opts := cfg.Weights
+		opts.Models = models
+		e, err := model.Load(opts)
 		if err != nil {
 			return nil, fmt.Errorf("load model: %w", err)
 		}
@@ -123,7 +143,7 @@ func (es *Engines) start(ctx context.Context, cfg EngineConfig, spec runner.Spec
 	if err != nil {
 		return nil, err
 	}
-	rc := runner.Config{Command: cmd, Weights: w, HelloTimeout: cfg.StartTimeout, PingTimeout: cfg.PingTimeout,
+	rc := runner.Config{Command: cmd, Weights: w, Models: models, HelloTimeout: cfg.StartTimeout, PingTimeout: cfg.PingTimeout,
 		Log: cfg.Log.With().Str("engine", name).Logger()}
 	if rc.PingTimeout > 0 && rc.PingTimeout < runner.DefaultPingInterval {
 		rc.PingInterval = rc.PingTimeout // a hang is noticed within twice the timeout
@@ -150,9 +170,9 @@ func runnerWeights(cfg EngineConfig) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	for role, p := range map[string]string{"dit": cfg.Weights.DiTPath, "text": cfg.Weights.TextPath, "vae": cfg.Weights.VAEPath} {
+	for role, p := range map[protocol.Model]string{protocol.ModelDiT: cfg.Weights.DiTPath, protocol.ModelText: cfg.Weights.TextPath, protocol.ModelVAE: cfg.Weights.VAEPath} {
 		if p != "" {
-			w[role] = p
+			w[string(role)] = p
 		}
 	}
 	return w, nil
@@ -279,15 +299,16 @@ func describeWith(describe func(*worker.WorkerInfo), es *Engines) func(*worker.W
 	}
 }
 
-// needsDefaultEngine reports whether a requested stage needs an engine that
-// Options.Engines does not provide.
-func (o Options) needsDefaultEngine() bool {
+// defaultEngineModels are the models of the requested stages that Engines
+// does not serve: what the default Go engine loads (none: no engine).
+func (o Options) defaultEngineModels() []protocol.Model {
+	var ms []protocol.Model
 	for _, d := range registry.All() {
-		if _, ok := o.Stages[d.Name]; ok && d.NeedsEngine && o.Engines.For(d.Name) == nil {
-			return true
+		if _, ok := o.Stages[d.Name]; ok && d.NeedsEngine() && o.Engines.For(d.Name) == nil {
+			ms = append(ms, d.Model)
 		}
 	}
-	return false
+	return ms
 }
 
 // engineFor is the engine of a stage: Engines' if they name it, else Engine.

@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/reel-video/reel/bus/protocol"
@@ -22,15 +23,15 @@ func TestStageWithoutEngineIsToldTheModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer es.Close()
-	depsOf := func(o pipeline.Options, needsEngine bool) (stages.Deps, error) {
+	depsOf := func(o pipeline.Options, model protocol.Model) (stages.Deps, error) {
 		var got stages.Deps
 		d := stages.Descriptor{New: func(d stages.Deps) (stages.Handler, error) { got = d; return nil, nil }}
-		d.Name, d.NeedsEngine = protocol.StageEncode, needsEngine
+		d.Name, d.Model = protocol.StageEncode, model
 		_, err := pipeline.Handler(d, o)
 		return got, err
 	}
 
-	d, err := depsOf(pipeline.Options{Engines: es}, false)
+	d, err := depsOf(pipeline.Options{Engines: es}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,10 +44,39 @@ func TestStageWithoutEngineIsToldTheModel(t *testing.T) {
 			d.Manifest.Model, d.Manifest.Width, d.Manifest.Height, d.Manifest.FPS, want.Model, want.Width, want.Height, want.FPS)
 	}
 
-	if d, err = depsOf(pipeline.Options{}, false); err != nil || d.Manifest.Width != 0 {
+	if d, err = depsOf(pipeline.Options{}, ""); err != nil || d.Manifest.Width != 0 {
 		t.Errorf("without engines: manifest %+v, err %v; want none, nil", d.Manifest, err)
 	}
-	if _, err := depsOf(pipeline.Options{}, true); err == nil {
+	if _, err := depsOf(pipeline.Options{}, protocol.ModelVAE); err == nil {
 		t.Error("a stage that needs an engine was built without one")
+	}
+}
+
+// An engine loads the models of the stages it serves, no more: a process
+// running vaedecode alone does not hold the DiT or the text encoder, and
+// its manifest (what its memory estimates and heartbeats report) counts the
+// VAE only. One engine serving several stages loads each of their models.
+func TestEnginesLoadTheirStagesModels(t *testing.T) {
+	for _, tc := range []struct {
+		stages []string
+		want   []protocol.Model
+	}{
+		{[]string{protocol.StageVAEDecode}, []protocol.Model{protocol.ModelVAE}},
+		{[]string{protocol.StageTextEnc, protocol.StageEncode}, []protocol.Model{protocol.ModelText}},
+		{[]string{protocol.StageDenoise, protocol.StageVAEDecode}, []protocol.Model{protocol.ModelDiT, protocol.ModelVAE}},
+		{protocol.Stages(), protocol.Models()},
+	} {
+		es, err := pipeline.StartEngines(context.Background(), pipeline.EngineConfig{}, tc.stages)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.stages, err)
+		}
+		m := es.Model()
+		got := map[protocol.Model]int64{protocol.ModelText: m.Resident.Text, protocol.ModelDiT: m.Resident.DiT, protocol.ModelVAE: m.Resident.VAE}
+		for model, n := range got {
+			if loaded := slices.Contains(tc.want, model); loaded != (n > 0) {
+				t.Errorf("stages %v: the %s model holds %d bytes, want it loaded: %v", tc.stages, model, n, loaded)
+			}
+		}
+		_ = es.Close()
 	}
 }

@@ -36,7 +36,8 @@ type Options struct {
 	// Stages maps stage name to worker slots (concurrency) in this process.
 	Stages map[string]int
 	// Engine serves the model stages. When nil and a model stage is
-	// requested, the Go engine is loaded with EngineOptions.
+	// requested, the Go engine is loaded with EngineOptions, with the
+	// models of the requested stages only.
 	Engine        Engine
 	EngineOptions model.Options
 	// Engines, when set, serve the stages they name instead (StartEngines:
@@ -77,7 +78,7 @@ func (o Options) Validate() error {
 // NeedsEngine reports whether any of the named stages computes with a model.
 func NeedsEngine(names map[string]int) bool {
 	for _, d := range registry.All() {
-		if _, ok := names[d.Name]; ok && d.NeedsEngine {
+		if _, ok := names[d.Name]; ok && d.NeedsEngine() {
 			return true
 		}
 	}
@@ -90,8 +91,10 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	store := orchestrator.NewStore(o.Bus, o.Log)
-	if o.Engine == nil && o.needsDefaultEngine() {
-		e, err := model.Load(o.EngineOptions)
+	if ms := o.defaultEngineModels(); o.Engine == nil && len(ms) > 0 {
+		opts := o.EngineOptions
+		opts.Models = ms
+		e, err := model.Load(opts)
 		if err != nil {
 			return fmt.Errorf("load model: %w", err)
 		}
@@ -178,9 +181,9 @@ func (o Options) policies(workers *worker.Workers) []*policy {
 		if res.Runtime > 0 {
 			est = est.WithRuntime(res.Runtime)
 		}
-		p := &policy{desc: d, est: est, estimate: !d.NeedsEngine || arch.Valid(), gate: gate, workers: workers,
+		p := &policy{desc: d, est: est, estimate: !d.NeedsEngine() || arch.Valid(), gate: gate, workers: workers,
 			poll: res.Poll, log: o.Log.With().Str("stage", d.Name).Logger()}
-		if d.NeedsEngine {
+		if d.NeedsEngine() {
 			p.manifest = manifest
 		}
 		out = append(out, p)
@@ -197,7 +200,7 @@ func Handler(d stages.Descriptor, o Options) (stages.Handler, error) {
 	switch eng := o.engineFor(d.Name); {
 	case eng != nil:
 		deps.Engine, deps.Manifest = eng, eng.Manifest()
-	case d.NeedsEngine:
+	case d.NeedsEngine():
 		return nil, fmt.Errorf("stage %s needs the model", d.Name)
 	default:
 		// A stage without an engine (encode) is told the model this

@@ -71,7 +71,7 @@ var errNoModel = errors.New("no worker serves model")
 // message back (stages.ErrRetryLater), so a worker too small for a job
 // never burns the job's deliveries while the one that fits is busy.
 func (p *policy) admit(ctx context.Context, req worker.AdmitRequest) (func(), error) {
-	if p.desc.NeedsEngine && p.manifest != nil {
+	if p.desc.NeedsEngine() && p.manifest != nil {
 		if want := req.Settings.Model; want != "" && want != p.manifest.Model {
 			return nil, p.handOver(ctx, req, fmt.Sprintf("serves model %s, the job names %s", p.manifest.Model, want))
 		}
@@ -177,7 +177,7 @@ func (p *policy) roomElsewhere(model string, est mem.Estimate) (string, bool) {
 	for _, w := range p.workers.Stage(p.desc.Name) {
 		switch {
 		case w.Worker == p.self, w.Busy >= w.Concurrency:
-		case p.desc.NeedsEngine && model != "" && (w.Manifest == nil || w.Manifest.Model != model):
+		case p.desc.NeedsEngine() && model != "" && (w.Manifest == nil || w.Manifest.Model != model):
 		case w.MemBudgetBytes == 0 || est.Peak+int64(w.MemHeldBytes) <= int64(w.MemBudgetBytes):
 			return w.Worker, true
 		}
@@ -188,7 +188,7 @@ func (p *policy) roomElsewhere(model string, est mem.Estimate) (string, bool) {
 // describe fills this worker's heartbeat.
 func (p *policy) describe(res Resources) func(info *worker.WorkerInfo) {
 	return func(info *worker.WorkerInfo) {
-		if p.desc.NeedsEngine && p.manifest != nil {
+		if p.desc.NeedsEngine() && p.manifest != nil {
 			m := *p.manifest
 			info.Manifest = &m
 		}

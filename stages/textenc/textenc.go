@@ -41,7 +41,7 @@ func (c Config) Validate() error {
 // Descriptor declares the stage.
 func Descriptor() stages.Descriptor {
 	spec, _ := protocol.Spec(protocol.StageTextEnc)
-	return stages.Descriptor{StageSpec: spec, NeedsEngine: true, New: newFromDeps,
+	return stages.Descriptor{StageSpec: spec, New: newFromDeps,
 		ReplaySettings: append(protocol.GenerationSettings(), protocol.OutputSettings()...),
 		Estimate:       func(e mem.Estimator, m protocol.Manifest, _ protocol.Settings) mem.Estimate { return e.Text(m) }}
 }

@@ -39,7 +39,7 @@ func (c Config) Validate() error {
 // Descriptor declares the stage.
 func Descriptor() stages.Descriptor {
 	spec, _ := protocol.Spec(protocol.StageVAEDecode)
-	return stages.Descriptor{StageSpec: spec, NeedsEngine: true, New: newFromDeps,
+	return stages.Descriptor{StageSpec: spec, New: newFromDeps,
 		ReplaySettings: protocol.OutputSettings(),
 		// One chunk per message, whatever the video's length.
 		Estimate: func(e mem.Estimator, m protocol.Manifest, _ protocol.Settings) mem.Estimate { return e.DecodeChunk(m) }}

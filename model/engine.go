@@ -93,8 +93,27 @@ func pick(path string, embedded source) source {
 // Load reads the three checkpoints and builds the engine. Configs carried by
 // the files must agree; at least one file must carry one.
 func Load(opts Options) (*Engine, error) {
+	if err := protocol.CheckModels(opts.Models); err != nil {
+		return nil, fmt.Errorf("%w: options: %w", ErrInput, err)
+	}
+	want := func(m protocol.Model) bool { return len(opts.Models) == 0 || slices.Contains(opts.Models, m) }
 	emb := embeddedSources()
-	return load(opts, pick(opts.TextPath, emb.text), pick(opts.DiTPath, emb.dit), pick(opts.VAEPath, emb.vae))
+	return load(opts, want, pick(opts.TextPath, emb.text), pick(opts.DiTPath, emb.dit), pick(opts.VAEPath, emb.vae))
+}
+
+// Describe is the manifest of the checkpoint set opts names, as an engine
+// loading it would serve it, without loading any of its models (Resident
+// and Files are 0; Options.Models is ignored): what a process that serves
+// no model stage (a bare `reel server` and its API) checks requests
+// against. The files are still read, for their config and digest.
+func Describe(opts Options) (protocol.Manifest, error) {
+	emb := embeddedSources()
+	none := func(protocol.Model) bool { return false }
+	e, err := load(opts, none, pick(opts.TextPath, emb.text), pick(opts.DiTPath, emb.dit), pick(opts.VAEPath, emb.vae))
+	if err != nil {
+		return protocol.Manifest{}, err
+	}
+	return e.Manifest(), nil
 }
 
 // withGeometry applies the Options' frame size and fps to a checkpoint
@@ -118,7 +137,9 @@ func (o Options) withGeometry(c Config) (Config, error) {
 	return c, nil
 }
 
-func load(opts Options, textSrc, ditSrc, vaeSrc source) (*Engine, error) {
+// load builds the engine from the three checkpoints, loading the models
+// want says.
+func load(opts Options, want func(protocol.Model) bool, textSrc, ditSrc, vaeSrc source) (*Engine, error) {
 	var files [3]tensors
 	var cfg Config
 	haveCfg := false
@@ -152,10 +173,6 @@ func load(opts Options, textSrc, ditSrc, vaeSrc source) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := protocol.CheckModels(opts.Models); err != nil {
-		return nil, fmt.Errorf("%w: options: %w", ErrInput, err)
-	}
-	want := func(m protocol.Model) bool { return len(opts.Models) == 0 || slices.Contains(opts.Models, m) }
 	// The digest (one SHA-256 over the three files) and the three models'
 	// loads are independent, so they run at once: start-up is most of a
 	// short job's fixed cost (reel generate), and loading one model after

@@ -3,6 +3,7 @@ package model
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -10,7 +11,8 @@ import (
 	"github.com/reel-video/reel/bus/protocol"
 )
 
-// TestLoadSomeModels: an engine loads only the models it is asked for.
+// TestLoadSomeModels: an engine loads only the models it is asked for
+// (Describe: none).
 // What it loaded computes exactly what the whole engine computes, a call
 // into a model it did not load fails with ErrNotLoaded naming the model,
 // and its manifest describes the same checkpoint set (digest, geometry,
@@ -93,6 +95,20 @@ func TestLoadSomeModels(t *testing.T) {
 				t.Errorf("%v: a call into the %s model: err %v, want ErrNotLoaded naming it", models, which, err)
 			}
 		}
+	}
+
+	// Describe: the manifest, no model loaded.
+	d, err := Describe(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := wm
+	want.Resident, want.Files = protocol.ManifestBytes{}, protocol.ManifestBytes{}
+	if !reflect.DeepEqual(d, want) {
+		t.Errorf("Describe:\n%+v\nwant the engine's manifest without sizes:\n%+v", d, want)
+	}
+	if d, err := Describe(Options{Width: 96, Height: 64}); err != nil || d.Width != 96 || d.LatentWidth != 12 {
+		t.Errorf("Describe at 96x64: %+v, %v", d, err)
 	}
 
 	for _, bad := range [][]protocol.Model{{"unet"}, {protocol.ModelVAE, protocol.ModelVAE}} {

@@ -39,11 +39,10 @@ func (f *engineFlags) register(fs *pflag.FlagSet) {
 // devicePattern is what --device accepts.
 var devicePattern = regexp.MustCompile(`^(cpu|cuda:[0-9]+)$`)
 
-// config builds the engines' configuration for the given stages. goEngine,
-// if not nil, is a Go engine the process has loaded already; device is
+// config builds the engines' configuration for the given stages. device is
 // where a torch runner computes without --device (the pinned GPU, see
 // pipeline.Resources.RunnerDevice; "" = cpu).
-func (f *engineFlags) config(stageNames []string, weights model.Options, goEngine *model.Engine, device string, log zerolog.Logger) (pipeline.EngineConfig, error) {
+func (f *engineFlags) config(stageNames []string, weights model.Options, device string, log zerolog.Logger) (pipeline.EngineConfig, error) {
 	var engineStages []string
 	for _, d := range registry.All() {
 		if d.NeedsEngine() && slices.Contains(stageNames, d.Name) {
@@ -63,7 +62,7 @@ func (f *engineFlags) config(stageNames []string, weights model.Options, goEngin
 	if f.device != "" {
 		device = f.device
 	}
-	return pipeline.EngineConfig{Specs: specs, Weights: weights, Go: goEngine, Python: f.python, Device: device,
+	return pipeline.EngineConfig{Specs: specs, Weights: weights, Python: f.python, Device: device,
 		StartTimeout: f.startTimeout, PingTimeout: f.pingTimeout, Log: log}, nil
 }
 
@@ -77,8 +76,8 @@ func runnerDevice(pl *gpu.Placement) string {
 }
 
 // startEngines starts the engines of the given stages (see config).
-func (f *engineFlags) startEngines(ctx context.Context, stageNames []string, weights model.Options, goEngine *model.Engine, device string, log zerolog.Logger) (*pipeline.Engines, error) {
-	cfg, err := f.config(stageNames, weights, goEngine, device, log)
+func (f *engineFlags) startEngines(ctx context.Context, stageNames []string, weights model.Options, device string, log zerolog.Logger) (*pipeline.Engines, error) {
+	cfg, err := f.config(stageNames, weights, device, log)
 	if err != nil {
 		return nil, err
 	}

@@ -90,7 +90,7 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 			engc <- loaded{err: err}
 			return
 		}
-		engs, err := f.engine.startEngines(ctx, protocol.Stages(), f.weights.opts, nil, res.RunnerDevice, log)
+		engs, err := f.engine.startEngines(ctx, protocol.Stages(), f.weights.opts, res.RunnerDevice, log)
 		if err != nil {
 			closeRes()
 			engc <- loaded{err: err}

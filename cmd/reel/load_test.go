@@ -13,6 +13,7 @@ import (
 	"github.com/reel-video/reel/bus/bustest"
 	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/internal/envconfig"
+	"github.com/reel-video/reel/model"
 	"github.com/reel-video/reel/orchestrator"
 	"github.com/reel-video/reel/stages/worker"
 	"github.com/rs/zerolog"
@@ -137,5 +138,25 @@ func TestLoad200Jobs(t *testing.T) {
 		if deep > empty[s]*3/2+32<<10 {
 			t.Errorf("%s: peak RSS %d MiB with a deep queue vs %d MiB for one job", s, deep>>10, empty[s]>>10)
 		}
+	}
+}
+
+// A bare `reel server` (no stages) loads no model: its API's manifest is
+// read from the checkpoints (model.Describe). Loading the whole engine for
+// it took its peak RSS from 39 to 90 MiB here. The bound, the weights' own
+// size plus 16 MiB, is above a bare server's peak and below that of a
+// server holding the weights besides what it needs itself.
+func TestBareServerLoadsNoModel(t *testing.T) {
+	e, err := model.Load(model.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := e.Manifest()
+	weights := m.Resident.Total() + m.Files.Total()
+	p, _ := start(t, true, "server", "--port", "-1", "--data", filepath.Join(t.TempDir(), "data"), "--replicas", "none", "--api", "127.0.0.1:0")
+	peak := vmHWM(t, p.cmd.Process.Pid) << 10
+	t.Logf("bare server peak RSS %d MiB; the engine's weights %d MiB", peak>>20, weights>>20)
+	if limit := weights + 16<<20; peak > limit {
+		t.Errorf("a bare server's peak RSS is %d MiB, more than %d MiB: it loaded a model", peak>>20, limit>>20)
 	}
 }

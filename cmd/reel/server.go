@@ -94,13 +94,13 @@ func runServer(ctx context.Context, a *app, f *serverFlags, cmd *cobra.Command) 
 	if f.srv.Password, err = f.password.resolve(cmd.ErrOrStderr()); err != nil {
 		return err
 	}
-	// The API checks requests against the model's manifest, so the model
-	// is loaded even for a bare bus (the stages share the one engine); it
-	// loads before the server starts, so that everything is running once
-	// the URL is printed.
-	eng, err := model.Load(f.weights.opts)
+	// The API checks requests against the model's manifest, read from the
+	// checkpoints before the server starts; no model is loaded for it. The
+	// in-process stages' engines load their stages' models only (none for a
+	// bare bus), once the bus is up.
+	manifest, err := model.Describe(f.weights.opts)
 	if err != nil {
-		return fmt.Errorf("load model: %w", err)
+		return fmt.Errorf("model: %w", err)
 	}
 	srv, err := bus.StartServer(f.srv, log)
 	if err != nil {
@@ -125,8 +125,8 @@ func runServer(ctx context.Context, a *app, f *serverFlags, cmd *cobra.Command) 
 	}
 	log.Info().Str("url", srv.ClientURL()).Str("data", f.srv.DataDir).Msg("reel server ready")
 	fmt.Fprintln(cmd.OutOrStdout(), srv.ClientURL())
-	// The stages' engines: the Go engine loaded above, or runners.
-	engs, err := f.engine.startEngines(ctx, slices.Collect(maps.Keys(reps)), f.weights.opts, eng, res.RunnerDevice, log)
+	// The stages' engines: the Go engine, or runners.
+	engs, err := f.engine.startEngines(ctx, slices.Collect(maps.Keys(reps)), f.weights.opts, res.RunnerDevice, log)
 	if err != nil {
 		return err
 	}
@@ -151,7 +151,7 @@ func runServer(ctx context.Context, a *app, f *serverFlags, cmd *cobra.Command) 
 	var wg sync.WaitGroup
 	if f.api.enabled() {
 		wg.Go(func() {
-			if err := serveAPI(ctx, &f.api, keys, b, []protocol.Manifest{eng.Manifest()}, m.Handler(), log, cmd.OutOrStdout()); err != nil && ctx.Err() == nil {
+			if err := serveAPI(ctx, &f.api, keys, b, []protocol.Manifest{manifest}, m.Handler(), log, cmd.OutOrStdout()); err != nil && ctx.Err() == nil {
 				stop(err)
 			}
 		})

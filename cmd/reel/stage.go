@@ -111,7 +111,7 @@ func runStage(ctx context.Context, a *app, f *stageFlags, stage string, cmd *cob
 	}
 	defer closeRes()
 	// A runner that cannot start ends the stage here, with its message.
-	engs, err := f.engine.startEngines(ctx, []string{stage}, f.weights.opts, nil, res.RunnerDevice, log)
+	engs, err := f.engine.startEngines(ctx, []string{stage}, f.weights.opts, res.RunnerDevice, log)
 	if err != nil {
 		return err
 	}

@@ -1,9 +1,11 @@
 package model
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"sync"
@@ -21,10 +23,11 @@ import (
 //
 // Models are the models to load (nil: all three). A process that serves
 // only some stages loads only their models (protocol.StageSpec.Model): a
-// VAE-decode worker does not hold the DiT. The other files are still read
-// once, for the config they must agree on and the digest of all three
-// (the built-in ones are not read at all: their digest is recorded); the
-// engine's calls into a model it did not load fail with ErrNotLoaded.
+// VAE-decode worker does not hold the DiT. Of the other files only the
+// header is read, for the config they must agree on, and the bytes are
+// streamed once into the digest of all three, never held (the built-in
+// ones are not read at all: their digest is recorded); the engine's calls
+// into a model it did not load fail with ErrNotLoaded.
 //
 // Width, Height and FPS override the checkpoint's frame size and frame rate
 // (zero keeps the checkpoint's: 64×64 at 8 fps for reel-tiny). The same
@@ -74,13 +77,63 @@ var ErrNotLoaded = errors.New("model: not loaded")
 type source struct {
 	name string
 	read func() ([]byte, error)
+	// path is a checkpoint file's ("" for the embedded ones): one whose
+	// model is not loaded has its header read and its bytes streamed into
+	// the digest, not read whole.
+	path string
 	// builtIn marks the embedded checkpoint (package weights), whose
 	// digest is recorded rather than computed.
 	builtIn bool
 }
 
 func fileSource(path string) source {
-	return source{name: path, read: func() ([]byte, error) { return os.ReadFile(path) }}
+	return source{name: path, path: path, read: func() ([]byte, error) { return os.ReadFile(path) }}
+}
+
+// open parses the checkpoint: all of it (its bytes returned too) when its
+// model is loaded or it is embedded; else only the header of its file,
+// where its config and dtypes are (its bytes matter only to the digest,
+// which streams them).
+func (src source) open(load bool) (*safetensors.File, []byte, error) {
+	if src.path != "" && !load {
+		f, err := safetensors.ReadHeader(src.path)
+		if err != nil {
+			return nil, nil, fmt.Errorf("model: load: %w", err)
+		}
+		return f, nil, nil
+	}
+	b, err := src.read()
+	if err != nil {
+		return nil, nil, fmt.Errorf("model: load %s: %w", src.name, err)
+	}
+	f, err := safetensors.Parse(src.name, b)
+	if err != nil {
+		return nil, nil, fmt.Errorf("model: load: %w", err)
+	}
+	return f, b, nil
+}
+
+// digestOf is the manifest digest of the three checkpoints: each one's
+// bytes as read (raw), or, for a file not read, streamed from it.
+func digestOf(srcs [3]source, raw [3][]byte) (string, error) {
+	var rs [3]io.Reader
+	for i, src := range srcs {
+		if raw[i] != nil || src.path == "" {
+			rs[i] = bytes.NewReader(raw[i])
+			continue
+		}
+		f, err := os.Open(src.path)
+		if err != nil {
+			return "", fmt.Errorf("model: digest: %w", err)
+		}
+		defer f.Close()
+		rs[i] = f
+	}
+	d, err := protocol.WeightsDigestFrom(rs[0], rs[1], rs[2])
+	if err != nil {
+		return "", fmt.Errorf("model: digest: %w", err)
+	}
+	return d, nil
 }
 
 func pick(path string, embedded source) source {
@@ -105,7 +158,8 @@ func Load(opts Options) (*Engine, error) {
 // loading it would serve it, without loading any of its models (Resident
 // and Files are 0; Options.Models is ignored): what a process that serves
 // no model stage (a bare `reel server` and its API) checks requests
-// against. The files are still read, for their config and digest.
+// against. Of files, only the headers are read and the bytes streamed
+// into the digest.
 func Describe(opts Options) (protocol.Manifest, error) {
 	emb := embeddedSources()
 	none := func(protocol.Model) bool { return false }
@@ -144,16 +198,13 @@ func load(opts Options, want func(protocol.Model) bool, textSrc, ditSrc, vaeSrc 
 	var cfg Config
 	haveCfg := false
 	var raw [3][]byte
-	for i, src := range []source{textSrc, ditSrc, vaeSrc} {
-		b, err := src.read()
+	srcs := [3]source{textSrc, ditSrc, vaeSrc}
+	for i, src := range srcs {
+		f, b, err := src.open(want(protocol.Models()[i]))
 		if err != nil {
-			return nil, fmt.Errorf("model: load %s: %w", src.name, err)
+			return nil, err
 		}
 		raw[i] = b
-		f, err := safetensors.Parse(src.name, b)
-		if err != nil {
-			return nil, fmt.Errorf("model: load: %w", err)
-		}
 		c, ok, err := fileConfig(src.name, f)
 		if err != nil {
 			return nil, err
@@ -183,10 +234,11 @@ func load(opts Options, want func(protocol.Model) bool, textSrc, ditSrc, vaeSrc 
 	var wg sync.WaitGroup
 	var digest string
 	var errs [3]error
+	var digestErr error
 	if textSrc.builtIn && ditSrc.builtIn && vaeSrc.builtIn {
 		digest = weights.Digest()
 	} else {
-		wg.Go(func() { digest = protocol.WeightsDigest(raw[0], raw[1], raw[2]) })
+		wg.Go(func() { digest, digestErr = digestOf(srcs, raw) })
 	}
 	if want(protocol.ModelText) {
 		wg.Go(func() { e.text, errs[0] = loadTextEncoder(run, files[0]) })
@@ -198,7 +250,7 @@ func load(opts Options, want func(protocol.Model) bool, textSrc, ditSrc, vaeSrc 
 		wg.Go(func() { e.vae, errs[2] = loadVAE(run, files[2]) })
 	}
 	wg.Wait()
-	for _, err := range errs { // the first in file order, as a sequential load would report
+	for _, err := range append(errs[:], digestErr) { // the first in file order, as a sequential load would report
 		if err != nil {
 			return nil, err
 		}

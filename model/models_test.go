@@ -3,12 +3,15 @@ package model
 import (
 	"context"
 	"errors"
+	"os"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/model/weights"
 )
 
 // TestLoadSomeModels: an engine loads only the models it is asked for
@@ -115,5 +118,45 @@ func TestLoadSomeModels(t *testing.T) {
 		if _, err := Load(Options{Models: bad}); !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), "model") {
 			t.Errorf("Models %v: err %v, want ErrInput naming the model", bad, err)
 		}
+	}
+}
+
+// TestLoadSomeModelsFromFiles: a checkpoint file whose model is not loaded
+// is streamed into the digest, never held: an engine loading the VAE next
+// to a float32 DiT file allocates less than that file's size, and reports
+// the digest of all three files.
+func TestLoadSomeModelsFromFiles(t *testing.T) {
+	dit, err := os.ReadFile(bf16DiTPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vae := []protocol.Model{protocol.ModelVAE}
+	load := func(o Options) (*Engine, uint64) {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		e, err := Load(o)
+		runtime.ReadMemStats(&after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e, after.TotalAlloc - before.TotalAlloc
+	}
+	_, builtIn := load(Options{Models: vae})
+	e, fromFile := load(Options{DiTPath: bf16DiTPath, Models: vae})
+	if extra := int64(fromFile) - int64(builtIn); extra > int64(len(dit))/4 {
+		t.Errorf("loading the VAE next to a DiT file allocated %d bytes more than next to the built-in DiT; the file is %d", extra, len(dit))
+	}
+	m := e.Manifest()
+	if want := protocol.WeightsDigest(weights.Text(), dit, weights.VAE()); m.Digest != want {
+		t.Errorf("digest %s, want the three files' %s", m.Digest, want)
+	}
+	if m.FP8 || e.DiTFP8() {
+		t.Error("a BF16 DiT file described as FP8")
+	}
+	if d, err := Describe(Options{DiTPath: bf16DiTPath}); err != nil || d.Digest != m.Digest {
+		t.Errorf("Describe: digest %s, %v; want %s", d.Digest, err, m.Digest)
+	}
+	if _, err := Load(Options{DiTPath: "missing.safetensors", Models: []protocol.Model{protocol.ModelVAE}}); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a missing DiT file not loaded: err %v, want ErrNotExist", err)
 	}
 }

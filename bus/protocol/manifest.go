@@ -1,10 +1,12 @@
 package protocol
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"strings"
 )
@@ -197,11 +199,21 @@ func manifestID(s string, variant bool) error {
 // hex SHA-256 of the text encoder's, the DiT's and the VAE's bytes, one
 // after the other.
 func WeightsDigest(text, dit, vae []byte) string {
+	d, _ := WeightsDigestFrom(bytes.NewReader(text), bytes.NewReader(dit), bytes.NewReader(vae))
+	return d
+}
+
+// WeightsDigestFrom is WeightsDigest of the three files read to their
+// ends, streamed: a process that loads only some of the models hashes the
+// others without holding them.
+func WeightsDigestFrom(text, dit, vae io.Reader) (string, error) {
 	h := sha256.New()
-	for _, b := range [][]byte{text, dit, vae} {
-		h.Write(b)
+	for _, r := range []io.Reader{text, dit, vae} {
+		if _, err := io.Copy(h, r); err != nil {
+			return "", err
+		}
 	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func manifestDigest(s string) bool {

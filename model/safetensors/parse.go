@@ -224,3 +224,46 @@ func validate(file string, entries []rawEntry, data []byte) ([]Tensor, error) {
 	sort.Slice(tensors, func(a, b int) bool { return tensors[a].Name < tensors[b].Name })
 	return tensors, nil
 }
+
+// ReadHeader reads only the header of the safetensors file at path: its
+// metadata and each tensor's name, dtype and shape (Data is nil, and the
+// offsets are not checked against the file). A process that needs a
+// checkpoint's config and dtypes, not its weights, reads kilobytes of a
+// file that may hold many gigabytes.
+func ReadHeader(path string) (*File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var size [8]byte
+	if _, err := io.ReadFull(f, size[:]); err != nil {
+		return nil, newErr(path, "", ErrTruncated, "%v", err)
+	}
+	n := binary.LittleEndian.Uint64(size[:])
+	if n > MaxHeaderSize {
+		return nil, newErr(path, "", ErrHeaderTooLarge, "header length %d", n)
+	}
+	header := make([]byte, n)
+	if _, err := io.ReadFull(f, header); err != nil {
+		return nil, newErr(path, "", ErrFileLength, "header length %d: %v", n, err)
+	}
+	entries, meta, err := decodeHeader(path, header)
+	if err != nil {
+		return nil, err
+	}
+	out := &File{Metadata: meta, Tensors: make([]Tensor, 0, len(entries))}
+	for _, e := range entries {
+		dt := DType(*e.DType)
+		if !dt.Valid() {
+			return nil, newErr(path, e.name, ErrUnknownDType, "%q", *e.DType)
+		}
+		shape := make([]int, len(*e.Shape))
+		for i, d := range *e.Shape {
+			shape[i] = int(d)
+		}
+		out.Tensors = append(out.Tensors, Tensor{Name: e.name, DType: dt, Shape: shape})
+	}
+	sort.Slice(out.Tensors, func(i, j int) bool { return out.Tensors[i].Name < out.Tensors[j].Name })
+	return out, nil
+}

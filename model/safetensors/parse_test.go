@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -140,5 +143,48 @@ func TestReadFileTestVectors(t *testing.T) {
 	}
 	if _, err := ReadFile("does-not-exist.safetensors"); err == nil {
 		t.Error("ReadFile of a missing file succeeded")
+	}
+}
+
+// ReadHeader gives what Parse gives but the data, from the header alone,
+// and refuses a broken header as Parse does.
+func TestReadHeader(t *testing.T) {
+	const path = "../testdata/reel-tiny.testvectors.safetensors"
+	whole, err := ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := ReadHeader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Tensors) != len(whole.Tensors) || len(h.Metadata) != len(whole.Metadata) {
+		t.Fatalf("header: %d tensors, %d metadata; the file: %d, %d", len(h.Tensors), len(h.Metadata), len(whole.Tensors), len(whole.Metadata))
+	}
+	for i, w := range whole.Tensors {
+		g := h.Tensors[i]
+		if g.Name != w.Name || g.DType != w.DType || !slices.Equal(g.Shape, w.Shape) || g.Data != nil {
+			t.Errorf("tensor %d: %s %s %v (data %d bytes), want %s %s %v and no data", i, g.Name, g.DType, g.Shape, len(g.Data), w.Name, w.DType, w.Shape)
+		}
+	}
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		file []byte
+		want error
+	}{
+		{"short", []byte{1, 2, 3}, ErrTruncated},
+		{"huge header", binary.LittleEndian.AppendUint64(nil, MaxHeaderSize+1), ErrHeaderTooLarge},
+		{"header past the end", build(`{"a":`, nil)[:9], ErrFileLength},
+		{"bad json", build(`{"a":1}`, nil), ErrInvalidHeader},
+		{"unknown dtype", build(`{"a":{"dtype":"Q7","shape":[1],"data_offsets":[0,1]}}`, []byte{0}), ErrUnknownDType},
+	} {
+		p := filepath.Join(dir, tc.name)
+		if err := os.WriteFile(p, tc.file, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ReadHeader(p); !errors.Is(err, tc.want) || !strings.Contains(err.Error(), p) {
+			t.Errorf("%s: err %v, want %v naming the file", tc.name, err, tc.want)
+		}
 	}
 }

@@ -29,18 +29,35 @@ def e4m3_table():
 
 
 class Checkpoint:
-    """One safetensors file: tensors by name, __metadata__, and its bytes (raw)."""
+    """One safetensors file: tensors by name, __metadata__, and its bytes (raw).
+    header_only reads just the header (names, dtypes, shapes, metadata): raw is None and
+    get() is unavailable, for a model the runner does not load (hash it with digest_into)."""
 
-    def __init__(self, path):
-        with open(path, "rb") as f:
-            raw = f.read()
+    def __init__(self, path, header_only=False):
         self.path = path
-        self.raw = raw
-        n = struct.unpack("<Q", raw[:8])[0]
-        header = json.loads(raw[8:8 + n])
+        self.raw = None
+        self._data = None
+        with open(path, "rb") as f:
+            if header_only:
+                n = struct.unpack("<Q", f.read(8))[0]
+                header = json.loads(f.read(n))
+            else:
+                raw = f.read()
+                self.raw = raw
+                n = struct.unpack("<Q", raw[:8])[0]
+                header = json.loads(raw[8:8 + n])
+                self._data = memoryview(raw)[8 + n:]
         self.metadata = header.pop("__metadata__", {})
         self._header = header
-        self._data = memoryview(raw)[8 + n:]
+
+    def digest_into(self, h):
+        """Feed the file's bytes to hashlib object h: from raw, else streamed from the file."""
+        if self.raw is not None:
+            h.update(self.raw)
+            return
+        with open(self.path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
 
     def release(self):
         """Drop the file's bytes once the model holds its own copies."""

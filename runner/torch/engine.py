@@ -75,7 +75,9 @@ class ReelTiny:
         missing = [k for k in MODELS if not weights.get(k)]
         if missing:
             raise BadInput(f"hello: weights missing for {', '.join(missing)}")
-        ck = {k: Checkpoint(weights[k]) for k in MODELS}
+        # a model not loaded: its header for the config and dtypes, its bytes streamed into
+        # the digest, never held
+        ck = {k: Checkpoint(weights[k], header_only=k not in self.models) for k in MODELS}
         cfgs = [c.config() for c in ck.values() if c.config() is not None]
         if not cfgs:
             raise BadInput("no checkpoint carries __metadata__.config")
@@ -85,9 +87,9 @@ class ReelTiny:
         # "sha256:" of the files' bytes concatenated text, DiT, VAE (protocol.Manifest.Digest)
         h = hashlib.sha256()
         for k in MODELS:
-            h.update(ck[k].raw)
+            ck[k].digest_into(h)
         self.digest = "sha256:" + h.hexdigest()
-        self.file_bytes = {k: len(v.raw) for k, v in ck.items()}
+        self.file_bytes = {k: len(v.raw) if v.raw is not None else 0 for k, v in ck.items()}
         self.dit_fp8 = any(ck["dit"].dtype(n) == "F8_E4M3" for n in ck["dit"].names())
         self.fp8 = False
         self.fp8_reason = "CPU: float32 on dequantised weights"
@@ -166,7 +168,7 @@ class ReelTiny:
             # a model not loaded occupies nothing (protocol.Manifest.Resident, Files)
             "resident": {k: module_bytes(m) if m is not None else 0
                          for k, m in (("text", self.text), ("dit", self.dit), ("vae", self.dec))},
-            "files": {k: n if k in self.models else 0 for k, n in self.file_bytes.items()},
+            "files": dict(self.file_bytes),
             "fp8": self.dit_fp8,
         }
 

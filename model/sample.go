@@ -3,9 +3,10 @@ package model
 import (
 	"context"
 	"fmt"
-	"github.com/reel-video/reel/bus/protocol"
 	"math"
 	"slices"
+
+	"github.com/reel-video/reel/bus/protocol"
 )
 
 // SampleParams are the sampler settings; every field but Guide is

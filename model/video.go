@@ -3,8 +3,9 @@ package model
 import (
 	"context"
 	"fmt"
-	"github.com/reel-video/reel/bus/protocol"
 	"math"
+
+	"github.com/reel-video/reel/bus/protocol"
 )
 
 // LatentChunk returns a copy of latent chunk i, [C, 4, H, W], of a latent

@@ -4,12 +4,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"github.com/reel-video/reel/bus/protocol"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/internal/envconfig"
 	"github.com/reel-video/reel/model/weights"
 	torchsrc "github.com/reel-video/reel/runner/torch"

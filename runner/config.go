@@ -1,10 +1,10 @@
 package runner
 
 import (
-	"github.com/reel-video/reel/bus/protocol"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/rs/zerolog"
 )
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/reel-video/reel/bus/protocol"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reel-video/reel/bus/protocol"
 	"github.com/reel-video/reel/internal/envconfig"
 	"github.com/reel-video/reel/model"
 	"github.com/reel-video/reel/stages/encode/video"

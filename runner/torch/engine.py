@@ -62,8 +62,9 @@ class ReelTiny:
 
     def __init__(self, weights, device, fp8="auto", models=None):
         """models: the models to load among "text", "dit", "vae" (hello's models; None or
-        empty: all three). Every checkpoint is still read once, for the config and the
-        digest of all three; a call into a model not loaded is bad input."""
+        empty: all three). Of a model not loaded, only the checkpoint's header is read (config,
+        dtypes) and its bytes are streamed into the digest of all three; a call into it is bad
+        input."""
         models = list(models or MODELS)
         bad = [m for m in models if m not in MODELS]
         if bad or len(set(models)) != len(models):

@@ -69,8 +69,12 @@ func StartEngines(ctx context.Context, cfg EngineConfig, names []string) (_ *Eng
 		want[n] = true
 	}
 	// Each distinct engine serves some of the stages, and loads the models
-	// of those only.
-	specs := map[string]runner.Spec{}
+	// of those only: first which stages each serves, then the engines.
+	type served struct {
+		stage, name string
+		spec        runner.Spec
+	}
+	var stagesOn []served
 	models := map[string][]protocol.Model{}
 	for _, d := range registry.All() {
 		if !want[d.Name] || !d.NeedsEngine() {
@@ -81,28 +85,23 @@ func StartEngines(ctx context.Context, cfg EngineConfig, names []string) (_ *Eng
 			spec.Kind = runner.KindGo
 		}
 		name := SpecName(spec)
-		specs[d.Name] = spec
+		stagesOn = append(stagesOn, served{d.Name, name, spec})
 		if !slices.Contains(models[name], d.Model) {
 			models[name] = append(models[name], d.Model)
 		}
 	}
 	started := map[string]Engine{}
 	var order []string
-	for _, d := range registry.All() {
-		spec, ok := specs[d.Name]
+	for _, s := range stagesOn {
+		e, ok := started[s.name]
 		if !ok {
-			continue
-		}
-		name := SpecName(spec)
-		e, ok := started[name]
-		if !ok {
-			if e, err = es.start(ctx, cfg, spec, name, models[name]); err != nil {
-				return nil, fmt.Errorf("stage %s: engine %s: %w", d.Name, name, err)
+			if e, err = es.start(ctx, cfg, s.spec, s.name, models[s.name]); err != nil {
+				return nil, fmt.Errorf("stage %s: engine %s: %w", s.stage, s.name, err)
 			}
-			started[name] = e
-			order = append(order, name)
+			started[s.name] = e
+			order = append(order, s.name)
 		}
-		es.byStage[d.Name], es.names[d.Name] = e, name
+		es.byStage[s.stage], es.names[s.stage] = e, s.name
 	}
 	if err := checkGeometry(cfg.Weights, started, order); err != nil {
 		return nil, err

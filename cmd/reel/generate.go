@@ -78,32 +78,21 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 	// the server starts and the bus is provisioned: the two are
 	// independent, and start-up is most of a short job's fixed cost.
 	type loaded struct {
-		res      pipeline.Resources
-		closeRes func()
-		engs     *pipeline.Engines
-		err      error
+		res     pipeline.Resources
+		engs    *pipeline.Engines
+		release func()
+		err     error
 	}
 	engc := make(chan loaded, 1)
 	go func() {
-		res, closeRes, err := f.res.setup(ctx, log)
-		if err != nil {
-			engc <- loaded{err: err}
-			return
-		}
-		engs, err := f.engine.startEngines(ctx, protocol.Stages(), f.weights.opts, res.RunnerDevice, log)
-		if err != nil {
-			closeRes()
-			engc <- loaded{err: err}
-			return
-		}
-		engc <- loaded{res, closeRes, engs, nil}
+		res, engs, release, err := startWithResources(ctx, &f.res, &f.engine, protocol.Stages(), f.weights.opts, log)
+		engc <- loaded{res, engs, release, err}
 	}()
 	engsReady := false
 	defer func() {
 		if !engsReady { // an early return: what loaded is released once it has
 			if r := <-engc; r.err == nil {
-				r.engs.Close()
-				r.closeRes()
+				r.release()
 			}
 		}
 	}()
@@ -128,8 +117,7 @@ func runGenerate(ctx context.Context, a *app, f *generateFlags, prompt string, c
 		return r.err
 	}
 	res, engs := r.res, r.engs
-	defer r.closeRes()
-	defer engs.Close()
+	defer r.release()
 
 	// The stages stop when generate ends, whatever the outcome.
 	sctx, stopStages := context.WithCancel(context.WithoutCancel(ctx))

@@ -34,14 +34,36 @@ func (f *resourceFlags) register(fs *pflag.FlagSet) {
 // policy itself runs in stages/pipeline, for every command alike; close
 // releases the device.
 func (f *resourceFlags) setup(ctx context.Context, log zerolog.Logger) (res pipeline.Resources, close func(), err error) {
-	runtime, err := mem.ReadRSS()
+	b, err := f.baseline()
 	if err != nil {
 		return res, nil, err
+	}
+	return f.place(ctx, b, log)
+}
+
+// baseline is what setup measures before any engine loads.
+type baseline struct {
+	runtime int64 // the process's RSS
+	budget  mem.Budget
+}
+
+func (f *resourceFlags) baseline() (baseline, error) {
+	rss, err := mem.ReadRSS()
+	if err != nil {
+		return baseline{}, err
 	}
 	budget, err := mem.DetectBudget(mem.Sources{Flag: f.memBudget})
 	if err != nil {
-		return res, nil, err
+		return baseline{}, err
 	}
+	return baseline{rss.Current, budget}, nil
+}
+
+// place is setup's second half: the device placement (a GPU probe child)
+// and the resources built on it. It may run while engines load, as long as
+// b was measured before.
+func (f *resourceFlags) place(ctx context.Context, b baseline, log zerolog.Logger) (res pipeline.Resources, close func(), err error) {
+	budget := b.budget
 	// The probe child loads NVML first, so a faulting driver costs the child
 	// and this stage runs on the CPU instead of dying.
 	pl, err := gpu.Place(ctx, gpu.Config{Visible: gpu.VisibleFromEnv(), GPU: f.gpu, Probe: selfProbe})
@@ -70,7 +92,7 @@ func (f *resourceFlags) setup(ctx context.Context, log zerolog.Logger) (res pipe
 	}
 	log.Info().Str("budget", budget.String()).Str("device", pl.Label()).Msg("resources")
 	res = pipeline.Resources{
-		Budget: budget, Runtime: runtime.Current, LimitVAEHeap: true, RunnerDevice: runnerDevice(pl),
+		Budget: budget, Runtime: b.runtime, LimitVAEHeap: true, RunnerDevice: runnerDevice(pl),
 		Describe: func(info *worker.WorkerInfo) {
 			info.Device = pl.Label()
 			tctx, cancel := context.WithTimeout(context.Background(), time.Second)

@@ -105,17 +105,12 @@ func runStage(ctx context.Context, a *app, f *stageFlags, stage string, cmd *cob
 	default:
 		return fmt.Errorf("--fault %q: want hang", f.fault)
 	}
-	res, closeRes, err := f.res.setup(ctx, log)
-	if err != nil {
-		return err
-	}
-	defer closeRes()
 	// A runner that cannot start ends the stage here, with its message.
-	engs, err := f.engine.startEngines(ctx, []string{stage}, f.weights.opts, res.RunnerDevice, log)
+	res, engs, release, err := startWithResources(ctx, &f.res, &f.engine, []string{stage}, f.weights.opts, log)
 	if err != nil {
 		return err
 	}
-	defer engs.Close()
+	defer release()
 	loaded.Set()
 	res.Describe = m.Describe(res.Describe)
 	err = pipeline.Run(ctx, pipeline.Options{

@@ -42,6 +42,22 @@ type EngineConfig struct {
 	Log                       zerolog.Logger
 }
 
+// NeedsDevice reports whether an engine of c starts on Device left to the
+// caller: a torch runner with no Device given. The Go engine computes on the
+// CPU and a runner of exec:COMMAND picks its own device, so a process whose
+// engines are those can load them before it knows where it is placed.
+func (c EngineConfig) NeedsDevice() bool {
+	if c.Device != "" {
+		return false
+	}
+	for _, s := range c.Specs {
+		if s.Kind == runner.KindTorch {
+			return true
+		}
+	}
+	return false
+}
+
 // Engines are the engines one process computes with: one per distinct
 // engine among its stages (a process running textenc and denoise on torch
 // starts one runner for both). Close stops the runners.

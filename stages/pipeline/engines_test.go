@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/reel-video/reel/bus/protocol"
+	"github.com/reel-video/reel/runner"
 	"github.com/reel-video/reel/stages"
 	"github.com/reel-video/reel/stages/pipeline"
 	"github.com/reel-video/reel/stages/stagetest"
@@ -78,5 +79,29 @@ func TestEnginesLoadTheirStagesModels(t *testing.T) {
 			}
 		}
 		_ = es.Close()
+	}
+}
+
+// Only a torch runner with no device given waits for the placement; the Go
+// engine and exec runners load while the GPU probe runs.
+func TestEngineConfigNeedsDevice(t *testing.T) {
+	goS, torch := runner.Spec{Kind: runner.KindGo}, runner.Spec{Kind: runner.KindTorch}
+	exec := runner.Spec{Kind: runner.KindExec, Command: []string{"/opt/r"}}
+	for _, tc := range []struct {
+		name   string
+		cfg    pipeline.EngineConfig
+		expect bool
+	}{
+		{"no specs", pipeline.EngineConfig{}, false},
+		{"go", pipeline.EngineConfig{Specs: map[string]runner.Spec{protocol.StageDenoise: goS}}, false},
+		{"exec", pipeline.EngineConfig{Specs: map[string]runner.Spec{protocol.StageDenoise: exec}}, false},
+		{"torch for one stage", pipeline.EngineConfig{Specs: map[string]runner.Spec{
+			protocol.StageTextEnc: goS, protocol.StageVAEDecode: torch}}, true},
+		{"torch on a given device", pipeline.EngineConfig{Specs: map[string]runner.Spec{
+			protocol.StageVAEDecode: torch}, Device: "cpu"}, false},
+	} {
+		if got := tc.cfg.NeedsDevice(); got != tc.expect {
+			t.Errorf("%s: NeedsDevice() = %v, want %v", tc.name, got, tc.expect)
+		}
 	}
 }

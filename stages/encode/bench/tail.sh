@@ -4,8 +4,9 @@
 # default job with each binary given (a fresh --data directory each time), then
 # `reel bench --runs 1` with the first. For a generate run it prints the
 # whole-process wall time, and from generate's own progress lines (timestamped
-# here as they arrive on stderr) the decode phase: denoise done -> job
-# succeeded, and the tail: last chunk decoded -> job succeeded; for bench, its
+# here as they arrive on stderr) the start: exec -> the job's id line (server,
+# streams, engines), the decode phase: denoise done -> job succeeded, and the
+# tail: last chunk decoded -> job succeeded; for bench, its
 # generation's total and its whole-process wall time.
 # The summary gives the median and the best of each column.
 #
@@ -16,20 +17,21 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 prompt="a red circle moving right"
 
-# gen BIN: prints "WALL DECODE TAIL" in seconds.
+# gen BIN: prints "WALL START DECODE TAIL" in seconds.
 gen() {
 	rm -rf "$work/data"
 	perl -MTime::HiRes=time -e '
-		my $t0 = time; my ($den, $dec, $ok);
+		my $t0 = time; my ($job, $den, $dec, $ok);
 		open(my $p, "-|", "$ARGV[0] generate \"$ARGV[1]\" --data $ARGV[2]/data -o $ARGV[2]/out.mp4 2>&1 >/dev/null") or die;
 		while (<$p>) {
+			$job //= time if /^job /;
 			$den = time if /denoise done/;
 			$dec = time if /decoded chunk \d+ \((\d+)\/\1\)/;
 			$ok = time if /succeeded:/;
 		}
 		close($p) or die "generate failed\n";
-		die "no progress lines\n" unless $den && $dec && $ok;
-		printf "%.3f %.3f %.3f\n", time - $t0, $ok - $den, $ok - $dec;
+		die "no progress lines\n" unless $job && $den && $dec && $ok;
+		printf "%.3f %.3f %.3f %.3f\n", time - $t0, $job - $t0, $ok - $den, $ok - $dec;
 	' "$1" "$prompt" "$work"
 }
 
@@ -46,13 +48,13 @@ for r in $(seq "$rounds"); do
 	echo "$line  bench: $b  load: $(cut -d' ' -f1 /proc/loadavg)"
 done | tee "$work/rounds"
 
-# Columns: for each binary its wall, decode phase and tail, then bench's total
+# Columns: for each binary its wall, start, decode phase and tail, then bench's total
 # and wall.
 names=""
 for bin in "$@"; do names="$names $(basename "$bin")"; done
 perl -e '
 	my @bins = split " ", shift;
-	my @names = ((map { ("$_ wall", "$_ decode", "$_ tail") } @bins), "bench total", "bench wall");
+	my @names = ((map { ("$_ wall", "$_ start", "$_ decode", "$_ tail") } @bins), "bench total", "bench wall");
 	my (@c, @med);
 	while (<>) { my @n = /(\d+\.\d+)/g; pop @n; push @{$c[$_]}, $n[$_] for 0..$#n; }
 	for my $i (0..$#c) {
@@ -60,5 +62,5 @@ perl -e '
 		$med[$i] = ($s[int(($n - 1) / 2)] + $s[int($n / 2)]) / 2;
 		printf "%-22s median %.3f s  best %.3f s  (%d rounds)\n", $names[$i], $med[$i], $s[0], $n;
 	}
-	printf "%-22s %.3f (medians)\n", "$bins[$_] / bench wall", $med[3 * $_] / $med[-1] for 0..$#bins;
+	printf "%-22s %.3f (medians)\n", "$bins[$_] / bench wall", $med[4 * $_] / $med[-1] for 0..$#bins;
 ' "$names" "$work/rounds"

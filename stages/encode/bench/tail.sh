@@ -8,7 +8,10 @@
 # streams, engines), the decode phase: denoise done -> job succeeded, and the
 # tail: last chunk decoded -> job succeeded; for bench, its
 # generation's total and its whole-process wall time.
-# The summary gives the median and the best of each column.
+# The summary gives the median and the best of each column. A first, untimed
+# round reads every binary (and ffmpeg's libraries) into the page cache: on a
+# host that keeps little cache, the first run after a pause spent seconds
+# reading them (BENCHMARKS.md).
 #
 # usage: stages/encode/bench/tail.sh ROUNDS REEL [REEL ...]
 set -eu
@@ -34,6 +37,9 @@ gen() {
 		printf "%.3f %.3f %.3f %.3f\n", time - $t0, $job - $t0, $ok - $den, $ok - $dec;
 	' "$1" "$prompt" "$work"
 }
+
+for bin in "$@"; do gen "$bin" >/dev/null; done
+"$1" bench --runs 1 --steps 1 >/dev/null
 
 for r in $(seq "$rounds"); do
 	line="round $r"

@@ -61,7 +61,7 @@ func Parse(name string, b []byte) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	tensors, err := validate(name, entries, data)
+	tensors, err := validate(name, entries, int64(len(data)), data)
 	if err != nil {
 		return nil, err
 	}
@@ -156,8 +156,10 @@ func decodeStrict(raw []byte, v any) error {
 }
 
 // validate checks each entry's dtype, shape and size, then that the
-// entries tile data exactly, and builds the name-sorted tensor list.
-func validate(file string, entries []rawEntry, data []byte) ([]Tensor, error) {
+// entries tile the dataLen bytes of data exactly, and builds the
+// name-sorted tensor list. With data nil (only the header was read) the
+// tensors have no Data.
+func validate(file string, entries []rawEntry, dataLen int64, data []byte) ([]Tensor, error) {
 	type span struct {
 		begin, end int
 		idx        int
@@ -189,17 +191,20 @@ func validate(file string, entries []rawEntry, data []byte) ([]Tensor, error) {
 		if len(off) != 2 || off[0] < 0 || off[1] < off[0] {
 			return nil, newErr(file, e.name, ErrOffsets, "data_offsets %v", off)
 		}
-		if off[1] > int64(len(data)) {
-			return nil, newErr(file, e.name, ErrFileLength, "data_offsets %v beyond the %d-byte buffer", off, len(data))
+		if off[1] > dataLen {
+			return nil, newErr(file, e.name, ErrFileLength, "data_offsets %v beyond the %d-byte buffer", off, dataLen)
 		}
 		begin, end := int(off[0]), int(off[1])
 		if end-begin != size {
 			return nil, newErr(file, e.name, ErrSizeMismatch, "data_offsets %v span %d bytes, shape %v of %s needs %d", off, end-begin, *e.Shape, dt, size)
 		}
 		spans[i] = span{begin, end, i}
-		// Full slice expression: appending to one tensor's Data must never
-		// overwrite the next tensor's bytes.
-		tensors[i] = Tensor{Name: e.name, DType: dt, Shape: shape, Data: data[begin:end:end]}
+		tensors[i] = Tensor{Name: e.name, DType: dt, Shape: shape}
+		if data != nil {
+			// Full slice expression: appending to one tensor's Data must
+			// never overwrite the next tensor's bytes.
+			tensors[i].Data = data[begin:end:end]
+		}
 	}
 	sort.Slice(spans, func(a, b int) bool {
 		if spans[a].begin != spans[b].begin {
@@ -218,24 +223,28 @@ func validate(file string, entries []rawEntry, data []byte) ([]Tensor, error) {
 		}
 		pos = s.end
 	}
-	if pos != len(data) {
-		return nil, newErr(file, "", ErrFileLength, "tensors end at %d but the data buffer has %d bytes", pos, len(data))
+	if int64(pos) != dataLen {
+		return nil, newErr(file, "", ErrFileLength, "tensors end at %d but the data buffer has %d bytes", pos, dataLen)
 	}
 	sort.Slice(tensors, func(a, b int) bool { return tensors[a].Name < tensors[b].Name })
 	return tensors, nil
 }
 
 // ReadHeader reads only the header of the safetensors file at path: its
-// metadata and each tensor's name, dtype and shape (Data is nil, and the
-// offsets are not checked against the file). A process that needs a
-// checkpoint's config and dtypes, not its weights, reads kilobytes of a
-// file that may hold many gigabytes.
+// metadata and each tensor's name, dtype and shape (Data is nil), checked as
+// Parse checks them, the data offsets against the file's size. A process
+// that needs a checkpoint's config and dtypes, not its weights, reads
+// kilobytes of a file that may hold many gigabytes.
 func ReadHeader(path string) (*File, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
 	var size [8]byte
 	if _, err := io.ReadFull(f, size[:]); err != nil {
 		return nil, newErr(path, "", ErrTruncated, "%v", err)
@@ -243,6 +252,9 @@ func ReadHeader(path string) (*File, error) {
 	n := binary.LittleEndian.Uint64(size[:])
 	if n > MaxHeaderSize {
 		return nil, newErr(path, "", ErrHeaderTooLarge, "header length %d", n)
+	}
+	if n > uint64(st.Size()-8) {
+		return nil, newErr(path, "", ErrFileLength, "header length %d but only %d bytes follow", n, st.Size()-8)
 	}
 	header := make([]byte, n)
 	if _, err := io.ReadFull(f, header); err != nil {
@@ -252,18 +264,9 @@ func ReadHeader(path string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &File{Metadata: meta, Tensors: make([]Tensor, 0, len(entries))}
-	for _, e := range entries {
-		dt := DType(*e.DType)
-		if !dt.Valid() {
-			return nil, newErr(path, e.name, ErrUnknownDType, "%q", *e.DType)
-		}
-		shape := make([]int, len(*e.Shape))
-		for i, d := range *e.Shape {
-			shape[i] = int(d)
-		}
-		out.Tensors = append(out.Tensors, Tensor{Name: e.name, DType: dt, Shape: shape})
+	tensors, err := validate(path, entries, st.Size()-8-int64(n), nil)
+	if err != nil {
+		return nil, err
 	}
-	sort.Slice(out.Tensors, func(i, j int) bool { return out.Tensors[i].Name < out.Tensors[j].Name })
-	return out, nil
+	return &File{Metadata: meta, Tensors: tensors}, nil
 }

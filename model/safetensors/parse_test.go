@@ -147,7 +147,8 @@ func TestReadFileTestVectors(t *testing.T) {
 }
 
 // ReadHeader gives what Parse gives but the data, from the header alone,
-// and refuses a broken header as Parse does.
+// and refuses a broken header, or one that does not fit the file, as Parse
+// does.
 func TestReadHeader(t *testing.T) {
 	const path = "../testdata/reel-tiny.testvectors.safetensors"
 	whole, err := ReadFile(path)
@@ -178,6 +179,8 @@ func TestReadHeader(t *testing.T) {
 		{"header past the end", build(`{"a":`, nil)[:9], ErrFileLength},
 		{"bad json", build(`{"a":1}`, nil), ErrInvalidHeader},
 		{"unknown dtype", build(`{"a":{"dtype":"Q7","shape":[1],"data_offsets":[0,1]}}`, []byte{0}), ErrUnknownDType},
+		{"data cut short", build(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}`, []byte{0, 0, 0, 0}), ErrFileLength},
+		{"shape and size disagree", build(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}`, []byte{0, 0, 0, 0}), ErrSizeMismatch},
 	} {
 		p := filepath.Join(dir, tc.name)
 		if err := os.WriteFile(p, tc.file, 0o644); err != nil {

@@ -85,8 +85,23 @@ func NeedsEngine(names map[string]int) bool {
 	return false
 }
 
-// Run builds a runner per requested stage and serves until ctx ends.
+// Run builds a runner per requested stage and serves until ctx ends, which
+// is a clean stop (nil) whenever it comes, starting up included.
 func Run(ctx context.Context, o Options) error {
+	return stopped(ctx, run(ctx, o))
+}
+
+// stopped is err, or nil when err is only ctx ending: a part of Run that
+// was setting up (a watch, a consumer) when ctx ended returns ctx's error,
+// and that is the stop Run serves until, not a failure.
+func stopped(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return nil
+	}
+	return err
+}
+
+func run(ctx context.Context, o Options) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}

@@ -470,3 +470,26 @@ func TestChunkMatchesModel(t *testing.T) {
 		}
 	}
 }
+
+// A context that ends while Run is still starting (the worker watch, the
+// consumers, the projector) is the stop Run serves until, not an error:
+// `reel server` stopped by a signal right after it started exited 1 with
+// "context canceled". Run is stopped at once and after growing delays, so
+// that some stops land in each part of the start-up.
+func TestRunStoppedWhileStarting(t *testing.T) {
+	_, b := bustest.Start(t, bustest.Options{})
+	for _, after := range []time.Duration{0, 100 * time.Microsecond, time.Millisecond, 3 * time.Millisecond, 10 * time.Millisecond, 30 * time.Millisecond} {
+		ctx, cancel := context.WithCancel(context.Background())
+		if after == 0 {
+			cancel()
+		} else {
+			time.AfterFunc(after, cancel)
+		}
+		err := pipeline.Run(ctx, pipeline.Options{Bus: b, Stages: map[string]int{protocol.StageEncode: 1}, DeadLetters: true,
+			Output: stages.OutputDefaults{WorkDir: t.TempDir(), FFmpeg: "none"}, Log: bustest.Logger(t)})
+		cancel()
+		if err != nil {
+			t.Errorf("stopped %v after the start: Run returned %v, want nil", after, err)
+		}
+	}
+}
